@@ -1,0 +1,19 @@
+//! endpoint-scheduler: parks SageMaker endpoints and notebook instances outside business
+//! hours and restores them exactly as they were.
+
+mod config;
+mod handler;
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    sagekeeper_core::entrypoint::run(
+        handler::NAME,
+        "parks SageMaker endpoints and notebooks outside business hours",
+        config::Config::from_env,
+        handler::Deps::new,
+        handler::handle,
+    )
+    .await
+}

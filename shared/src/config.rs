@@ -1,0 +1,331 @@
+//! Settings from environment variables, read once at cold start into typed structs.
+//!
+//! A value that does not parse is an error naming the variable and the accepted form; nothing
+//! falls back silently to a default.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use crate::arn::Arn;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{var} is required but not set (expected {expected})")]
+    Missing {
+        var: &'static str,
+        expected: &'static str,
+    },
+    #[error("{var}={value:?} is invalid: expected {expected}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        expected: String,
+    },
+}
+
+impl ConfigError {
+    pub fn invalid(var: &'static str, value: &str, expected: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            var,
+            value: value.to_owned(),
+            expected: expected.into(),
+        }
+    }
+}
+
+/// A snapshot of the environment, so parsing is testable without touching the process env.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env {
+            vars: std::env::vars().collect(),
+        }
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The trimmed value, with an empty value treated as unset (CloudFormation parameters
+    /// default to "" rather than being absent).
+    pub fn get(&self, var: &str) -> Option<&str> {
+        self.vars
+            .get(var)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&self, var: &'static str, expected: &'static str) -> Result<&str, ConfigError> {
+        self.get(var).ok_or(ConfigError::Missing { var, expected })
+    }
+
+    pub fn bool_or(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ConfigError::invalid(var, v, "true or false")),
+        }
+    }
+
+    pub fn number_or<T>(
+        &self,
+        var: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.get(var) else {
+            return Ok(default);
+        };
+        let expected = || format!("a whole number from {} to {}", range.start(), range.end());
+        let value: T = raw
+            .parse()
+            .map_err(|_| ConfigError::invalid(var, raw, expected()))?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::invalid(var, raw, expected()))
+        }
+    }
+
+    /// An optional ARN of the given service (e.g. `sns`) that names a regional resource.
+    pub fn optional_arn(
+        &self,
+        var: &'static str,
+        service: &'static str,
+        expected: &'static str,
+    ) -> Result<Option<Arn>, ConfigError> {
+        self.get(var)
+            .map(|raw| match Arn::parse(raw) {
+                Ok(arn) if arn.service == service && arn.is_regional_resource() => Ok(arn),
+                _ => Err(ConfigError::invalid(var, raw, expected)),
+            })
+            .transpose()
+    }
+
+    pub fn timezone_or(&self, var: &'static str, default: Tz) -> Result<Tz, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.parse::<Tz>().map_err(|_| {
+                ConfigError::invalid(var, raw, "an IANA time zone such as Europe/Madrid or UTC")
+            }),
+        }
+    }
+
+    /// A comma-separated list of `YYYY-MM-DD` dates; unset means none.
+    pub fn dates(&self, var: &'static str) -> Result<Vec<NaiveDate>, ConfigError> {
+        let Some(raw) = self.get(var) else {
+            return Ok(Vec::new());
+        };
+        raw.split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    ConfigError::invalid(var, raw, "comma-separated dates like 2026-12-25,2027-01-01")
+                })
+            })
+            .collect()
+    }
+
+    /// A JSON value (object, list, ...) deserialized into `T`; unset gives `T::default()`.
+    pub fn json_or_default<T>(&self, var: &'static str, expected: &'static str) -> Result<T, ConfigError>
+    where
+        T: serde::de::DeserializeOwned + Default,
+    {
+        match self.get(var) {
+            None => Ok(T::default()),
+            Some(raw) => serde_json::from_str(raw)
+                .map_err(|e| ConfigError::invalid(var, raw, format!("{expected} ({e})"))),
+        }
+    }
+}
+
+/// Log verbosity accepted by `LOG_LEVEL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+impl FromStr for LogLevel {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.to_ascii_lowercase().as_str() {
+            "error" => Ok(LogLevel::Error),
+            "warn" | "warning" => Ok(LogLevel::Warn),
+            "info" => Ok(LogLevel::Info),
+            "debug" => Ok(LogLevel::Debug),
+            "trace" => Ok(LogLevel::Trace),
+            _ => Err(()),
+        }
+    }
+}
+
+impl Env {
+    pub fn log_level(&self) -> Result<LogLevel, ConfigError> {
+        match self.get("LOG_LEVEL") {
+            None => Ok(LogLevel::Info),
+            Some(raw) => raw
+                .parse()
+                .map_err(|_| ConfigError::invalid("LOG_LEVEL", raw, "error, warn, info, debug or trace")),
+        }
+    }
+}
+
+/// Settings every function shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommonConfig {
+    /// Report what would be done without making any call that writes.
+    pub dry_run: bool,
+    /// Where the one summary message per run goes; none means no notification.
+    pub notify_topic_arn: Option<Arn>,
+    /// The customer-managed key the account's ML data should be encrypted with.
+    pub kms_key_arn: Option<Arn>,
+}
+
+impl CommonConfig {
+    /// `dry_run_flag` is the command line's `--dry-run`, which can only turn dry run on.
+    pub fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
+        Ok(CommonConfig {
+            dry_run: env.bool_or("DRY_RUN", false)? || dry_run_flag,
+            notify_topic_arn: env.optional_arn(
+                "NOTIFY_TOPIC_ARN",
+                "sns",
+                "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:sagekeeper",
+            )?,
+            kms_key_arn: env.optional_arn(
+                "KMS_KEY_ARN",
+                "kms",
+                "a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<key id>",
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let config = CommonConfig::from_env(&env(&[]), false).unwrap();
+        assert!(!config.dry_run);
+        assert_eq!(config.notify_topic_arn, None);
+        assert_eq!(config.kms_key_arn, None);
+    }
+
+    #[test]
+    fn dry_run_accepts_only_true_or_false() {
+        assert!(CommonConfig::from_env(&env(&[("DRY_RUN", "TRUE")]), false).unwrap().dry_run);
+        let err = CommonConfig::from_env(&env(&[("DRY_RUN", "maybe")]), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "DRY_RUN=\"maybe\" is invalid: expected true or false"
+        );
+    }
+
+    #[test]
+    fn dry_run_flag_overrides_env_false_but_never_turns_it_off() {
+        assert!(CommonConfig::from_env(&env(&[("DRY_RUN", "false")]), true).unwrap().dry_run);
+        assert!(CommonConfig::from_env(&env(&[("DRY_RUN", "true")]), false).unwrap().dry_run);
+    }
+
+    #[test]
+    fn malformed_topic_arn_names_the_variable() {
+        for bad in ["sagekeeper", "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:12:t"] {
+            let err = CommonConfig::from_env(&env(&[("NOTIFY_TOPIC_ARN", bad)]), false).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { var: "NOTIFY_TOPIC_ARN", .. }),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let config =
+            CommonConfig::from_env(&env(&[("NOTIFY_TOPIC_ARN", " "), ("DRY_RUN", "")]), false).unwrap();
+        assert_eq!(config.notify_topic_arn, None);
+        assert!(!config.dry_run);
+    }
+
+    #[test]
+    fn kms_key_arn_is_parsed() {
+        let arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let config = CommonConfig::from_env(&env(&[("KMS_KEY_ARN", arn)]), false).unwrap();
+        assert_eq!(config.kms_key_arn.unwrap().to_string(), arn);
+    }
+
+    #[test]
+    fn timezones_dates_numbers_and_json() {
+        let e = env(&[
+            ("TIMEZONE", "Europe/Madrid"),
+            ("BAD_TZ", "Mars/Olympus"),
+            ("HOLIDAYS", "2026-12-25, 2027-01-01"),
+            ("BAD_DATES", "2026-13-01"),
+            ("DAYS", "400"),
+            ("MAP", "{\"a\": 1}"),
+        ]);
+        assert_eq!(e.timezone_or("TIMEZONE", Tz::UTC).unwrap(), Tz::Europe__Madrid);
+        assert_eq!(e.timezone_or("UNSET", Tz::UTC).unwrap(), Tz::UTC);
+        assert!(matches!(
+            e.timezone_or("BAD_TZ", Tz::UTC),
+            Err(ConfigError::Invalid { var: "BAD_TZ", .. })
+        ));
+        assert_eq!(e.dates("HOLIDAYS").unwrap().len(), 2);
+        assert!(e.dates("BAD_DATES").is_err());
+        assert_eq!(e.number_or("DAYS", 90u32, 1..=3653).unwrap(), 400);
+        assert!(e.number_or("DAYS", 90u32, 1..=365).is_err());
+        let map: HashMap<String, u32> = e.json_or_default("MAP", "a JSON object").unwrap();
+        assert_eq!(map["a"], 1);
+        assert!(e.json_or_default::<HashMap<String, u32>>("TIMEZONE", "a JSON object").is_err());
+    }
+
+    #[test]
+    fn required_and_log_level() {
+        let e = env(&[("LOG_LEVEL", "chatty")]);
+        assert_eq!(
+            e.required("STATE_BUCKET", "a bucket name").unwrap_err().to_string(),
+            "STATE_BUCKET is required but not set (expected a bucket name)"
+        );
+        assert!(e.log_level().unwrap_err().to_string().contains("LOG_LEVEL"));
+        assert_eq!(env(&[]).log_level().unwrap(), LogLevel::Info);
+    }
+}

@@ -1,0 +1,265 @@
+//! One binary, two ways to run: under the Lambda runtime API, or from a shell with
+//! `--event FILE|-` like `custodian run`. Both call the same handler with the raw event.
+
+use std::future::Future;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::config::{ConfigError, Env, LogLevel};
+use crate::logging::{self, LogSink};
+use crate::report::Report;
+
+/// Exit codes outside Lambda.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// A function's whole `main`: start (Lambda or shell), read the typed configuration (an
+/// invalid value stops here, naming the variable), build the SDK configuration and the
+/// function's dependencies once, then serve events with `handle`.
+pub async fn run<C, D>(
+    function: &'static str,
+    about: &'static str,
+    load_config: impl FnOnce(&Env, bool) -> Result<C, ConfigError>,
+    build: impl FnOnce(&Aws, C) -> D,
+    handle: impl AsyncFn(&D, Value) -> Report,
+) -> ExitCode {
+    let launch = match Launch::from_process(function, about) {
+        Ok(launch) => launch,
+        Err(code) => return code,
+    };
+    let config = match load_config(launch.env(), launch.dry_run_flag()) {
+        Ok(config) => config,
+        Err(err) => return launch.startup_failed(&err),
+    };
+    let aws = Aws::load(launch.env()).await;
+    let deps = build(&aws, config);
+    launch.serve(|event| handle(&deps, event)).await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventInput {
+    File(PathBuf),
+    Stdin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Run { event: EventInput, dry_run: bool },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0} (see --help)")]
+pub struct UsageError(String);
+
+/// Parses the arguments after the program name.
+pub fn parse_args(args: &[String]) -> Result<Command, UsageError> {
+    let mut event = None;
+    let mut dry_run = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--dry-run" => dry_run = true,
+            "--event" => {
+                let value = rest
+                    .next()
+                    .ok_or_else(|| UsageError("--event needs a file name or -".into()))?;
+                event = Some(if value == "-" {
+                    EventInput::Stdin
+                } else {
+                    EventInput::File(PathBuf::from(value))
+                });
+            }
+            other => return Err(UsageError(format!("unknown argument {other:?}"))),
+        }
+    }
+    let event = event.ok_or_else(|| UsageError("--event FILE|- is required".into()))?;
+    Ok(Command::Run { event, dry_run })
+}
+
+fn usage(function: &str, about: &str) -> String {
+    format!(
+        "{function} — {about}\n\n\
+         Runs as an AWS Lambda function when AWS_LAMBDA_RUNTIME_API is set. Otherwise it handles\n\
+         one event with the same code and prints the report, so it can be run from a shell\n\
+         against any account the AWS credentials reach:\n\n\
+         usage: {function} --event FILE|- [--dry-run]\n\n\
+         \x20 --event FILE   the trigger event as JSON (- reads standard input); samples in events/\n\
+         \x20 --dry-run      report what would be done without changing anything (like DRY_RUN=true)\n\
+         \x20 -h, --help     this text\n\n\
+         Settings come from environment variables (see the README's configuration table);\n\
+         AWS_REGION, AWS_ENDPOINT_URL and credentials work as the AWS SDK defines them.\n\
+         The report JSON goes to stdout, logs to stderr. Exit status: 0 the run succeeded\n\
+         (findings are not failures), 1 it failed, 2 bad arguments or configuration.\n"
+    )
+}
+
+#[derive(Debug)]
+enum Mode {
+    Lambda,
+    Shell { event: EventInput, dry_run: bool },
+}
+
+/// How this process was started, decided before any configuration is read.
+#[derive(Debug)]
+pub struct Launch {
+    function: &'static str,
+    mode: Mode,
+    env: Env,
+}
+
+impl Launch {
+    /// Reads the mode and arguments and starts logging. `Err` is the exit code to return at
+    /// once (after `--help`, or for bad arguments).
+    pub fn from_process(function: &'static str, about: &'static str) -> Result<Launch, ExitCode> {
+        let env = Env::from_process();
+        let in_lambda = env.get("AWS_LAMBDA_RUNTIME_API").is_some();
+        // A bad LOG_LEVEL still gets logs at info, and is reported by `config_failed` below.
+        let level = env.log_level().unwrap_or(LogLevel::Info);
+        if in_lambda {
+            logging::init(level, LogSink::Stdout);
+            return Ok(Launch { function, mode: Mode::Lambda, env });
+        }
+        logging::init(level, LogSink::Stderr);
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        match parse_args(&args) {
+            Ok(Command::Help) => {
+                print!("{}", usage(function, about));
+                Err(ExitCode::from(EXIT_OK))
+            }
+            Ok(Command::Run { event, dry_run }) => Ok(Launch {
+                function,
+                mode: Mode::Shell { event, dry_run },
+                env,
+            }),
+            Err(err) => {
+                eprintln!("{function}: {err}");
+                Err(ExitCode::from(EXIT_USAGE))
+            }
+        }
+    }
+
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// `--dry-run` on the command line.
+    pub fn dry_run_flag(&self) -> bool {
+        matches!(self.mode, Mode::Shell { dry_run: true, .. })
+    }
+
+    /// Logs a start-up error (configuration) and returns the exit code. In Lambda the
+    /// non-zero exit fails the init phase, so the error shows in the function's logs and in
+    /// every invocation's response until the configuration is fixed.
+    pub fn startup_failed(&self, err: &dyn std::error::Error) -> ExitCode {
+        tracing::error!(function = self.function, error = %err, "invalid configuration");
+        if !matches!(self.mode, Mode::Lambda) {
+            eprintln!("{}: invalid configuration: {err}", self.function);
+        }
+        ExitCode::from(EXIT_USAGE)
+    }
+
+    /// Serves events with `handler` until the runtime stops (Lambda), or handles the one event
+    /// given on the command line and prints its report (shell).
+    pub async fn serve<F, Fut>(self, handler: F) -> ExitCode
+    where
+        F: Fn(Value) -> Fut,
+        Fut: Future<Output = Report>,
+    {
+        match self.mode {
+            Mode::Lambda => {
+                let handler = &handler;
+                let service = service_fn(move |event: LambdaEvent<Value>| async move {
+                    Ok::<Report, lambda_runtime::Error>(handler(event.payload).await)
+                });
+                match lambda_runtime::run(service).await {
+                    Ok(()) => ExitCode::from(EXIT_OK),
+                    Err(err) => {
+                        tracing::error!(error = %err, "the Lambda runtime stopped");
+                        ExitCode::from(EXIT_FAILED)
+                    }
+                }
+            }
+            Mode::Shell { event, .. } => {
+                let event = match read_event(&event) {
+                    Ok(event) => event,
+                    Err(message) => {
+                        eprintln!("{}: {message}", self.function);
+                        return ExitCode::from(EXIT_USAGE);
+                    }
+                };
+                let report = handler(event).await;
+                match serde_json::to_string_pretty(&report) {
+                    Ok(json) => println!("{json}"),
+                    Err(err) => eprintln!("{}: could not print the report: {err}", self.function),
+                }
+                ExitCode::from(if report.failed() { EXIT_FAILED } else { EXIT_OK })
+            }
+        }
+    }
+}
+
+fn read_event(input: &EventInput) -> Result<Value, String> {
+    let (text, origin) = match input {
+        EventInput::Stdin => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read the event from standard input: {e}"))?;
+            (text, "standard input".to_owned())
+        }
+        EventInput::File(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the event file {}: {e}", path.display()))?,
+            path.display().to_string(),
+        ),
+    };
+    serde_json::from_str(&text).map_err(|e| format!("the event in {origin} is not JSON: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_run_and_help() {
+        assert_eq!(
+            parse_args(&args(&["--event", "events/scheduled.json", "--dry-run"])),
+            Ok(Command::Run {
+                event: EventInput::File("events/scheduled.json".into()),
+                dry_run: true
+            })
+        );
+        assert_eq!(
+            parse_args(&args(&["--event", "-"])),
+            Ok(Command::Run { event: EventInput::Stdin, dry_run: false })
+        );
+        assert_eq!(parse_args(&args(&["--dry-run", "--help"])), Ok(Command::Help));
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert_eq!(parse_args(&args(&[])).unwrap_err().to_string(), "--event FILE|- is required (see --help)");
+        assert!(parse_args(&args(&["--event"])).is_err());
+        assert!(parse_args(&args(&["--evnt", "x"])).unwrap_err().to_string().contains("--evnt"));
+    }
+
+    #[test]
+    fn usage_names_the_function_and_the_exit_codes() {
+        let text = usage("endpoint-scheduler", "parks endpoints");
+        assert!(text.contains("usage: endpoint-scheduler --event FILE|- [--dry-run]"));
+        assert!(text.contains("AWS_LAMBDA_RUNTIME_API"));
+        assert!(text.contains("2 bad arguments or configuration"));
+    }
+}

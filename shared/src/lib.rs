@@ -1,0 +1,23 @@
+//! sagekeeper-core: what every sagekeeper function shares — typed configuration, trigger
+//! parsing, AWS client construction and error classification, the run report, its
+//! notification and metrics, logging, and the Lambda-or-shell entrypoint.
+
+pub mod arn;
+pub mod aws;
+pub mod config;
+pub mod entrypoint;
+pub mod events;
+pub mod logging;
+pub mod metrics;
+pub mod notify;
+pub mod report;
+pub mod reporter;
+pub mod tagging;
+
+pub use arn::Arn;
+pub use aws::{Aws, AwsError, AwsResultExt};
+pub use config::{CommonConfig, ConfigError, Env};
+pub use entrypoint::Launch;
+pub use events::{Trigger, TriggerKind};
+pub use report::{Outcome, Report, Severity};
+pub use reporter::Reporter;

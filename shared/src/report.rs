@@ -1,0 +1,329 @@
+//! The one report every run produces: the Lambda response, the log summary, the metrics and
+//! the notification are all read from it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Something observed about a resource, whether or not anything was done about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub resource: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Would be done; the run was a dry run.
+    Planned,
+    Done,
+    /// Deliberately not done; `detail` says why.
+    Skipped,
+    Failed,
+}
+
+/// A change to a resource and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub resource: String,
+    pub action: String,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A failure of the run itself (bad input, an AWS call that failed), as opposed to a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    pub kind: String,
+    pub message: String,
+    /// True when running again later may succeed (throttling, timeouts, 5xx).
+    pub retryable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// Errors the report can carry: each says what kind it is and whether a retry may help.
+pub trait ReportableError: std::error::Error {
+    fn kind(&self) -> &'static str;
+    fn retryable(&self) -> bool {
+        false
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub function: String,
+    pub dry_run: bool,
+    pub started_at: DateTime<Utc>,
+    /// What started the run, e.g. `schedule`, `api-call CreateBucket`, `alarm`.
+    pub trigger: String,
+    pub actions: Vec<ActionRecord>,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ErrorRecord>,
+    /// Function-specific numbers (e.g. `EndpointsParked`), summarized and emitted as metrics.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub actions_planned: usize,
+    pub actions_done: usize,
+    pub actions_skipped: usize,
+    pub actions_failed: usize,
+    pub findings: usize,
+    pub findings_by_severity: BTreeMap<Severity, usize>,
+    pub errors: usize,
+}
+
+impl Report {
+    pub fn new(function: &str, dry_run: bool, started_at: DateTime<Utc>) -> Self {
+        Report {
+            function: function.to_owned(),
+            dry_run,
+            started_at,
+            trigger: String::new(),
+            actions: Vec::new(),
+            findings: Vec::new(),
+            errors: Vec::new(),
+            metrics: BTreeMap::new(),
+        }
+    }
+
+    pub fn finding(
+        &mut self,
+        resource: impl Into<String>,
+        rule: impl Into<String>,
+        severity: Severity,
+        message: impl Into<String>,
+    ) {
+        self.findings.push(Finding {
+            resource: resource.into(),
+            rule: rule.into(),
+            severity,
+            message: message.into(),
+        });
+    }
+
+    pub fn action(
+        &mut self,
+        resource: impl Into<String>,
+        action: impl Into<String>,
+        outcome: Outcome,
+        detail: Option<String>,
+    ) {
+        self.actions.push(ActionRecord {
+            resource: resource.into(),
+            action: action.into(),
+            outcome,
+            detail,
+        });
+    }
+
+    pub fn skipped(&mut self, resource: impl Into<String>, action: impl Into<String>, reason: impl Into<String>) {
+        self.action(resource, action, Outcome::Skipped, Some(reason.into()));
+    }
+
+    pub fn error(&mut self, resource: Option<&str>, err: &dyn ReportableError) {
+        self.errors.push(ErrorRecord {
+            kind: err.kind().to_owned(),
+            message: err.to_string(),
+            retryable: err.retryable(),
+            resource: resource.map(str::to_owned),
+        });
+    }
+
+    pub fn add_metric(&mut self, name: &str, value: f64) {
+        *self.metrics.entry(name.to_owned()).or_default() += value;
+    }
+
+    /// Runs a write unless this is a dry run, and records the outcome either way. This is the
+    /// one place DRY_RUN is enforced for writes, so no function can forget it.
+    pub async fn perform<F, T, E>(
+        &mut self,
+        resource: &str,
+        action: &str,
+        write: F,
+    ) -> Option<T>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: ReportableError,
+    {
+        if self.dry_run {
+            self.action(resource, action, Outcome::Planned, None);
+            return None;
+        }
+        match write.await {
+            Ok(value) => {
+                self.action(resource, action, Outcome::Done, None);
+                Some(value)
+            }
+            Err(err) => {
+                self.action(resource, action, Outcome::Failed, Some(err.to_string()));
+                self.error(Some(resource), &err);
+                None
+            }
+        }
+    }
+
+    pub fn summary(&self) -> Summary {
+        let count = |outcome| self.actions.iter().filter(|a| a.outcome == outcome).count();
+        let mut findings_by_severity = BTreeMap::new();
+        for finding in &self.findings {
+            *findings_by_severity.entry(finding.severity).or_default() += 1;
+        }
+        Summary {
+            actions_planned: count(Outcome::Planned),
+            actions_done: count(Outcome::Done),
+            actions_skipped: count(Outcome::Skipped),
+            actions_failed: count(Outcome::Failed),
+            findings: self.findings.len(),
+            findings_by_severity,
+            errors: self.errors.len(),
+        }
+    }
+
+    /// A run failed when it could not do its job; findings and skipped actions are not failures.
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty() || self.actions.iter().any(|a| a.outcome == Outcome::Failed)
+    }
+
+    /// The highest severity among findings, or `Info` when a run found nothing.
+    pub fn max_severity(&self) -> Severity {
+        let finding_max = self.findings.iter().map(|f| f.severity).max();
+        let failure = self.failed().then_some(Severity::High);
+        finding_max.max(failure).unwrap_or(Severity::Info)
+    }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Serialized with a derived `summary`, so the counts can never disagree with the lists.
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            function: &'a str,
+            dry_run: bool,
+            started_at: &'a DateTime<Utc>,
+            trigger: &'a str,
+            actions: &'a [ActionRecord],
+            findings: &'a [Finding],
+            errors: &'a [ErrorRecord],
+            summary: Summary,
+            metrics: &'a BTreeMap<String, f64>,
+        }
+        View {
+            function: &self.function,
+            dry_run: self.dry_run,
+            started_at: &self.started_at,
+            trigger: &self.trigger,
+            actions: &self.actions,
+            findings: &self.findings,
+            errors: &self.errors,
+            summary: self.summary(),
+            metrics: &self.metrics,
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("throttled")]
+    struct Throttled;
+    impl ReportableError for Throttled {
+        fn kind(&self) -> &'static str {
+            "aws"
+        }
+        fn retryable(&self) -> bool {
+            true
+        }
+    }
+
+    fn report(dry_run: bool) -> Report {
+        Report::new("test-fn", dry_run, Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap())
+    }
+
+    #[tokio::test]
+    async fn perform_in_dry_run_never_runs_the_write() {
+        let mut r = report(true);
+        let mut ran = false;
+        let result = r
+            .perform("arn:x", "delete", async {
+                ran = true;
+                Ok::<_, Throttled>(())
+            })
+            .await;
+        assert!(result.is_none());
+        assert!(!ran);
+        assert_eq!(r.actions[0].outcome, Outcome::Planned);
+    }
+
+    #[tokio::test]
+    async fn perform_records_done_and_failed() {
+        let mut r = report(false);
+        assert_eq!(r.perform("a", "tag", async { Ok::<_, Throttled>(7) }).await, Some(7));
+        assert_eq!(r.perform("b", "tag", async { Err::<(), _>(Throttled) }).await, None);
+        assert_eq!(r.actions[0].outcome, Outcome::Done);
+        assert_eq!(r.actions[1].outcome, Outcome::Failed);
+        assert_eq!(r.errors[0].kind, "aws");
+        assert!(r.errors[0].retryable);
+        assert!(r.failed());
+        assert_eq!(r.max_severity(), Severity::High);
+    }
+
+    #[test]
+    fn json_has_the_interface_fields_and_a_derived_summary() {
+        let mut r = report(false);
+        r.finding("arn:b", "s3-encryption", Severity::High, "no default encryption");
+        r.skipped("arn:e", "park", "serverless endpoints already pay per use");
+        let json = r.to_json();
+        for field in ["function", "dry_run", "started_at", "actions", "findings", "errors", "summary"] {
+            assert!(json.get(field).is_some(), "missing {field}");
+        }
+        assert_eq!(json["actions"][0]["outcome"], "skipped");
+        assert_eq!(json["findings"][0]["severity"], "high");
+        assert_eq!(json["summary"]["findings"], 1);
+        assert_eq!(json["summary"]["actions_skipped"], 1);
+        assert_eq!(json["summary"]["findings_by_severity"]["high"], 1);
+        assert!(!r.failed());
+        assert_eq!(r.max_severity(), Severity::High);
+    }
+}

@@ -1,0 +1,75 @@
+//! Finishing a run: one summary log line, one EMF document, one SNS message.
+
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::config::CommonConfig;
+use crate::notify::{self, Notifier};
+use crate::events::{Trigger, TriggerKind};
+use crate::report::Report;
+use crate::{logging, metrics};
+
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    notifier: Option<Notifier>,
+}
+
+impl Reporter {
+    pub fn new(aws: &Aws, config: &CommonConfig) -> Self {
+        let notifier = config
+            .notify_topic_arn
+            .as_ref()
+            .map(|topic| Notifier::new(aws.sns(), topic.to_string()));
+        Reporter { notifier }
+    }
+
+    /// The frame of every handler: parse the trigger (a bad one is a typed error in the
+    /// report, with no AWS call), run `body` on it, then finish the report.
+    pub async fn run<F>(
+        &self,
+        function: &str,
+        dry_run: bool,
+        accepts: &[TriggerKind],
+        event: Value,
+        body: F,
+    ) -> Report
+    where
+        F: AsyncFnOnce(Trigger, &mut Report),
+    {
+        let mut report = Report::new(function, dry_run, Utc::now());
+        match Trigger::parse_for(function, &event, accepts) {
+            Ok(trigger) => {
+                report.trigger = trigger.label();
+                body(trigger, &mut report).await;
+            }
+            Err(err) => {
+                report.trigger = "invalid".to_owned();
+                report.error(None, &err);
+            }
+        }
+        self.finish(report).await
+    }
+
+    /// Emits the report's log line, metrics and notification, and returns it as the response.
+    /// A dry run is notified too (marked as such): the message changes no resource, and it is
+    /// how people read what a dry run would do.
+    pub async fn finish(&self, mut report: Report) -> Report {
+        if let Some(notifier) = &self.notifier
+            && let Some(message) = notify::compose(&report, notify::MAX_MESSAGE_BYTES)
+            && let Err(err) = notifier.publish(&message).await
+        {
+            tracing::error!(error = %err, "could not publish the run summary");
+            report.error(None, &err);
+        }
+        let summary = serde_json::to_value(report.summary()).unwrap_or_default();
+        if report.failed() {
+            tracing::error!(function = %report.function, trigger = %report.trigger, %summary, "run failed");
+        } else {
+            tracing::info!(function = %report.function, trigger = %report.trigger, %summary, "run finished");
+        }
+        let emf = metrics::emf_document(&report, Utc::now().timestamp_millis());
+        logging::write_line(&emf.to_string());
+        report
+    }
+}
