@@ -23,10 +23,15 @@ impl Arn {
         let mut next = || parts.next().ok_or_else(err);
         let (prefix, partition, service, region, account, resource) =
             (next()?, next()?, next()?, next()?, next()?, next()?);
-        let account_ok =
-            account.is_empty() || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
+        let account_ok = account.is_empty()
+            || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
         let partition_ok = partition == "aws" || partition.starts_with("aws-");
-        if prefix != "arn" || !partition_ok || service.is_empty() || resource.is_empty() || !account_ok {
+        if prefix != "arn"
+            || !partition_ok
+            || service.is_empty()
+            || resource.is_empty()
+            || !account_ok
+        {
             return Err(err());
         }
         Ok(Arn {

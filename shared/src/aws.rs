@@ -136,9 +136,7 @@ impl AwsError {
             .message()
             .map(str::to_owned)
             .unwrap_or_else(|| error_chain(&err));
-        let retryable = code
-            .as_deref()
-            .is_none_or(|c| RETRYABLE_CODES.contains(&c));
+        let retryable = code.as_deref().is_none_or(|c| RETRYABLE_CODES.contains(&c));
         AwsError {
             operation,
             code: code.unwrap_or_else(|| "NoResponse".to_owned()),
@@ -187,7 +185,11 @@ where
 }
 
 /// Runs `call` for every item with at most `limit` in flight, keeping the input order.
-pub async fn map_bounded<T, R, F, Fut>(items: impl IntoIterator<Item = T>, limit: usize, call: F) -> Vec<R>
+pub async fn map_bounded<T, R, F, Fut>(
+    items: impl IntoIterator<Item = T>,
+    limit: usize,
+    call: F,
+) -> Vec<R>
 where
     F: FnMut(T) -> Fut,
     Fut: Future<Output = R>,
@@ -231,7 +233,10 @@ mod tests {
             .build();
         let err = AwsError::from_sdk("ListEndpoints", throttled);
         assert!(err.retryable);
-        assert_eq!(err.to_string(), "ListEndpoints failed: ThrottlingException: Rate exceeded");
+        assert_eq!(
+            err.to_string(),
+            "ListEndpoints failed: ThrottlingException: Rate exceeded"
+        );
 
         let denied = aws_smithy_types::error::ErrorMetadata::builder()
             .code("AccessDeniedException")

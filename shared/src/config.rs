@@ -105,16 +105,16 @@ impl Env {
         }
     }
 
-    /// An optional ARN of the given service (e.g. `sns`) that names a regional resource.
+    /// An optional ARN that `accept` approves of (service, resource type, region...).
     pub fn optional_arn(
         &self,
         var: &'static str,
-        service: &'static str,
         expected: &'static str,
+        accept: impl Fn(&Arn) -> bool,
     ) -> Result<Option<Arn>, ConfigError> {
         self.get(var)
             .map(|raw| match Arn::parse(raw) {
-                Ok(arn) if arn.service == service && arn.is_regional_resource() => Ok(arn),
+                Ok(arn) if accept(&arn) => Ok(arn),
                 _ => Err(ConfigError::invalid(var, raw, expected)),
             })
             .transpose()
@@ -139,14 +139,22 @@ impl Env {
             .filter(|d| !d.is_empty())
             .map(|d| {
                 NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                    ConfigError::invalid(var, raw, "comma-separated dates like 2026-12-25,2027-01-01")
+                    ConfigError::invalid(
+                        var,
+                        raw,
+                        "comma-separated dates like 2026-12-25,2027-01-01",
+                    )
                 })
             })
             .collect()
     }
 
     /// A JSON value (object, list, ...) deserialized into `T`; unset gives `T::default()`.
-    pub fn json_or_default<T>(&self, var: &'static str, expected: &'static str) -> Result<T, ConfigError>
+    pub fn json_or_default<T>(
+        &self,
+        var: &'static str,
+        expected: &'static str,
+    ) -> Result<T, ConfigError>
     where
         T: serde::de::DeserializeOwned + Default,
     {
@@ -198,9 +206,9 @@ impl Env {
     pub fn log_level(&self) -> Result<LogLevel, ConfigError> {
         match self.get("LOG_LEVEL") {
             None => Ok(LogLevel::Info),
-            Some(raw) => raw
-                .parse()
-                .map_err(|_| ConfigError::invalid("LOG_LEVEL", raw, "error, warn, info, debug or trace")),
+            Some(raw) => raw.parse().map_err(|_| {
+                ConfigError::invalid("LOG_LEVEL", raw, "error, warn, info, debug or trace")
+            }),
         }
     }
 }
@@ -214,6 +222,8 @@ pub struct CommonConfig {
     pub notify_topic_arn: Option<Arn>,
     /// The customer-managed key the account's ML data should be encrypted with.
     pub kms_key_arn: Option<Arn>,
+    /// Read before anything else to start logging; kept here so a bad value stops the start.
+    pub log_level: LogLevel,
 }
 
 impl CommonConfig {
@@ -223,14 +233,19 @@ impl CommonConfig {
             dry_run: env.bool_or("DRY_RUN", false)? || dry_run_flag,
             notify_topic_arn: env.optional_arn(
                 "NOTIFY_TOPIC_ARN",
-                "sns",
                 "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:sagekeeper",
+                |arn| arn.service == "sns" && arn.is_regional_resource(),
             )?,
             kms_key_arn: env.optional_arn(
                 "KMS_KEY_ARN",
-                "kms",
                 "a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<key id>",
+                |arn| {
+                    arn.service == "kms"
+                        && arn.resource_type() == Some("key")
+                        && arn.is_regional_resource()
+                },
             )?,
+            log_level: env.log_level()?,
         })
     }
 }
@@ -253,7 +268,11 @@ mod tests {
 
     #[test]
     fn dry_run_accepts_only_true_or_false() {
-        assert!(CommonConfig::from_env(&env(&[("DRY_RUN", "TRUE")]), false).unwrap().dry_run);
+        assert!(
+            CommonConfig::from_env(&env(&[("DRY_RUN", "TRUE")]), false)
+                .unwrap()
+                .dry_run
+        );
         let err = CommonConfig::from_env(&env(&[("DRY_RUN", "maybe")]), false).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -263,16 +282,35 @@ mod tests {
 
     #[test]
     fn dry_run_flag_overrides_env_false_but_never_turns_it_off() {
-        assert!(CommonConfig::from_env(&env(&[("DRY_RUN", "false")]), true).unwrap().dry_run);
-        assert!(CommonConfig::from_env(&env(&[("DRY_RUN", "true")]), false).unwrap().dry_run);
+        assert!(
+            CommonConfig::from_env(&env(&[("DRY_RUN", "false")]), true)
+                .unwrap()
+                .dry_run
+        );
+        assert!(
+            CommonConfig::from_env(&env(&[("DRY_RUN", "true")]), false)
+                .unwrap()
+                .dry_run
+        );
     }
 
     #[test]
     fn malformed_topic_arn_names_the_variable() {
-        for bad in ["sagekeeper", "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:12:t"] {
-            let err = CommonConfig::from_env(&env(&[("NOTIFY_TOPIC_ARN", bad)]), false).unwrap_err();
+        for bad in [
+            "sagekeeper",
+            "arn:aws:sqs:us-east-1:123456789012:q",
+            "arn:aws:sns:us-east-1:12:t",
+        ] {
+            let err =
+                CommonConfig::from_env(&env(&[("NOTIFY_TOPIC_ARN", bad)]), false).unwrap_err();
             assert!(
-                matches!(err, ConfigError::Invalid { var: "NOTIFY_TOPIC_ARN", .. }),
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        var: "NOTIFY_TOPIC_ARN",
+                        ..
+                    }
+                ),
                 "{bad}: {err}"
             );
         }
@@ -281,7 +319,8 @@ mod tests {
     #[test]
     fn empty_values_count_as_unset() {
         let config =
-            CommonConfig::from_env(&env(&[("NOTIFY_TOPIC_ARN", " "), ("DRY_RUN", "")]), false).unwrap();
+            CommonConfig::from_env(&env(&[("NOTIFY_TOPIC_ARN", " "), ("DRY_RUN", "")]), false)
+                .unwrap();
         assert_eq!(config.notify_topic_arn, None);
         assert!(!config.dry_run);
     }
@@ -303,7 +342,10 @@ mod tests {
             ("DAYS", "400"),
             ("MAP", "{\"a\": 1}"),
         ]);
-        assert_eq!(e.timezone_or("TIMEZONE", Tz::UTC).unwrap(), Tz::Europe__Madrid);
+        assert_eq!(
+            e.timezone_or("TIMEZONE", Tz::UTC).unwrap(),
+            Tz::Europe__Madrid
+        );
         assert_eq!(e.timezone_or("UNSET", Tz::UTC).unwrap(), Tz::UTC);
         assert!(matches!(
             e.timezone_or("BAD_TZ", Tz::UTC),
@@ -315,14 +357,19 @@ mod tests {
         assert!(e.number_or("DAYS", 90u32, 1..=365).is_err());
         let map: HashMap<String, u32> = e.json_or_default("MAP", "a JSON object").unwrap();
         assert_eq!(map["a"], 1);
-        assert!(e.json_or_default::<HashMap<String, u32>>("TIMEZONE", "a JSON object").is_err());
+        assert!(
+            e.json_or_default::<HashMap<String, u32>>("TIMEZONE", "a JSON object")
+                .is_err()
+        );
     }
 
     #[test]
     fn required_and_log_level() {
         let e = env(&[("LOG_LEVEL", "chatty")]);
         assert_eq!(
-            e.required("STATE_BUCKET", "a bucket name").unwrap_err().to_string(),
+            e.required("STATE_BUCKET", "a bucket name")
+                .unwrap_err()
+                .to_string(),
             "STATE_BUCKET is required but not set (expected a bucket name)"
         );
         assert!(e.log_level().unwrap_err().to_string().contains("LOG_LEVEL"));

@@ -125,7 +125,11 @@ impl Launch {
         let level = env.log_level().unwrap_or(LogLevel::Info);
         if in_lambda {
             logging::init(level, LogSink::Stdout);
-            return Ok(Launch { function, mode: Mode::Lambda, env });
+            return Ok(Launch {
+                function,
+                mode: Mode::Lambda,
+                env,
+            });
         }
         logging::init(level, LogSink::Stderr);
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -200,7 +204,11 @@ impl Launch {
                     Ok(json) => println!("{json}"),
                     Err(err) => eprintln!("{}: could not print the report: {err}", self.function),
                 }
-                ExitCode::from(if report.failed() { EXIT_FAILED } else { EXIT_OK })
+                ExitCode::from(if report.failed() {
+                    EXIT_FAILED
+                } else {
+                    EXIT_OK
+                })
             }
         }
     }
@@ -243,16 +251,30 @@ mod tests {
         );
         assert_eq!(
             parse_args(&args(&["--event", "-"])),
-            Ok(Command::Run { event: EventInput::Stdin, dry_run: false })
+            Ok(Command::Run {
+                event: EventInput::Stdin,
+                dry_run: false
+            })
         );
-        assert_eq!(parse_args(&args(&["--dry-run", "--help"])), Ok(Command::Help));
+        assert_eq!(
+            parse_args(&args(&["--dry-run", "--help"])),
+            Ok(Command::Help)
+        );
     }
 
     #[test]
     fn rejects_bad_arguments() {
-        assert_eq!(parse_args(&args(&[])).unwrap_err().to_string(), "--event FILE|- is required (see --help)");
+        assert_eq!(
+            parse_args(&args(&[])).unwrap_err().to_string(),
+            "--event FILE|- is required (see --help)"
+        );
         assert!(parse_args(&args(&["--event"])).is_err());
-        assert!(parse_args(&args(&["--evnt", "x"])).unwrap_err().to_string().contains("--evnt"));
+        assert!(
+            parse_args(&args(&["--evnt", "x"]))
+                .unwrap_err()
+                .to_string()
+                .contains("--evnt")
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub fn init(level: LogLevel, sink: LogSink) {
         return;
     }
     let filter = EnvFilter::builder()
-        .parse(format!("{},aws_config=warn,aws_smithy_runtime=warn", level.as_filter()))
+        .parse(format!(
+            "{},aws_config=warn,aws_smithy_runtime=warn",
+            level.as_filter()
+        ))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .json()

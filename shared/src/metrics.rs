@@ -24,7 +24,11 @@ pub fn emf_document(report: &Report, timestamp_ms: i64) -> Value {
     let definitions: Vec<Value> = values
         .iter()
         .map(|(name, _)| {
-            let unit = if name.ends_with("USD") { "None" } else { "Count" };
+            let unit = if name.ends_with("USD") {
+                "None"
+            } else {
+                "Count"
+            };
             json!({"Name": name, "Unit": unit})
         })
         .collect();
@@ -56,12 +60,18 @@ mod tests {
 
     #[test]
     fn document_declares_every_metric_it_carries() {
-        let mut r = Report::new("endpoint-scheduler", false, Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap());
+        let mut r = Report::new(
+            "endpoint-scheduler",
+            false,
+            Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap(),
+        );
         r.action("e1", "park", Outcome::Done, None);
         r.finding("e2", "schedule", Severity::Medium, "bad schedule");
         r.add_metric("EstimatedHourlySavingsUSD", 12.4);
         let doc = emf_document(&r, 1_763_661_900_000);
-        let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap();
+        let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
         for metric in declared {
             let name = metric["Name"].as_str().unwrap();
             assert!(doc[name].is_number(), "{name} declared but missing");
@@ -70,7 +80,10 @@ mod tests {
         assert_eq!(doc["Findings"], 1.0);
         assert_eq!(doc["EstimatedHourlySavingsUSD"], 12.4);
         assert_eq!(doc["Function"], "endpoint-scheduler");
-        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Function");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+            "Function"
+        );
         assert_eq!(doc["_aws"]["Timestamp"], 1_763_661_900_000i64);
     }
 }

@@ -87,7 +87,11 @@ fn text(report: &Report, budget: usize) -> String {
         "sagekeeper {} run started {}{}",
         report.function,
         report.started_at.to_rfc3339(),
-        if report.dry_run { " (dry run: nothing was changed)" } else { "" }
+        if report.dry_run {
+            " (dry run: nothing was changed)"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(head, "Trigger: {}", report.trigger);
 
@@ -95,7 +99,11 @@ fn text(report: &Report, budget: usize) -> String {
     if !report.errors.is_empty() {
         lines.push(format!("\nErrors ({}):", report.errors.len()));
         lines.extend(report.errors.iter().map(|e| {
-            let on = e.resource.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+            let on = e
+                .resource
+                .as_deref()
+                .map(|r| format!(" [{r}]"))
+                .unwrap_or_default();
             format!("  {}{on}: {}", e.kind, e.message)
         }));
     }
@@ -103,13 +111,17 @@ fn text(report: &Report, budget: usize) -> String {
         lines.push(format!("\nActions ({}):", report.actions.len()));
         lines.extend(report.actions.iter().map(|a| {
             let outcome = format!("{:?}", a.outcome).to_uppercase();
-            let detail = a.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            let detail = a
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             format!("  {outcome:<8} {} {}{detail}", a.action, a.resource)
         }));
     }
     if !report.findings.is_empty() {
         let mut findings: Vec<_> = report.findings.iter().collect();
-        findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         lines.push(format!("\nFindings ({}):", findings.len()));
         lines.extend(findings.iter().map(|f| {
             let severity = f.severity.to_string().to_uppercase();
@@ -120,7 +132,10 @@ fn text(report: &Report, budget: usize) -> String {
     let mut out = head;
     let total = lines.len();
     for (shown, line) in lines.into_iter().enumerate() {
-        let notice = format!("\n... {} more lines not shown (see the JSON report)\n", total - shown);
+        let notice = format!(
+            "\n... {} more lines not shown (see the JSON report)\n",
+            total - shown
+        );
         if out.len() + line.len() + 1 + notice.len() > budget {
             out.push_str(&notice);
             return out;
@@ -181,7 +196,11 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn report() -> Report {
-        Report::new("encryption-enforcer", false, Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap())
+        Report::new(
+            "encryption-enforcer",
+            false,
+            Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap(),
+        )
     }
 
     #[test]
@@ -197,12 +216,31 @@ mod tests {
     fn message_has_text_json_and_attributes() {
         let mut r = report();
         r.trigger = "schedule".into();
-        r.finding("arn:aws:s3:::b1", "s3-default-encryption-kms", Severity::High, "no SSE-KMS");
-        r.action("arn:aws:s3:::b1", "put-bucket-encryption", Outcome::Done, None);
+        r.finding(
+            "arn:aws:s3:::b1",
+            "s3-default-encryption-kms",
+            Severity::High,
+            "no SSE-KMS",
+        );
+        r.action(
+            "arn:aws:s3:::b1",
+            "put-bucket-encryption",
+            Outcome::Done,
+            None,
+        );
         let n = compose(&r, MAX_MESSAGE_BYTES).unwrap();
-        assert_eq!(n.subject, "sagekeeper encryption-enforcer: 1 findings, 1 actions done");
-        assert!(n.message.contains("HIGH     arn:aws:s3:::b1 s3-default-encryption-kms: no SSE-KMS"));
-        assert!(n.message.contains("DONE     put-bucket-encryption arn:aws:s3:::b1"));
+        assert_eq!(
+            n.subject,
+            "sagekeeper encryption-enforcer: 1 findings, 1 actions done"
+        );
+        assert!(
+            n.message
+                .contains("HIGH     arn:aws:s3:::b1 s3-default-encryption-kms: no SSE-KMS")
+        );
+        assert!(
+            n.message
+                .contains("DONE     put-bucket-encryption arn:aws:s3:::b1")
+        );
         let json = n.message.split(JSON_MARKER).nth(1).unwrap();
         let parsed: serde_json::Value = serde_json::from_str(json).unwrap();
         assert_eq!(parsed["summary"]["findings"], 1);
@@ -215,7 +253,12 @@ mod tests {
         let mut r = report();
         r.dry_run = true;
         for i in 0..5000 {
-            r.finding(format!("arn:aws:s3:::bucket-{i}"), "s3-tls-only", Severity::Medium, "x".repeat(80));
+            r.finding(
+                format!("arn:aws:s3:::bucket-{i}"),
+                "s3-tls-only",
+                Severity::Medium,
+                "x".repeat(80),
+            );
         }
         let limit = 64 * 1024;
         let n = compose(&r, limit).unwrap();
@@ -233,6 +276,13 @@ mod tests {
         let mut r = report();
         r.function = "f".repeat(200);
         r.action("a", "b", Outcome::Done, None);
-        assert_eq!(compose(&r, MAX_MESSAGE_BYTES).unwrap().subject.chars().count(), 100);
+        assert_eq!(
+            compose(&r, MAX_MESSAGE_BYTES)
+                .unwrap()
+                .subject
+                .chars()
+                .count(),
+            100
+        );
     }
 }

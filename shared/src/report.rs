@@ -150,7 +150,12 @@ impl Report {
         });
     }
 
-    pub fn skipped(&mut self, resource: impl Into<String>, action: impl Into<String>, reason: impl Into<String>) {
+    pub fn skipped(
+        &mut self,
+        resource: impl Into<String>,
+        action: impl Into<String>,
+        reason: impl Into<String>,
+    ) {
         self.action(resource, action, Outcome::Skipped, Some(reason.into()));
     }
 
@@ -169,12 +174,7 @@ impl Report {
 
     /// Runs a write unless this is a dry run, and records the outcome either way. This is the
     /// one place DRY_RUN is enforced for writes, so no function can forget it.
-    pub async fn perform<F, T, E>(
-        &mut self,
-        resource: &str,
-        action: &str,
-        write: F,
-    ) -> Option<T>
+    pub async fn perform<F, T, E>(&mut self, resource: &str, action: &str, write: F) -> Option<T>
     where
         F: Future<Output = Result<T, E>>,
         E: ReportableError,
@@ -278,7 +278,11 @@ mod tests {
     }
 
     fn report(dry_run: bool) -> Report {
-        Report::new("test-fn", dry_run, Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap())
+        Report::new(
+            "test-fn",
+            dry_run,
+            Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -299,8 +303,15 @@ mod tests {
     #[tokio::test]
     async fn perform_records_done_and_failed() {
         let mut r = report(false);
-        assert_eq!(r.perform("a", "tag", async { Ok::<_, Throttled>(7) }).await, Some(7));
-        assert_eq!(r.perform("b", "tag", async { Err::<(), _>(Throttled) }).await, None);
+        assert_eq!(
+            r.perform("a", "tag", async { Ok::<_, Throttled>(7) }).await,
+            Some(7)
+        );
+        assert_eq!(
+            r.perform("b", "tag", async { Err::<(), _>(Throttled) })
+                .await,
+            None
+        );
         assert_eq!(r.actions[0].outcome, Outcome::Done);
         assert_eq!(r.actions[1].outcome, Outcome::Failed);
         assert_eq!(r.errors[0].kind, "aws");
@@ -312,10 +323,23 @@ mod tests {
     #[test]
     fn json_has_the_interface_fields_and_a_derived_summary() {
         let mut r = report(false);
-        r.finding("arn:b", "s3-encryption", Severity::High, "no default encryption");
+        r.finding(
+            "arn:b",
+            "s3-encryption",
+            Severity::High,
+            "no default encryption",
+        );
         r.skipped("arn:e", "park", "serverless endpoints already pay per use");
         let json = r.to_json();
-        for field in ["function", "dry_run", "started_at", "actions", "findings", "errors", "summary"] {
+        for field in [
+            "function",
+            "dry_run",
+            "started_at",
+            "actions",
+            "findings",
+            "errors",
+            "summary",
+        ] {
             assert!(json.get(field).is_some(), "missing {field}");
         }
         assert_eq!(json["actions"][0]["outcome"], "skipped");

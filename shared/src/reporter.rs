@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::config::CommonConfig;
-use crate::notify::{self, Notifier};
 use crate::events::{Trigger, TriggerKind};
+use crate::notify::{self, Notifier};
 use crate::report::Report;
 use crate::{logging, metrics};
 
@@ -62,11 +62,17 @@ impl Reporter {
             tracing::error!(error = %err, "could not publish the run summary");
             report.error(None, &err);
         }
-        let summary = serde_json::to_value(report.summary()).unwrap_or_default();
+        let summary = report.summary();
+        let (done, planned, failed) = (
+            summary.actions_done,
+            summary.actions_planned,
+            summary.actions_failed,
+        );
+        let (findings, errors) = (summary.findings, summary.errors);
         if report.failed() {
-            tracing::error!(function = %report.function, trigger = %report.trigger, %summary, "run failed");
+            tracing::error!(function = %report.function, trigger = %report.trigger, done, planned, failed, findings, errors, "run failed");
         } else {
-            tracing::info!(function = %report.function, trigger = %report.trigger, %summary, "run finished");
+            tracing::info!(function = %report.function, trigger = %report.trigger, done, planned, failed, findings, errors, "run finished");
         }
         let emf = metrics::emf_document(&report, Utc::now().timestamp_millis());
         logging::write_line(&emf.to_string());

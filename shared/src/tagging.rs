@@ -39,7 +39,9 @@ pub async fn resources_with_tag(
     while let Some(page) = pages.next().await {
         let page = page.aws("GetResources")?;
         for mapping in page.resource_tag_mapping_list.unwrap_or_default() {
-            let Some(arn) = mapping.resource_arn else { continue };
+            let Some(arn) = mapping.resource_arn else {
+                continue;
+            };
             let tags = mapping
                 .tags
                 .unwrap_or_default()

@@ -1,1 +1,184 @@
+//! What the integration tests share: the local emulator, SDK clients pointed at it, unique
+//! names, and running the function binaries as an operator would.
+#![allow(dead_code)] // each test binary uses a different part of this module
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sagemaker::types::{
+    ContainerDefinition, ProductionVariant, ProductionVariantInstanceType, Tag,
+};
+use sagekeeper_core::Aws;
+use serde_json::Value;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The emulator's URL; starts it (once per test binary) through the project's own script.
+pub fn emulator_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let out = Command::new(repo_root().join("scripts/emulator.sh"))
+            .arg("start")
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/emulator.sh start");
+        assert!(out.status.success(), "the emulator did not start");
+        String::from_utf8(out.stdout)
+            .expect("utf-8 URL")
+            .trim()
+            .to_owned()
+    })
+}
+
+/// SDK configuration for the emulator. Retries are off: moto answers unsupported calls with
+/// HTTP 500, which the default policy would retry with back-off for seconds.
+pub async fn aws() -> Aws {
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(emulator_url())
+        .region(Region::new(REGION))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "emulator",
+        ))
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+    Aws::from_sdk_config(sdk)
+}
+
+/// A name no other test (or earlier run against the same emulator) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}-{}-{}-{:x}",
+        std::process::id() % 100_000,
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        nanos % 0xffff
+    )
+}
+
+/// A model, endpoint config and endpoint named `name`, with `tags` on the endpoint.
+pub async fn seed_endpoint(aws: &Aws, name: &str, tags: &[(&str, &str)]) -> String {
+    let sm = aws.sagemaker();
+    sm.create_model()
+        .model_name(format!("{name}-model"))
+        .execution_role_arn(format!(
+            "arn:aws:iam::{ACCOUNT}:role/SageMakerExecutionRole"
+        ))
+        .primary_container(
+            ContainerDefinition::builder()
+                .image("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create model");
+    sm.create_endpoint_config()
+        .endpoint_config_name(format!("{name}-config"))
+        .production_variants(
+            ProductionVariant::builder()
+                .variant_name("AllTraffic")
+                .model_name(format!("{name}-model"))
+                .instance_type(ProductionVariantInstanceType::MlM5Large)
+                .initial_instance_count(1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create endpoint config");
+    let tags: Vec<Tag> = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+        .collect();
+    sm.create_endpoint()
+        .endpoint_name(name)
+        .endpoint_config_name(format!("{name}-config"))
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .expect("create endpoint")
+        .endpoint_arn
+        .expect("endpoint arn")
+}
+
+/// A function binary built by `cargo build --workspace --all-targets` (scripts/test.sh does).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/<test> -> target/debug/<name>
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join(name))
+        .expect("target directory");
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (cargo build --workspace --all-targets; scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+pub struct Run {
+    pub output: Output,
+    pub report: Value,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+}
+
+/// Runs a function from the shell on an events/ file, against the emulator, with `env` on top
+/// of a clean environment (so the developer's own AWS settings never leak in).
+pub fn run_function(name: &str, event_file: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_function_at(name, event_file, args, env, emulator_url())
+}
+
+pub fn run_function_at(
+    name: &str,
+    event_file: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    endpoint: &str,
+) -> Run {
+    let output = Command::new(binary(name))
+        .arg("--event")
+        .arg(repo_root().join("events").join(event_file))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run the function binary");
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    Run { output, report }
+}
+
+/// The report's findings (or actions) whose `resource` is `arn`.
+pub fn entries_for<'a>(report: &'a Value, list: &str, arn: &str) -> Vec<&'a Value> {
+    report[list]
+        .as_array()
+        .map(|items| items.iter().filter(|i| i["resource"] == arn).collect())
+        .unwrap_or_default()
+}

@@ -1,17 +1,16 @@
 //! drift-retrainer: a Model Monitor drift alarm starts exactly one retraining, and says why.
 
+mod config;
 mod handler;
 
 use std::process::ExitCode;
-
-use sagekeeper_core::CommonConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     sagekeeper_core::entrypoint::run(
         handler::NAME,
         "starts one retraining when a Model Monitor drift alarm fires",
-        CommonConfig::from_env,
+        config::Config::from_env,
         handler::Deps::new,
         handler::handle,
     )

@@ -1,7 +1,9 @@
 //! Handles a daily sweep or one CloudTrail API call: works out which resources are in scope.
 
 use sagekeeper_core::aws::AwsResultExt;
-use sagekeeper_core::{Aws, AwsError, CommonConfig, Report, Reporter, Severity, Trigger, TriggerKind};
+use sagekeeper_core::{
+    Aws, AwsError, CommonConfig, Report, Reporter, Severity, Trigger, TriggerKind,
+};
 use serde_json::Value;
 
 pub const NAME: &str = "encryption-enforcer";
@@ -25,8 +27,12 @@ impl Deps {
 
 pub async fn handle(deps: &Deps, event: Value) -> Report {
     deps.reporter
-        .run(NAME, deps.config.dry_run, ACCEPTS, event, async |trigger, report| {
-            match trigger {
+        .run(
+            NAME,
+            deps.config.dry_run,
+            ACCEPTS,
+            event,
+            async |trigger, report| match trigger {
                 Trigger::Schedule(_) => match bucket_names(&deps.s3).await {
                     Ok(buckets) => report.add_metric("BucketsInScope", buckets.len() as f64),
                     Err(err) => report.error(None, &err),
@@ -36,14 +42,21 @@ pub async fn handle(deps: &Deps, event: Value) -> Report {
                         &resource.arn,
                         "in-scope",
                         Severity::Info,
-                        format!("{} {} by {}", resource.kind, call.event_name, call.user_identity.r#type),
+                        format!(
+                            "{} {} by {}",
+                            resource.kind, call.event_name, call.user_identity.r#type
+                        ),
                     ),
-                    Ok(None) => report.skipped("-", "evaluate", format!("{} is not a call sagekeeper follows", call.event_name)),
+                    Ok(None) => report.skipped(
+                        "-",
+                        "evaluate",
+                        format!("{} is not a call sagekeeper follows", call.event_name),
+                    ),
                     Err(err) => report.error(None, &err),
                 },
                 Trigger::Alarm(_) => {}
-            }
-        })
+            },
+        )
         .await
 }
 
@@ -52,7 +65,12 @@ async fn bucket_names(s3: &aws_sdk_s3::Client) -> Result<Vec<String>, AwsError> 
     let mut names = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.aws("ListBuckets")?;
-        names.extend(page.buckets.unwrap_or_default().into_iter().filter_map(|b| b.name));
+        names.extend(
+            page.buckets
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|b| b.name),
+        );
     }
     Ok(names)
 }

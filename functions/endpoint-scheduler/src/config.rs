@@ -67,11 +67,17 @@ mod tests {
     fn state_bucket_is_required_and_checked() {
         assert!(matches!(
             Config::from_env(&env(&[]), false),
-            Err(ConfigError::Missing { var: "STATE_BUCKET", .. })
+            Err(ConfigError::Missing {
+                var: "STATE_BUCKET",
+                ..
+            })
         ));
         assert!(matches!(
             Config::from_env(&env(&[("STATE_BUCKET", "Bad_Bucket")]), false),
-            Err(ConfigError::Invalid { var: "STATE_BUCKET", .. })
+            Err(ConfigError::Invalid {
+                var: "STATE_BUCKET",
+                ..
+            })
         ));
     }
 
@@ -96,9 +102,17 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        for (var, value) in [("TIMEZONE", "Madrid"), ("HOLIDAYS", "25/12/2026"), ("SCHEDULES", "[1]"), ("DRY_RUN", "maybe")] {
-            let err = Config::from_env(&env(&[("STATE_BUCKET", "sagekeeper-state"), (var, value)]), false)
-                .unwrap_err();
+        for (var, value) in [
+            ("TIMEZONE", "Madrid"),
+            ("HOLIDAYS", "25/12/2026"),
+            ("SCHEDULES", "[1]"),
+            ("DRY_RUN", "maybe"),
+        ] {
+            let err = Config::from_env(
+                &env(&[("STATE_BUCKET", "sagekeeper-state"), (var, value)]),
+                false,
+            )
+            .unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");
         }
     }

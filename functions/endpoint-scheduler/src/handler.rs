@@ -31,9 +31,13 @@ pub async fn handle(deps: &Deps, event: Value) -> Report {
     let dry_run = deps.config.common.dry_run;
     deps.reporter
         .run(NAME, dry_run, ACCEPTS, event, async |trigger, report| {
-            let Trigger::Schedule(schedule) = trigger else { return };
+            let Trigger::Schedule(schedule) = trigger else {
+                return;
+            };
             tracing::info!(now = %schedule.time, "reconciling opted-in resources");
-            match tagging::resources_with_tag(&deps.tagging, RESOURCE_TYPES, OPT_IN_TAG, &["true"]).await {
+            match tagging::resources_with_tag(&deps.tagging, RESOURCE_TYPES, OPT_IN_TAG, &["true"])
+                .await
+            {
                 Ok(opted_in) => record_opted_in(&opted_in, report),
                 Err(err) => report.error(None, &err),
             }

@@ -27,24 +27,45 @@ impl Deps {
 
 pub async fn handle(deps: &Deps, event: Value) -> Report {
     deps.reporter
-        .run(NAME, deps.config.dry_run, ACCEPTS, event, async |trigger, report| match trigger {
-            Trigger::Schedule(_) => {
-                match tagging::resources_with_tag(&deps.tagging, &["sagemaker"], COST_TAG, &[]).await {
-                    Ok(tagged) => report.add_metric("ResourcesWithCostCenter", tagged.len() as f64),
-                    Err(err) => report.error(None, &err),
+        .run(
+            NAME,
+            deps.config.dry_run,
+            ACCEPTS,
+            event,
+            async |trigger, report| match trigger {
+                Trigger::Schedule(_) => {
+                    match tagging::resources_with_tag(&deps.tagging, &["sagemaker"], COST_TAG, &[])
+                        .await
+                    {
+                        Ok(tagged) => {
+                            report.add_metric("ResourcesWithCostCenter", tagged.len() as f64)
+                        }
+                        Err(err) => report.error(None, &err),
+                    }
                 }
-            }
-            Trigger::ApiCall(call) => match call.resource() {
-                Ok(Some(resource)) => report.finding(
-                    &resource.arn,
-                    "created",
-                    Severity::Info,
-                    format!("{} created by {}", resource.kind, call.user_identity.arn.as_deref().unwrap_or("an unknown identity")),
-                ),
-                Ok(None) => report.skipped("-", "tag", format!("{} creates nothing sagekeeper tags", call.event_name)),
-                Err(err) => report.error(None, &err),
+                Trigger::ApiCall(call) => match call.resource() {
+                    Ok(Some(resource)) => report.finding(
+                        &resource.arn,
+                        "created",
+                        Severity::Info,
+                        format!(
+                            "{} created by {}",
+                            resource.kind,
+                            call.user_identity
+                                .arn
+                                .as_deref()
+                                .unwrap_or("an unknown identity")
+                        ),
+                    ),
+                    Ok(None) => report.skipped(
+                        "-",
+                        "tag",
+                        format!("{} creates nothing sagekeeper tags", call.event_name),
+                    ),
+                    Err(err) => report.error(None, &err),
+                },
+                Trigger::Alarm(_) => {}
             },
-            Trigger::Alarm(_) => {}
-        })
+        )
         .await
 }

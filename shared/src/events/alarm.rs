@@ -99,14 +99,19 @@ fn invalid(reason: String) -> EventError {
 }
 
 pub(super) fn from_eventbridge(event: &Value) -> Result<AlarmChange, EventError> {
-    let parsed: EventBridgeEvent<CloudWatchAlarmData<Value, Value>> = typed(event, TriggerKind::Alarm)?;
+    let parsed: EventBridgeEvent<CloudWatchAlarmData<Value, Value>> =
+        typed(event, TriggerKind::Alarm)?;
     let alarm_arn = parsed.resources.and_then(|r| r.into_iter().next());
     from_alarm_data(parsed.detail, alarm_arn, AlarmDelivery::EventBridge)
 }
 
 pub(super) fn from_lambda_action(event: &Value) -> Result<AlarmChange, EventError> {
     let parsed: CloudWatchAlarm<Value, Value> = typed(event, TriggerKind::Alarm)?;
-    from_alarm_data(parsed.alarm_data, parsed.alarm_arn, AlarmDelivery::LambdaAction)
+    from_alarm_data(
+        parsed.alarm_data,
+        parsed.alarm_arn,
+        AlarmDelivery::LambdaAction,
+    )
 }
 
 fn from_alarm_data(
@@ -131,7 +136,10 @@ fn from_alarm_data(
 
 /// Reads `configuration.metrics[].metricStat.metric`; math expressions carry no dimensions.
 fn metrics_from_configuration(configuration: &Value) -> Vec<AlarmMetric> {
-    let metrics = configuration["metrics"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let metrics = configuration["metrics"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     metrics
         .iter()
         .filter_map(|m| {
@@ -160,10 +168,19 @@ pub(super) fn from_sns(event: &Value) -> Result<AlarmChange, EventError> {
             parsed.records.len()
         )));
     };
-    let payload: CloudWatchAlarmPayload = serde_json::from_str(&record.sns.message)
-        .map_err(|e| invalid(format!("the SNS message is not a CloudWatch alarm notification: {e}")))?;
+    let payload: CloudWatchAlarmPayload =
+        serde_json::from_str(&record.sns.message).map_err(|e| {
+            invalid(format!(
+                "the SNS message is not a CloudWatch alarm notification: {e}"
+            ))
+        })?;
     let changed_at = DateTime::parse_from_str(&payload.state_change_time, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .map_err(|e| invalid(format!("StateChangeTime {:?}: {e}", payload.state_change_time)))?
+        .map_err(|e| {
+            invalid(format!(
+                "StateChangeTime {:?}: {e}",
+                payload.state_change_time
+            ))
+        })?
         .with_timezone(&Utc);
     let trigger = &payload.trigger;
     let mut metrics = Vec::new();

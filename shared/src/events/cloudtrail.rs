@@ -37,13 +37,44 @@ const RESOURCE_EVENTS: &[(&str, &str, &str, &str, &str)] = &[
     ("s3", "DeleteBucketEncryption", "bucket", "bucketName", ""),
     ("s3", "PutBucketPolicy", "bucket", "bucketName", ""),
     ("s3", "DeleteBucketPolicy", "bucket", "bucketName", ""),
-    ("s3", "PutPublicAccessBlock", "bucket", "bucketName", ""),
-    ("s3", "DeletePublicAccessBlock", "bucket", "bucketName", ""),
+    // CloudTrail names S3's PutPublicAccessBlock call PutBucketPublicAccessBlock.
+    (
+        "s3",
+        "PutBucketPublicAccessBlock",
+        "bucket",
+        "bucketName",
+        "",
+    ),
+    (
+        "s3",
+        "DeleteBucketPublicAccessBlock",
+        "bucket",
+        "bucketName",
+        "",
+    ),
     ("s3", "PutBucketTagging", "bucket", "bucketName", ""),
     ("s3", "PutBucketLifecycle", "bucket", "bucketName", ""),
-    ("sagemaker", "CreateTrainingJob", "training-job", "trainingJobName", "trainingJobArn"),
-    ("sagemaker", "CreateProcessingJob", "processing-job", "processingJobName", "processingJobArn"),
-    ("sagemaker", "CreateTransformJob", "transform-job", "transformJobName", "transformJobArn"),
+    (
+        "sagemaker",
+        "CreateTrainingJob",
+        "training-job",
+        "trainingJobName",
+        "trainingJobArn",
+    ),
+    (
+        "sagemaker",
+        "CreateProcessingJob",
+        "processing-job",
+        "processingJobName",
+        "processingJobArn",
+    ),
+    (
+        "sagemaker",
+        "CreateTransformJob",
+        "transform-job",
+        "transformJobName",
+        "transformJobArn",
+    ),
     (
         "sagemaker",
         "CreateHyperParameterTuningJob",
@@ -51,8 +82,20 @@ const RESOURCE_EVENTS: &[(&str, &str, &str, &str, &str)] = &[
         "hyperParameterTuningJobName",
         "hyperParameterTuningJobArn",
     ),
-    ("sagemaker", "CreateEndpointConfig", "endpoint-config", "endpointConfigName", "endpointConfigArn"),
-    ("sagemaker", "CreateEndpoint", "endpoint", "endpointName", "endpointArn"),
+    (
+        "sagemaker",
+        "CreateEndpointConfig",
+        "endpoint-config",
+        "endpointConfigName",
+        "endpointConfigArn",
+    ),
+    (
+        "sagemaker",
+        "CreateEndpoint",
+        "endpoint",
+        "endpointName",
+        "endpointArn",
+    ),
     ("sagemaker", "CreateModel", "model", "modelName", "modelArn"),
     (
         "sagemaker",
@@ -61,7 +104,13 @@ const RESOURCE_EVENTS: &[(&str, &str, &str, &str, &str)] = &[
         "notebookInstanceName",
         "notebookInstanceArn",
     ),
-    ("sagemaker", "CreatePipeline", "pipeline", "pipelineName", "pipelineArn"),
+    (
+        "sagemaker",
+        "CreatePipeline",
+        "pipeline",
+        "pipelineName",
+        "pipelineArn",
+    ),
     (
         "sagemaker",
         "CreateModelPackageGroup",
@@ -121,14 +170,18 @@ impl ApiCall {
             .as_str()
             .filter(|n| !n.is_empty())
             .ok_or_else(|| {
-                invalid(format!("{} without requestParameters.{name_param}", self.event_name))
+                invalid(format!(
+                    "{} without requestParameters.{name_param}",
+                    self.event_name
+                ))
             })?
             .to_owned();
         let arn = match (service, self.response_elements.as_ref()) {
             ("s3", _) => format!("arn:aws:s3:::{name}"),
-            (_, Some(response)) if response[arn_element].is_string() => {
-                response[arn_element].as_str().unwrap_or_default().to_owned()
-            }
+            (_, Some(response)) if response[arn_element].is_string() => response[arn_element]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             // SageMaker ARNs use the lower-cased name.
             _ => format!(
                 "arn:aws:sagemaker:{}:{}:{kind}/{}",
@@ -173,9 +226,17 @@ mod tests {
 
     #[test]
     fn bucket_calls_name_the_bucket() {
-        let c = api_call(call("s3.amazonaws.com", "CreateBucket", json!({"bucketName": "b1"}), Value::Null));
+        let c = api_call(call(
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": "b1"}),
+            Value::Null,
+        ));
         let r = c.resource().unwrap().unwrap();
-        assert_eq!((r.kind, r.name.as_str(), r.arn.as_str()), ("bucket", "b1", "arn:aws:s3:::b1"));
+        assert_eq!(
+            (r.kind, r.name.as_str(), r.arn.as_str()),
+            ("bucket", "b1", "arn:aws:s3:::b1")
+        );
     }
 
     #[test]
@@ -197,16 +258,34 @@ mod tests {
             Value::Null,
         ));
         let r = c.resource().unwrap().unwrap();
-        assert_eq!(r.arn, "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud");
+        assert_eq!(
+            r.arn,
+            "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud"
+        );
         assert_eq!(r.name, "Fraud");
     }
 
     #[test]
     fn unfollowed_calls_and_missing_names() {
-        let c = api_call(call("s3.amazonaws.com", "GetObject", json!({"bucketName": "b"}), Value::Null));
+        let c = api_call(call(
+            "s3.amazonaws.com",
+            "GetObject",
+            json!({"bucketName": "b"}),
+            Value::Null,
+        ));
         assert_eq!(c.resource().unwrap(), None);
-        let c = api_call(call("s3.amazonaws.com", "CreateBucket", json!({}), Value::Null));
-        assert!(c.resource().unwrap_err().to_string().contains("requestParameters.bucketName"));
+        let c = api_call(call(
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({}),
+            Value::Null,
+        ));
+        assert!(
+            c.resource()
+                .unwrap_err()
+                .to_string()
+                .contains("requestParameters.bucketName")
+        );
     }
 
     #[test]
@@ -214,6 +293,9 @@ mod tests {
         let mut event = call("s3.amazonaws.com", "CreateBucket", json!({}), Value::Null);
         event["detail"].as_object_mut().unwrap().remove("eventName");
         let err = Trigger::parse(&event).unwrap_err();
-        assert!(err.to_string().starts_with("malformed CloudTrail API call"), "{err}");
+        assert!(
+            err.to_string().starts_with("malformed CloudTrail API call"),
+            "{err}"
+        );
     }
 }

@@ -130,7 +130,11 @@ impl Trigger {
     }
 
     /// Parses and checks the trigger is one `function` handles.
-    pub fn parse_for(function: &str, event: &Value, accepted: &[TriggerKind]) -> Result<Trigger, EventError> {
+    pub fn parse_for(
+        function: &str,
+        event: &Value,
+        accepted: &[TriggerKind],
+    ) -> Result<Trigger, EventError> {
         let trigger = Trigger::parse(event)?;
         if accepted.contains(&trigger.kind()) {
             Ok(trigger)
@@ -138,7 +142,11 @@ impl Trigger {
             Err(EventError::NotAccepted {
                 function: function.to_owned(),
                 kind: trigger.kind(),
-                accepted: accepted.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                accepted: accepted
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
         }
     }
@@ -160,25 +168,42 @@ mod tests {
             "account": "123456789012", "time": "2026-11-20T18:05:00Z", "region": "us-east-1",
             "resources": ["arn:aws:events:us-east-1:123456789012:rule/every-15-min"], "detail": {}
         });
-        let Trigger::Schedule(s) = Trigger::parse(&event).unwrap() else { panic!() };
+        let Trigger::Schedule(s) = Trigger::parse(&event).unwrap() else {
+            panic!()
+        };
         assert_eq!(s.time.to_rfc3339(), "2026-11-20T18:05:00+00:00");
-        assert_eq!(s.rule.as_deref(), Some("arn:aws:events:us-east-1:123456789012:rule/every-15-min"));
+        assert_eq!(
+            s.rule.as_deref(),
+            Some("arn:aws:events:us-east-1:123456789012:rule/every-15-min")
+        );
     }
 
     #[test]
     fn schedule_without_time_is_rejected() {
         let event = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
         let err = Trigger::parse(&event).unwrap_err();
-        assert_eq!(err.to_string(), "malformed scheduled event: missing field `time`");
+        assert_eq!(
+            err.to_string(),
+            "malformed scheduled event: missing field `time`"
+        );
     }
 
     #[test]
     fn unknown_shapes_are_named() {
-        assert!(matches!(Trigger::parse(&json!([1])), Err(EventError::NotAnObject)));
+        assert!(matches!(
+            Trigger::parse(&json!([1])),
+            Err(EventError::NotAnObject)
+        ));
         let err = Trigger::parse(&json!({"detail-type": "EC2 Instance State-change Notification"}))
             .unwrap_err();
-        assert!(err.to_string().contains("EC2 Instance State-change Notification"));
-        assert!(matches!(Trigger::parse(&json!({"hello": 1})), Err(EventError::Unrecognised(_))));
+        assert!(
+            err.to_string()
+                .contains("EC2 Instance State-change Notification")
+        );
+        assert!(matches!(
+            Trigger::parse(&json!({"hello": 1})),
+            Err(EventError::Unrecognised(_))
+        ));
     }
 
     #[test]

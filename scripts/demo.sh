@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The demo: starts the local AWS emulator, seeds a small ML account (endpoints with and
+# without AutoShutdown, buckets with and without encryption, a training job without KMS, a
+# drift alarm), runs all four functions on the sample events in events/ exactly as an
+# operator would from a shell, and prints what they found and did.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> installing tools (first run only)" >&2
+SKIP_CFN_GUARD=1 scripts/setup.sh
+echo "==> building the functions (same build as the tests)" >&2
+cargo build --workspace --all-targets --locked --quiet
+
+echo "==> starting the local AWS emulator and seeding the demo account" >&2
+url=$(scripts/emulator.sh start)
+scripts/emulator.sh reset
+settings=$(.venv/bin/python scripts/demo/seed.py "$url")
+eval "$settings"
+
+out=.demo
+rm -rf "$out" && mkdir -p "$out"
+export AWS_ENDPOINT_URL="$url" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export NOTIFY_TOPIC_ARN KMS_KEY_ARN STATE_BUCKET TIMEZONE=Europe/Madrid DEFAULT_SCHEDULE="Mon-Fri 08:00-19:00"
+
+run() { # FUNCTION EVENT-FILE [ARGS...]: report JSON into .demo/, logs into .demo/*.log
+  local function=$1 event=$2; shift 2
+  local name="$function--${event%.json}"
+  echo "==> $function --event events/$event $*" >&2
+  local status=0
+  target/debug/"$function" --event "events/$event" "$@" > "$out/$name.json" 2> "$out/$name.log" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "    exit $status (see $out/$name.log)" >&2
+  fi
+}
+
+run endpoint-scheduler scheduled.json
+run endpoint-scheduler scheduled-morning.json
+run encryption-enforcer scheduled.json
+run encryption-enforcer cloudtrail-s3-put-bucket-encryption.json
+run drift-retrainer alarm-eventbridge.json
+run drift-retrainer alarm-eventbridge-ok.json
+run lifecycle-tagger cloudtrail-sagemaker-create-training-job.json
+run lifecycle-tagger scheduled.json
+
+.venv/bin/python scripts/demo/show.py "$url" "$DEMO_INBOX_URL" \
+  "$out"/endpoint-scheduler--scheduled.json "$out"/endpoint-scheduler--scheduled-morning.json \
+  "$out"/encryption-enforcer--scheduled.json "$out"/encryption-enforcer--cloudtrail-s3-put-bucket-encryption.json \
+  "$out"/drift-retrainer--alarm-eventbridge.json "$out"/drift-retrainer--alarm-eventbridge-ok.json \
+  "$out"/lifecycle-tagger--cloudtrail-sagemaker-create-training-job.json "$out"/lifecycle-tagger--scheduled.json
+echo
+if [ "${KEEP_EMULATOR:-0}" = 1 ]; then
+  echo "Reports (JSON) and logs are in $out/. The emulator keeps running at $url (scripts/emulator.sh stop)."
+else
+  scripts/emulator.sh stop
+  echo "Reports (JSON) and logs are in $out/. KEEP_EMULATOR=1 keeps the emulator running to explore."
+fi

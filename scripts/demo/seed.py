@@ -1,0 +1,129 @@
+"""Seeds the local AWS emulator with a small, realistic ML account for the demo.
+
+Usage: seed.py ENDPOINT_URL  -> prints the settings the functions need as KEY=VALUE lines.
+Names match events/ (see events/README.md).
+"""
+import json
+import sys
+
+import boto3
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecutionRole"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def client(service, url):
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def endpoint(sm, name, instance_type, count, endpoint_tags):
+    sm.create_model(
+        ModelName=f"{name}-model",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://acme-ml-model-artifacts/{name}/model.tar.gz"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[{
+            "VariantName": "AllTraffic",
+            "ModelName": f"{name}-model",
+            "InstanceType": instance_type,
+            "InitialInstanceCount": count,
+        }],
+    )
+    return sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=endpoint_tags)["EndpointArn"]
+
+
+def main(url):
+    kms, s3, sm = client("kms", url), client("s3", url), client("sagemaker", url)
+    sns, sqs, aas, cw = client("sns", url), client("sqs", url), client("application-autoscaling", url), client("cloudwatch", url)
+
+    key_arn = kms.create_key(Description="sagekeeper demo key")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/sagekeeper", TargetKeyId=key_arn)
+
+    # The scheduler's snapshot bucket, as template.yaml creates it.
+    s3.create_bucket(Bucket="sagekeeper-state")
+    s3.put_bucket_versioning(Bucket="sagekeeper-state", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket="sagekeeper-state", ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+        "BucketKeyEnabled": True}]})
+
+    # Data buckets: one done right, the others with the gaps the enforcer looks for.
+    for bucket in ["acme-ml-training-data", "acme-ml-model-artifacts", "acme-ml-experiment-logs", "acme-ml-scratch"]:
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(Bucket="acme-ml-model-artifacts", ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+        "BucketKeyEnabled": True}]})
+    s3.put_bucket_encryption(Bucket="acme-ml-training-data", ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_policy(Bucket="acme-ml-experiment-logs", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "SageMakerReads", "Effect": "Allow", "Principal": {"AWS": ROLE},
+                       "Action": ["s3:GetObject", "s3:ListBucket"],
+                       "Resource": ["arn:aws:s3:::acme-ml-experiment-logs", "arn:aws:s3:::acme-ml-experiment-logs/*"]}]}))
+    s3.put_bucket_tagging(Bucket="acme-ml-training-data", Tagging={"TagSet": [{"Key": "sagekeeper:data-class", "Value": "training-data"}]})
+
+    # Endpoints: two opted in to off-hours parking (one with autoscaling), one production.
+    endpoint(sm, "fraud-detector-dev", "ml.m5.large", 1, [
+        {"Key": "AutoShutdown", "Value": "true"}, {"Key": "Team", "Value": "fraud"},
+        {"Key": "sagekeeper:retrain-pipeline", "Value": "fraud-detector-retrain"}])
+    endpoint(sm, "recsys-staging", "ml.g4dn.xlarge", 2, [
+        {"Key": "AutoShutdown", "Value": "true"}, {"Key": "Team", "Value": "recsys"},
+        {"Key": "maid_offhours", "Value": "off=(M-F,19);on=(M-F,7);tz=et"}])
+    endpoint(sm, "churn-predictor-prod", "ml.c5.2xlarge", 2, [
+        {"Key": "AutoShutdown", "Value": "false"}, {"Key": "Team", "Value": "churn"},
+        {"Key": "CostCenter", "Value": "cc-1042"}])
+    resource_id = "endpoint/fraud-detector-dev/variant/AllTraffic"
+    aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource_id,
+                                 ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=4)
+    aas.put_scaling_policy(PolicyName="fraud-detector-invocations", ServiceNamespace="sagemaker", ResourceId=resource_id,
+                           ScalableDimension="sagemaker:variant:DesiredInstanceCount", PolicyType="TargetTrackingScaling",
+                           TargetTrackingScalingPolicyConfiguration={"TargetValue": 70.0, "PredefinedMetricSpecification": {
+                               "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
+
+    sm.create_notebook_instance(NotebookInstanceName="ds-sandbox-alice", InstanceType="ml.t3.medium", RoleArn=ROLE,
+                                Tags=[{"Key": "AutoShutdown", "Value": "true"}, {"Key": "Owner", "Value": "alice"}])
+
+    # A training job without any KMS key, as events/cloudtrail-sagemaker-create-training-job.json describes.
+    sm.create_training_job(
+        TrainingJobName="churn-xgb-2026-11-20",
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        OutputDataConfig={"S3OutputPath": "s3://acme-ml-model-artifacts/churn/"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        Tags=[{"Key": "Team", "Value": "churn"}],
+    )
+    sm.create_pipeline(PipelineName="fraud-detector-retrain", RoleArn=ROLE, PipelineDefinition=json.dumps({
+        "Version": "2020-12-01", "Parameters": [{"Name": "TriggerReason", "Type": "String", "DefaultValue": "manual"}],
+        "Steps": []}))
+
+    cw.put_metric_alarm(
+        AlarmName="sagekeeper-drift-fraud-detector-dev", Namespace="aws/sagemaker/Endpoints/data-metrics",
+        MetricName="feature_baseline_drift_total_amount", Statistic="Maximum", Period=3600, EvaluationPeriods=1,
+        Threshold=0.2, ComparisonOperator="GreaterThanThreshold",
+        Dimensions=[{"Name": "Endpoint", "Value": "fraud-detector-dev"},
+                    {"Name": "MonitoringSchedule", "Value": "fraud-detector-dev-data-quality"}])
+
+    # Notifications: the topic the functions publish to, read back through a subscribed queue.
+    topic = sns.create_topic(Name="sagekeeper-notifications")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="sagekeeper-demo-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+
+    print(f"NOTIFY_TOPIC_ARN={topic}")
+    print(f"KMS_KEY_ARN={key_arn}")
+    print("STATE_BUCKET=sagekeeper-state")
+    print(f"DEMO_INBOX_URL={queue_url}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

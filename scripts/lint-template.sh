@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# template.yaml must pass cfn-lint and sam validate --lint with no errors, and our own
+# cfn-guard rules (guard/rules.guard), which catch IAM wildcards that cfn-lint does not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+guard=.tools/bin/cfn-guard
+
+echo "cfn-lint template.yaml"
+.venv/bin/cfn-lint template.yaml
+
+echo "sam validate --lint"
+AWS_DEFAULT_REGION=us-east-1 .venv/bin/sam validate --lint --template-file template.yaml
+
+echo "cfn-guard: template.yaml against guard/rules.guard"
+"$guard" validate --data template.yaml --rules guard/rules.guard --show-summary fail
+
+echo "cfn-guard: rule unit tests"
+"$guard" test --rules-file guard/rules.guard --test-data guard/tests/rules_tests.yaml
+
+echo "cfn-guard: a template breaking every rule must fail"
+if "$guard" validate --data guard/tests/bad-template.yaml --rules guard/rules.guard > /dev/null 2>&1; then
+  echo "guard/tests/bad-template.yaml passed the rules: they no longer catch what they must" >&2
+  exit 1
+fi
+echo "template checks passed"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Every test, as CI runs them: formatting, clippy, unit tests, integration tests against the
+# local AWS emulator (moto), the Lambda runtime API test (cargo-lambda), and the template
+# checks (cfn-lint, sam validate --lint, cfn-guard). Installs what it needs on first run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "installing tools (first run only)"
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+# One feature set for build, clippy and test (--all-targets everywhere), so the AWS SDK
+# crates compile once per mode instead of once per command.
+step "cargo build --workspace --all-targets"
+cargo build --workspace --all-targets --locked
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "template checks"
+scripts/lint-template.sh
+
+step "local AWS emulator"
+scripts/emulator.sh start
+trap 'scripts/emulator.sh stop' EXIT
+
+step "cargo test (unit + emulator integration + Lambda runtime API)"
+cargo test --workspace --locked

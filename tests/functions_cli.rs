@@ -1,0 +1,323 @@
+//! The four function binaries run from a shell, as an operator (and the demo) runs them:
+//! arguments, configuration errors, malformed events, and their first real work against the
+//! local emulator.
+
+use serde_json::Value;
+
+mod support;
+use support::{aws, entries_for, run_function, run_function_at, seed_endpoint, unique};
+
+const FUNCTIONS: &[&str] = &[
+    "endpoint-scheduler",
+    "encryption-enforcer",
+    "drift-retrainer",
+    "lifecycle-tagger",
+];
+/// The smallest valid configuration per function.
+fn base_env(function: &str) -> Vec<(&'static str, &'static str)> {
+    match function {
+        "endpoint-scheduler" => vec![("STATE_BUCKET", "sagekeeper-state")],
+        _ => vec![],
+    }
+}
+
+fn sample_for(function: &str) -> &'static str {
+    match function {
+        "drift-retrainer" => "alarm-eventbridge.json",
+        _ => "scheduled.json",
+    }
+}
+
+/// Nothing listens here: a function that tried any AWS call would report a failed call.
+const CLOSED_ENDPOINT: &str = "http://127.0.0.1:9";
+
+#[test]
+fn help_explains_both_ways_to_run() {
+    for function in FUNCTIONS {
+        let out = std::process::Command::new(support::binary(function))
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("usage: {function} --event FILE|- [--dry-run]")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let run = run_function(
+        "drift-retrainer",
+        "alarm-eventbridge.json",
+        &["--bogus"],
+        &[],
+    );
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr().contains("unknown argument \"--bogus\""),
+        "{}",
+        run.stderr()
+    );
+    let run = run_function("drift-retrainer", "no-such-event.json", &[], &[]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr().contains("cannot read the event file"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn invalid_configuration_stops_at_start_naming_the_variable() {
+    for function in FUNCTIONS {
+        for (var, value) in [
+            ("DRY_RUN", "maybe"),
+            ("NOTIFY_TOPIC_ARN", "alerts-topic"),
+            ("LOG_LEVEL", "loud"),
+        ] {
+            let mut env = base_env(function);
+            env.push((var, value));
+            let run = run_function_at(function, sample_for(function), &[], &env, CLOSED_ENDPOINT);
+            assert_eq!(run.code(), 2, "{function} {var}");
+            assert!(
+                run.stderr()
+                    .contains(&format!("invalid configuration: {var}=")),
+                "{function}: {}",
+                run.stderr()
+            );
+            assert_eq!(run.report, Value::Null, "no report is printed");
+        }
+    }
+    let run = run_function_at(
+        "endpoint-scheduler",
+        "scheduled.json",
+        &[],
+        &[],
+        CLOSED_ENDPOINT,
+    );
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr().contains("STATE_BUCKET is required"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn malformed_events_are_typed_errors_and_nothing_is_called() {
+    let dir = std::env::temp_dir().join(unique("events"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let malformed = dir.join("malformed.json");
+    std::fs::write(
+        &malformed,
+        r#"{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}"#,
+    )
+    .unwrap();
+    for function in FUNCTIONS {
+        let run = run_function_at(
+            function,
+            malformed.to_str().unwrap(),
+            &[],
+            &base_env(function),
+            CLOSED_ENDPOINT,
+        );
+        assert_eq!(run.code(), 1, "{function}");
+        let errors = run.report["errors"].as_array().unwrap();
+        assert_eq!(
+            errors.len(),
+            1,
+            "{function}: only the event error, no failed AWS call: {errors:?}"
+        );
+        assert_eq!(errors[0]["kind"], "invalid-event");
+        assert_eq!(errors[0]["retryable"], false);
+        assert!(run.report["actions"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_trigger_of_the_wrong_kind_is_refused_without_calls() {
+    let run = run_function_at(
+        "drift-retrainer",
+        "scheduled.json",
+        &[],
+        &[],
+        CLOSED_ENDPOINT,
+    );
+    assert_eq!(run.code(), 1);
+    assert_eq!(
+        run.report["errors"][0]["message"],
+        "drift-retrainer does not handle a scheduled event; it handles: CloudWatch alarm state change"
+    );
+}
+
+#[tokio::test]
+async fn scheduler_finds_endpoints_opted_in_by_tag_and_only_those() {
+    let aws = aws().await;
+    let opted_in = seed_endpoint(&aws, &unique("sched-on"), &[("AutoShutdown", "true")]).await;
+    let opted_out = seed_endpoint(&aws, &unique("sched-off"), &[("AutoShutdown", "false")]).await;
+
+    let run = run_function(
+        "endpoint-scheduler",
+        "scheduled.json",
+        &[],
+        &base_env("endpoint-scheduler"),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.report["function"], "endpoint-scheduler");
+    assert_eq!(run.report["trigger"], "schedule");
+    assert_eq!(entries_for(&run.report, "findings", &opted_in).len(), 1);
+    assert!(entries_for(&run.report, "findings", &opted_out).is_empty());
+    assert!(run.report["metrics"]["OptedInResources"].as_f64().unwrap() >= 1.0);
+}
+
+#[test]
+fn retrainer_reads_every_alarm_shape_and_ignores_ok() {
+    let alarm =
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:sagekeeper-drift-fraud-detector-dev";
+    for file in [
+        "alarm-eventbridge.json",
+        "alarm-lambda-action.json",
+        "alarm-sns.json",
+    ] {
+        let run = run_function("drift-retrainer", file, &["--dry-run"], &[]);
+        assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
+        assert_eq!(run.report["dry_run"], true);
+        let findings = entries_for(&run.report, "findings", alarm);
+        assert_eq!(findings.len(), 1, "{file}: {}", run.report);
+        assert!(
+            findings[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("fraud-detector-dev")
+        );
+    }
+    let run = run_function("drift-retrainer", "alarm-eventbridge-ok.json", &[], &[]);
+    assert_eq!(run.code(), 0);
+    assert_eq!(run.report["actions"][0]["outcome"], "skipped");
+    assert!(run.report["findings"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn enforcer_and_tagger_identify_the_resource_of_an_api_call() {
+    let run = run_function(
+        "encryption-enforcer",
+        "cloudtrail-s3-put-bucket-encryption.json",
+        &[],
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        entries_for(
+            &run.report,
+            "findings",
+            "arn:aws:s3:::acme-ml-training-data"
+        )
+        .len(),
+        1
+    );
+
+    let run = run_function(
+        "lifecycle-tagger",
+        "cloudtrail-sagemaker-create-training-job.json",
+        &[],
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let job = "arn:aws:sagemaker:us-east-1:123456789012:training-job/churn-xgb-2026-11-20";
+    let findings = entries_for(&run.report, "findings", job);
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("assumed-role/DataScientist/alice")
+    );
+}
+
+#[tokio::test]
+async fn enforcer_sweep_counts_buckets_in_the_account() {
+    let aws = aws().await;
+    aws.s3()
+        .create_bucket()
+        .bucket(unique("sweep"))
+        .send()
+        .await
+        .unwrap();
+    let run = run_function("encryption-enforcer", "scheduled.json", &[], &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.report["metrics"]["BucketsInScope"].as_f64().unwrap() >= 1.0);
+}
+
+#[tokio::test]
+async fn one_summary_message_per_run_and_none_when_nothing_to_say() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(aws.sdk_config());
+    let topic = aws
+        .sns()
+        .create_topic()
+        .name(unique("runs"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("runs"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = format!(
+        "arn:aws:sqs:us-east-1:123456789012:{}",
+        queue_url.rsplit('/').next().unwrap()
+    );
+    aws.sns()
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    let env = [("NOTIFY_TOPIC_ARN", topic.as_str())];
+
+    // An OK transition: nothing to say.
+    let run = run_function("drift-retrainer", "alarm-eventbridge-ok.json", &[], &env);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    // An alarm without an Endpoint dimension: a medium finding worth one message.
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo_root().join("events/alarm-eventbridge.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    event["detail"]["configuration"]["metrics"] = Value::Array(vec![]);
+    let file = std::env::temp_dir().join(format!("{}.json", unique("no-endpoint")));
+    std::fs::write(&file, event.to_string()).unwrap();
+    let run = run_function("drift-retrainer", file.to_str().unwrap(), &[], &env);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        run.report["findings"][0]["rule"],
+        "drift-alarm-without-endpoint"
+    );
+
+    let messages = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(
+        messages.len(),
+        1,
+        "one message for two runs, one of which had nothing to say"
+    );
+    let envelope: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(envelope["MessageAttributes"]["severity"]["Value"], "medium");
+}
