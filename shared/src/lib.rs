@@ -3,6 +3,7 @@
 //! notification and metrics, logging, and the Lambda-or-shell entrypoint.
 
 pub mod arn;
+pub mod autoscaling;
 pub mod aws;
 pub mod config;
 pub mod entrypoint;
@@ -10,8 +11,11 @@ pub mod events;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod pricing;
 pub mod report;
 pub mod reporter;
+pub mod sagemaker;
+pub mod state;
 pub mod tagging;
 
 pub use arn::Arn;
