@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 mod support;
-use support::{aws, entries_for, run_function, run_function_at, seed_endpoint, unique};
+use support::{aws, entries_for, run_function, run_function_at, unique};
 
 const FUNCTIONS: &[&str] = &[
     "endpoint-scheduler",
@@ -151,26 +151,6 @@ fn a_trigger_of_the_wrong_kind_is_refused_without_calls() {
         run.report["errors"][0]["message"],
         "drift-retrainer does not handle a scheduled event; it handles: CloudWatch alarm state change"
     );
-}
-
-#[tokio::test]
-async fn scheduler_finds_endpoints_opted_in_by_tag_and_only_those() {
-    let aws = aws().await;
-    let opted_in = seed_endpoint(&aws, &unique("sched-on"), &[("AutoShutdown", "true")]).await;
-    let opted_out = seed_endpoint(&aws, &unique("sched-off"), &[("AutoShutdown", "false")]).await;
-
-    let run = run_function(
-        "endpoint-scheduler",
-        "scheduled.json",
-        &[],
-        &base_env("endpoint-scheduler"),
-    );
-    assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_eq!(run.report["function"], "endpoint-scheduler");
-    assert_eq!(run.report["trigger"], "schedule");
-    assert_eq!(entries_for(&run.report, "findings", &opted_in).len(), 1);
-    assert!(entries_for(&run.report, "findings", &opted_out).is_empty());
-    assert!(run.report["metrics"]["OptedInResources"].as_f64().unwrap() >= 1.0);
 }
 
 #[test]

@@ -55,7 +55,7 @@ pub fn compose(report: &Report, max_bytes: usize) -> Option<Notification> {
     } else {
         let summary_json = serde_json::json!({
             "function": report.function, "dry_run": report.dry_run,
-            "started_at": report.started_at, "trigger": report.trigger,
+            "started_at": report.started_at, "trigger": report.trigger, "headline": report.headline,
             "summary": summary, "metrics": report.metrics,
             "truncated": "the full report is in the function's logs and response",
         });
@@ -94,6 +94,9 @@ fn text(report: &Report, budget: usize) -> String {
         }
     );
     let _ = writeln!(head, "Trigger: {}", report.trigger);
+    if let Some(headline) = &report.headline {
+        let _ = writeln!(head, "\n{headline}");
+    }
 
     let mut lines = Vec::new();
     if !report.errors.is_empty() {

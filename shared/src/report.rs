@@ -88,6 +88,8 @@ pub struct Report {
     pub started_at: DateTime<Utc>,
     /// What started the run, e.g. `schedule`, `api-call CreateBucket`, `alarm`.
     pub trigger: String,
+    /// One sentence for people, e.g. "parked 7 endpoints, ~$12.40/h".
+    pub headline: Option<String>,
     pub actions: Vec<ActionRecord>,
     pub findings: Vec<Finding>,
     pub errors: Vec<ErrorRecord>,
@@ -113,6 +115,7 @@ impl Report {
             dry_run,
             started_at,
             trigger: String::new(),
+            headline: None,
             actions: Vec::new(),
             findings: Vec::new(),
             errors: Vec::new(),
@@ -239,6 +242,8 @@ impl Serialize for Report {
             dry_run: bool,
             started_at: &'a DateTime<Utc>,
             trigger: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            headline: Option<&'a str>,
             actions: &'a [ActionRecord],
             findings: &'a [Finding],
             errors: &'a [ErrorRecord],
@@ -250,6 +255,7 @@ impl Serialize for Report {
             dry_run: self.dry_run,
             started_at: &self.started_at,
             trigger: &self.trigger,
+            headline: self.headline.as_deref(),
             actions: &self.actions,
             findings: &self.findings,
             errors: &self.errors,

@@ -42,9 +42,15 @@ pub fn emulator_url() -> &'static str {
 /// SDK configuration for the emulator. Retries are off: moto answers unsupported calls with
 /// HTTP 500, which the default policy would retry with back-off for seconds.
 pub async fn aws() -> Aws {
+    aws_in(REGION).await
+}
+
+/// Clients for one region of the emulator. The emulator keeps each region's resources apart,
+/// so a test that sweeps a whole "account" gets a region of its own.
+pub async fn aws_in(region: &str) -> Aws {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(emulator_url())
-        .region(Region::new(REGION))
+        .region(Region::new(region.to_owned()))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "testing", "testing", None, None, "emulator",
         ))
@@ -71,6 +77,16 @@ pub fn unique(prefix: &str) -> String {
 
 /// A model, endpoint config and endpoint named `name`, with `tags` on the endpoint.
 pub async fn seed_endpoint(aws: &Aws, name: &str, tags: &[(&str, &str)]) -> String {
+    seed_endpoint_of_type(aws, name, ProductionVariantInstanceType::MlM5Large, 1, tags).await
+}
+
+pub async fn seed_endpoint_of_type(
+    aws: &Aws,
+    name: &str,
+    instance_type: ProductionVariantInstanceType,
+    count: i32,
+    tags: &[(&str, &str)],
+) -> String {
     let sm = aws.sagemaker();
     sm.create_model()
         .model_name(format!("{name}-model"))
@@ -91,8 +107,8 @@ pub async fn seed_endpoint(aws: &Aws, name: &str, tags: &[(&str, &str)]) -> Stri
             ProductionVariant::builder()
                 .variant_name("AllTraffic")
                 .model_name(format!("{name}-model"))
-                .instance_type(ProductionVariantInstanceType::MlM5Large)
-                .initial_instance_count(1)
+                .instance_type(instance_type)
+                .initial_instance_count(count)
                 .build(),
         )
         .send()
@@ -157,6 +173,18 @@ pub fn run_function_at(
     env: &[(&str, &str)],
     endpoint: &str,
 ) -> Run {
+    run_function_in(REGION, name, event_file, args, env, endpoint)
+}
+
+/// Like `run_function_at`, in `region` (see `aws_in`).
+pub fn run_function_in(
+    region: &str,
+    name: &str,
+    event_file: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    endpoint: &str,
+) -> Run {
     let output = Command::new(binary(name))
         .arg("--event")
         .arg(repo_root().join("events").join(event_file))
@@ -164,7 +192,7 @@ pub fn run_function_at(
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", REGION)
+        .env("AWS_REGION", region)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_MAX_ATTEMPTS", "1")

@@ -1,4 +1,7 @@
 //! The scheduler's settings (see the README's configuration table).
+//!
+//! Schedules are parsed here, at start-up, so a mistyped schedule stops the function with the
+//! variable's name instead of failing on every resource.
 
 use std::collections::BTreeMap;
 
@@ -6,21 +9,33 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sagekeeper_core::{CommonConfig, ConfigError, Env};
 
+use crate::schedule::Schedule;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub common: CommonConfig,
     /// Where park snapshots are kept (versioned, SSE-KMS).
     pub state_bucket: String,
     /// Business hours for opted-in resources without a schedule tag, e.g. `Mon-Fri 08:00-19:00`.
-    pub default_schedule: String,
+    pub default_schedule: Schedule,
+    /// The zone of schedules that do not name their own.
     pub timezone: Tz,
     /// Days when opted-in resources stay parked all day.
     pub holidays: Vec<NaiveDate>,
     /// Named schedules a resource can select with the `sagekeeper:schedule` tag.
-    pub schedules: BTreeMap<String, String>,
+    pub schedules: BTreeMap<String, Schedule>,
+    /// USD per hour by instance type, replacing the built-in prices in savings estimates.
+    pub price_overrides: BTreeMap<String, f64>,
 }
 
 pub const DEFAULT_SCHEDULE: &str = "Mon-Fri 08:00-19:00";
+
+const SCHEDULE_FORM: &str = "a schedule like Mon-Fri 08:00-19:00 or \
+     Mon-Fri 08:00-12:00,13:00-19:00; Sat 10:00-14:00 Europe/Madrid";
+const SCHEDULES_FORM: &str = "a JSON object of schedule name to schedule, like \
+     {\"eu-office\": \"Mon-Fri 08:00-19:00 Europe/Madrid\"}";
+const PRICES_FORM: &str = "a JSON object of SageMaker instance type to USD per hour, like \
+     {\"ml.m5.large\": 0.115}";
 
 impl Config {
     pub fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
@@ -32,18 +47,79 @@ impl Config {
                 "an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)",
             ));
         }
+        let common = CommonConfig::from_env(env, dry_run_flag)?;
+        let timezone = env.timezone_or("TIMEZONE", Tz::UTC)?;
         Ok(Config {
-            common: CommonConfig::from_env(env, dry_run_flag)?,
+            common,
             state_bucket: state_bucket.to_owned(),
-            default_schedule: env.get("DEFAULT_SCHEDULE").unwrap_or(DEFAULT_SCHEDULE).to_owned(),
-            timezone: env.timezone_or("TIMEZONE", Tz::UTC)?,
+            default_schedule: default_schedule(env, timezone)?,
+            timezone,
             holidays: env.dates("HOLIDAYS")?,
-            schedules: env.json_or_default(
-                "SCHEDULES",
-                "a JSON object of schedule name to schedule, like {\"eu-office\": \"Mon-Fri 08:00-19:00 Europe/Madrid\"}",
-            )?,
+            schedules: named_schedules(env, timezone)?,
+            price_overrides: price_overrides(env)?,
         })
     }
+}
+
+fn default_schedule(env: &Env, timezone: Tz) -> Result<Schedule, ConfigError> {
+    let raw = env.get("DEFAULT_SCHEDULE").unwrap_or(DEFAULT_SCHEDULE);
+    Schedule::parse(raw, timezone).map_err(|e| {
+        ConfigError::invalid("DEFAULT_SCHEDULE", raw, format!("{SCHEDULE_FORM} ({e})"))
+    })
+}
+
+fn named_schedules(env: &Env, timezone: Tz) -> Result<BTreeMap<String, Schedule>, ConfigError> {
+    let texts: BTreeMap<String, String> = env.json_or_default("SCHEDULES", SCHEDULES_FORM)?;
+    let invalid = |reason: String| {
+        ConfigError::invalid(
+            "SCHEDULES",
+            env.get("SCHEDULES").unwrap_or_default(),
+            format!("{SCHEDULES_FORM} ({reason})"),
+        )
+    };
+    texts
+        .into_iter()
+        .map(|(name, text)| {
+            if name.trim().is_empty() {
+                return Err(invalid("a schedule name is empty".to_owned()));
+            }
+            let schedule = Schedule::parse(&text, timezone)
+                .map_err(|e| invalid(format!("schedule {name:?}: {e}")))?;
+            Ok((name, schedule))
+        })
+        .collect()
+}
+
+fn price_overrides(env: &Env) -> Result<BTreeMap<String, f64>, ConfigError> {
+    let prices: BTreeMap<String, f64> = env.json_or_default("PRICE_OVERRIDES", PRICES_FORM)?;
+    let bad = prices.iter().find_map(|(instance_type, price)| {
+        if !is_instance_type(instance_type) {
+            Some(format!(
+                "{instance_type:?} is not an instance type like ml.m5.large"
+            ))
+        } else if !(price.is_finite() && *price > 0.0) {
+            Some(format!(
+                "the price of {instance_type} must be a positive number"
+            ))
+        } else {
+            None
+        }
+    });
+    match bad {
+        Some(reason) => Err(ConfigError::invalid(
+            "PRICE_OVERRIDES",
+            env.get("PRICE_OVERRIDES").unwrap_or_default(),
+            format!("{PRICES_FORM} ({reason})"),
+        )),
+        None => Ok(prices),
+    }
+}
+
+/// `ml.<family>.<size>`, the form of every SageMaker instance type.
+fn is_instance_type(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    matches!(parts.as_slice(), ["ml", family, size]
+        if [family, size].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')))
 }
 
 fn is_bucket_name(name: &str) -> bool {
@@ -95,9 +171,169 @@ mod tests {
         .unwrap();
         assert!(config.common.dry_run);
         assert_eq!(config.timezone, Tz::Europe__Madrid);
-        assert_eq!(config.default_schedule, DEFAULT_SCHEDULE);
+        assert_eq!(
+            config.default_schedule.to_string(),
+            format!("{DEFAULT_SCHEDULE} Europe/Madrid")
+        );
         assert_eq!(config.holidays.len(), 1);
-        assert_eq!(config.schedules["night-batch"], "Mon-Sun 22:00-06:00");
+        assert_eq!(
+            config.schedules["night-batch"].to_string(),
+            "Mon-Sun 22:00-06:00 Europe/Madrid"
+        );
+        assert!(config.price_overrides.is_empty());
+    }
+
+    #[test]
+    fn schedules_are_parsed_with_their_own_zone_or_the_configured_one() {
+        let config = Config::from_env(
+            &env(&[
+                ("STATE_BUCKET", "sagekeeper-state"),
+                ("TIMEZONE", "America/New_York"),
+                ("DEFAULT_SCHEDULE", "Mon-Fri 07:00-20:00"),
+                (
+                    "SCHEDULES",
+                    r#"{"eu-office": "Mon-Fri 08:00-19:00 Europe/Madrid", "us-office": "Mon-Fri 09:00-17:00"}"#,
+                ),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(config.default_schedule.zone(), Tz::America__New_York);
+        assert_eq!(config.schedules["eu-office"].zone(), Tz::Europe__Madrid);
+        assert_eq!(config.schedules["us-office"].zone(), Tz::America__New_York);
+        let default = Config::from_env(&env(&[("STATE_BUCKET", "sagekeeper-state")]), false)
+            .unwrap()
+            .default_schedule;
+        assert_eq!(default.to_string(), "Mon-Fri 08:00-19:00 UTC");
+    }
+
+    #[test]
+    fn an_invalid_default_schedule_names_the_variable_and_the_bad_part() {
+        let err = Config::from_env(
+            &env(&[
+                ("STATE_BUCKET", "sagekeeper-state"),
+                ("DEFAULT_SCHEDULE", "Mon-Fri 8-19"),
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                var: "DEFAULT_SCHEDULE",
+                ..
+            }
+        ));
+        let message = err.to_string();
+        assert!(
+            message.starts_with(
+                "DEFAULT_SCHEDULE=\"Mon-Fri 8-19\" is invalid: expected a schedule like"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("(\"8-19\" is not a time window"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_named_schedule_says_which_one() {
+        let err = Config::from_env(
+            &env(&[
+                ("STATE_BUCKET", "sagekeeper-state"),
+                (
+                    "SCHEDULES",
+                    r#"{"eu-office": "Mon-Fri 08:00-19:00", "late": "Mon-Fri 18:00-27:00"}"#,
+                ),
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                var: "SCHEDULES",
+                ..
+            }
+        ));
+        assert!(
+            err.to_string()
+                .contains("(schedule \"late\": \"18:00-27:00\" is not a time window"),
+            "{err}"
+        );
+        let empty_name = Config::from_env(
+            &env(&[
+                ("STATE_BUCKET", "sagekeeper-state"),
+                ("SCHEDULES", r#"{" ": "Mon-Fri 08:00-19:00"}"#),
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            empty_name.to_string().contains("a schedule name is empty"),
+            "{empty_name}"
+        );
+    }
+
+    #[test]
+    fn price_overrides_are_positive_prices_by_instance_type() {
+        let config = Config::from_env(
+            &env(&[
+                ("STATE_BUCKET", "sagekeeper-state"),
+                (
+                    "PRICE_OVERRIDES",
+                    r#"{"ml.m5.large": 0.115, "ml.g4dn.xlarge": 1}"#,
+                ),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(config.price_overrides["ml.m5.large"], 0.115);
+        assert_eq!(config.price_overrides["ml.g4dn.xlarge"], 1.0);
+        for (bad, reason) in [
+            (
+                r#"{"ml.m5.large": 0}"#,
+                "the price of ml.m5.large must be a positive number",
+            ),
+            (
+                r#"{"ml.m5.large": -0.1}"#,
+                "the price of ml.m5.large must be a positive number",
+            ),
+            (
+                r#"{"m5.large": 0.1}"#,
+                "\"m5.large\" is not an instance type like ml.m5.large",
+            ),
+            (
+                r#"{"ml.m5.large": "0.1"}"#,
+                "a JSON object of SageMaker instance type",
+            ),
+            (
+                r#"{"ml.m5.large": 1e999}"#,
+                "a JSON object of SageMaker instance type",
+            ),
+            ("[0.1]", "a JSON object of SageMaker instance type"),
+        ] {
+            let err = Config::from_env(
+                &env(&[
+                    ("STATE_BUCKET", "sagekeeper-state"),
+                    ("PRICE_OVERRIDES", bad),
+                ]),
+                false,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        var: "PRICE_OVERRIDES",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+            assert!(err.to_string().contains(reason), "{bad}: {err}");
+        }
     }
 
     #[test]
@@ -106,6 +342,9 @@ mod tests {
             ("TIMEZONE", "Madrid"),
             ("HOLIDAYS", "25/12/2026"),
             ("SCHEDULES", "[1]"),
+            ("SCHEDULES", r#"{"x": "someday"}"#),
+            ("DEFAULT_SCHEDULE", "Mon-Fri"),
+            ("PRICE_OVERRIDES", r#"{"ml.m5.large": -1}"#),
             ("DRY_RUN", "maybe"),
         ] {
             let err = Config::from_env(

@@ -1,26 +1,41 @@
-//! Handles one scheduled event: finds the resources opted in to off-hours parking.
+//! One scheduled run: a reconciler. For every opted-in resource it works out the desired
+//! state for "now" (the event's time) and converges to it, so missed, late and repeated runs
+//! are harmless.
 
-use sagekeeper_core::tagging::{self, TaggedResource};
+use chrono::{DateTime, Utc};
+use sagekeeper_core::pricing::PriceTable;
+use sagekeeper_core::sagemaker;
+use sagekeeper_core::state::StateStore;
 use sagekeeper_core::{Aws, Report, Reporter, Severity, Trigger, TriggerKind};
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::plan::{self, EndpointState, Plan};
+use crate::policy::{self, Desired, Policy, SNOOZE_TAG};
+use crate::{apply, inventory};
 
 pub const NAME: &str = "endpoint-scheduler";
 const ACCEPTS: &[TriggerKind] = &[TriggerKind::Schedule];
-pub const OPT_IN_TAG: &str = "AutoShutdown";
-const RESOURCE_TYPES: &[&str] = &["sagemaker:endpoint", "sagemaker:notebook-instance"];
 
 pub struct Deps {
     pub config: Config,
+    pub prices: PriceTable,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub state: StateStore,
     pub reporter: Reporter,
 }
 
 impl Deps {
     pub fn new(aws: &Aws, config: Config) -> Self {
+        let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
         Deps {
+            prices: PriceTable::new(config.price_overrides.clone()),
+            sagemaker: aws.sagemaker(),
+            autoscaling: aws.autoscaling(),
             tagging: aws.tagging(),
+            state: StateStore::new(aws.s3(), config.state_bucket.clone(), kms_key),
             reporter: Reporter::new(aws, &config.common),
             config,
         }
@@ -28,31 +43,177 @@ impl Deps {
 }
 
 pub async fn handle(deps: &Deps, event: Value) -> Report {
-    let dry_run = deps.config.common.dry_run;
     deps.reporter
-        .run(NAME, dry_run, ACCEPTS, event, async |trigger, report| {
-            let Trigger::Schedule(schedule) = trigger else {
-                return;
-            };
-            tracing::info!(now = %schedule.time, "reconciling opted-in resources");
-            match tagging::resources_with_tag(&deps.tagging, RESOURCE_TYPES, OPT_IN_TAG, &["true"])
-                .await
-            {
-                Ok(opted_in) => record_opted_in(&opted_in, report),
-                Err(err) => report.error(None, &err),
-            }
-        })
+        .run(
+            NAME,
+            deps.config.common.dry_run,
+            ACCEPTS,
+            event,
+            async |trigger, report| {
+                if let Trigger::Schedule(schedule) = trigger {
+                    reconcile(deps, schedule.time, report).await;
+                }
+            },
+        )
         .await
 }
 
-fn record_opted_in(resources: &[TaggedResource], report: &mut Report) {
-    for resource in resources {
-        report.finding(
-            &resource.arn,
-            "opted-in",
-            Severity::Info,
-            format!("{OPT_IN_TAG}=true: parked outside its schedule"),
-        );
+/// What is parked once the run's steps are done, for the savings estimate.
+#[derive(Debug, Default)]
+struct Parked {
+    endpoints: usize,
+    notebooks: usize,
+    hourly_usd: f64,
+    unpriced: Vec<String>,
+}
+
+impl Parked {
+    fn add_price(&mut self, price: Option<f64>, instance_type: &str) {
+        match price {
+            Some(price) => self.hourly_usd += price,
+            None => self.unpriced.push(instance_type.to_owned()),
+        }
     }
-    report.add_metric("OptedInResources", resources.len() as f64);
+}
+
+async fn reconcile(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
+    tracing::info!(%now, "reconciling opted-in resources");
+    let inventory = inventory::gather(deps, report).await;
+    let mut parked = Parked::default();
+
+    for state in &inventory.endpoints {
+        let Some((desired, snooze_expired)) = decide(
+            deps,
+            &state.arn,
+            &state.tags,
+            state.live.is_some(),
+            now,
+            report,
+        )
+        .await
+        else {
+            continue;
+        };
+        let state = &without_expired_snooze(state, snooze_expired);
+        let parked_snapshot = match plan::plan_endpoint(state, desired) {
+            Plan::NoChange => state.snapshot.clone().filter(|_| desired != Desired::Up),
+            Plan::Step(step) => apply::endpoint(deps, state, step, now, report).await,
+            Plan::Skip(reason) => {
+                report.skipped(&state.arn, "schedule", reason);
+                None
+            }
+            Plan::Alert {
+                severity,
+                rule,
+                message,
+            } => {
+                report.finding(&state.arn, rule, severity, message);
+                None
+            }
+        };
+        if let Some(snapshot) = parked_snapshot {
+            let (hourly, unknown) = snapshot.hourly_cost(&deps.prices);
+            parked.endpoints += 1;
+            parked.hourly_usd += hourly;
+            parked.unpriced.extend(unknown);
+        }
+    }
+
+    for (notebook, tags) in &inventory.notebooks {
+        let Some((desired, _)) = decide(deps, &notebook.arn, tags, true, now, report).await else {
+            continue;
+        };
+        let stopped = match plan::plan_notebook(notebook, desired) {
+            Plan::NoChange => notebook.is_stopped(),
+            Plan::Step(step) => apply::notebook(deps, notebook, step, report).await,
+            Plan::Skip(reason) => {
+                report.skipped(&notebook.arn, "schedule", reason);
+                false
+            }
+            Plan::Alert {
+                severity,
+                rule,
+                message,
+            } => {
+                report.finding(&notebook.arn, rule, severity, message);
+                false
+            }
+        };
+        if stopped {
+            parked.notebooks += 1;
+            parked.add_price(
+                deps.prices.hourly(&notebook.instance_type),
+                &notebook.instance_type,
+            );
+        }
+    }
+    record_savings(&parked, report);
+}
+
+/// The schedule's decision for one resource, and whether its snooze tag expired; an invalid
+/// schedule or snooze tag is a finding for that resource, which is then left untouched.
+/// Removes an expired snooze tag from a live resource.
+async fn decide(
+    deps: &Deps,
+    arn: &str,
+    tags: &sagekeeper_core::tagging::Tags,
+    exists: bool,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Option<(Desired, bool)> {
+    let decision = match policy::decide(tags, &Policy::from(&deps.config), now) {
+        Ok(decision) => decision,
+        Err(err) => {
+            report.finding(
+                arn,
+                err.rule(),
+                Severity::Medium,
+                format!("{err}; left untouched"),
+            );
+            return None;
+        }
+    };
+    tracing::debug!(resource = arn, source = %decision.source, desired = ?decision.desired, "decided");
+    if decision.remove_expired_snooze && exists {
+        let remove = sagemaker::delete_tags(&deps.sagemaker, arn, &[SNOOZE_TAG]);
+        report.perform(arn, "remove-expired-snooze", remove).await;
+    }
+    Some((decision.desired, decision.remove_expired_snooze))
+}
+
+/// An expired snooze tag must not travel into a snapshot or onto a recreated endpoint.
+fn without_expired_snooze(state: &EndpointState, expired: bool) -> EndpointState {
+    let mut state = state.clone();
+    if expired {
+        state.tags.remove(SNOOZE_TAG);
+        if let Some(snapshot) = &mut state.snapshot {
+            snapshot.tags.remove(SNOOZE_TAG);
+        }
+    }
+    state
+}
+
+fn record_savings(parked: &Parked, report: &mut Report) {
+    report.add_metric("EndpointsParked", parked.endpoints as f64);
+    report.add_metric("NotebooksStopped", parked.notebooks as f64);
+    report.add_metric(
+        "EstimatedHourlySavingsUSD",
+        (parked.hourly_usd * 100.0).round() / 100.0,
+    );
+    let verb = if report.dry_run {
+        "would be parked"
+    } else {
+        "parked"
+    };
+    let mut headline = format!(
+        "{} endpoint(s) and {} notebook(s) {verb}, ~${:.2}/h of on-demand instances",
+        parked.endpoints, parked.notebooks, parked.hourly_usd
+    );
+    if !parked.unpriced.is_empty() {
+        headline.push_str(&format!(
+            " (no price known for {})",
+            parked.unpriced.join(", ")
+        ));
+    }
+    report.headline = Some(headline);
 }

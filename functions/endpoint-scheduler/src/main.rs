@@ -1,8 +1,17 @@
 //! endpoint-scheduler: parks SageMaker endpoints and notebook instances outside business
 //! hours and restores them exactly as they were.
 
+mod apply;
 mod config;
+#[cfg_attr(not(test), allow(dead_code))]
+mod custodian;
 mod handler;
+mod inventory;
+mod plan;
+#[cfg_attr(not(test), allow(dead_code))]
+mod policy;
+#[cfg_attr(not(test), allow(dead_code))]
+mod schedule;
 
 use std::process::ExitCode;
 

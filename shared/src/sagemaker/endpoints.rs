@@ -49,7 +49,11 @@ impl EndpointConfig {
 
     /// Variants of inference-component endpoints name no model: the components do.
     pub fn hosts_inference_components(&self) -> bool {
-        !self.variants.is_empty() && self.variants.iter().all(|v| v.model_name.is_none() && !v.serverless)
+        !self.variants.is_empty()
+            && self
+                .variants
+                .iter()
+                .all(|v| v.model_name.is_none() && !v.serverless)
     }
 }
 
@@ -60,7 +64,13 @@ fn is_not_found(err: &AwsError) -> bool {
 
 /// `None` when the endpoint does not exist.
 pub async fn describe(client: &Client, name: &str) -> Result<Option<Endpoint>, AwsError> {
-    let out = match client.describe_endpoint().endpoint_name(name).send().await.aws("DescribeEndpoint") {
+    let out = match client
+        .describe_endpoint()
+        .endpoint_name(name)
+        .send()
+        .await
+        .aws("DescribeEndpoint")
+    {
         Ok(out) => out,
         Err(err) if is_not_found(&err) => return Ok(None),
         Err(err) => return Err(err),
@@ -68,18 +78,29 @@ pub async fn describe(client: &Client, name: &str) -> Result<Option<Endpoint>, A
     Ok(Some(Endpoint {
         name: out.endpoint_name().unwrap_or(name).to_owned(),
         arn: out.endpoint_arn().unwrap_or_default().to_owned(),
-        status: out.endpoint_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status: out
+            .endpoint_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
         config_name: out.endpoint_config_name().unwrap_or_default().to_owned(),
         instance_counts: out
             .production_variants()
             .iter()
-            .filter_map(|v| Some((v.variant_name()?.to_owned(), v.current_instance_count().unwrap_or(0))))
+            .filter_map(|v| {
+                Some((
+                    v.variant_name()?.to_owned(),
+                    v.current_instance_count().unwrap_or(0),
+                ))
+            })
             .collect(),
     }))
 }
 
 /// `None` when the configuration does not exist (someone deleted it).
-pub async fn describe_config(client: &Client, name: &str) -> Result<Option<EndpointConfig>, AwsError> {
+pub async fn describe_config(
+    client: &Client,
+    name: &str,
+) -> Result<Option<EndpointConfig>, AwsError> {
     let result = client
         .describe_endpoint_config()
         .endpoint_config_name(name)
@@ -102,7 +123,9 @@ pub async fn describe_config(client: &Client, name: &str) -> Result<Option<Endpo
                 instance_type: v.instance_type().map(|t| t.as_str().to_owned()),
                 initial_instance_count: v.initial_instance_count(),
                 serverless: v.serverless_config().is_some(),
-                managed_min_instances: v.managed_instance_scaling().and_then(|m| m.min_instance_count()),
+                managed_min_instances: v
+                    .managed_instance_scaling()
+                    .and_then(|m| m.min_instance_count()),
             })
             .collect(),
     }))
@@ -110,7 +133,12 @@ pub async fn describe_config(client: &Client, name: &str) -> Result<Option<Endpo
 
 /// Creates the endpoint with the given configuration and tags. Tags under the reserved
 /// `aws:` prefix are AWS's own and cannot be set, so they are left out.
-pub async fn create(client: &Client, name: &str, config_name: &str, tags: &BTreeMap<String, String>) -> Result<String, AwsError> {
+pub async fn create(
+    client: &Client,
+    name: &str,
+    config_name: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<String, AwsError> {
     let tags: Vec<Tag> = tags
         .iter()
         .filter(|(key, _)| !key.starts_with("aws:"))
@@ -130,21 +158,15 @@ pub async fn create(client: &Client, name: &str, config_name: &str, tags: &BTree
 /// Deletes the endpoint only; its configuration and model stay, so it can be recreated.
 /// An endpoint that is already gone counts as deleted, so a re-run after a crash succeeds.
 pub async fn delete(client: &Client, name: &str) -> Result<(), AwsError> {
-    match client.delete_endpoint().endpoint_name(name).send().await.aws("DeleteEndpoint") {
+    match client
+        .delete_endpoint()
+        .endpoint_name(name)
+        .send()
+        .await
+        .aws("DeleteEndpoint")
+    {
         Ok(_) => Ok(()),
         Err(err) if is_not_found(&err) => Ok(()),
         Err(err) => Err(err),
     }
-}
-
-/// Removes tag keys from a resource (used for expired snooze tags).
-pub async fn delete_tags(client: &Client, arn: &str, keys: &[&str]) -> Result<(), AwsError> {
-    client
-        .delete_tags()
-        .resource_arn(arn)
-        .set_tag_keys(Some(keys.iter().map(|k| k.to_string()).collect()))
-        .send()
-        .await
-        .aws("DeleteTags")?;
-    Ok(())
 }

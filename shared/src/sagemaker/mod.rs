@@ -3,3 +3,20 @@
 pub mod endpoints;
 pub mod inference_components;
 pub mod notebooks;
+pub mod snapshot;
+
+use aws_sdk_sagemaker::Client;
+
+use crate::aws::{AwsError, AwsResultExt};
+
+/// Removes tag keys from any SageMaker resource (e.g. an expired snooze tag).
+pub async fn delete_tags(client: &Client, arn: &str, keys: &[&str]) -> Result<(), AwsError> {
+    client
+        .delete_tags()
+        .resource_arn(arn)
+        .set_tag_keys(Some(keys.iter().map(|k| k.to_string()).collect()))
+        .send()
+        .await
+        .aws("DeleteTags")?;
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! Carrying out planned steps. Every write goes through `Report::perform`, so a dry run makes
+//! none, and each step stops at the first failure: the next run resumes from what is left.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use sagekeeper_core::autoscaling::{self, ScalingError};
+use sagekeeper_core::report::ReportableError;
+use sagekeeper_core::sagemaker::endpoints;
+use sagekeeper_core::sagemaker::inference_components;
+use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
+use sagekeeper_core::sagemaker::snapshot::{
+    ComponentCopies, EndpointSnapshot, SNAPSHOT_FORMAT, VariantInstances,
+};
+use sagekeeper_core::{Report, Severity};
+
+use crate::handler::{Deps, NAME};
+use crate::plan::{EndpointState, EndpointStep, NotebookStep};
+
+/// Performs one write and says whether the step may go on: the write succeeded, or it was
+/// only planned (dry run).
+async fn attempt<T, E: ReportableError>(
+    report: &mut Report,
+    resource: &str,
+    action: &str,
+    write: impl Future<Output = Result<T, E>>,
+) -> bool {
+    let result = report.perform(resource, action, write).await;
+    result.is_some() || report.dry_run
+}
+
+/// Runs one step; returns the snapshot of the endpoint when it is parked afterwards.
+pub async fn endpoint(
+    deps: &Deps,
+    state: &EndpointState,
+    step: EndpointStep,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Option<EndpointSnapshot> {
+    match step {
+        EndpointStep::Park => park(deps, state, now, report).await,
+        EndpointStep::ResumePark => {
+            let snapshot = state.snapshot.clone()?;
+            take_down(deps, state, &snapshot, report)
+                .await
+                .then_some(snapshot)
+        }
+        EndpointStep::Recreate => {
+            let snapshot = state.snapshot.as_ref()?;
+            let create = endpoints::create(
+                &deps.sagemaker,
+                &state.name,
+                &snapshot.endpoint_config_name,
+                &snapshot.tags,
+            );
+            report
+                .perform(&state.arn, "recreate-endpoint", create)
+                .await;
+            None
+        }
+        EndpointStep::RestoreCopies => {
+            let snapshot = state.snapshot.as_ref()?;
+            for component in &snapshot.inference_components {
+                let scale = inference_components::set_copy_count(
+                    &deps.sagemaker,
+                    &component.name,
+                    component.copies,
+                );
+                let action = format!("restore-copies {} to {}", component.name, component.copies);
+                if !attempt(report, &state.arn, &action, scale).await {
+                    break;
+                }
+            }
+            None
+        }
+        EndpointStep::RestoreScaling => {
+            let snapshot = state.snapshot.as_ref()?;
+            if !snapshot.scaling.is_empty() {
+                let restore = autoscaling::restore(&deps.autoscaling, &snapshot.scaling);
+                if !attempt(report, &state.arn, "restore-autoscaling", restore).await {
+                    return None;
+                }
+            }
+            let (key, archive_key) = (snapshot.key(), snapshot.archive_key());
+            let archive = deps.state.archive(&key, &archive_key);
+            report
+                .perform(&state.arn, "archive-snapshot", archive)
+                .await;
+            None
+        }
+    }
+}
+
+/// Snapshot, verify, and only then take the endpoint down.
+async fn park(
+    deps: &Deps,
+    state: &EndpointState,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Option<EndpointSnapshot> {
+    let snapshot = match capture(deps, state, now).await {
+        Ok(snapshot) => snapshot,
+        Err(err @ ScalingError::Unsupported { .. }) => {
+            report.finding(
+                &state.arn,
+                "cannot-snapshot",
+                Severity::High,
+                format!("{err}; the endpoint stays up"),
+            );
+            return None;
+        }
+        Err(err) => {
+            report.error(Some(&state.arn), &err);
+            return None;
+        }
+    };
+    let key = snapshot.key();
+    let write = deps.state.put_verified(&key, &snapshot);
+    if !attempt(report, &state.arn, "write-snapshot", write).await {
+        report.finding(
+            &state.arn,
+            "snapshot-failed",
+            Severity::High,
+            format!(
+                "the snapshot could not be written and verified in s3://{}, so the endpoint stays up",
+                deps.state.bucket()
+            ),
+        );
+        return None;
+    }
+    take_down(deps, state, &snapshot, report)
+        .await
+        .then_some(snapshot)
+}
+
+/// Deregisters autoscaling, then deletes the endpoint or scales its components to zero.
+async fn take_down(
+    deps: &Deps,
+    state: &EndpointState,
+    snapshot: &EndpointSnapshot,
+    report: &mut Report,
+) -> bool {
+    if !snapshot.scaling.is_empty() {
+        let deregister = autoscaling::deregister(&deps.autoscaling, &snapshot.scaling);
+        if !attempt(report, &state.arn, "deregister-autoscaling", deregister).await {
+            return false;
+        }
+    }
+    if snapshot.hosts_inference_components() {
+        for component in &snapshot.inference_components {
+            let scale = inference_components::set_copy_count(&deps.sagemaker, &component.name, 0);
+            let action = format!("scale-to-zero {}", component.name);
+            if !attempt(report, &state.arn, &action, scale).await {
+                return false;
+            }
+        }
+        for variant in state.config.iter().flat_map(|c| &c.variants) {
+            if let Some(min) = variant.managed_min_instances.filter(|min| *min > 0) {
+                report.finding(
+                    &state.arn,
+                    "managed-scaling-minimum",
+                    Severity::Low,
+                    format!(
+                        "variant {} keeps at least {min} instance(s) while parked: set its managed instance scaling minimum to 0 to stop paying for them",
+                        variant.name
+                    ),
+                );
+            }
+        }
+        return true;
+    }
+    let delete = endpoints::delete(&deps.sagemaker, &state.name);
+    attempt(report, &state.arn, "delete-endpoint", delete).await
+}
+
+async fn capture(
+    deps: &Deps,
+    state: &EndpointState,
+    now: DateTime<Utc>,
+) -> Result<EndpointSnapshot, ScalingError> {
+    let (live, config) = match (&state.live, &state.config) {
+        (Some(live), Some(config)) => (live, config),
+        _ => {
+            return Err(ScalingError::Unsupported {
+                resource_id: state.name.clone(),
+                what: "an endpoint without a live configuration".to_owned(),
+            });
+        }
+    };
+    let components = config.hosts_inference_components();
+    let resource_ids: Vec<String> = if components {
+        state
+            .components
+            .iter()
+            .map(|c| format!("inference-component/{}", c.name))
+            .collect()
+    } else {
+        config
+            .variants
+            .iter()
+            .map(|v| format!("endpoint/{}/variant/{}", live.name, v.name))
+            .collect()
+    };
+    let scaling = autoscaling::capture(&deps.autoscaling, &resource_ids).await?;
+    Ok(EndpointSnapshot {
+        format: SNAPSHOT_FORMAT,
+        endpoint_name: live.name.clone(),
+        endpoint_arn: live.arn.clone(),
+        endpoint_config_name: live.config_name.clone(),
+        tags: state.tags.clone(),
+        instances: config
+            .variants
+            .iter()
+            .map(|v| VariantInstances {
+                variant: v.name.clone(),
+                instance_type: v.instance_type.clone(),
+                count: live
+                    .instance_counts
+                    .get(&v.name)
+                    .copied()
+                    .or(v.initial_instance_count)
+                    .unwrap_or(0),
+            })
+            .collect(),
+        scaling,
+        inference_components: if components {
+            state
+                .components
+                .iter()
+                .map(|c| ComponentCopies {
+                    name: c.name.clone(),
+                    copies: c.desired_copies,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        parked_at: now,
+        parked_by: NAME.to_owned(),
+    })
+}
+
+/// Runs one notebook step; returns true when the notebook is stopped afterwards.
+pub async fn notebook(
+    deps: &Deps,
+    notebook: &Notebook,
+    step: NotebookStep,
+    report: &mut Report,
+) -> bool {
+    match step {
+        NotebookStep::Stop => {
+            let stop = notebooks::stop(&deps.sagemaker, &notebook.name);
+            attempt(report, &notebook.arn, "stop-notebook", stop).await
+        }
+        NotebookStep::Start => {
+            report
+                .perform(
+                    &notebook.arn,
+                    "start-notebook",
+                    notebooks::start(&deps.sagemaker, &notebook.name),
+                )
+                .await;
+            false
+        }
+    }
+}
