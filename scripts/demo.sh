@@ -22,18 +22,23 @@ rm -rf "$out" && mkdir -p "$out"
 export AWS_ENDPOINT_URL="$url" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export NOTIFY_TOPIC_ARN KMS_KEY_ARN STATE_BUCKET TIMEZONE=Europe/Madrid DEFAULT_SCHEDULE="Mon-Fri 08:00-19:00"
 
+reports=()
 run() { # FUNCTION EVENT-FILE [ARGS...]: report JSON into .demo/, logs into .demo/*.log
   local function=$1 event=$2; shift 2
-  local name="$function--${event%.json}"
+  local name; name="$(printf '%02d' "${#reports[@]}")-$function--${event%.json}"
   echo "==> $function --event events/$event $*" >&2
   local status=0
   target/debug/"$function" --event "events/$event" "$@" > "$out/$name.json" 2> "$out/$name.log" || status=$?
   if [ "$status" -ne 0 ]; then
     echo "    exit $status (see $out/$name.log)" >&2
   fi
+  reports+=("$out/$name.json")
 }
 
+# Friday evening: park what is opted in. Monday morning: recreate, then (next run, once the
+# endpoints are InService) restore their autoscaling.
 run endpoint-scheduler scheduled.json
+run endpoint-scheduler scheduled-morning.json
 run endpoint-scheduler scheduled-morning.json
 run encryption-enforcer scheduled.json
 run encryption-enforcer cloudtrail-s3-put-bucket-encryption.json
@@ -42,11 +47,7 @@ run drift-retrainer alarm-eventbridge-ok.json
 run lifecycle-tagger cloudtrail-sagemaker-create-training-job.json
 run lifecycle-tagger scheduled.json
 
-.venv/bin/python scripts/demo/show.py "$url" "$DEMO_INBOX_URL" \
-  "$out"/endpoint-scheduler--scheduled.json "$out"/endpoint-scheduler--scheduled-morning.json \
-  "$out"/encryption-enforcer--scheduled.json "$out"/encryption-enforcer--cloudtrail-s3-put-bucket-encryption.json \
-  "$out"/drift-retrainer--alarm-eventbridge.json "$out"/drift-retrainer--alarm-eventbridge-ok.json \
-  "$out"/lifecycle-tagger--cloudtrail-sagemaker-create-training-job.json "$out"/lifecycle-tagger--scheduled.json
+.venv/bin/python scripts/demo/show.py "$url" "$DEMO_INBOX_URL" "${reports[@]}"
 echo
 if [ "${KEEP_EMULATOR:-0}" = 1 ]; then
   echo "Reports (JSON) and logs are in $out/. The emulator keeps running at $url (scripts/emulator.sh stop)."

@@ -1,7 +1,7 @@
 """Prints the demo's run reports and the notifications they published, for people.
 
 Usage: show.py ENDPOINT_URL INBOX_QUEUE_URL REPORT.json [REPORT.json ...]
-Each report file is named <function>--<event>.json.
+Each report file is named NN-<function>--<event>.json.
 """
 import json
 import os
@@ -27,13 +27,15 @@ def wrap(text, indent):
 
 
 def show_report(path):
-    name = os.path.basename(path)[: -len(".json")]
+    name = os.path.basename(path)[: -len(".json")].split("-", 1)[1]
     function, event = name.split("--", 1)
     with open(path) as f:
         report = json.load(f)
     s = report.get("summary", {})
     mode = "dry run" if report.get("dry_run") else "live"
     print(f"\n▶ {function}  ← events/{event}.json  ({report.get('trigger', '?')}, {mode})")
+    if report.get("headline"):
+        print(f"  {report['headline']}")
     print(f"  {s.get('findings', 0)} findings · {s.get('actions_done', 0)} done · {s.get('actions_planned', 0)} planned"
           f" · {s.get('actions_skipped', 0)} skipped · {s.get('actions_failed', 0)} failed · {s.get('errors', 0)} errors")
     for a in report.get("actions", []):
