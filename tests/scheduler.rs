@@ -1,6 +1,7 @@
 //! endpoint-scheduler against the local emulator: lossless park → restore round trips, crash
-//! recovery, dry runs, notebooks, snoozes. Each test sweeps a region of its own, so tests run
-//! in parallel without parking each other's endpoints.
+//! recovery, dry runs, notebooks, snoozes. Each test sweeps an account of its own, so tests
+//! run in parallel (and again against the same emulator) without parking each other's
+//! endpoints.
 //!
 //! Not emulated (covered elsewhere): inference components and endpoints that take time to
 //! come InService — see the planner's unit tests (functions/endpoint-scheduler/src/plan.rs)
@@ -18,7 +19,7 @@ use sagekeeper_core::Aws;
 use serde_json::Value;
 
 mod support;
-use support::{Run, aws_in, emulator_url, run_function_in, seed_endpoint, unique};
+use support::{Run, Sandbox, sandbox, seed_endpoint, unique};
 
 /// Friday 2026-11-20 19:05 in Madrid: outside the default Mon-Fri 08:00-19:00.
 const EVENING: &str = "scheduled.json";
@@ -26,14 +27,16 @@ const EVENING: &str = "scheduled.json";
 const MORNING: &str = "scheduled-morning.json";
 
 struct Account {
-    region: &'static str,
+    sandbox: Sandbox,
     aws: Aws,
     bucket: String,
 }
 
 impl Account {
+    /// A fresh account (so the sweep sees only this test's resources) with a state bucket.
     async fn new(region: &'static str) -> Account {
-        let aws = aws_in(region).await;
+        let sandbox = sandbox(region).await;
+        let aws = sandbox.aws.clone();
         let bucket = unique("sk-state");
         aws.s3()
             .create_bucket()
@@ -58,7 +61,7 @@ impl Account {
             .await
             .unwrap();
         Account {
-            region,
+            sandbox,
             aws,
             bucket,
         }
@@ -70,14 +73,7 @@ impl Account {
             ("TIMEZONE", "Europe/Madrid"),
         ];
         env.extend_from_slice(extra_env);
-        let run = run_function_in(
-            self.region,
-            "endpoint-scheduler",
-            event,
-            args,
-            &env,
-            emulator_url(),
-        );
+        let run = self.sandbox.run("endpoint-scheduler", event, args, &env);
         assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
         run
     }
@@ -438,14 +434,9 @@ async fn a_snapshot_that_cannot_be_written_leaves_the_endpoint_running() {
         ("STATE_BUCKET", missing_bucket.as_str()),
         ("TIMEZONE", "Europe/Madrid"),
     ];
-    let run = run_function_in(
-        account.region,
-        "endpoint-scheduler",
-        EVENING,
-        &[],
-        &env,
-        emulator_url(),
-    );
+    let run = account
+        .sandbox
+        .run("endpoint-scheduler", EVENING, &[], &env);
     assert_eq!(run.code(), 1, "a failed write fails the run");
     assert_eq!(
         account.endpoint_status(&name).await.as_deref(),
@@ -622,7 +613,20 @@ async fn snoozed_endpoints_stay_up_and_expired_snoozes_are_removed() {
     )
     .await;
     let run = account.run(EVENING, &[], &[]);
-    assert!(actions_for(&run, &snoozed).is_empty());
+    assert_eq!(
+        actions_for(&run, &snoozed),
+        [("schedule", "skipped")],
+        "reported, not acted upon"
+    );
+    let skipped = support::entries_for(&run.report, "actions", &snoozed);
+    assert!(
+        skipped[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("snooze-until"),
+        "{}",
+        skipped[0]
+    );
     assert_eq!(
         account.endpoint_status(&snoozed_name).await.as_deref(),
         Some("InService")

@@ -210,3 +210,86 @@ pub fn entries_for<'a>(report: &'a Value, list: &str, arn: &str) -> Vec<&'a Valu
         .map(|items| items.iter().filter(|i| i["resource"] == arn).collect())
         .unwrap_or_default()
 }
+
+/// An AWS account of its own in the emulator (the emulator keys every resource by the account
+/// of the credentials, and assumed-role credentials carry the role's account). Tests that
+/// sweep "everything in the account" use one, so they never see each other's resources, nor
+/// resources left by earlier runs against the same emulator.
+pub struct Sandbox {
+    pub account_id: String,
+    pub region: String,
+    pub aws: Aws,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+}
+
+pub async fn sandbox(region: &str) -> Sandbox {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mixed = (seed
+        ^ (u128::from(std::process::id()) << 20)
+        ^ u128::from(NEXT.fetch_add(1, Ordering::SeqCst)) << 40)
+        % 900_000_000_000;
+    let account_id = format!("{}", 100_000_000_000 + mixed);
+    let sts = aws().await.sts();
+    let credentials = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account_id}:role/sagekeeper-test"))
+        .role_session_name("sagekeeper-test")
+        .send()
+        .await
+        .expect("assume a role in a fresh account")
+        .credentials
+        .expect("credentials");
+    let (access_key_id, secret_access_key, session_token) = (
+        credentials.access_key_id().to_owned(),
+        credentials.secret_access_key().to_owned(),
+        credentials.session_token().to_owned(),
+    );
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(emulator_url())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            &access_key_id,
+            &secret_access_key,
+            Some(session_token.clone()),
+            None,
+            "sandbox",
+        ))
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+    Sandbox {
+        account_id,
+        region: region.to_owned(),
+        aws: Aws::from_sdk_config(sdk),
+        access_key_id,
+        secret_access_key,
+        session_token,
+    }
+}
+
+impl Sandbox {
+    /// Runs a function binary in this account and region.
+    pub fn run(&self, name: &str, event_file: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut all = vec![
+            ("AWS_ACCESS_KEY_ID", self.access_key_id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_access_key.as_str()),
+            ("AWS_SESSION_TOKEN", self.session_token.as_str()),
+        ];
+        all.extend_from_slice(env);
+        run_function_in(&self.region, name, event_file, args, &all, emulator_url())
+    }
+
+    /// The ARN of a SageMaker resource in this account (`endpoint/name`, ...).
+    pub fn sagemaker_arn(&self, resource: &str) -> String {
+        format!(
+            "arn:aws:sagemaker:{}:{}:{resource}",
+            self.region, self.account_id
+        )
+    }
+}

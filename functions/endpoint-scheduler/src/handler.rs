@@ -174,6 +174,17 @@ async fn decide(
         }
     };
     tracing::debug!(resource = arn, source = %decision.source, desired = ?decision.desired, "decided");
+    if decision.desired == Desired::Keep {
+        let until = decision
+            .until_local()
+            .map(|u| format!(" until {u}"))
+            .unwrap_or_default();
+        report.skipped(
+            arn,
+            "schedule",
+            format!("kept as it is by the {}{until}", decision.source),
+        );
+    }
     if decision.remove_expired_snooze && exists {
         let remove = sagemaker::delete_tags(&deps.sagemaker, arn, &[SNOOZE_TAG]);
         report.perform(arn, "remove-expired-snooze", remove).await;

@@ -3,14 +3,11 @@
 
 mod apply;
 mod config;
-#[cfg_attr(not(test), allow(dead_code))]
 mod custodian;
 mod handler;
 mod inventory;
 mod plan;
-#[cfg_attr(not(test), allow(dead_code))]
 mod policy;
-#[cfg_attr(not(test), allow(dead_code))]
 mod schedule;
 
 use std::process::ExitCode;

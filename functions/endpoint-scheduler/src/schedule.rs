@@ -149,6 +149,7 @@ impl Schedule {
         self.zone
     }
 
+    #[cfg(test)]
     pub fn transitions(&self) -> &[Transition] {
         &self.transitions
     }
