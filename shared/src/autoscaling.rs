@@ -8,10 +8,10 @@
 
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension, MetricStatistic,
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalableTargetAction, ScalingPolicy,
-    ScheduledAction, ServiceNamespace, StepAdjustment, StepScalingPolicyConfiguration, SuspendedState,
-    TargetTrackingScalingPolicyConfiguration,
+    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
+    MetricStatistic, MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension,
+    ScalableTargetAction, ScalingPolicy, ScheduledAction, ServiceNamespace, StepAdjustment,
+    StepScalingPolicyConfiguration, SuspendedState, TargetTrackingScalingPolicyConfiguration,
 };
 use serde::{Deserialize, Serialize};
 
@@ -129,7 +129,10 @@ impl crate::report::ReportableError for ScalingError {
 
 /// Captures the scalable targets (with policies and scheduled actions) of `resource_ids`.
 /// Resources without a scalable target contribute nothing.
-pub async fn capture(client: &Client, resource_ids: &[String]) -> Result<ScalingSnapshot, ScalingError> {
+pub async fn capture(
+    client: &Client,
+    resource_ids: &[String],
+) -> Result<ScalingSnapshot, ScalingError> {
     if resource_ids.is_empty() {
         return Ok(ScalingSnapshot { targets: vec![] });
     }
@@ -141,10 +144,16 @@ pub async fn capture(client: &Client, resource_ids: &[String]) -> Result<Scaling
         .send();
     let mut targets = Vec::new();
     while let Some(page) = pages.next().await {
-        for target in page.aws("DescribeScalableTargets")?.scalable_targets.unwrap_or_default() {
-            let policies = capture_policies(client, &target.resource_id, &target.scalable_dimension).await?;
+        for target in page
+            .aws("DescribeScalableTargets")?
+            .scalable_targets
+            .unwrap_or_default()
+        {
+            let policies =
+                capture_policies(client, &target.resource_id, &target.scalable_dimension).await?;
             let scheduled_actions =
-                capture_scheduled_actions(client, &target.resource_id, &target.scalable_dimension).await?;
+                capture_scheduled_actions(client, &target.resource_id, &target.scalable_dimension)
+                    .await?;
             targets.push(TargetSnapshot {
                 resource_id: target.resource_id,
                 scalable_dimension: target.scalable_dimension.as_str().to_owned(),
@@ -177,14 +186,21 @@ async fn capture_policies(
         .send();
     let mut policies = Vec::new();
     while let Some(page) = pages.next().await {
-        for policy in page.aws("DescribeScalingPolicies")?.scaling_policies.unwrap_or_default() {
+        for policy in page
+            .aws("DescribeScalingPolicies")?
+            .scaling_policies
+            .unwrap_or_default()
+        {
             policies.push(policy_snapshot(resource_id, policy)?);
         }
     }
     Ok(policies)
 }
 
-fn policy_snapshot(resource_id: &str, policy: ScalingPolicy) -> Result<PolicySnapshot, ScalingError> {
+fn policy_snapshot(
+    resource_id: &str,
+    policy: ScalingPolicy,
+) -> Result<PolicySnapshot, ScalingError> {
     let unsupported = |what: String| ScalingError::Unsupported {
         resource_id: resource_id.to_owned(),
         what,
@@ -197,7 +213,10 @@ fn policy_snapshot(resource_id: &str, policy: ScalingPolicy) -> Result<PolicySna
         (PolicyType::TargetTrackingScaling, Some(tt), _) => {
             let customized_metric = match tt.customized_metric_specification {
                 Some(spec) if spec.metrics.is_some() => {
-                    return Err(unsupported(format!("policy {} uses metric math", policy.policy_name)));
+                    return Err(unsupported(format!(
+                        "policy {} uses metric math",
+                        policy.policy_name
+                    )));
                 }
                 Some(spec) => Some(CustomizedMetric {
                     metric_name: spec.metric_name,
@@ -215,10 +234,12 @@ fn policy_snapshot(resource_id: &str, policy: ScalingPolicy) -> Result<PolicySna
             };
             PolicyConfig::TargetTracking {
                 target_value: tt.target_value,
-                predefined_metric: tt.predefined_metric_specification.map(|p| PredefinedMetric {
-                    metric_type: p.predefined_metric_type.as_str().to_owned(),
-                    resource_label: p.resource_label,
-                }),
+                predefined_metric: tt
+                    .predefined_metric_specification
+                    .map(|p| PredefinedMetric {
+                        metric_type: p.predefined_metric_type.as_str().to_owned(),
+                        resource_label: p.resource_label,
+                    }),
                 customized_metric,
                 scale_out_cooldown: tt.scale_out_cooldown,
                 scale_in_cooldown: tt.scale_in_cooldown,
@@ -270,7 +291,12 @@ async fn capture_scheduled_actions(
     let mut actions = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.aws("DescribeScheduledActions")?;
-        actions.extend(page.scheduled_actions.unwrap_or_default().into_iter().map(scheduled_snapshot));
+        actions.extend(
+            page.scheduled_actions
+                .unwrap_or_default()
+                .into_iter()
+                .map(scheduled_snapshot),
+        );
     }
     Ok(actions)
 }
@@ -282,8 +308,14 @@ fn scheduled_snapshot(action: ScheduledAction) -> ScheduledActionSnapshot {
         timezone: action.timezone,
         start_time: action.start_time.map(|t| t.secs()),
         end_time: action.end_time.map(|t| t.secs()),
-        min_capacity: action.scalable_target_action.as_ref().and_then(|a| a.min_capacity),
-        max_capacity: action.scalable_target_action.as_ref().and_then(|a| a.max_capacity),
+        min_capacity: action
+            .scalable_target_action
+            .as_ref()
+            .and_then(|a| a.min_capacity),
+        max_capacity: action
+            .scalable_target_action
+            .as_ref()
+            .and_then(|a| a.max_capacity),
     }
 }
 
@@ -397,7 +429,9 @@ async fn put_policy(
                             .set_dimensions(Some(
                                 c.dimensions
                                     .iter()
-                                    .filter_map(|(n, v)| MetricDimension::builder().name(n).value(v).build().ok())
+                                    .filter_map(|(n, v)| {
+                                        MetricDimension::builder().name(n).value(v).build().ok()
+                                    })
                                     .collect(),
                             ))
                             .set_statistic(c.statistic.as_deref().map(MetricStatistic::from))
@@ -416,27 +450,33 @@ async fn put_policy(
             min_adjustment_magnitude,
             cooldown,
             metric_aggregation_type,
-        } => request.policy_type(PolicyType::StepScaling).step_scaling_policy_configuration(
-            StepScalingPolicyConfiguration::builder()
-                .set_adjustment_type(adjustment_type.as_deref().map(AdjustmentType::from))
-                .set_step_adjustments(Some(
-                    steps
-                        .iter()
-                        .filter_map(|s| {
-                            StepAdjustment::builder()
-                                .set_metric_interval_lower_bound(s.lower_bound)
-                                .set_metric_interval_upper_bound(s.upper_bound)
-                                .scaling_adjustment(s.adjustment)
-                                .build()
-                                .ok()
-                        })
-                        .collect(),
-                ))
-                .set_min_adjustment_magnitude(*min_adjustment_magnitude)
-                .set_cooldown(*cooldown)
-                .set_metric_aggregation_type(metric_aggregation_type.as_deref().map(MetricAggregationType::from))
-                .build(),
-        ),
+        } => request
+            .policy_type(PolicyType::StepScaling)
+            .step_scaling_policy_configuration(
+                StepScalingPolicyConfiguration::builder()
+                    .set_adjustment_type(adjustment_type.as_deref().map(AdjustmentType::from))
+                    .set_step_adjustments(Some(
+                        steps
+                            .iter()
+                            .filter_map(|s| {
+                                StepAdjustment::builder()
+                                    .set_metric_interval_lower_bound(s.lower_bound)
+                                    .set_metric_interval_upper_bound(s.upper_bound)
+                                    .scaling_adjustment(s.adjustment)
+                                    .build()
+                                    .ok()
+                            })
+                            .collect(),
+                    ))
+                    .set_min_adjustment_magnitude(*min_adjustment_magnitude)
+                    .set_cooldown(*cooldown)
+                    .set_metric_aggregation_type(
+                        metric_aggregation_type
+                            .as_deref()
+                            .map(MetricAggregationType::from),
+                    )
+                    .build(),
+            ),
     };
     request.send().await.aws("PutScalingPolicy")?;
     Ok(())

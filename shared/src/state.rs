@@ -73,7 +73,14 @@ impl StateStore {
 
     /// `None` when there is no such object.
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StateError> {
-        let result = self.s3.get_object().bucket(&self.bucket).key(key).send().await.aws("GetObject");
+        let result = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .aws("GetObject");
         let object = match result {
             Ok(object) => object,
             Err(err) if err.is_code("NoSuchKey") => return Ok(None),
@@ -116,7 +123,12 @@ impl StateStore {
         let mut keys = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.aws("ListObjectsV2")?;
-            keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+            keys.extend(
+                page.contents
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|o| o.key),
+            );
         }
         Ok(keys)
     }
