@@ -333,7 +333,11 @@ pub async fn deregister(client: &Client, snapshot: &ScalingSnapshot) -> Result<(
             .aws("DeregisterScalableTarget");
         match result {
             Ok(_) => {}
-            Err(err) if err.is_code("ObjectNotFoundException") => {}
+            // AWS answers ObjectNotFoundException; the emulator a ValidationException.
+            Err(err)
+                if err.is_code("ObjectNotFoundException")
+                    || (err.is_code("ValidationException")
+                        && err.message.contains("No scalable target")) => {}
             Err(err) => return Err(err),
         }
     }

@@ -4,14 +4,31 @@
 use std::future::Future;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
+use aws_config::retry::{RetryConfig, RetryMode};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::StreamExt;
 
-use crate::config::Env;
+use crate::config::{ConfigError, Env};
 use crate::report::ReportableError;
+
+/// The retry mode and attempts: `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` when set, else adaptive
+/// with 5 attempts.
+fn retry_settings(env: &Env) -> Result<(RetryMode, u32), ConfigError> {
+    let mode = match env.get("AWS_RETRY_MODE") {
+        None | Some("adaptive") => RetryMode::Adaptive,
+        Some("standard") | Some("legacy") => RetryMode::Standard,
+        Some(other) => {
+            return Err(ConfigError::invalid(
+                "AWS_RETRY_MODE",
+                other,
+                "standard or adaptive",
+            ));
+        }
+    };
+    Ok((mode, env.number_or("AWS_MAX_ATTEMPTS", 5u32, 1..=20)?))
+}
 
 /// How many per-resource calls run at once: enough to hide latency, few enough to stay well
 /// under SageMaker's and S3's per-account request rates.
@@ -22,25 +39,40 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// The standard AWS variables work as the SDK defines them: credentials, `AWS_REGION`, and
 /// `AWS_ENDPOINT_URL` (so the same binary talks to the local emulator or to AWS). Retries are
 /// adaptive with 5 attempts unless `AWS_RETRY_MODE` or `AWS_MAX_ATTEMPTS` say otherwise.
+/// Retries are configured here once, for every client.
 #[derive(Debug, Clone)]
 pub struct Aws {
     sdk: SdkConfig,
 }
 
 impl Aws {
-    pub async fn load(env: &Env) -> Self {
+    /// `RETRY_INITIAL_BACKOFF_MS` shortens the first retry delay (the SDK's default is 1 s);
+    /// only worth changing against an emulator, e.g. in the fault-injection tests.
+    pub async fn load(env: &Env) -> Result<Self, ConfigError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
                 .operation_attempt_timeout(Duration::from_secs(30))
                 .build(),
         );
-        if env.get("AWS_RETRY_MODE").is_none() && env.get("AWS_MAX_ATTEMPTS").is_none() {
-            loader = loader.retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        let backoff_ms = env.number_or("RETRY_INITIAL_BACKOFF_MS", 1000u64, 1..=20_000)?;
+        let retry_overridden =
+            env.get("AWS_RETRY_MODE").is_some() || env.get("AWS_MAX_ATTEMPTS").is_some();
+        if !retry_overridden || backoff_ms != 1000 {
+            let (mode, attempts) = retry_settings(env)?;
+            let retry = match mode {
+                RetryMode::Adaptive => RetryConfig::adaptive(),
+                _ => RetryConfig::standard(),
+            };
+            loader = loader.retry_config(
+                retry
+                    .with_max_attempts(attempts)
+                    .with_initial_backoff(Duration::from_millis(backoff_ms)),
+            );
         }
-        Aws {
+        Ok(Aws {
             sdk: loader.load().await,
-        }
+        })
     }
 
     pub fn from_sdk_config(sdk: SdkConfig) -> Self {
@@ -90,6 +122,10 @@ impl Aws {
 
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&self.sdk)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk)
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
@@ -223,6 +259,24 @@ mod tests {
         .await;
         assert_eq!(out, (0..20).map(|i| i * 2).collect::<Vec<_>>());
         assert_eq!(peak.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn retry_settings_follow_the_standard_variables() {
+        assert!(matches!(
+            retry_settings(&Env::default()),
+            Ok((RetryMode::Adaptive, 5))
+        ));
+        let env = Env::from_pairs([("AWS_RETRY_MODE", "standard"), ("AWS_MAX_ATTEMPTS", "3")]);
+        assert!(matches!(retry_settings(&env), Ok((RetryMode::Standard, 3))));
+        let env = Env::from_pairs([("AWS_RETRY_MODE", "eager")]);
+        assert!(matches!(
+            retry_settings(&env),
+            Err(ConfigError::Invalid {
+                var: "AWS_RETRY_MODE",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub async fn run<C, D>(
         Ok(config) => config,
         Err(err) => return launch.startup_failed(&err),
     };
-    let aws = Aws::load(launch.env()).await;
+    let aws = match Aws::load(launch.env()).await {
+        Ok(aws) => aws,
+        Err(err) => return launch.startup_failed(&err),
+    };
     let deps = build(&aws, config);
     launch.serve(|event| handle(&deps, event)).await
 }

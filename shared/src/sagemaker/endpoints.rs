@@ -144,15 +144,24 @@ pub async fn create(
         .filter(|(key, _)| !key.starts_with("aws:"))
         .map(|(key, value)| Tag::builder().key(key).value(value).build())
         .collect();
-    let out = client
+    let result = client
         .create_endpoint()
         .endpoint_name(name)
         .endpoint_config_name(config_name)
         .set_tags((!tags.is_empty()).then_some(tags))
         .send()
         .await
-        .aws("CreateEndpoint")?;
-    Ok(out.endpoint_arn.unwrap_or_default())
+        .aws("CreateEndpoint");
+    match result {
+        Ok(out) => Ok(out.endpoint_arn.unwrap_or_default()),
+        // A retry of a create whose answer was lost: the endpoint is there, which is the goal.
+        Err(err)
+            if err.is_code("ValidationException") && err.message.contains("already existing") =>
+        {
+            Ok(String::new())
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// Deletes the endpoint only; its configuration and model stay, so it can be recreated.

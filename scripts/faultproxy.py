@@ -1,0 +1,163 @@
+"""A loopback HTTP proxy in front of the local AWS emulator that injects faults.
+
+Usage: faultproxy.py --upstream http://127.0.0.1:PORT [--rate 0.15] [--seed 7]
+Prints its own URL on the first line of stdout, then serves until killed.
+
+At the given rate, a request gets one of (chosen at random, reproducibly from --seed):
+  throttle     HTTP 400 ThrottlingException (JSON/query APIs) or 503 SlowDown (S3)
+  error500     HTTP 500 InternalFailure / InternalError
+  drop-before  the connection is closed before the request reaches the emulator
+  drop-after   the request reaches the emulator, then the connection is closed without an
+               answer: the write happened but the client cannot know (the hard case)
+GET /__faults answers with the counts, so a test can check that faults were injected.
+Requests to /moto-api/ pass through untouched.
+"""
+import argparse
+import http.client
+import json
+import random
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+KINDS = ["throttle", "error500", "drop-before", "drop-after"]
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+class Faults:
+    def __init__(self, rate, seed):
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.counts = {"requests": 0, **{kind: 0 for kind in KINDS}}
+
+    def draw(self):
+        with self.lock:
+            self.counts["requests"] += 1
+            if self.random.random() >= self.rate:
+                return None
+            kind = self.random.choice(KINDS)
+            self.counts[kind] += 1
+            return kind
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.counts)
+
+
+def error_body(protocol, status):
+    """An error in the shape the SDK parses for the API's protocol."""
+    throttled = status != 500
+    if protocol == "json":
+        code = "ThrottlingException" if throttled else "InternalFailure"
+        body = json.dumps({"__type": code, "message": "injected by faultproxy"})
+        return "application/x-amz-json-1.1", body.encode()
+    if protocol == "s3":
+        code = "SlowDown" if throttled else "InternalError"
+        body = f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by faultproxy</Message><RequestId>faultproxy</RequestId></Error>"
+        return "application/xml", body.encode()
+    code = "Throttling" if throttled else "InternalFailure"
+    body = f"<ErrorResponse><Error><Type>{'Sender' if throttled else 'Receiver'}</Type><Code>{code}</Code><Message>injected by faultproxy</Message></Error><RequestId>faultproxy</RequestId></ErrorResponse>"
+    return "text/xml", body.encode()
+
+
+def protocol_of(headers, body):
+    if headers.get("X-Amz-Target"):
+        return "json"
+    content_type = headers.get("Content-Type", "")
+    if content_type.startswith("application/x-www-form-urlencoded") and b"Action=" in body:
+        return "query"
+    return "s3"
+
+
+def make_handler(upstream, faults):
+    host, port = upstream.hostname, upstream.port
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def read_body(self):
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def drop(self):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        def forward(self, body):
+            connection = http.client.HTTPConnection(host, port, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers["Content-Length"] = str(len(body))
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            connection.close()
+            return response.status, response.getheaders(), payload
+
+        def reply(self, status, headers, payload):
+            self.send_response(status)
+            for name, value in headers:
+                if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        def handle_any(self):
+            body = self.read_body()
+            if self.path == "/__faults":
+                payload = json.dumps(faults.snapshot()).encode()
+                return self.reply(200, [("Content-Type", "application/json")], payload)
+            kind = None if self.path.startswith("/moto-api/") else faults.draw()
+            if kind == "drop-before":
+                return self.drop()
+            if kind in ("throttle", "error500"):
+                protocol = protocol_of(self.headers, body)
+                status = 500 if kind == "error500" else (503 if protocol == "s3" else 400)
+                content_type, payload = error_body(protocol, status)
+                return self.reply(status, [("Content-Type", content_type)], payload)
+            status, headers, payload = self.forward(body)
+            if kind == "drop-after":
+                return self.drop()
+            self.reply(status, headers, payload)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = handle_any
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--rate", type=float, default=0.15)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    faults = Faults(args.rate, args.seed)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(urlsplit(args.upstream), faults))
+    server.daemon_threads = True
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

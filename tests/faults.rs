@@ -1,0 +1,300 @@
+//! Reliability under injected faults: the functions talk to the emulator through
+//! scripts/faultproxy.py, which throttles, fails with 500s and drops connections (before and
+//! after the emulator saw the request) at a fixed rate. The SDK retries; what it cannot hide
+//! fails a run, and the next run must repair it. Nothing may be lost.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_applicationautoscaling::types::{
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+    TargetTrackingScalingPolicyConfiguration,
+};
+use serde_json::Value;
+
+mod support;
+use support::{Run, Sandbox, emulator_url, repo_root, sandbox, seed_endpoint, unique};
+
+const ENDPOINTS: usize = 4;
+const CYCLES: usize = 50;
+const FAULT_RATE: &str = "0.15";
+/// Runs allowed for one phase to converge; each run retries what failed before.
+const MAX_RUNS_PER_PHASE: usize = 8;
+
+struct Proxy {
+    child: Child,
+    url: String,
+}
+
+impl Proxy {
+    fn start(seed: u32) -> Proxy {
+        let mut child = Command::new(repo_root().join(".venv/bin/python"))
+            .arg(repo_root().join("scripts/faultproxy.py"))
+            .args([
+                "--upstream",
+                emulator_url(),
+                "--rate",
+                FAULT_RATE,
+                "--seed",
+                &seed.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start scripts/faultproxy.py (run scripts/setup.sh first)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Proxy {
+            child,
+            url: line.trim().to_owned(),
+        }
+    }
+
+    fn counts(&self) -> Value {
+        let out = Command::new(repo_root().join(".venv/bin/python"))
+            .args(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1] + '/__faults').read().decode())"])
+            .arg(&self.url)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the scheduler through the proxy with the SDK's retries on (5 attempts, short
+/// back-off so the test stays quick).
+fn run_through(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> Run {
+    let env = [
+        ("STATE_BUCKET", bucket),
+        ("TIMEZONE", "Europe/Madrid"),
+        ("AWS_ENDPOINT_URL", proxy.url.as_str()),
+        ("AWS_RETRY_MODE", "standard"),
+        ("AWS_MAX_ATTEMPTS", "5"),
+        ("RETRY_INITIAL_BACKOFF_MS", "5"),
+    ];
+    account.run("endpoint-scheduler", event, &[], &env)
+}
+
+/// Everything that must come back after parking, read directly from the emulator.
+async fn observed(account: &Sandbox, name: &str) -> Value {
+    let sm = account.aws.sagemaker();
+    let endpoint = sm.describe_endpoint().endpoint_name(name).send().await.ok();
+    let tags = match &endpoint {
+        Some(e) => {
+            let out = sm
+                .list_tags()
+                .resource_arn(e.endpoint_arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+            let mut tags: Vec<String> = out
+                .tags()
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}={}",
+                        t.key().unwrap_or_default(),
+                        t.value().unwrap_or_default()
+                    )
+                })
+                .collect();
+            tags.sort();
+            tags
+        }
+        None => vec![],
+    };
+    let aas = account.aws.autoscaling();
+    let resource = format!("endpoint/{name}/variant/AllTraffic");
+    let targets = aas
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_ids(&resource)
+        .send()
+        .await
+        .unwrap();
+    let policies = aas
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(&resource)
+        .send()
+        .await
+        .unwrap();
+    serde_json::json!({
+        "status": endpoint.as_ref().and_then(|e| e.endpoint_status()).map(|s| s.as_str().to_owned()),
+        "config": endpoint.as_ref().and_then(|e| e.endpoint_config_name()).map(str::to_owned),
+        "tags": tags,
+        "targets": targets.scalable_targets().iter().map(|t| (t.min_capacity, t.max_capacity)).collect::<Vec<_>>(),
+        "policies": policies
+            .scaling_policies()
+            .iter()
+            .map(|p| (p.policy_name.clone(), p.target_tracking_scaling_policy_configuration.as_ref().map(|c| c.target_value)))
+            .collect::<Vec<_>>(),
+    })
+}
+
+async fn snapshot_keys(account: &Sandbox, bucket: &str, prefix: &str) -> usize {
+    let out = account
+        .aws
+        .s3()
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    out.contents().len()
+}
+
+/// Runs the phase until the scheduler reports nothing left to do, and returns how many runs
+/// that took.
+fn converge(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> usize {
+    for runs in 1..=MAX_RUNS_PER_PHASE {
+        let run = run_through(proxy, account, event, bucket);
+        let pending = run.report["actions"]
+            .as_array()
+            .map(|a| a.iter().any(|a| a["outcome"] != "skipped"))
+            .unwrap_or(true);
+        let failed = run.code() != 0;
+        if !pending && !failed {
+            return runs;
+        }
+        if runs == MAX_RUNS_PER_PHASE {
+            eprintln!("last run: {}\n{}", run.report, run.stderr());
+        }
+    }
+    panic!("{event}: not converged after {MAX_RUNS_PER_PHASE} runs");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn park_and_restore_cycles_under_faults_lose_nothing() {
+    let account = sandbox("us-east-1").await;
+    let bucket = unique("sk-faults");
+    account
+        .aws
+        .s3()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    for i in 0..ENDPOINTS {
+        let name = unique(&format!("faulty{i}"));
+        seed_endpoint(
+            &account.aws,
+            &name,
+            &[("AutoShutdown", "true"), ("Team", &format!("team-{i}"))],
+        )
+        .await;
+        add_autoscaling(&account, &name).await;
+        names.push(name);
+    }
+    let mut expected = Vec::new();
+    for name in &names {
+        expected.push(observed(&account, name).await);
+    }
+
+    let proxy = Proxy::start(std::process::id());
+    let mut runs = 0;
+    for cycle in 0..CYCLES {
+        runs += converge(&proxy, &account, "scheduled.json", &bucket);
+        for name in &names {
+            let parked = observed(&account, name).await;
+            assert_eq!(
+                parked["status"],
+                Value::Null,
+                "cycle {cycle}: {name} still up"
+            );
+        }
+        assert_eq!(
+            snapshot_keys(&account, &bucket, "snapshots/").await,
+            ENDPOINTS,
+            "cycle {cycle}: a snapshot is missing"
+        );
+
+        runs += converge(&proxy, &account, "scheduled-morning.json", &bucket);
+        for (name, expected) in names.iter().zip(&expected) {
+            assert_eq!(
+                &observed(&account, name).await,
+                expected,
+                "cycle {cycle}: {name} came back different"
+            );
+        }
+        assert_eq!(
+            snapshot_keys(&account, &bucket, "snapshots/").await,
+            0,
+            "cycle {cycle}: snapshot not archived"
+        );
+    }
+    // Archives are keyed by park time, which is the (same) event time in every cycle here.
+    assert_eq!(
+        snapshot_keys(&account, &bucket, "archive/").await,
+        ENDPOINTS,
+        "archived snapshots"
+    );
+
+    // The proxy really was in the way, and really failed requests.
+    let counts = proxy.counts();
+    let requests = counts["requests"].as_u64().unwrap();
+    let injected: u64 = ["throttle", "error500", "drop-before", "drop-after"]
+        .iter()
+        .map(|k| counts[k].as_u64().unwrap())
+        .sum();
+    eprintln!(
+        "{} park/restore cycles in {runs} runs; {requests} requests, {injected} faults injected: {counts}",
+        ENDPOINTS * CYCLES
+    );
+    assert!(requests > (ENDPOINTS * CYCLES * 10) as u64, "{counts}");
+    assert!(
+        injected * 100 >= requests * 10,
+        "fewer than 10% of requests failed: {counts}"
+    );
+    for kind in ["throttle", "error500", "drop-before", "drop-after"] {
+        assert!(
+            counts[kind].as_u64().unwrap() > 0,
+            "no {kind} injected: {counts}"
+        );
+    }
+}
+
+async fn add_autoscaling(account: &Sandbox, endpoint: &str) {
+    let aas = account.aws.autoscaling();
+    let resource = format!("endpoint/{endpoint}/variant/AllTraffic");
+    aas.register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .min_capacity(1)
+        .max_capacity(3)
+        .send()
+        .await
+        .unwrap();
+    aas.put_scaling_policy()
+        .policy_name("invocations")
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(50.0)
+                .predefined_metric_specification(
+                    PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
