@@ -44,6 +44,26 @@ const SAMPLES: &[(&str, TriggerKind, &[&str])] = &[
         &["encryption-enforcer"],
     ),
     (
+        "cloudtrail-s3-delete-bucket-public-access-block.json",
+        TriggerKind::ApiCall,
+        &["encryption-enforcer"],
+    ),
+    (
+        "cloudtrail-sagemaker-create-processing-job.json",
+        TriggerKind::ApiCall,
+        &["encryption-enforcer"],
+    ),
+    (
+        "cloudtrail-sagemaker-create-transform-job.json",
+        TriggerKind::ApiCall,
+        &["encryption-enforcer"],
+    ),
+    (
+        "cloudtrail-sagemaker-create-hyper-parameter-tuning-job.json",
+        TriggerKind::ApiCall,
+        &["encryption-enforcer"],
+    ),
+    (
         "cloudtrail-sagemaker-create-training-job.json",
         TriggerKind::ApiCall,
         &["encryption-enforcer", "lifecycle-tagger"],

@@ -70,6 +70,11 @@ def main(url):
                        "Action": ["s3:GetObject", "s3:ListBucket"],
                        "Resource": ["arn:aws:s3:::acme-ml-experiment-logs", "arn:aws:s3:::acme-ml-experiment-logs/*"]}]}))
     s3.put_bucket_tagging(Bucket="acme-ml-training-data", Tagging={"TagSet": [{"Key": "sagekeeper:data-class", "Value": "training-data"}]})
+    # The state bucket is exempt from the enforcer's TLS-only rule here, because the emulator
+    # only speaks plain HTTP; template.yaml gives the real bucket its own TLS-only policy.
+    s3.put_bucket_tagging(Bucket="sagekeeper-state", Tagging={"TagSet": [
+        {"Key": "sagekeeper:exempt", "Value": "s3-deny-insecure-transport"},
+        {"Key": "sagekeeper:exempt-reason", "Value": "local emulator serves plain HTTP only"}]})
 
     # Endpoints: two opted in to off-hours parking (one with autoscaling), one production.
     endpoint(sm, "fraud-detector-dev", "ml.m5.large", 1, [
@@ -101,6 +106,30 @@ def main(url):
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
         Tags=[{"Key": "Team", "Value": "churn"}],
+    )
+    # The encryption-enforcer's SageMaker fixtures: a training job done right, and a processing
+    # job on confidential data without keys, isolation or a VPC, as
+    # events/cloudtrail-sagemaker-create-processing-job.json describes.
+    sm.create_training_job(
+        TrainingJobName="fraud-xgb-2026-11-20",
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        OutputDataConfig={"S3OutputPath": "s3://acme-ml-model-artifacts/fraud/", "KmsKeyId": key_arn},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 30, "VolumeKmsKeyId": key_arn},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        EnableInterContainerTrafficEncryption=True,
+        Tags=[{"Key": "Team", "Value": "fraud"}],
+    )
+    sm.create_processing_job(
+        ProcessingJobName="churn-features-2026-11-20",
+        RoleArn=ROLE,
+        AppSpecification={"ImageUri": IMAGE},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}},
+        ProcessingOutputConfig={"Outputs": [{"OutputName": "features", "S3Output": {
+            "S3Uri": "s3://acme-ml-training-data/churn/2026-11-20/", "LocalPath": "/opt/ml/processing/output",
+            "S3UploadMode": "EndOfJob"}}]},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        Tags=[{"Key": "Team", "Value": "churn"}, {"Key": "DataClassification", "Value": "Confidential"}],
     )
     sm.create_pipeline(PipelineName="fraud-detector-retrain", RoleArn=ROLE, PipelineDefinition=json.dumps({
         "Version": "2020-12-01", "Parameters": [{"Name": "TriggerReason", "Type": "String", "DefaultValue": "manual"}],

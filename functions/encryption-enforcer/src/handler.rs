@@ -1,76 +1,68 @@
-//! Handles a daily sweep or one CloudTrail API call: works out which resources are in scope.
+//! Handles a daily sweep or one CloudTrail API call: gather the resources in scope, evaluate
+//! the rules, plan, apply, report.
 
-use sagekeeper_core::aws::AwsResultExt;
-use sagekeeper_core::{
-    Aws, AwsError, CommonConfig, Report, Reporter, Severity, Trigger, TriggerKind,
-};
+use sagekeeper_core::{Aws, Report, Reporter, TriggerKind};
 use serde_json::Value;
+
+use crate::config::Config;
+use crate::gather::{self, Clients, Scope, Target};
+use crate::plan::Detail;
+use crate::{apply, plan};
 
 pub const NAME: &str = "encryption-enforcer";
 const ACCEPTS: &[TriggerKind] = &[TriggerKind::Schedule, TriggerKind::ApiCall];
 
 pub struct Deps {
-    pub config: CommonConfig,
-    pub s3: aws_sdk_s3::Client,
+    pub config: Config,
+    pub clients: Clients,
     pub reporter: Reporter,
 }
 
 impl Deps {
-    pub fn new(aws: &Aws, config: CommonConfig) -> Self {
+    pub fn new(aws: &Aws, config: Config) -> Self {
         Deps {
-            s3: aws.s3(),
-            reporter: Reporter::new(aws, &config),
+            clients: Clients {
+                s3: aws.s3(),
+                sagemaker: aws.sagemaker(),
+                kms: aws.kms(),
+                region: aws.region().map(str::to_owned),
+            },
+            reporter: Reporter::new(aws, &config.common),
             config,
         }
     }
 }
 
 pub async fn handle(deps: &Deps, event: Value) -> Report {
+    let config = &deps.config;
     deps.reporter
         .run(
             NAME,
-            deps.config.dry_run,
+            config.common.dry_run,
             ACCEPTS,
             event,
-            async |trigger, report| match trigger {
-                Trigger::Schedule(_) => match bucket_names(&deps.s3).await {
-                    Ok(buckets) => report.add_metric("BucketsInScope", buckets.len() as f64),
-                    Err(err) => report.error(None, &err),
-                },
-                Trigger::ApiCall(call) => match call.resource() {
-                    Ok(Some(resource)) => report.finding(
-                        &resource.arn,
-                        "in-scope",
-                        Severity::Info,
-                        format!(
-                            "{} {} by {}",
-                            resource.kind, call.event_name, call.user_identity.r#type
-                        ),
-                    ),
-                    Ok(None) => report.skipped(
-                        "-",
-                        "evaluate",
-                        format!("{} is not a call sagekeeper follows", call.event_name),
-                    ),
-                    Err(err) => report.error(None, &err),
-                },
-                Trigger::Alarm(_) => {}
+            async |trigger, report| {
+                let scope = match gather::target(&trigger, config.sweep_lookback) {
+                    Ok(Target::Evaluate(scope)) => scope,
+                    Ok(Target::Ignore { resource, reason }) => {
+                        return report.skipped(resource, "evaluate", reason);
+                    }
+                    Err(err) => return report.error(None, &err),
+                };
+                let gathered = gather::gather(&deps.clients, config, &scope).await;
+                gathered.record(report);
+                if matches!(scope, Scope::Sweep { .. } | Scope::Bucket(_)) {
+                    let buckets = gathered.inventory.buckets.len();
+                    report.add_metric("BucketsInScope", buckets as f64);
+                }
+                let plan = plan::plan(&gathered.inventory, config);
+                let detail = match scope {
+                    Scope::Sweep { .. } => Detail::Problems,
+                    _ => Detail::Everything,
+                };
+                plan.record(report, detail);
+                apply::apply(report, &deps.clients, plan.steps).await;
             },
         )
         .await
-}
-
-async fn bucket_names(s3: &aws_sdk_s3::Client) -> Result<Vec<String>, AwsError> {
-    let mut pages = s3.list_buckets().into_paginator().send();
-    let mut names = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.aws("ListBuckets")?;
-        names.extend(
-            page.buckets
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|b| b.name),
-        );
-    }
-    Ok(names)
 }

@@ -1,18 +1,24 @@
 //! encryption-enforcer: finds and fixes unencrypted or exposed ML data (S3 buckets, SageMaker
 //! jobs, endpoint configs, notebooks, KMS keys).
 
+mod apply;
+mod config;
+mod exemptions;
+mod gather;
 mod handler;
+mod model;
+mod plan;
+mod policy;
+mod rules;
 
 use std::process::ExitCode;
-
-use sagekeeper_core::CommonConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     sagekeeper_core::entrypoint::run(
         handler::NAME,
         "finds and fixes unencrypted or exposed ML data",
-        CommonConfig::from_env,
+        config::Config::from_env,
         handler::Deps::new,
         handler::handle,
     )

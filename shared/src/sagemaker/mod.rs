@@ -1,9 +1,12 @@
 //! Thin SageMaker adapters: SDK types stop here and plain structs go on to the planners.
 
+pub mod endpoint_configs;
 pub mod endpoints;
 pub mod inference_components;
+pub mod jobs;
 pub mod notebooks;
 pub mod snapshot;
+pub mod tags;
 
 use aws_sdk_sagemaker::Client;
 

@@ -40,10 +40,14 @@ pub async fn describe(client: &Client, name: &str) -> Result<Notebook, AwsError>
             .notebook_instance_status()
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
-        instance_type: out.instance_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+        instance_type: out
+            .instance_type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
         kms_key_id: out.kms_key_id().map(str::to_owned),
         // SageMaker's defaults when the field is absent: both enabled.
-        direct_internet_access: out.direct_internet_access() != Some(&DirectInternetAccess::Disabled),
+        direct_internet_access: out.direct_internet_access()
+            != Some(&DirectInternetAccess::Disabled),
         root_access: out.root_access() != Some(&RootAccess::Disabled),
     })
 }
@@ -67,4 +71,23 @@ pub async fn start(client: &Client, name: &str) -> Result<(), AwsError> {
         .await
         .aws("StartNotebookInstance")?;
     Ok(())
+}
+
+/// Names of every notebook instance in the region.
+pub async fn list(client: &Client) -> Result<Vec<String>, AwsError> {
+    let mut pages = client
+        .list_notebook_instances()
+        .into_paginator()
+        .items()
+        .send();
+    let mut names = Vec::new();
+    while let Some(notebook) = pages.next().await {
+        if let Some(name) = notebook
+            .aws("ListNotebookInstances")?
+            .notebook_instance_name
+        {
+            names.push(name);
+        }
+    }
+    Ok(names)
 }

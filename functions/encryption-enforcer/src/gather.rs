@@ -1,0 +1,544 @@
+//! The reading half of the shell: what a trigger puts in scope, and those resources described
+//! through the core adapters. One resource that cannot be read is a note in the report, never
+//! the end of the run.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use sagekeeper_core::aws::{self, AwsError};
+use sagekeeper_core::events::EventError;
+use sagekeeper_core::kms::{self as kms_api, KeyManager};
+use sagekeeper_core::s3 as s3_api;
+use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks, tags};
+use sagekeeper_core::{Report, Trigger};
+
+use crate::config::Config;
+use crate::model::{Bucket, Inventory, Job, JobKind, Key, Notebook};
+
+/// The SDK clients the enforcer reads and writes with, built once at cold start.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub kms: aws_sdk_kms::Client,
+    /// Buckets in other regions cannot be configured through this region's S3 client.
+    pub region: Option<String>,
+}
+
+/// What one run evaluates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every bucket in scope, every running job and those created since `created_since`,
+    /// every endpoint config in use or created since then, every notebook instance, and the
+    /// keys they use.
+    Sweep {
+        created_since: DateTime<Utc>,
+    },
+    Bucket(String),
+    Job(JobKind, String),
+    EndpointConfig(String),
+    Notebook(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Evaluate(Scope),
+    /// A well-formed trigger about nothing the enforcer checks.
+    Ignore {
+        resource: String,
+        reason: String,
+    },
+}
+
+/// What the trigger asks to evaluate. Pure: a malformed API call is an error before any AWS
+/// call is made.
+pub fn target(trigger: &Trigger, sweep_lookback: Duration) -> Result<Target, EventError> {
+    let call = match trigger {
+        Trigger::Schedule(schedule) => {
+            return Ok(Target::Evaluate(Scope::Sweep {
+                created_since: schedule.time - sweep_lookback,
+            }));
+        }
+        Trigger::ApiCall(call) => call,
+        Trigger::Alarm(alarm) => {
+            return Ok(Target::Ignore {
+                resource: alarm.alarm_name.clone(),
+                reason: "alarms are not an encryption-enforcer trigger".to_owned(),
+            });
+        }
+    };
+    let Some(resource) = call.resource()? else {
+        return Ok(Target::Ignore {
+            resource: "-".to_owned(),
+            reason: format!("{} is not a call sagekeeper follows", call.event_name),
+        });
+    };
+    let scope = match resource.kind {
+        "bucket" => Scope::Bucket(resource.name),
+        "endpoint-config" => Scope::EndpointConfig(resource.name),
+        "notebook-instance" => Scope::Notebook(resource.name),
+        kind => match JobKind::from_arn_type(kind) {
+            Some(job_kind) => Scope::Job(job_kind, resource.name),
+            None => {
+                return Ok(Target::Ignore {
+                    resource: resource.arn,
+                    reason: format!("the encryption-enforcer does not evaluate {kind} resources"),
+                });
+            }
+        },
+    };
+    Ok(Target::Evaluate(scope))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A resource in scope that was not evaluated, and why (gone, outside the configured scope).
+    Skipped { resource: String, reason: String },
+    Failed {
+        resource: Option<String>,
+        error: AwsError,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gathered {
+    pub inventory: Inventory,
+    pub notes: Vec<Note>,
+}
+
+impl Gathered {
+    pub fn record(&self, report: &mut Report) {
+        for note in &self.notes {
+            match note {
+                Note::Skipped { resource, reason } => {
+                    report.skipped(resource.as_str(), "evaluate", reason.as_str())
+                }
+                Note::Failed { resource, error } => report.error(resource.as_deref(), error),
+            }
+        }
+    }
+
+    /// Keeps a described resource; a resource deleted since the trigger is noted, not failed.
+    fn keep<T>(&mut self, resource: &str, result: Result<Option<T>, AwsError>) -> Option<T> {
+        match result {
+            Ok(found) => found,
+            Err(error) if is_gone(&error) => {
+                self.notes.push(Note::Skipped {
+                    resource: resource.to_owned(),
+                    reason: "it no longer exists".to_owned(),
+                });
+                None
+            }
+            Err(error) => {
+                self.notes.push(Note::Failed {
+                    resource: Some(resource.to_owned()),
+                    error,
+                });
+                None
+            }
+        }
+    }
+
+    fn failed(&mut self, error: AwsError) {
+        self.notes.push(Note::Failed {
+            resource: None,
+            error,
+        });
+    }
+}
+
+/// How S3, SageMaker and KMS say a resource does not exist.
+fn is_gone(error: &AwsError) -> bool {
+    ["NoSuchBucket", "ResourceNotFound", "NotFoundException"].contains(&error.code.as_str())
+        || (error.is_code("ValidationException")
+            && ["Could not find", "RecordNotFound", "does not exist"]
+                .iter()
+                .any(|m| error.message.contains(m)))
+}
+
+pub async fn gather(clients: &Clients, config: &Config, scope: &Scope) -> Gathered {
+    let mut gathered = Gathered::default();
+    let sm = &clients.sagemaker;
+    match scope {
+        Scope::Sweep { created_since } => {
+            sweep_buckets(clients, config, &mut gathered).await;
+            sweep_jobs(sm, *created_since, &mut gathered).await;
+            sweep_endpoint_configs(sm, *created_since, &mut gathered).await;
+            sweep_notebooks(sm, &mut gathered).await;
+        }
+        Scope::Bucket(name) => gather_bucket(&clients.s3, config, name, &mut gathered).await,
+        Scope::Job(kind, name) => {
+            let result = jobs::describe(sm, *kind, name).await.map(Some);
+            let resource = format!("{} {name}", kind.arn_type());
+            if let Some(job) = gathered.keep(&resource, result) {
+                gathered.inventory.jobs.push(job);
+            }
+        }
+        Scope::EndpointConfig(name) => {
+            let result = endpoint_configs::describe(sm, name).await.map(Some);
+            if let Some(config) = gathered.keep(&format!("endpoint-config {name}"), result) {
+                gathered.inventory.endpoint_configs.push(config);
+            }
+        }
+        Scope::Notebook(name) => {
+            let result = describe_notebook(sm, name).await.map(Some);
+            if let Some(notebook) = gathered.keep(&format!("notebook-instance {name}"), result) {
+                gathered.inventory.notebooks.push(notebook);
+            }
+        }
+    }
+    let mut references = gathered.inventory.key_references();
+    // The sweep also checks the key everything should use, even before anything uses it.
+    if let (Scope::Sweep { .. }, Some(required)) = (scope, &config.common.kms_key_arn) {
+        references.insert(required.to_string());
+    }
+    gather_keys(&clients.kms, references, &mut gathered).await;
+    gathered
+}
+
+/// The one bucket an API call is about, unless `BUCKET_PREFIX` or `BUCKET_TAG` leave it out.
+async fn gather_bucket(
+    s3: &aws_sdk_s3::Client,
+    config: &Config,
+    name: &str,
+    gathered: &mut Gathered,
+) {
+    let arn = s3_api::bucket_arn(name);
+    let skip = |reason: String| Note::Skipped {
+        resource: arn.clone(),
+        reason,
+    };
+    if let Some(prefix) = config.bucket_prefix.as_deref()
+        && !name.starts_with(prefix)
+    {
+        return gathered
+            .notes
+            .push(skip(format!("outside BUCKET_PREFIX {prefix}")));
+    }
+    match describe_bucket(s3, config, name).await {
+        Ok(None) => {
+            let tag = config.bucket_tag.as_ref().map(ToString::to_string);
+            let reason = format!("not tagged {} (BUCKET_TAG)", tag.unwrap_or_default());
+            gathered.notes.push(skip(reason));
+        }
+        result => {
+            if let Some(bucket) = gathered.keep(&arn, result) {
+                gathered.inventory.buckets.push(bucket);
+            }
+        }
+    }
+}
+
+/// The bucket's settings, or `None` when its tags put it outside `BUCKET_TAG`. The tags are
+/// read first, so buckets out of scope cost one call.
+async fn describe_bucket(
+    s3: &aws_sdk_s3::Client,
+    config: &Config,
+    name: &str,
+) -> Result<Option<Bucket>, AwsError> {
+    let tags = s3_api::get_tags(s3, name).await?;
+    if config
+        .bucket_tag
+        .as_ref()
+        .is_some_and(|t| !t.matches(&tags))
+    {
+        return Ok(None);
+    }
+    Ok(Some(Bucket {
+        name: name.to_owned(),
+        arn: s3_api::bucket_arn(name),
+        encryption: s3_api::get_default_encryption(s3, name).await?,
+        policy: s3_api::get_policy(s3, name).await?,
+        public_access_block: s3_api::get_public_access_block(s3, name).await?,
+        tags,
+    }))
+}
+
+async fn describe_notebook(
+    sm: &aws_sdk_sagemaker::Client,
+    name: &str,
+) -> Result<Notebook, AwsError> {
+    let notebook = notebooks::describe(sm, name).await?;
+    let tags = tags::list(sm, &notebook.arn).await?;
+    Ok(Notebook { notebook, tags })
+}
+
+async fn sweep_buckets(clients: &Clients, config: &Config, gathered: &mut Gathered) {
+    let names = match s3_api::list_buckets(
+        &clients.s3,
+        config.bucket_prefix.as_deref(),
+        clients.region.as_deref(),
+    )
+    .await
+    {
+        Ok(names) => names,
+        Err(error) => return gathered.failed(error),
+    };
+    let described = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
+        let result = describe_bucket(&clients.s3, config, &name).await;
+        (name, result)
+    })
+    .await;
+    for (name, result) in described {
+        if let Some(bucket) = gathered.keep(&s3_api::bucket_arn(&name), result) {
+            gathered.inventory.buckets.push(bucket);
+        }
+    }
+}
+
+async fn sweep_jobs(
+    sm: &aws_sdk_sagemaker::Client,
+    created_since: DateTime<Utc>,
+    gathered: &mut Gathered,
+) {
+    let mut wanted = BTreeSet::new();
+    for kind in JobKind::ALL {
+        // Running jobs whatever their age, and recent ones even if they have finished: their
+        // output is in S3 now, encrypted or not.
+        for listed in [
+            jobs::list_running(sm, kind).await,
+            jobs::list_created_since(sm, kind, created_since).await,
+        ] {
+            match listed {
+                Ok(names) => wanted.extend(names.into_iter().map(|name| (kind, name))),
+                Err(error) => gathered.failed(error),
+            }
+        }
+    }
+    let described = aws::map_bounded(
+        wanted,
+        aws::DEFAULT_CONCURRENCY,
+        |(kind, name)| async move {
+            let result = jobs::describe(sm, kind, &name).await.map(Some);
+            (format!("{} {name}", kind.arn_type()), result)
+        },
+    )
+    .await;
+    for (resource, result) in described {
+        if let Some(job) = gathered.keep::<Job>(&resource, result) {
+            gathered.inventory.jobs.push(job);
+        }
+    }
+}
+
+async fn sweep_endpoint_configs(
+    sm: &aws_sdk_sagemaker::Client,
+    created_since: DateTime<Utc>,
+    gathered: &mut Gathered,
+) {
+    let mut wanted = BTreeSet::new();
+    for listed in [
+        endpoint_configs::in_use(sm).await,
+        endpoint_configs::created_since(sm, created_since).await,
+    ] {
+        match listed {
+            Ok(names) => wanted.extend(names),
+            Err(error) => gathered.failed(error),
+        }
+    }
+    let described = aws::map_bounded(wanted, aws::DEFAULT_CONCURRENCY, |name| async move {
+        let result = endpoint_configs::describe(sm, &name).await.map(Some);
+        (format!("endpoint-config {name}"), result)
+    })
+    .await;
+    for (resource, result) in described {
+        if let Some(config) = gathered.keep(&resource, result) {
+            gathered.inventory.endpoint_configs.push(config);
+        }
+    }
+}
+
+async fn sweep_notebooks(sm: &aws_sdk_sagemaker::Client, gathered: &mut Gathered) {
+    let names = match notebooks::list(sm).await {
+        Ok(names) => names,
+        Err(error) => return gathered.failed(error),
+    };
+    let described = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
+        let result = describe_notebook(sm, &name).await.map(Some);
+        (format!("notebook-instance {name}"), result)
+    })
+    .await;
+    for (resource, result) in described {
+        if let Some(notebook) = gathered.keep(&resource, result) {
+            gathered.inventory.notebooks.push(notebook);
+        }
+    }
+}
+
+async fn gather_keys(
+    kms: &aws_sdk_kms::Client,
+    references: BTreeSet<String>,
+    gathered: &mut Gathered,
+) {
+    let described = aws::map_bounded(
+        references,
+        aws::DEFAULT_CONCURRENCY,
+        |reference| async move {
+            let result = describe_key(kms, &reference).await.map(Some);
+            (reference, result)
+        },
+    )
+    .await;
+    for (reference, result) in described {
+        if let Some(key) = gathered.keep(&reference, result) {
+            gathered.inventory.keys.insert(&reference, key);
+        }
+    }
+}
+
+/// The key, its rotation status when KMS can rotate it, and its tags (for exemptions) when it
+/// is the account's own.
+async fn describe_key(kms: &aws_sdk_kms::Client, reference: &str) -> Result<Key, AwsError> {
+    let info = kms_api::describe_key(kms, reference).await?;
+    let rotation_enabled = match info.rotation_unsupported_because() {
+        None => Some(kms_api::rotation_enabled(kms, &info.arn).await?),
+        Some(_) => None,
+    };
+    let tags = match info.manager {
+        KeyManager::Customer => kms_api::tags(kms, &info.arn).await?,
+        KeyManager::Aws => Default::default(),
+    };
+    Ok(Key {
+        info,
+        rotation_enabled,
+        tags,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(event: serde_json::Value) -> Trigger {
+        Trigger::parse(&event).unwrap()
+    }
+
+    fn api_call(source: &str, name: &str, params: serde_json::Value) -> Trigger {
+        parse(json!({
+            "version": "0", "id": "e1", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-20T18:05:00Z",
+            "region": "us-east-1", "resources": [], "detail": {
+                "eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "accountId": "123456789012"},
+                "eventTime": "2026-11-20T18:04:59Z", "eventSource": source, "eventName": name,
+                "awsRegion": "us-east-1", "sourceIPAddress": "10.0.0.1", "userAgent": "boto3",
+                "requestParameters": params, "responseElements": null,
+                "requestID": "r1", "eventID": "e1", "eventType": "AwsApiCall"
+            }
+        }))
+    }
+
+    #[test]
+    fn a_schedule_sweeps_what_was_created_within_the_lookback() {
+        let trigger = parse(json!({
+            "version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-20T05:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": {}
+        }));
+        let Target::Evaluate(Scope::Sweep { created_since }) =
+            target(&trigger, Duration::hours(26)).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(created_since.to_rfc3339(), "2026-11-19T03:00:00+00:00");
+    }
+
+    #[test]
+    fn api_calls_name_the_one_resource_to_evaluate() {
+        let lookback = Duration::hours(26);
+        let cases = [
+            (
+                "s3.amazonaws.com",
+                "DeleteBucketPublicAccessBlock",
+                json!({"bucketName": "b1"}),
+                Scope::Bucket("b1".into()),
+            ),
+            (
+                "sagemaker.amazonaws.com",
+                "CreateProcessingJob",
+                json!({"processingJobName": "p1"}),
+                Scope::Job(JobKind::Processing, "p1".into()),
+            ),
+            (
+                "sagemaker.amazonaws.com",
+                "CreateHyperParameterTuningJob",
+                json!({"hyperParameterTuningJobName": "h1"}),
+                Scope::Job(JobKind::HyperParameterTuning, "h1".into()),
+            ),
+            (
+                "sagemaker.amazonaws.com",
+                "CreateEndpointConfig",
+                json!({"endpointConfigName": "c1"}),
+                Scope::EndpointConfig("c1".into()),
+            ),
+            (
+                "sagemaker.amazonaws.com",
+                "CreateNotebookInstance",
+                json!({"notebookInstanceName": "n1"}),
+                Scope::Notebook("n1".into()),
+            ),
+        ];
+        for (source, name, params, scope) in cases {
+            assert_eq!(
+                target(&api_call(source, name, params), lookback).unwrap(),
+                Target::Evaluate(scope),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn unrelated_calls_are_ignored_and_malformed_ones_are_errors() {
+        let lookback = Duration::hours(26);
+        let Target::Ignore { reason, .. } = target(
+            &api_call(
+                "sagemaker.amazonaws.com",
+                "CreateModel",
+                json!({"modelName": "m"}),
+            ),
+            lookback,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            reason,
+            "the encryption-enforcer does not evaluate model resources"
+        );
+        let Target::Ignore { reason, .. } = target(
+            &api_call("sts.amazonaws.com", "AssumeRole", json!({})),
+            lookback,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(reason.contains("AssumeRole"));
+        let err = target(
+            &api_call("sagemaker.amazonaws.com", "CreateTrainingJob", json!({})),
+            lookback,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("trainingJobName"), "{err}");
+    }
+
+    #[test]
+    fn gone_resources_are_recognised_by_each_services_answer() {
+        let error = |code: &str, message: &str| AwsError {
+            operation: "Describe",
+            code: code.to_owned(),
+            message: message.to_owned(),
+            retryable: false,
+        };
+        assert!(is_gone(&error("NoSuchBucket", "")));
+        assert!(is_gone(&error(
+            "ValidationException",
+            "Could not find training job 'x'"
+        )));
+        assert!(is_gone(&error("ValidationException", "RecordNotFound")));
+        assert!(!is_gone(&error(
+            "ValidationException",
+            "1 validation error detected"
+        )));
+        assert!(!is_gone(&error("AccessDenied", "Could not find")));
+    }
+}

@@ -1,0 +1,815 @@
+//! From what was gathered to what to report and what to change: rules evaluated, exemptions
+//! applied, modes and opt-ins honoured. Pure: the same inventory and configuration always give
+//! the same plan, and nothing here calls AWS.
+
+use std::collections::BTreeMap;
+
+use sagekeeper_core::kms::KeyManager;
+use sagekeeper_core::report::Finding;
+use sagekeeper_core::tagging::Tags;
+use sagekeeper_core::{Report, Severity};
+
+use crate::config::Config;
+use crate::model::{Bucket, EndpointConfig, Inventory, Job, JobKind, Key, Notebook, Subject};
+use crate::policy::{self, Merge};
+use crate::rules::{self, Context, Evaluation, Mode, Rule, RuleInfo, kms, s3, sagemaker};
+
+/// The tag an endpoint config gets when it breaks rules in remediate mode: it cannot be
+/// changed, only replaced, so the tag is how its owners (and cost reports) find it.
+pub const NONCOMPLIANT_TAG: &str = "sagekeeper:noncompliant";
+
+/// One write. Each is safe to repeat and none deletes anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remediation {
+    PutBucketEncryption { bucket: String, kms_key_id: String },
+    PutBucketPolicy { bucket: String, policy: String },
+    PutPublicAccessBlock { bucket: String },
+    EnableKeyRotation { key_arn: String },
+    StopJob { kind: JobKind, name: String },
+    StopNotebook { name: String },
+    TagEndpointConfig { arn: String, tags: Tags },
+}
+
+impl Remediation {
+    /// The action's name in the report.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Remediation::PutBucketEncryption { .. } => "put-bucket-encryption",
+            Remediation::PutBucketPolicy { .. } => "put-bucket-policy",
+            Remediation::PutPublicAccessBlock { .. } => "put-public-access-block",
+            Remediation::EnableKeyRotation { .. } => "enable-key-rotation",
+            Remediation::StopJob { kind, .. } => stop_action(*kind),
+            Remediation::StopNotebook { .. } => "stop-notebook-instance",
+            Remediation::TagEndpointConfig { .. } => "tag-noncompliant",
+        }
+    }
+}
+
+fn stop_action(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Training => "stop-training-job",
+        JobKind::Processing => "stop-processing-job",
+        JobKind::Transform => "stop-transform-job",
+        JobKind::HyperParameterTuning => "stop-hyper-parameter-tuning-job",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Write {
+        resource: String,
+        remediation: Remediation,
+    },
+    /// A remediation the rules call for but that is deliberately not done, and why.
+    Skip {
+        resource: String,
+        action: &'static str,
+        reason: String,
+    },
+}
+
+/// One rule's result for one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluated {
+    pub resource: String,
+    pub rule: &'static RuleInfo,
+    pub evaluation: Evaluation,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Every result, compliant ones included.
+    pub evaluations: Vec<Evaluated>,
+    /// Non-compliant (at the rule's severity) and exempt (info) results.
+    pub findings: Vec<Finding>,
+    pub steps: Vec<Step>,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// How much of the evaluation a report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Problems only: a sweep's report lists what needs attention, not every bucket that is fine.
+    Problems,
+    /// Every result, compliant and not applicable ones as info findings: the answer to an API
+    /// call is the resource's full evaluation, like an AWS Config evaluation.
+    Everything,
+}
+
+impl Plan {
+    /// Adds the findings and metrics to the report and logs every result at debug level; the
+    /// steps are for `apply`.
+    pub fn record(&self, report: &mut Report, detail: Detail) {
+        for e in &self.evaluations {
+            tracing::debug!(resource = %e.resource, rule = e.rule.id, result = ?e.evaluation, "evaluated");
+        }
+        report.findings.extend(self.findings.iter().cloned());
+        if detail == Detail::Everything {
+            for e in &self.evaluations {
+                let message = match &e.evaluation {
+                    Evaluation::Compliant => "compliant".to_owned(),
+                    Evaluation::NotApplicable(why) => format!("not applicable: {why}"),
+                    Evaluation::NonCompliant(_) | Evaluation::Exempt(_) => continue,
+                };
+                report.finding(e.resource.as_str(), e.rule.id, Severity::Info, message);
+            }
+        }
+        for (name, value) in &self.metrics {
+            report.add_metric(name, *value);
+        }
+    }
+
+    /// Findings and metrics of one resource's evaluations; returns the rules it breaks whose
+    /// mode is remediate.
+    fn evaluated(
+        &mut self,
+        resource: &str,
+        results: Vec<(&'static RuleInfo, Evaluation)>,
+        config: &Config,
+    ) -> Vec<&'static str> {
+        let mut to_remediate = Vec::new();
+        let mut non_compliant = false;
+        for (rule, evaluation) in &results {
+            let counter = self
+                .metrics
+                .entry(format!("NonCompliant.{}", rule.id))
+                .or_default();
+            match evaluation {
+                Evaluation::NonCompliant(problem) => {
+                    *counter += 1.0;
+                    non_compliant = true;
+                    let mode = config.mode(rule.id);
+                    let message = match mode {
+                        Mode::Remediate => problem.clone(),
+                        Mode::Report => format!("{problem} (rule in report mode: not changed)"),
+                    };
+                    self.findings
+                        .push(finding(resource, rule.id, rule.severity, message));
+                    if mode == Mode::Remediate {
+                        to_remediate.push(rule.id);
+                    }
+                }
+                Evaluation::Exempt(why) => {
+                    *self.metrics.entry("Exempt".to_owned()).or_default() += 1.0;
+                    self.findings
+                        .push(finding(resource, rule.id, Severity::Info, why.clone()));
+                }
+                Evaluation::Compliant | Evaluation::NotApplicable(_) => {}
+            }
+        }
+        self.evaluations
+            .extend(results.into_iter().map(|(rule, evaluation)| Evaluated {
+                resource: resource.to_owned(),
+                rule,
+                evaluation,
+            }));
+        *self
+            .metrics
+            .entry("ResourcesEvaluated".to_owned())
+            .or_default() += 1.0;
+        *self
+            .metrics
+            .entry("NonCompliantResources".to_owned())
+            .or_default() += if non_compliant { 1.0 } else { 0.0 };
+        to_remediate
+    }
+}
+
+fn finding(resource: &str, rule: &str, severity: Severity, message: String) -> Finding {
+    Finding {
+        resource: resource.to_owned(),
+        rule: rule.to_owned(),
+        severity,
+        message,
+    }
+}
+
+pub fn plan(inventory: &Inventory, config: &Config) -> Plan {
+    let required_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
+    let context = Context {
+        required_kms_key: required_key.as_deref(),
+        keys: &inventory.keys,
+        sensitive_tag: &config.sensitive_tag,
+    };
+    let mut plan = Plan::default();
+    for bucket in &inventory.buckets {
+        let failing = evaluate(&mut plan, bucket, &context, config);
+        plan.steps.extend(bucket_steps(bucket, &failing, &context));
+    }
+    for job in &inventory.jobs {
+        let failing = evaluate(&mut plan, job, &context, config);
+        plan.steps.extend(job_steps(job, &failing, config));
+    }
+    for endpoint_config in &inventory.endpoint_configs {
+        let failing = evaluate(&mut plan, endpoint_config, &context, config);
+        plan.steps
+            .extend(endpoint_config_steps(endpoint_config, &failing));
+    }
+    for notebook in &inventory.notebooks {
+        let failing = evaluate(&mut plan, notebook, &context, config);
+        plan.steps
+            .extend(notebook_steps(notebook, &failing, config));
+    }
+    for key in inventory.keys.keys() {
+        let failing = evaluate(&mut plan, key, &context, config);
+        if failing.contains(&kms::ROTATION) {
+            plan.steps.push(Step::Write {
+                resource: key.info.arn.clone(),
+                remediation: Remediation::EnableKeyRotation {
+                    key_arn: key.info.arn.clone(),
+                },
+            });
+        }
+    }
+    plan
+}
+
+/// Evaluates one resource with the rules of its kind and records the results; returns the
+/// rules to remediate.
+fn evaluate<T: Subject + RulesFor>(
+    plan: &mut Plan,
+    subject: &T,
+    context: &Context,
+    config: &Config,
+) -> Vec<&'static str> {
+    let results = rules::evaluate(subject, T::rules(), context, &config.exempt_resources);
+    plan.evaluated(subject.arn(), results, config)
+}
+
+trait RulesFor: Sized + 'static {
+    fn rules() -> &'static [Rule<Self>];
+}
+
+impl RulesFor for Bucket {
+    fn rules() -> &'static [Rule<Self>] {
+        s3::RULES
+    }
+}
+impl RulesFor for Job {
+    fn rules() -> &'static [Rule<Self>] {
+        sagemaker::JOB_RULES
+    }
+}
+impl RulesFor for EndpointConfig {
+    fn rules() -> &'static [Rule<Self>] {
+        sagemaker::ENDPOINT_CONFIG_RULES
+    }
+}
+impl RulesFor for Notebook {
+    fn rules() -> &'static [Rule<Self>] {
+        sagemaker::NOTEBOOK_RULES
+    }
+}
+impl RulesFor for Key {
+    fn rules() -> &'static [Rule<Self>] {
+        kms::RULES
+    }
+}
+
+/// Encryption, then the policy, then the public access block: with BlockPublicPolicy on, S3
+/// refuses to store a policy that still grants public access, so merging our statement into
+/// such a policy must come first.
+fn bucket_steps(bucket: &Bucket, failing: &[&str], context: &Context) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let write = |remediation| Step::Write {
+        resource: bucket.arn.clone(),
+        remediation,
+    };
+    if failing.contains(&s3::DEFAULT_ENCRYPTION) {
+        steps.push(match encryption_key(bucket, context) {
+            Some(kms_key_id) => write(Remediation::PutBucketEncryption {
+                bucket: bucket.name.clone(),
+                kms_key_id,
+            }),
+            None => Step::Skip {
+                resource: bucket.arn.clone(),
+                action: "put-bucket-encryption",
+                reason: "no KMS_KEY_ARN is configured and the bucket has no customer-managed key to keep"
+                    .to_owned(),
+            },
+        });
+    }
+    if failing.contains(&s3::DENY_INSECURE_TRANSPORT) {
+        match policy::merge_tls_only(bucket.policy.as_deref(), &bucket.name) {
+            Ok(Merge::Updated(policy)) => steps.push(write(Remediation::PutBucketPolicy {
+                bucket: bucket.name.clone(),
+                policy,
+            })),
+            // Our statement is there but the rule still fails: nothing a merge could add.
+            Ok(Merge::Unchanged) => {}
+            Err(err) => steps.push(Step::Skip {
+                resource: bucket.arn.clone(),
+                action: "put-bucket-policy",
+                reason: format!("{err}; the policy is left unchanged"),
+            }),
+        }
+    }
+    if failing.contains(&s3::PUBLIC_ACCESS_BLOCK) {
+        steps.push(write(Remediation::PutPublicAccessBlock {
+            bucket: bucket.name.clone(),
+        }));
+    }
+    steps
+}
+
+/// The required key when one is configured; otherwise the bucket's own customer-managed key,
+/// kept (only the bucket key is missing then).
+fn encryption_key(bucket: &Bucket, context: &Context) -> Option<String> {
+    if let Some(required) = context.required_kms_key {
+        return Some(required.to_owned());
+    }
+    let current = bucket.encryption.as_ref()?.kms_key_id.as_deref()?;
+    match context.keys.get(current) {
+        Some(key) if key.info.manager == KeyManager::Customer => Some(key.info.arn.clone()),
+        _ => None,
+    }
+}
+
+fn job_steps(job: &Job, failing: &[&str], config: &Config) -> Vec<Step> {
+    if failing.is_empty() {
+        return Vec::new();
+    }
+    let action = stop_action(job.kind);
+    let skip = |reason: String| {
+        vec![Step::Skip {
+            resource: job.arn.clone(),
+            action,
+            reason,
+        }]
+    };
+    if job.kind == JobKind::HyperParameterTuning {
+        return skip(
+            "tuning jobs are not stopped: the training jobs they start are evaluated, and stopped, as training jobs"
+                .to_owned(),
+        );
+    }
+    if !config.stop_noncompliant_jobs {
+        return skip("STOP_NONCOMPLIANT_JOBS is off".to_owned());
+    }
+    if !job.is_running() {
+        return skip(format!("the job is {}: nothing to stop", job.status));
+    }
+    vec![Step::Write {
+        resource: job.arn.clone(),
+        remediation: Remediation::StopJob {
+            kind: job.kind,
+            name: job.name.clone(),
+        },
+    }]
+}
+
+fn endpoint_config_steps(config: &EndpointConfig, failing: &[&str]) -> Vec<Step> {
+    if failing.is_empty() {
+        return Vec::new();
+    }
+    // Spaces, not commas: SageMaker tag values do not allow commas.
+    let value = failing.join(" ");
+    if config.tags.get(NONCOMPLIANT_TAG) == Some(&value) {
+        return Vec::new();
+    }
+    vec![Step::Write {
+        resource: config.arn.clone(),
+        remediation: Remediation::TagEndpointConfig {
+            arn: config.arn.clone(),
+            tags: Tags::from([(NONCOMPLIANT_TAG.to_owned(), value)]),
+        },
+    }]
+}
+
+fn notebook_steps(notebook: &Notebook, failing: &[&str], config: &Config) -> Vec<Step> {
+    if failing.is_empty() {
+        return Vec::new();
+    }
+    let resource = notebook.notebook.arn.clone();
+    let action = "stop-notebook-instance";
+    let reason = if !config.stop_noncompliant_notebooks {
+        "STOP_NONCOMPLIANT_NOTEBOOKS is off".to_owned()
+    } else if !notebook.notebook.is_in_service() {
+        format!(
+            "the notebook is {}: nothing to stop",
+            notebook.notebook.status
+        )
+    } else {
+        return vec![Step::Write {
+            resource,
+            remediation: Remediation::StopNotebook {
+                name: notebook.notebook.name.clone(),
+            },
+        }];
+    };
+    vec![Step::Skip {
+        resource,
+        action,
+        reason,
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exemptions::{EXEMPT_REASON_TAG, EXEMPT_TAG};
+    use crate::model::KeyIndex;
+    use crate::rules::s3::tests::{KEY_ARN, good_bucket, key, keys};
+    use crate::rules::sagemaker::tests::{good_config, good_job, good_notebook};
+    use sagekeeper_core::Env;
+    use sagekeeper_core::s3::{DefaultEncryption, SSE_KMS};
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let mut with_key = vec![("KMS_KEY_ARN", KEY_ARN)];
+        with_key.extend_from_slice(pairs);
+        Config::from_env(&Env::from_pairs(with_key), false).unwrap()
+    }
+
+    /// A bucket that breaks all three S3 rules: SSE-S3, a policy without the TLS statement,
+    /// no public access block.
+    fn open_bucket() -> Bucket {
+        Bucket {
+            encryption: Some(DefaultEncryption {
+                algorithm: "AES256".to_owned(),
+                kms_key_id: None,
+                bucket_key_enabled: false,
+            }),
+            policy: Some(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Reads","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-ml-training-data/*"}]}"#.to_owned()),
+            public_access_block: None,
+            ..good_bucket()
+        }
+    }
+
+    fn inventory() -> Inventory {
+        Inventory {
+            keys: keys(),
+            ..Inventory::default()
+        }
+    }
+
+    fn actions(plan: &Plan) -> Vec<(&str, &str)> {
+        plan.steps
+            .iter()
+            .map(|step| match step {
+                Step::Write {
+                    resource,
+                    remediation,
+                } => (resource.as_str(), remediation.action()),
+                Step::Skip {
+                    resource, action, ..
+                } => (resource.as_str(), *action),
+            })
+            .collect()
+    }
+
+    fn writes(plan: &Plan) -> Vec<&Remediation> {
+        plan.steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Write { remediation, .. } => Some(remediation),
+                Step::Skip { .. } => None,
+            })
+            .collect()
+    }
+
+    fn skips(plan: &Plan) -> Vec<&str> {
+        plan.steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Skip { reason, .. } => Some(reason.as_str()),
+                Step::Write { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_compliant_account_gets_no_findings_and_no_steps() {
+        let inventory = Inventory {
+            buckets: vec![good_bucket()],
+            jobs: vec![good_job()],
+            endpoint_configs: vec![good_config()],
+            notebooks: vec![good_notebook()],
+            ..inventory()
+        };
+        let plan = plan(&inventory, &config(&[]));
+        assert_eq!(plan.findings, []);
+        assert_eq!(plan.steps, []);
+        // Buckets, job, config, notebook and two keys; every rule's counter is there, at zero.
+        assert_eq!(plan.metrics["ResourcesEvaluated"], 6.0);
+        assert_eq!(plan.metrics["NonCompliantResources"], 0.0);
+        assert_eq!(plan.metrics["NonCompliant.s3-default-encryption-kms"], 0.0);
+        assert_eq!(plan.metrics["NonCompliant.kms-key-rotation"], 0.0);
+    }
+
+    #[test]
+    fn an_api_calls_report_shows_every_result_a_sweeps_only_the_problems() {
+        let plan = plan(
+            &Inventory {
+                buckets: vec![good_bucket()],
+                ..Inventory::default()
+            },
+            &config(&[]),
+        );
+        let report = |detail| {
+            let mut report = Report::new("encryption-enforcer", false, chrono::Utc::now());
+            plan.record(&mut report, detail);
+            report
+        };
+        assert!(report(Detail::Problems).findings.is_empty());
+        let everything = report(Detail::Everything);
+        assert_eq!(everything.findings.len(), 3);
+        assert!(
+            everything
+                .findings
+                .iter()
+                .all(|f| f.severity == Severity::Info && f.message == "compliant")
+        );
+        assert_eq!(everything.metrics["ResourcesEvaluated"], 1.0);
+    }
+
+    #[test]
+    fn s3_rules_remediate_by_default_in_a_safe_order() {
+        let bucket = open_bucket();
+        let plan = plan(
+            &Inventory {
+                buckets: vec![bucket.clone()],
+                ..inventory()
+            },
+            &config(&[]),
+        );
+        assert_eq!(plan.findings.len(), 3);
+        assert!(plan.findings.iter().all(|f| f.resource == bucket.arn));
+        assert_eq!(
+            actions(&plan),
+            [
+                (bucket.arn.as_str(), "put-bucket-encryption"),
+                (bucket.arn.as_str(), "put-bucket-policy"),
+                (bucket.arn.as_str(), "put-public-access-block"),
+            ]
+        );
+        let Remediation::PutBucketEncryption { kms_key_id, .. } = writes(&plan)[0] else {
+            panic!()
+        };
+        assert_eq!(kms_key_id, KEY_ARN);
+        let Remediation::PutBucketPolicy { policy, .. } = writes(&plan)[1] else {
+            panic!()
+        };
+        let merged: serde_json::Value = serde_json::from_str(policy).unwrap();
+        let original: serde_json::Value =
+            serde_json::from_str(bucket.policy.as_deref().unwrap()).unwrap();
+        assert_eq!(merged["Statement"][0], original["Statement"][0]);
+        assert_eq!(merged["Statement"][1]["Sid"], policy::SID);
+        assert_eq!(plan.metrics["NonCompliantResources"], 1.0);
+        assert_eq!(plan.metrics["NonCompliant.s3-public-access-block"], 1.0);
+    }
+
+    #[test]
+    fn report_mode_gives_findings_and_no_writes() {
+        let plan = plan(
+            &Inventory {
+                buckets: vec![open_bucket()],
+                ..inventory()
+            },
+            &config(&[(
+                "RULE_MODES",
+                r#"{"s3-default-encryption-kms":"report","s3-deny-insecure-transport":"report","s3-public-access-block":"report"}"#,
+            )]),
+        );
+        assert_eq!(plan.findings.len(), 3);
+        assert!(
+            plan.findings
+                .iter()
+                .all(|f| f.message.contains("report mode"))
+        );
+        assert_eq!(plan.steps, []);
+    }
+
+    #[test]
+    fn exempt_resources_are_reported_as_exempt_and_left_alone() {
+        let mut tagged = open_bucket();
+        tagged.tags = Tags::from([
+            (
+                EXEMPT_TAG.to_owned(),
+                "s3-public-access-block s3-deny-insecure-transport".to_owned(),
+            ),
+            (EXEMPT_REASON_TAG.to_owned(), "public dataset".to_owned()),
+        ]);
+        let mut listed = open_bucket();
+        listed.name = "listed".to_owned();
+        listed.arn = "arn:aws:s3:::listed".to_owned();
+        let plan = plan(
+            &Inventory {
+                buckets: vec![tagged.clone(), listed],
+                ..inventory()
+            },
+            &config(&[("EXEMPT_RESOURCES", "arn:aws:s3:::listed")]),
+        );
+        // The tagged bucket: encryption is fixed; the two exempt rules are info findings only.
+        assert_eq!(
+            actions(&plan),
+            [(tagged.arn.as_str(), "put-bucket-encryption")]
+        );
+        let exempt: Vec<&Finding> = plan
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Info)
+            .collect();
+        assert_eq!(exempt.len(), 5, "{:?}", plan.findings);
+        assert!(exempt[0].message.contains("public dataset"));
+        assert!(exempt[0].message.contains("otherwise:"));
+        assert!(
+            exempt
+                .iter()
+                .filter(|f| f.resource == "arn:aws:s3:::listed")
+                .all(|f| f.message.contains("EXEMPT_RESOURCES"))
+        );
+        assert_eq!(plan.metrics["Exempt"], 5.0);
+    }
+
+    #[test]
+    fn encryption_without_a_configured_key_keeps_the_buckets_own_key_or_skips() {
+        let mut no_bucket_key = good_bucket();
+        no_bucket_key.encryption = Some(DefaultEncryption {
+            algorithm: SSE_KMS.to_owned(),
+            kms_key_id: Some("alias/ml-data".to_owned()),
+            bucket_key_enabled: false,
+        });
+        let plan = plan(
+            &Inventory {
+                buckets: vec![no_bucket_key, open_bucket()],
+                ..inventory()
+            },
+            &Config::from_env(&Env::default(), false).unwrap(),
+        );
+        assert_eq!(
+            writes(&plan)[0],
+            &Remediation::PutBucketEncryption {
+                bucket: "acme-ml-training-data".to_owned(),
+                kms_key_id: KEY_ARN.to_owned()
+            }
+        );
+        assert!(skips(&plan)[0].contains("no KMS_KEY_ARN"));
+    }
+
+    #[test]
+    fn an_unparseable_policy_is_a_finding_and_a_skip() {
+        let mut bucket = good_bucket();
+        bucket.policy = Some("{not json".to_owned());
+        let plan = plan(
+            &Inventory {
+                buckets: vec![bucket],
+                ..inventory()
+            },
+            &config(&[]),
+        );
+        assert_eq!(plan.findings.len(), 1);
+        assert_eq!(plan.findings[0].rule, s3::DENY_INSECURE_TRANSPORT);
+        assert!(plan.findings[0].message.contains("left unchanged"));
+        assert_eq!(writes(&plan), Vec::<&Remediation>::new());
+        assert!(skips(&plan)[0].contains("not valid JSON"));
+    }
+
+    #[test]
+    fn jobs_are_stopped_only_when_running_opted_in_and_in_remediate_mode() {
+        let mut bad = good_job();
+        bad.volume_kms_key_id = None;
+        let remediate = r#"{"sagemaker-job-volume-kms":"remediate"}"#;
+        let run = |job: &Job, pairs: &[(&str, &str)]| {
+            plan(
+                &Inventory {
+                    jobs: vec![job.clone()],
+                    ..inventory()
+                },
+                &config(pairs),
+            )
+        };
+        // Default: report mode, a finding and nothing else.
+        let report_only = run(&bad, &[("STOP_NONCOMPLIANT_JOBS", "true")]);
+        assert_eq!(report_only.findings.len(), 1);
+        assert_eq!(report_only.steps, []);
+        // Remediate mode without the opt-in: skipped, saying why.
+        let not_opted_in = run(&bad, &[("RULE_MODES", remediate)]);
+        assert_eq!(skips(&not_opted_in), ["STOP_NONCOMPLIANT_JOBS is off"]);
+        // Both: stopped once, however many rules it breaks.
+        bad.output_kms_key_id = None;
+        let both =
+            r#"{"sagemaker-job-volume-kms":"remediate","sagemaker-job-output-kms":"remediate"}"#;
+        let stopped = run(
+            &bad,
+            &[("RULE_MODES", both), ("STOP_NONCOMPLIANT_JOBS", "true")],
+        );
+        assert_eq!(
+            writes(&stopped),
+            [&Remediation::StopJob {
+                kind: JobKind::Training,
+                name: "churn-xgb".to_owned()
+            }]
+        );
+        // A finished job has nothing to stop; a tuning job is never stopped.
+        bad.status = "Completed".to_owned();
+        let finished = run(
+            &bad,
+            &[("RULE_MODES", both), ("STOP_NONCOMPLIANT_JOBS", "true")],
+        );
+        assert!(skips(&finished)[0].contains("Completed"));
+        bad.kind = JobKind::HyperParameterTuning;
+        bad.status = "InProgress".to_owned();
+        let tuning = run(
+            &bad,
+            &[("RULE_MODES", both), ("STOP_NONCOMPLIANT_JOBS", "true")],
+        );
+        assert_eq!(actions(&tuning)[0].1, "stop-hyper-parameter-tuning-job");
+        assert!(skips(&tuning)[0].contains("tuning jobs are not stopped"));
+    }
+
+    #[test]
+    fn notebooks_are_stopped_only_when_in_service_and_opted_in() {
+        let mut open = good_notebook();
+        open.notebook.root_access = true;
+        let modes = r#"{"sagemaker-notebook-no-root-access":"remediate"}"#;
+        let run = |notebook: &Notebook, stop: &str| {
+            plan(
+                &Inventory {
+                    notebooks: vec![notebook.clone()],
+                    ..inventory()
+                },
+                &config(&[("RULE_MODES", modes), ("STOP_NONCOMPLIANT_NOTEBOOKS", stop)]),
+            )
+        };
+        assert_eq!(
+            writes(&run(&open, "true")),
+            [&Remediation::StopNotebook {
+                name: "ds-sandbox".to_owned()
+            }]
+        );
+        assert_eq!(
+            skips(&run(&open, "false")),
+            ["STOP_NONCOMPLIANT_NOTEBOOKS is off"]
+        );
+        open.notebook.status = "Stopped".to_owned();
+        assert!(skips(&run(&open, "true"))[0].contains("Stopped"));
+    }
+
+    #[test]
+    fn endpoint_configs_are_tagged_once_with_the_rules_they_break() {
+        let mut bare = good_config();
+        bare.kms_key_id = None;
+        bare.data_capture_kms_key_id = None;
+        let modes = r#"{"sagemaker-endpoint-config-kms":"remediate","sagemaker-endpoint-config-data-capture-kms":"remediate"}"#;
+        let run = |config_: &EndpointConfig| {
+            plan(
+                &Inventory {
+                    endpoint_configs: vec![config_.clone()],
+                    ..inventory()
+                },
+                &config(&[("RULE_MODES", modes)]),
+            )
+        };
+        let expected = "sagemaker-endpoint-config-kms sagemaker-endpoint-config-data-capture-kms";
+        assert_eq!(
+            writes(&run(&bare)),
+            [&Remediation::TagEndpointConfig {
+                arn: bare.arn.clone(),
+                tags: Tags::from([(NONCOMPLIANT_TAG.to_owned(), expected.to_owned())])
+            }]
+        );
+        bare.tags
+            .insert(NONCOMPLIANT_TAG.to_owned(), expected.to_owned());
+        assert_eq!(run(&bare).steps, []);
+        assert_eq!(run(&bare).findings.len(), 2);
+        // Report mode (the default): findings, no tag.
+        bare.tags.clear();
+        let defaults = plan(
+            &Inventory {
+                endpoint_configs: vec![bare],
+                ..inventory()
+            },
+            &config(&[]),
+        );
+        assert_eq!(defaults.findings.len(), 2);
+        assert_eq!(defaults.steps, []);
+    }
+
+    #[test]
+    fn customer_keys_without_rotation_get_it_turned_on() {
+        let mut index = KeyIndex::default();
+        index.insert("alias/ml-data", key(KEY_ARN, KeyManager::Customer, false));
+        index.insert(
+            "alias/aws/s3",
+            key(
+                "arn:aws:kms:us-east-1:123456789012:key/aws",
+                KeyManager::Aws,
+                false,
+            ),
+        );
+        let plan = plan(
+            &Inventory {
+                keys: index,
+                ..Inventory::default()
+            },
+            &config(&[]),
+        );
+        assert_eq!(
+            writes(&plan),
+            [&Remediation::EnableKeyRotation {
+                key_arn: KEY_ARN.to_owned()
+            }]
+        );
+        assert_eq!(plan.findings.len(), 1);
+    }
+}

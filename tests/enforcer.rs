@@ -1,0 +1,1489 @@
+//! encryption-enforcer against the local emulator, run as an operator runs it: every rule with a
+//! compliant and a non-compliant fixture, evaluated by the daily sweep and by the CloudTrail
+//! event that announces the resource; remediations checked on the emulator's state.
+//!
+//! The emulator is shared by every test (and every test binary), so each test makes its own
+//! uniquely named resources, sweeps only buckets under its own BUCKET_PREFIX, and keeps the
+//! sweep in report mode: a sweep in remediate mode would change other tests' buckets and keys.
+//! Where the emulator cannot help (StopTrainingJob, running jobs, a processing job's cluster),
+//! the paths are covered with aws-smithy-mocks in the crates' unit tests.
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag as S3Tag, Tagging,
+};
+use aws_sdk_sagemaker::types::{
+    AlgorithmSpecification, AppSpecification, CaptureMode, CaptureOption, ContainerDefinition,
+    DataCaptureConfig, DirectInternetAccess, HyperParameterTrainingJobDefinition,
+    HyperParameterTuningJobConfig, HyperParameterTuningJobStrategyType, InstanceType,
+    NetworkConfig, OutputDataConfig, ProcessingClusterConfig, ProcessingInstanceType,
+    ProcessingOutput, ProcessingOutputConfig, ProcessingResources, ProcessingS3Output,
+    ProcessingS3UploadMode, ProductionVariant, ProductionVariantInstanceType, ResourceConfig,
+    ResourceLimits, RootAccess, S3DataType, StoppingCondition, Tag, TrainingInputMode,
+    TrainingInstanceType, TransformDataSource, TransformInput, TransformInstanceType,
+    TransformOutput, TransformResources, TransformS3DataSource, VpcConfig,
+};
+use sagekeeper_core::Aws;
+use serde_json::{Value, json};
+
+mod support;
+use support::{aws, entries_for, run_function, run_function_at, unique};
+
+const ENFORCER: &str = "encryption-enforcer";
+const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
+const IMAGE: &str = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1";
+/// Nothing listens here: a run that tried any AWS call would report a failed call.
+const CLOSED_ENDPOINT: &str = "http://127.0.0.1:9";
+
+const S3_RULES: [&str; 3] = [
+    "s3-default-encryption-kms",
+    "s3-deny-insecure-transport",
+    "s3-public-access-block",
+];
+const JOB_RULES: [&str; 4] = [
+    "sagemaker-job-volume-kms",
+    "sagemaker-job-output-kms",
+    "sagemaker-job-inter-container-encryption",
+    "sagemaker-sensitive-job-isolation",
+];
+const CONFIG_RULES: [&str; 2] = [
+    "sagemaker-endpoint-config-kms",
+    "sagemaker-endpoint-config-data-capture-kms",
+];
+const NOTEBOOK_RULES: [&str; 3] = [
+    "sagemaker-notebook-kms",
+    "sagemaker-notebook-no-direct-internet",
+    "sagemaker-notebook-no-root-access",
+];
+const ROTATION: &str = "kms-key-rotation";
+
+/// Every rule in report mode: the sweep tests read, they never write.
+fn all_report() -> String {
+    let rules = S3_RULES
+        .iter()
+        .chain(&JOB_RULES)
+        .chain(&CONFIG_RULES)
+        .chain(&NOTEBOOK_RULES)
+        .chain(&[ROTATION]);
+    let modes: serde_json::Map<String, Value> =
+        rules.map(|r| (r.to_string(), json!("report"))).collect();
+    Value::Object(modes).to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------------
+
+async fn key(aws: &Aws, rotation: bool) -> String {
+    let kms = aws.kms();
+    let arn = kms
+        .create_key()
+        .description("sagekeeper enforcer test")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    if rotation {
+        kms.enable_key_rotation().key_id(&arn).send().await.unwrap();
+    }
+    arn
+}
+
+async fn rotation_enabled(aws: &Aws, key: &str) -> bool {
+    aws.kms()
+        .get_key_rotation_status()
+        .key_id(key)
+        .send()
+        .await
+        .unwrap()
+        .key_rotation_enabled()
+}
+
+fn bucket_arn(name: &str) -> String {
+    format!("arn:aws:s3:::{name}")
+}
+
+fn tls_only(bucket: &str) -> Value {
+    json!({"Sid": "OurOwnTlsRule", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn(bucket), format!("{}/*", bucket_arn(bucket))],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+}
+
+/// What a bucket gets, rule by rule.
+#[derive(Clone, Copy)]
+struct BucketSpec<'a> {
+    kms_key: Option<&'a str>,
+    tls_only: bool,
+    public_access_block: bool,
+}
+
+const ALL_GOOD: BucketSpec = BucketSpec {
+    kms_key: None,
+    tls_only: true,
+    public_access_block: true,
+};
+
+async fn bucket(aws: &Aws, name: &str, spec: BucketSpec<'_>, tags: &[(&str, &str)]) -> String {
+    let s3 = aws.s3();
+    s3.create_bucket().bucket(name).send().await.unwrap();
+    let default = match spec.kms_key {
+        Some(key) => ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::AwsKms)
+            .kms_master_key_id(key),
+        None => {
+            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256)
+        }
+    };
+    s3.put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default.build().unwrap())
+                        .bucket_key_enabled(spec.kms_key.is_some())
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if spec.tls_only {
+        let policy = json!({"Version": "2012-10-17", "Statement": [tls_only(name)]});
+        put_policy(aws, name, &policy.to_string()).await;
+    }
+    if spec.public_access_block {
+        s3.put_public_access_block()
+            .bucket(name)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    if !tags.is_empty() {
+        let tag_set = tags
+            .iter()
+            .map(|(k, v)| S3Tag::builder().key(*k).value(*v).build().unwrap())
+            .collect();
+        s3.put_bucket_tagging()
+            .bucket(name)
+            .tagging(
+                Tagging::builder()
+                    .set_tag_set(Some(tag_set))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    bucket_arn(name)
+}
+
+async fn put_policy(aws: &Aws, bucket: &str, policy: &str) {
+    aws.s3()
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn policy(aws: &Aws, bucket: &str) -> Option<String> {
+    aws.s3()
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .ok()
+        .and_then(|out| out.policy)
+}
+
+/// (algorithm, key, bucket key) of the bucket's default encryption.
+async fn encryption(aws: &Aws, bucket: &str) -> (String, Option<String>, bool) {
+    let out = aws
+        .s3()
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &out.server_side_encryption_configuration.unwrap().rules[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    (
+        default.sse_algorithm().as_str().to_owned(),
+        default.kms_master_key_id().map(str::to_owned),
+        rule.bucket_key_enabled().unwrap_or(false),
+    )
+}
+
+async fn public_access_block_on(aws: &Aws, bucket: &str) -> bool {
+    aws.s3()
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .ok()
+        .and_then(|out| out.public_access_block_configuration)
+        .is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        })
+}
+
+fn sm_tags(tags: &[(&str, &str)]) -> Option<Vec<Tag>> {
+    Some(
+        tags.iter()
+            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+            .collect(),
+    )
+}
+
+fn vpc() -> VpcConfig {
+    VpcConfig::builder()
+        .security_group_ids("sg-0123456789abcdef0")
+        .subnets("subnet-0123456789abcdef0")
+        .build()
+}
+
+/// A two-instance training job tagged Confidential: with `key` it passes every job rule,
+/// without one it breaks them all.
+async fn training_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
+    let good = key.is_some();
+    let mut output = OutputDataConfig::builder().s3_output_path("s3://acme-ml-model-artifacts/t/");
+    let mut resources = ResourceConfig::builder()
+        .instance_type(TrainingInstanceType::MlM5Xlarge)
+        .instance_count(2)
+        .volume_size_in_gb(30);
+    if let Some(key) = key {
+        output = output.kms_key_id(key);
+        resources = resources.volume_kms_key_id(key);
+    }
+    aws.sagemaker()
+        .create_training_job()
+        .training_job_name(name)
+        .algorithm_specification(
+            AlgorithmSpecification::builder()
+                .training_image(IMAGE)
+                .training_input_mode(TrainingInputMode::File)
+                .build(),
+        )
+        .role_arn(ROLE)
+        .output_data_config(output.build())
+        .resource_config(resources.build())
+        .stopping_condition(
+            StoppingCondition::builder()
+                .max_runtime_in_seconds(3600)
+                .build(),
+        )
+        .enable_inter_container_traffic_encryption(good)
+        .enable_network_isolation(good)
+        .set_vpc_config(good.then(vpc))
+        .set_tags(sm_tags(&[("DataClassification", "Confidential")]))
+        .send()
+        .await
+        .unwrap()
+        .training_job_arn
+        .unwrap()
+}
+
+async fn model(aws: &Aws, name: &str) {
+    aws.sagemaker()
+        .create_model()
+        .model_name(name)
+        .execution_role_arn(ROLE)
+        .primary_container(ContainerDefinition::builder().image(IMAGE).build())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn transform_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
+    model(aws, &format!("{name}-model")).await;
+    let mut output =
+        TransformOutput::builder().s3_output_path("s3://acme-ml-model-artifacts/scores/");
+    let mut resources = TransformResources::builder()
+        .instance_type(TransformInstanceType::MlM5Xlarge)
+        .instance_count(1);
+    if let Some(key) = key {
+        output = output.kms_key_id(key);
+        resources = resources.volume_kms_key_id(key);
+    }
+    aws.sagemaker()
+        .create_transform_job()
+        .transform_job_name(name)
+        .model_name(format!("{name}-model"))
+        .transform_input(
+            TransformInput::builder()
+                .data_source(
+                    TransformDataSource::builder()
+                        .s3_data_source(
+                            TransformS3DataSource::builder()
+                                .s3_data_type(S3DataType::S3Prefix)
+                                .s3_uri("s3://acme-ml-training-data/score/")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .transform_output(output.build())
+        .transform_resources(resources.build())
+        // The emulator's ListTags fails (HTTP 500) for a transform job created without tags.
+        .set_tags(sm_tags(&[("Team", "churn")]))
+        .send()
+        .await
+        .unwrap()
+        .transform_job_arn
+        .unwrap()
+}
+
+/// A two-instance processing job tagged Confidential without keys, isolation or a VPC.
+async fn processing_job(aws: &Aws, name: &str) -> String {
+    aws.sagemaker()
+        .create_processing_job()
+        .processing_job_name(name)
+        .role_arn(ROLE)
+        .processing_resources(
+            ProcessingResources::builder()
+                .cluster_config(
+                    ProcessingClusterConfig::builder()
+                        .instance_count(2)
+                        .instance_type(ProcessingInstanceType::MlM5Xlarge)
+                        .volume_size_in_gb(30)
+                        .build(),
+                )
+                .build(),
+        )
+        .app_specification(AppSpecification::builder().image_uri(IMAGE).build())
+        .processing_output_config(
+            ProcessingOutputConfig::builder()
+                .outputs(
+                    ProcessingOutput::builder()
+                        .output_name("features")
+                        .s3_output(
+                            ProcessingS3Output::builder()
+                                .s3_uri("s3://acme-ml-training-data/features/")
+                                .local_path("/opt/ml/processing/output")
+                                .s3_upload_mode(ProcessingS3UploadMode::EndOfJob)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .network_config(
+            NetworkConfig::builder()
+                .enable_network_isolation(false)
+                .build(),
+        )
+        .stopping_condition(
+            aws_sdk_sagemaker::types::ProcessingStoppingCondition::builder()
+                .max_runtime_in_seconds(3600)
+                .build(),
+        )
+        .set_tags(sm_tags(&[("DataClassification", "Confidential")]))
+        .send()
+        .await
+        .unwrap()
+        .processing_job_arn
+        .unwrap()
+}
+
+async fn tuning_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
+    let good = key.is_some();
+    let mut output =
+        OutputDataConfig::builder().s3_output_path("s3://acme-ml-model-artifacts/hpo/");
+    let mut resources = ResourceConfig::builder()
+        .instance_type(TrainingInstanceType::MlM5Xlarge)
+        .instance_count(2)
+        .volume_size_in_gb(30);
+    if let Some(key) = key {
+        output = output.kms_key_id(key);
+        resources = resources.volume_kms_key_id(key);
+    }
+    aws.sagemaker()
+        .create_hyper_parameter_tuning_job()
+        .hyper_parameter_tuning_job_name(name)
+        .hyper_parameter_tuning_job_config(
+            HyperParameterTuningJobConfig::builder()
+                .strategy(HyperParameterTuningJobStrategyType::Bayesian)
+                .resource_limits(
+                    ResourceLimits::builder()
+                        .max_number_of_training_jobs(2)
+                        .max_parallel_training_jobs(1)
+                        .build(),
+                )
+                .build(),
+        )
+        .training_job_definition(
+            HyperParameterTrainingJobDefinition::builder()
+                .algorithm_specification(
+                    aws_sdk_sagemaker::types::HyperParameterAlgorithmSpecification::builder()
+                        .training_image(IMAGE)
+                        .training_input_mode(TrainingInputMode::File)
+                        .build(),
+                )
+                .role_arn(ROLE)
+                .output_data_config(output.build())
+                .resource_config(resources.build())
+                .stopping_condition(
+                    StoppingCondition::builder()
+                        .max_runtime_in_seconds(3600)
+                        .build(),
+                )
+                .enable_inter_container_traffic_encryption(good)
+                .enable_network_isolation(good)
+                .set_vpc_config(good.then(vpc))
+                .build(),
+        )
+        // The emulator's ListTags fails (HTTP 500) for a tuning job created without tags.
+        .set_tags(sm_tags(&[("Team", "churn")]))
+        .send()
+        .await
+        .unwrap()
+        .hyper_parameter_tuning_job_arn
+        .unwrap()
+}
+
+/// With `key`: encrypted volumes and data capture; without: data capture without a key.
+async fn endpoint_config(aws: &Aws, name: &str, key: Option<&str>) -> String {
+    model(aws, &format!("{name}-model")).await;
+    let mut capture = DataCaptureConfig::builder()
+        .enable_capture(true)
+        .initial_sampling_percentage(100)
+        .destination_s3_uri("s3://acme-ml-experiment-logs/data-capture/")
+        .capture_options(
+            CaptureOption::builder()
+                .capture_mode(CaptureMode::Input)
+                .build(),
+        );
+    if let Some(key) = key {
+        capture = capture.kms_key_id(key);
+    }
+    aws.sagemaker()
+        .create_endpoint_config()
+        .endpoint_config_name(name)
+        .production_variants(
+            ProductionVariant::builder()
+                .variant_name("AllTraffic")
+                .model_name(format!("{name}-model"))
+                .instance_type(ProductionVariantInstanceType::MlM5Large)
+                .initial_instance_count(1)
+                .build(),
+        )
+        .data_capture_config(capture.build())
+        .set_kms_key_id(key.map(str::to_owned))
+        .send()
+        .await
+        .unwrap()
+        .endpoint_config_arn
+        .unwrap()
+}
+
+async fn notebook(aws: &Aws, name: &str, key: Option<&str>) -> String {
+    let good = key.is_some();
+    let mut create = aws
+        .sagemaker()
+        .create_notebook_instance()
+        .notebook_instance_name(name)
+        .instance_type(InstanceType::MlT3Medium)
+        .role_arn(ROLE)
+        .set_kms_key_id(key.map(str::to_owned));
+    if good {
+        create = create
+            .direct_internet_access(DirectInternetAccess::Disabled)
+            .root_access(RootAccess::Disabled)
+            .subnet_id("subnet-0123456789abcdef0")
+            .security_group_ids("sg-0123456789abcdef0");
+    }
+    create.send().await.unwrap().notebook_instance_arn.unwrap()
+}
+
+async fn sm_tag(aws: &Aws, arn: &str, key: &str) -> Option<String> {
+    aws.sagemaker()
+        .list_tags()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value().map(str::to_owned))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the enforcer
+// ---------------------------------------------------------------------------------------------
+
+/// A copy of events/`file` about the resource `name` (in request parameter `param`), written
+/// to a temporary file; the response's ARN is dropped so the resource is named by `name` alone.
+fn event_about(file: &str, param: &str, name: &str) -> String {
+    let path = support::repo_root().join("events").join(file);
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["detail"]["requestParameters"][param] = json!(name);
+    event["detail"]["responseElements"] = Value::Null;
+    write_event(&event)
+}
+
+fn write_event(event: &Value) -> String {
+    let path = std::env::temp_dir().join(format!("{}.json", unique("enforcer-event")));
+    std::fs::write(&path, event.to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn enforce(event: &str, env: &[(&str, &str)]) -> support::Run {
+    run_function(ENFORCER, event, &[], env)
+}
+
+/// The finding of `rule` about `arn`.
+fn finding<'a>(report: &'a Value, arn: &str, rule: &str) -> Option<&'a Value> {
+    entries_for(report, "findings", arn)
+        .into_iter()
+        .find(|f| f["rule"] == rule)
+}
+
+/// Asserts `arn` breaks `rule`, at the given severity, with a message saying `says`.
+#[track_caller]
+fn assert_breaks(report: &Value, arn: &str, rule: &str, severity: &str, says: &str) {
+    let found = finding(report, arn, rule)
+        .unwrap_or_else(|| panic!("no {rule} finding for {arn}: {:#}", report["findings"]));
+    assert_eq!(found["severity"], severity, "{found}");
+    assert!(
+        found["message"].as_str().unwrap().contains(says),
+        "{rule}: {found}"
+    );
+}
+
+/// An API call's report shows every rule's result: compliant ones as info findings.
+#[track_caller]
+fn assert_compliant(report: &Value, arn: &str, rule: &str) {
+    let found = finding(report, arn, rule)
+        .unwrap_or_else(|| panic!("no {rule} result for {arn}: {:#}", report["findings"]));
+    assert_eq!(found["severity"], "info", "{found}");
+    assert_eq!(found["message"], "compliant", "{found}");
+}
+
+/// A sweep reports problems only; the result of every rule is in its debug log.
+#[track_caller]
+fn assert_logged_compliant(run: &support::Run, arn: &str, rule: &str) {
+    let logged = run.stderr().lines().any(|line| {
+        serde_json::from_str::<Value>(line).is_ok_and(|l| {
+            l["message"] == "evaluated"
+                && l["resource"] == arn
+                && l["rule"] == rule
+                && l["result"] == "Compliant"
+        })
+    });
+    assert!(logged, "{rule} not logged as compliant for {arn}");
+    assert!(finding(&run.report, arn, rule).is_none(), "{rule} {arn}");
+}
+
+fn actions<'a>(report: &'a Value, arn: &str) -> Vec<(&'a str, &'a str)> {
+    entries_for(report, "actions", arn)
+        .into_iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap_or_default(),
+                a["outcome"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Errors the run reported about `arns`: the emulator is shared, so a sweep may meet other
+/// tests' half-made resources, but never fails on these.
+#[track_caller]
+fn assert_no_errors_about(report: &Value, arns: &[&str]) {
+    let errors = report["errors"].as_array().cloned().unwrap_or_default();
+    for arn in arns {
+        assert!(
+            !errors.iter().any(|e| e.to_string().contains(arn)),
+            "{arn}: {errors:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daily sweep
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures() {
+    let aws = aws().await;
+    let prefix = unique("enf-sweep");
+    let (good_key, bad_key) = (key(&aws, true).await, key(&aws, false).await);
+    let good_bucket = bucket(
+        &aws,
+        &format!("{prefix}-good"),
+        BucketSpec {
+            kms_key: Some(&good_key),
+            ..ALL_GOOD
+        },
+        &[],
+    )
+    .await;
+    let bad_bucket_name = format!("{prefix}-bad");
+    let bad_bucket = bucket(
+        &aws,
+        &bad_bucket_name,
+        BucketSpec {
+            kms_key: None,
+            tls_only: false,
+            public_access_block: false,
+        },
+        &[],
+    )
+    .await;
+    let rotating = bucket(
+        &aws,
+        &format!("{prefix}-rot"),
+        BucketSpec {
+            kms_key: Some(&bad_key),
+            ..ALL_GOOD
+        },
+        &[],
+    )
+    .await;
+    let outside = bucket(
+        &aws,
+        &unique("enf-outside"),
+        BucketSpec {
+            kms_key: None,
+            tls_only: false,
+            public_access_block: false,
+        },
+        &[],
+    )
+    .await;
+    let good_job = training_job(&aws, &unique("enf-sweep-tj-good"), Some(&good_key)).await;
+    let bad_job = training_job(&aws, &unique("enf-sweep-tj-bad"), None).await;
+    let good_config = endpoint_config(&aws, &unique("enf-sweep-cfg-good"), Some(&good_key)).await;
+    let bad_config = endpoint_config(&aws, &unique("enf-sweep-cfg-bad"), None).await;
+    let good_notebook = notebook(&aws, &unique("enf-sweep-nb-good"), Some(&good_key)).await;
+    let bad_notebook = notebook(&aws, &unique("enf-sweep-nb-bad"), None).await;
+
+    let modes = all_report();
+    let run = enforce(
+        "scheduled.json",
+        &[
+            ("BUCKET_PREFIX", prefix.as_str()),
+            ("RULE_MODES", modes.as_str()),
+            ("KMS_KEY_ARN", good_key.as_str()),
+            ("LOG_LEVEL", "debug"),
+        ],
+    );
+    let report = &run.report;
+    assert_eq!(report["trigger"], "schedule", "{}", run.stderr());
+    assert_no_errors_about(
+        report,
+        &[
+            &good_bucket,
+            &bad_bucket,
+            &good_job,
+            &bad_job,
+            &good_config,
+            &bad_config,
+            &good_notebook,
+            &bad_notebook,
+        ],
+    );
+    assert!(
+        report["actions"].as_array().unwrap().is_empty(),
+        "report mode writes nothing: {}",
+        report["actions"]
+    );
+
+    for rule in S3_RULES {
+        assert_logged_compliant(&run, &good_bucket, rule);
+    }
+    assert_breaks(report, &bad_bucket, S3_RULES[0], "high", "AES256 (SSE-S3)");
+    assert_breaks(
+        report,
+        &bad_bucket,
+        S3_RULES[1],
+        "medium",
+        "no bucket policy",
+    );
+    assert_breaks(
+        report,
+        &bad_bucket,
+        S3_RULES[2],
+        "high",
+        "no public access block",
+    );
+    assert!(
+        entries_for(report, "findings", &outside).is_empty(),
+        "outside BUCKET_PREFIX"
+    );
+    // A bucket with the other key: not the required one, and that key does not rotate.
+    assert_breaks(
+        report,
+        &rotating,
+        S3_RULES[0],
+        "high",
+        "not the required key",
+    );
+    assert_logged_compliant(&run, &rotating, S3_RULES[1]);
+    assert_breaks(report, &bad_key, ROTATION, "medium", "rotation is off");
+    assert_logged_compliant(&run, &good_key, ROTATION);
+
+    for rule in JOB_RULES {
+        assert_logged_compliant(&run, &good_job, rule);
+    }
+    assert_breaks(report, &bad_job, JOB_RULES[0], "high", "no VolumeKmsKeyId");
+    assert_breaks(report, &bad_job, JOB_RULES[1], "high", "no output KmsKeyId");
+    assert_breaks(report, &bad_job, JOB_RULES[2], "medium", "2 instances");
+    assert_breaks(
+        report,
+        &bad_job,
+        JOB_RULES[3],
+        "high",
+        "network isolation and a VPC",
+    );
+
+    for rule in CONFIG_RULES {
+        assert_logged_compliant(&run, &good_config, rule);
+    }
+    assert_breaks(
+        report,
+        &bad_config,
+        CONFIG_RULES[0],
+        "medium",
+        "no KmsKeyId",
+    );
+    assert_breaks(report, &bad_config, CONFIG_RULES[1], "high", "data capture");
+
+    for rule in NOTEBOOK_RULES {
+        assert_logged_compliant(&run, &good_notebook, rule);
+    }
+    assert_breaks(
+        report,
+        &bad_notebook,
+        NOTEBOOK_RULES[0],
+        "medium",
+        "no KmsKeyId",
+    );
+    assert_breaks(report, &bad_notebook, NOTEBOOK_RULES[1], "high", "internet");
+    assert_breaks(
+        report,
+        &bad_notebook,
+        NOTEBOOK_RULES[2],
+        "medium",
+        "root access",
+    );
+
+    let metrics = &report["metrics"];
+    assert!(
+        metrics["NonCompliant.s3-public-access-block"]
+            .as_f64()
+            .unwrap()
+            >= 1.0
+    );
+    assert!(metrics["NonCompliantResources"].as_f64().unwrap() >= 5.0);
+    assert_eq!(metrics["BucketsInScope"], 3.0);
+
+    // Report mode changed nothing.
+    assert_eq!(encryption(&aws, &bad_bucket_name).await.0, "AES256");
+    assert_eq!(policy(&aws, &bad_bucket_name).await, None);
+    assert!(!rotation_enabled(&aws, &bad_key).await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// S3, by CloudTrail event
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn each_s3_event_evaluates_its_bucket_and_remediates_what_it_breaks() {
+    let aws = aws().await;
+    let key = key(&aws, true).await;
+    let good_name = unique("enf-s3-good");
+    let good = bucket(
+        &aws,
+        &good_name,
+        BucketSpec {
+            kms_key: Some(&key),
+            ..ALL_GOOD
+        },
+        &[],
+    )
+    .await;
+    let env = [("KMS_KEY_ARN", key.as_str())];
+    // (event file, the one rule its bucket breaks, the bucket, the remediation)
+    let cases = [
+        (
+            "cloudtrail-s3-put-bucket-encryption.json",
+            S3_RULES[0],
+            BucketSpec {
+                kms_key: None,
+                ..ALL_GOOD
+            },
+            "put-bucket-encryption",
+        ),
+        (
+            "cloudtrail-s3-delete-bucket-encryption.json",
+            S3_RULES[0],
+            BucketSpec {
+                kms_key: None,
+                ..ALL_GOOD
+            },
+            "put-bucket-encryption",
+        ),
+        (
+            "cloudtrail-s3-put-bucket-policy.json",
+            S3_RULES[1],
+            BucketSpec {
+                kms_key: Some(&key),
+                tls_only: false,
+                ..ALL_GOOD
+            },
+            "put-bucket-policy",
+        ),
+        (
+            "cloudtrail-s3-delete-bucket-public-access-block.json",
+            S3_RULES[2],
+            BucketSpec {
+                kms_key: Some(&key),
+                public_access_block: false,
+                ..ALL_GOOD
+            },
+            "put-public-access-block",
+        ),
+        (
+            "cloudtrail-s3-create-bucket.json",
+            S3_RULES[2],
+            BucketSpec {
+                kms_key: Some(&key),
+                public_access_block: false,
+                ..ALL_GOOD
+            },
+            "put-public-access-block",
+        ),
+    ];
+    for (file, rule, spec, remediation) in cases {
+        let compliant = enforce(&event_about(file, "bucketName", &good_name), &env);
+        assert_eq!(compliant.code(), 0, "{file}: {}", compliant.stderr());
+        for rule in S3_RULES {
+            assert_compliant(&compliant.report, &good, rule);
+        }
+        assert!(actions(&compliant.report, &good).is_empty(), "{file}");
+
+        let name = unique("enf-s3-bad");
+        let bad = bucket(&aws, &name, spec, &[]).await;
+        let event = event_about(file, "bucketName", &name);
+        let run = enforce(&event, &env);
+        assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
+        assert_eq!(
+            run.report["trigger"],
+            format!("api-call {}", file_event_name(file))
+        );
+        let broken: Vec<&Value> = entries_for(&run.report, "findings", &bad)
+            .into_iter()
+            .filter(|f| f["severity"] != "info")
+            .collect();
+        assert_eq!(broken.len(), 1, "{file}: {broken:?}");
+        assert_eq!(broken[0]["rule"], rule);
+        assert_eq!(
+            actions(&run.report, &bad),
+            [(remediation, "done")],
+            "{file}"
+        );
+
+        // Fixed in the emulator, so the same event now finds nothing to do.
+        let again = enforce(&event, &env);
+        for rule in S3_RULES {
+            assert_compliant(&again.report, &bad, rule);
+        }
+        assert!(actions(&again.report, &bad).is_empty(), "{file}");
+        if remediation == "put-bucket-encryption" {
+            assert_eq!(
+                encryption(&aws, &name).await,
+                ("aws:kms".to_owned(), Some(key.clone()), true)
+            );
+        }
+        if remediation == "put-public-access-block" {
+            assert!(public_access_block_on(&aws, &name).await);
+        }
+    }
+}
+
+fn file_event_name(file: &str) -> String {
+    let path = support::repo_root().join("events").join(file);
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["detail"]["eventName"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
+    let aws = aws().await;
+    let key = key(&aws, true).await;
+    let name = unique("enf-policy");
+    bucket(
+        &aws,
+        &name,
+        BucketSpec {
+            kms_key: Some(&key),
+            tls_only: false,
+            ..ALL_GOOD
+        },
+        &[],
+    )
+    .await;
+    let others = json!([
+        {"Sid": "SageMakerReads", "Effect": "Allow", "Principal": {"AWS": ROLE},
+         "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [bucket_arn(&name), format!("{}/*", bucket_arn(&name))]},
+        {"Sid": "DenyUnencryptedUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": format!("{}/*", bucket_arn(&name)),
+         "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}}
+    ]);
+    put_policy(
+        &aws,
+        &name,
+        &json!({"Version": "2012-10-17", "Id": "acme", "Statement": others}).to_string(),
+    )
+    .await;
+
+    let event = event_about("cloudtrail-s3-put-bucket-policy.json", "bucketName", &name);
+    let env = [("KMS_KEY_ARN", key.as_str())];
+    let first = enforce(&event, &env);
+    assert_eq!(
+        actions(&first.report, &bucket_arn(&name)),
+        [("put-bucket-policy", "done")],
+        "{}",
+        first.stderr()
+    );
+    let merged_text = policy(&aws, &name).await.unwrap();
+    let merged: Value = serde_json::from_str(&merged_text).unwrap();
+    assert_eq!(merged["Id"], "acme");
+    let statements = merged["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 3);
+    assert_eq!(statements[0], others[0]);
+    assert_eq!(statements[1], others[1]);
+    assert_eq!(statements[2]["Sid"], "SagekeeperDenyInsecureTransport");
+
+    // A second run: nothing to do, the policy is exactly the first result.
+    let second = enforce(&event, &env);
+    assert!(actions(&second.report, &bucket_arn(&name)).is_empty());
+    assert_eq!(policy(&aws, &name).await.unwrap(), merged_text);
+
+    // The emulator enforces it: object calls over plain HTTP are refused now.
+    let put = aws
+        .s3()
+        .put_object()
+        .bucket(&name)
+        .key("after-tls-only.txt")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert!(put.is_err(), "a plain HTTP upload should be denied");
+}
+
+#[tokio::test]
+async fn an_unparseable_policy_is_left_alone_with_a_finding() {
+    let aws = aws().await;
+    let key = key(&aws, true).await;
+    let name = unique("enf-badpolicy");
+    let arn = bucket(
+        &aws,
+        &name,
+        BucketSpec {
+            kms_key: Some(&key),
+            tls_only: false,
+            ..ALL_GOOD
+        },
+        &[],
+    )
+    .await;
+    // Real S3 would refuse it; the emulator stores it, which is how this path is reachable.
+    put_policy(&aws, &name, "{not json").await;
+    let run = enforce(
+        &event_about("cloudtrail-s3-put-bucket-policy.json", "bucketName", &name),
+        &[("KMS_KEY_ARN", key.as_str())],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_breaks(&run.report, &arn, S3_RULES[1], "medium", "not valid JSON");
+    assert_eq!(
+        actions(&run.report, &arn),
+        [("put-bucket-policy", "skipped")]
+    );
+    assert_eq!(policy(&aws, &name).await.as_deref(), Some("{not json"));
+}
+
+#[tokio::test]
+async fn dry_run_report_mode_and_exemptions_change_nothing() {
+    let aws = aws().await;
+    let key = key(&aws, false).await;
+    let open = BucketSpec {
+        kms_key: None,
+        tls_only: false,
+        public_access_block: false,
+    };
+    let names: Vec<String> = (0..4).map(|i| unique(&format!("enf-nowrite{i}"))).collect();
+    let arns = [
+        bucket(&aws, &names[0], open, &[]).await,
+        bucket(&aws, &names[1], open, &[]).await,
+        bucket(
+            &aws,
+            &names[2],
+            open,
+            &[
+                (
+                    "sagekeeper:exempt",
+                    "s3-default-encryption-kms s3-deny-insecure-transport+s3-public-access-block",
+                ),
+                ("sagekeeper:exempt-reason", "public dataset CISO-123"),
+            ],
+        )
+        .await,
+        bucket(&aws, &names[3], open, &[]).await,
+    ];
+    let modes = all_report();
+    let runs = [
+        run_function(
+            ENFORCER,
+            &event_about("cloudtrail-s3-create-bucket.json", "bucketName", &names[0]),
+            &["--dry-run"],
+            &[("KMS_KEY_ARN", key.as_str())],
+        ),
+        enforce(
+            &event_about("cloudtrail-s3-create-bucket.json", "bucketName", &names[1]),
+            &[
+                ("KMS_KEY_ARN", key.as_str()),
+                ("RULE_MODES", modes.as_str()),
+            ],
+        ),
+        enforce(
+            &event_about("cloudtrail-s3-create-bucket.json", "bucketName", &names[2]),
+            &[("KMS_KEY_ARN", key.as_str())],
+        ),
+        enforce(
+            &event_about("cloudtrail-s3-create-bucket.json", "bucketName", &names[3]),
+            &[
+                ("KMS_KEY_ARN", key.as_str()),
+                ("EXEMPT_RESOURCES", arns[3].as_str()),
+            ],
+        ),
+    ];
+    for run in &runs {
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+    }
+    // Dry run: the same three writes, planned.
+    assert_eq!(
+        actions(&runs[0].report, &arns[0]),
+        [
+            ("put-bucket-encryption", "planned"),
+            ("put-bucket-policy", "planned"),
+            ("put-public-access-block", "planned")
+        ]
+    );
+    assert_eq!(runs[0].report["dry_run"], true);
+    // Report mode: findings, no actions.
+    assert_breaks(
+        &runs[1].report,
+        &arns[1],
+        S3_RULES[0],
+        "high",
+        "report mode",
+    );
+    assert!(actions(&runs[1].report, &arns[1]).is_empty());
+    // Exempt by tag and by configuration: info findings saying why, no actions.
+    for (run, arn, why) in [
+        (&runs[2], &arns[2], "public dataset CISO-123"),
+        (&runs[3], &arns[3], "EXEMPT_RESOURCES"),
+    ] {
+        for rule in S3_RULES {
+            let exempt = finding(&run.report, arn, rule).unwrap();
+            assert_eq!(exempt["severity"], "info");
+            assert!(
+                exempt["message"].as_str().unwrap().contains(why),
+                "{exempt}"
+            );
+        }
+        assert!(actions(&run.report, arn).is_empty());
+        assert_eq!(run.report["metrics"]["Exempt"], 3.0);
+    }
+    // KMS_KEY_ARN's key is only checked by sweeps; these runs left it alone too.
+    assert!(!rotation_enabled(&aws, &key).await);
+    for name in &names {
+        assert_eq!(encryption(&aws, name).await.0, "AES256", "{name}");
+        assert_eq!(policy(&aws, name).await, None, "{name}");
+        assert!(!public_access_block_on(&aws, name).await, "{name}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// KMS, through the resources that use a key
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn keys_used_by_a_resource_get_rotation_turned_on() {
+    let aws = aws().await;
+    let (rotating, still) = (key(&aws, true).await, key(&aws, false).await);
+    let good = unique("enf-key-good");
+    bucket(
+        &aws,
+        &good,
+        BucketSpec {
+            kms_key: Some(&rotating),
+            ..ALL_GOOD
+        },
+        &[],
+    )
+    .await;
+    let bad = unique("enf-key-bad");
+    bucket(
+        &aws,
+        &bad,
+        BucketSpec {
+            kms_key: Some(&still),
+            ..ALL_GOOD
+        },
+        &[],
+    )
+    .await;
+
+    let run = enforce(
+        &event_about(
+            "cloudtrail-s3-put-bucket-encryption.json",
+            "bucketName",
+            &good,
+        ),
+        &[],
+    );
+    assert_compliant(&run.report, &rotating, ROTATION);
+
+    let run = enforce(
+        &event_about(
+            "cloudtrail-s3-put-bucket-encryption.json",
+            "bucketName",
+            &bad,
+        ),
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_breaks(&run.report, &still, ROTATION, "medium", "rotation is off");
+    assert_eq!(
+        actions(&run.report, &still),
+        [("enable-key-rotation", "done")]
+    );
+    assert!(rotation_enabled(&aws, &still).await);
+    // Without KMS_KEY_ARN any customer-managed key will do for the bucket.
+    assert_compliant(&run.report, &bucket_arn(&bad), S3_RULES[0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SageMaker, by CloudTrail event
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn training_jobs_are_evaluated_by_their_create_event_and_never_stopped_when_finished() {
+    let aws = aws().await;
+    let key = key(&aws, true).await;
+    let (good_name, bad_name) = (unique("enf-tj-good"), unique("enf-tj-bad"));
+    let good = training_job(&aws, &good_name, Some(&key)).await;
+    let bad = training_job(&aws, &bad_name, None).await;
+    let file = "cloudtrail-sagemaker-create-training-job.json";
+
+    let run = enforce(&event_about(file, "trainingJobName", &good_name), &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    for rule in JOB_RULES {
+        assert_compliant(&run.report, &good, rule);
+    }
+    assert_compliant(&run.report, &key, ROTATION);
+
+    // Report mode by default: findings, no action.
+    let run = enforce(&event_about(file, "trainingJobName", &bad_name), &[]);
+    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "report mode");
+    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
+    assert_breaks(&run.report, &bad, JOB_RULES[2], "medium", "2 instances");
+    assert_breaks(
+        &run.report,
+        &bad,
+        JOB_RULES[3],
+        "high",
+        "DataClassification=Confidential|Restricted",
+    );
+    assert!(actions(&run.report, &bad).is_empty());
+
+    // Remediate mode and opted in: the emulator's jobs are already Completed, so the stop is
+    // skipped with the reason (StopTrainingJob itself is covered with smithy mocks).
+    let modes = json!({"sagemaker-job-volume-kms": "remediate"}).to_string();
+    let run = enforce(
+        &event_about(file, "trainingJobName", &bad_name),
+        &[
+            ("RULE_MODES", modes.as_str()),
+            ("STOP_NONCOMPLIANT_JOBS", "true"),
+        ],
+    );
+    assert_eq!(
+        actions(&run.report, &bad),
+        [("stop-training-job", "skipped")]
+    );
+    let detail = entries_for(&run.report, "actions", &bad)[0]["detail"]
+        .as_str()
+        .unwrap();
+    assert!(detail.contains("Completed"), "{detail}");
+}
+
+#[tokio::test]
+async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_events() {
+    let aws = aws().await;
+    let key = key(&aws, true).await;
+
+    // Processing: the emulator does not return a processing job's cluster, so only the
+    // non-compliant side is checked here (the compliant side is a mocked describe in the core
+    // crate's jobs tests).
+    let name = unique("enf-pj-bad");
+    let arn = processing_job(&aws, &name).await;
+    let run = enforce(
+        &event_about(
+            "cloudtrail-sagemaker-create-processing-job.json",
+            "processingJobName",
+            &name,
+        ),
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_breaks(&run.report, &arn, JOB_RULES[0], "high", "VolumeKmsKeyId");
+    assert_breaks(&run.report, &arn, JOB_RULES[1], "high", "output KmsKeyId");
+    assert_breaks(
+        &run.report,
+        &arn,
+        JOB_RULES[3],
+        "high",
+        "network isolation and a VPC",
+    );
+
+    let file = "cloudtrail-sagemaker-create-transform-job.json";
+    let (good_name, bad_name) = (unique("enf-tf-good"), unique("enf-tf-bad"));
+    let good = transform_job(&aws, &good_name, Some(&key)).await;
+    let bad = transform_job(&aws, &bad_name, None).await;
+    let run = enforce(&event_about(file, "transformJobName", &good_name), &[]);
+    assert_compliant(&run.report, &good, JOB_RULES[0]);
+    assert_compliant(&run.report, &good, JOB_RULES[1]);
+    let run = enforce(&event_about(file, "transformJobName", &bad_name), &[]);
+    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "VolumeKmsKeyId");
+    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
+
+    let file = "cloudtrail-sagemaker-create-hyper-parameter-tuning-job.json";
+    let param = "hyperParameterTuningJobName";
+    let (good_name, bad_name) = (unique("enf-hpo-good"), unique("enf-hpo-bad"));
+    let good = tuning_job(&aws, &good_name, Some(&key)).await;
+    let bad = tuning_job(&aws, &bad_name, None).await;
+    let run = enforce(&event_about(file, param, &good_name), &[]);
+    for rule in &JOB_RULES[..3] {
+        assert_compliant(&run.report, &good, rule);
+    }
+    let modes = json!({"sagemaker-job-volume-kms": "remediate"}).to_string();
+    let run = enforce(
+        &event_about(file, param, &bad_name),
+        &[
+            ("RULE_MODES", modes.as_str()),
+            ("STOP_NONCOMPLIANT_JOBS", "true"),
+        ],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "VolumeKmsKeyId");
+    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
+    assert_breaks(&run.report, &bad, JOB_RULES[2], "medium", "2 instances");
+    assert_eq!(
+        actions(&run.report, &bad),
+        [("stop-hyper-parameter-tuning-job", "skipped")]
+    );
+}
+
+#[tokio::test]
+async fn endpoint_configs_are_tagged_not_changed_and_only_once() {
+    let aws = aws().await;
+    let key = key(&aws, true).await;
+    let (good_name, bad_name) = (unique("enf-cfg-good"), unique("enf-cfg-bad"));
+    let good = endpoint_config(&aws, &good_name, Some(&key)).await;
+    let bad = endpoint_config(&aws, &bad_name, None).await;
+    let file = "cloudtrail-sagemaker-create-endpoint-config.json";
+
+    let run = enforce(&event_about(file, "endpointConfigName", &good_name), &[]);
+    for rule in CONFIG_RULES {
+        assert_compliant(&run.report, &good, rule);
+    }
+    // Report mode by default: findings only, no tag.
+    let event = event_about(file, "endpointConfigName", &bad_name);
+    let run = enforce(&event, &[]);
+    assert_breaks(&run.report, &bad, CONFIG_RULES[0], "medium", "no KmsKeyId");
+    assert_breaks(&run.report, &bad, CONFIG_RULES[1], "high", "data capture");
+    assert_eq!(sm_tag(&aws, &bad, "sagekeeper:noncompliant").await, None);
+
+    let modes = json!({"sagemaker-endpoint-config-kms": "remediate", "sagemaker-endpoint-config-data-capture-kms": "remediate"}).to_string();
+    let env = [("RULE_MODES", modes.as_str())];
+    let run = enforce(&event, &env);
+    assert_eq!(
+        actions(&run.report, &bad),
+        [("tag-noncompliant", "done")],
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        sm_tag(&aws, &bad, "sagekeeper:noncompliant")
+            .await
+            .as_deref(),
+        Some("sagemaker-endpoint-config-kms sagemaker-endpoint-config-data-capture-kms")
+    );
+    let again = enforce(&event, &env);
+    assert!(actions(&again.report, &bad).is_empty(), "already tagged");
+    assert_eq!(
+        entries_for(&again.report, "findings", &bad)
+            .iter()
+            .filter(|f| f["severity"] != "info")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn notebooks_are_stopped_only_when_opted_in() {
+    let aws = aws().await;
+    let key = key(&aws, true).await;
+    let (good_name, bad_name) = (unique("enf-nb-good"), unique("enf-nb-bad"));
+    let good = notebook(&aws, &good_name, Some(&key)).await;
+    let bad = notebook(&aws, &bad_name, None).await;
+    let file = "cloudtrail-sagemaker-create-notebook-instance.json";
+
+    let run = enforce(&event_about(file, "notebookInstanceName", &good_name), &[]);
+    for rule in NOTEBOOK_RULES {
+        assert_compliant(&run.report, &good, rule);
+    }
+    let event = event_about(file, "notebookInstanceName", &bad_name);
+    let modes = json!({"sagemaker-notebook-no-root-access": "remediate"}).to_string();
+    let run = enforce(&event, &[("RULE_MODES", modes.as_str())]);
+    assert_breaks(
+        &run.report,
+        &bad,
+        NOTEBOOK_RULES[0],
+        "medium",
+        "no KmsKeyId",
+    );
+    assert_breaks(&run.report, &bad, NOTEBOOK_RULES[1], "high", "internet");
+    assert_breaks(
+        &run.report,
+        &bad,
+        NOTEBOOK_RULES[2],
+        "medium",
+        "root access",
+    );
+    assert_eq!(
+        actions(&run.report, &bad),
+        [("stop-notebook-instance", "skipped")]
+    );
+    let status = |aws: Aws, name: String| async move {
+        aws.sagemaker()
+            .describe_notebook_instance()
+            .notebook_instance_name(name)
+            .send()
+            .await
+            .unwrap()
+            .notebook_instance_status
+            .unwrap()
+            .as_str()
+            .to_owned()
+    };
+    assert_eq!(status(aws.clone(), bad_name.clone()).await, "InService");
+
+    let run = enforce(
+        &event,
+        &[
+            ("RULE_MODES", modes.as_str()),
+            ("STOP_NONCOMPLIANT_NOTEBOOKS", "true"),
+        ],
+    );
+    assert_eq!(
+        actions(&run.report, &bad),
+        [("stop-notebook-instance", "done")],
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(status(aws.clone(), bad_name.clone()).await, "Stopped");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events that are not about anything to evaluate
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn malformed_and_unrelated_events_make_no_call() {
+    // A followed call without its resource's name: a typed event error, before any AWS call.
+    let path = support::repo_root().join("events/cloudtrail-sagemaker-create-training-job.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("trainingJobName");
+    let run = run_function_at(ENFORCER, &write_event(&event), &[], &[], CLOSED_ENDPOINT);
+    assert_eq!(run.code(), 1);
+    let errors = run.report["errors"].as_array().unwrap();
+    assert_eq!(
+        errors.len(),
+        1,
+        "only the event error, no failed AWS call: {errors:?}"
+    );
+    assert_eq!(errors[0]["kind"], "invalid-event");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("trainingJobName")
+    );
+    assert!(run.report["actions"].as_array().unwrap().is_empty());
+
+    // A call about a resource the enforcer does not check, and a call nobody follows: ignored.
+    event["detail"]["eventName"] = json!("GetObject");
+    for file in [
+        "cloudtrail-sagemaker-create-endpoint.json".to_owned(),
+        write_event(&event),
+    ] {
+        let run = run_function_at(ENFORCER, &file, &[], &[], CLOSED_ENDPOINT);
+        assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
+        assert!(
+            run.report["errors"].as_array().unwrap().is_empty(),
+            "{file}"
+        );
+        assert!(
+            run.report["findings"].as_array().unwrap().is_empty(),
+            "{file}"
+        );
+        let actions = run.report["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 1, "{file}");
+        assert_eq!(actions[0]["action"], "evaluate");
+        assert_eq!(actions[0]["outcome"], "skipped");
+    }
+}
+
+#[test]
+fn a_resource_deleted_before_the_run_is_noted_not_failed() {
+    let name = unique("enf-gone");
+    let run = enforce(
+        &event_about("cloudtrail-s3-create-bucket.json", "bucketName", &name),
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        actions(&run.report, &bucket_arn(&name)),
+        [("evaluate", "skipped")]
+    );
+}
