@@ -1,0 +1,22 @@
+//! Any JSON a trigger may carry: parsing never panics, and a CloudTrail call's resource is
+//! either named or a typed error.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../shared/src/report.rs"]
+#[allow(dead_code)]
+mod report;
+
+#[path = "../../shared/src/events/mod.rs"]
+#[allow(dead_code)]
+mod events;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    if let Ok(events::Trigger::ApiCall(call)) = events::Trigger::parse(&value) {
+        let _ = call.resource();
+    }
+});
