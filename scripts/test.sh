@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, as CI runs them: formatting, clippy, unit tests, integration tests against the
-# local AWS emulator (moto), the Lambda runtime API test (cargo-lambda), and the template
-# checks (cfn-lint, sam validate --lint, cfn-guard). Installs what it needs on first run.
+# local AWS emulator (moto) incl. fault injection, the Lambda runtime API test (cargo-lambda),
+# the template checks (cfn-lint, sam validate --lint, cfn-guard) and a bounded fuzzing run.
+# Installs what it needs on first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -27,5 +28,8 @@ step "local AWS emulator"
 scripts/emulator.sh start
 trap 'scripts/emulator.sh stop' EXIT
 
-step "cargo test (unit + emulator integration + Lambda runtime API)"
+step "cargo test (unit + emulator integration + fault injection + Lambda runtime API)"
 cargo test --workspace --locked
+
+step "fuzzing (bounded: 15 s per target)"
+scripts/fuzz.sh 15
