@@ -9,9 +9,8 @@ use sagekeeper_core::report::ReportableError;
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
-use sagekeeper_core::sagemaker::snapshot::{
-    ComponentCopies, EndpointSnapshot, SNAPSHOT_FORMAT, VariantInstances,
-};
+use sagekeeper_core::sagemaker::park;
+use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
 use sagekeeper_core::{Report, Severity};
 
 use crate::handler::{Deps, NAME};
@@ -178,66 +177,13 @@ async fn capture(
     state: &EndpointState,
     now: DateTime<Utc>,
 ) -> Result<EndpointSnapshot, ScalingError> {
-    let (live, config) = match (&state.live, &state.config) {
-        (Some(live), Some(config)) => (live, config),
-        _ => {
-            return Err(ScalingError::Unsupported {
-                resource_id: state.name.clone(),
-                what: "an endpoint without a live configuration".to_owned(),
-            });
-        }
+    let (Some(live), Some(config)) = (&state.live, &state.config) else {
+        return Err(ScalingError::Unsupported {
+            resource_id: state.name.clone(),
+            what: "an endpoint without a live configuration".to_owned(),
+        });
     };
-    let components = config.hosts_inference_components();
-    let resource_ids: Vec<String> = if components {
-        state
-            .components
-            .iter()
-            .map(|c| format!("inference-component/{}", c.name))
-            .collect()
-    } else {
-        config
-            .variants
-            .iter()
-            .map(|v| format!("endpoint/{}/variant/{}", live.name, v.name))
-            .collect()
-    };
-    let scaling = autoscaling::capture(&deps.autoscaling, &resource_ids).await?;
-    Ok(EndpointSnapshot {
-        format: SNAPSHOT_FORMAT,
-        endpoint_name: live.name.clone(),
-        endpoint_arn: live.arn.clone(),
-        endpoint_config_name: live.config_name.clone(),
-        tags: state.tags.clone(),
-        instances: config
-            .variants
-            .iter()
-            .map(|v| VariantInstances {
-                variant: v.name.clone(),
-                instance_type: v.instance_type.clone(),
-                count: live
-                    .instance_counts
-                    .get(&v.name)
-                    .copied()
-                    .or(v.initial_instance_count)
-                    .unwrap_or(0),
-            })
-            .collect(),
-        scaling,
-        inference_components: if components {
-            state
-                .components
-                .iter()
-                .map(|c| ComponentCopies {
-                    name: c.name.clone(),
-                    copies: c.desired_copies,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        },
-        parked_at: now,
-        parked_by: NAME.to_owned(),
-    })
+    park::capture(&deps.autoscaling, live, config, &state.components, &state.tags, now, NAME).await
 }
 
 /// Runs one notebook step; returns true when the notebook is stopped afterwards.
