@@ -43,7 +43,13 @@ run endpoint-scheduler scheduled-morning.json
 run encryption-enforcer scheduled.json
 run encryption-enforcer cloudtrail-s3-put-bucket-encryption.json
 run drift-retrainer alarm-eventbridge.json
+# The same state change delivered again (as CloudWatch's SNS action would): nothing new starts.
+run drift-retrainer alarm-sns.json
 run drift-retrainer alarm-eventbridge-ok.json
+# The tagger: defaults for required tags nothing else supplies, data classes by bucket name
+# (acme-ml-training-data carries its class as a tag).
+export DEFAULT_TAGS='{"Environment": "dev", "AutoShutdown": "false"}'
+export DATA_CLASS_PREFIXES='{"acme-ml-model-": "model-artifacts", "acme-ml-experiment-": "experiment-logs", "acme-ml-scratch": "temp"}'
 run lifecycle-tagger cloudtrail-sagemaker-create-training-job.json
 run lifecycle-tagger scheduled.json
 

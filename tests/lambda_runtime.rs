@@ -115,9 +115,11 @@ fn drift_retrainer_handles_events_through_the_lambda_runtime_api() {
             .unwrap(),
     );
 
-    let report = invoke(port, "events/alarm-eventbridge.json");
+    // An OK transition: handled without any AWS call (nothing listens at AWS_ENDPOINT_URL).
+    let report = invoke(port, "events/alarm-eventbridge-ok.json");
     assert_eq!(report["function"], "drift-retrainer");
-    assert_eq!(report["findings"][0]["rule"], "drift-alarm");
+    assert_eq!(report["actions"][0]["outcome"], "skipped");
+    assert!(report["errors"].as_array().unwrap().is_empty());
 
     // A malformed event is answered with a report carrying the typed error, not a crash.
     let report = invoke(port, "events/scheduled.json");

@@ -3,6 +3,7 @@
 Usage: seed.py ENDPOINT_URL  -> prints the settings the functions need as KEY=VALUE lines.
 Names match events/ (see events/README.md).
 """
+import datetime
 import json
 import sys
 
@@ -77,15 +78,20 @@ def main(url):
         {"Key": "sagekeeper:exempt-reason", "Value": "local emulator serves plain HTTP only"}]})
 
     # Endpoints: two opted in to off-hours parking (one with autoscaling), one production.
+    # CreatedAt (as the lifecycle-tagger writes it on create) dates fraud-detector-dev and
+    # churn-predictor-prod back to October, so the tagger's idle check judges them (the tag
+    # survives the scheduler's overnight delete and re-create): fraud-detector-dev gets no
+    # traffic, churn-predictor-prod does (below).
     endpoint(sm, "fraud-detector-dev", "ml.m5.large", 1, [
         {"Key": "AutoShutdown", "Value": "true"}, {"Key": "Team", "Value": "fraud"},
-        {"Key": "sagekeeper:retrain-pipeline", "Value": "fraud-detector-retrain"}])
+        {"Key": "sagekeeper:retrain-pipeline", "Value": "fraud-detector-retrain"},
+        {"Key": "CreatedAt", "Value": "2026-10-05T09:12:00Z"}])
     endpoint(sm, "recsys-staging", "ml.g4dn.xlarge", 2, [
         {"Key": "AutoShutdown", "Value": "true"}, {"Key": "Team", "Value": "recsys"},
         {"Key": "maid_offhours", "Value": "off=(M-F,19);on=(M-F,7);tz=et"}])
     endpoint(sm, "churn-predictor-prod", "ml.c5.2xlarge", 2, [
         {"Key": "AutoShutdown", "Value": "false"}, {"Key": "Team", "Value": "churn"},
-        {"Key": "CostCenter", "Value": "cc-1042"}])
+        {"Key": "CostCenter", "Value": "cc-1042"}, {"Key": "CreatedAt", "Value": "2026-10-01T08:00:00Z"}])
     resource_id = "endpoint/fraud-detector-dev/variant/AllTraffic"
     aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource_id,
                                  ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=4)
@@ -132,8 +138,28 @@ def main(url):
         Tags=[{"Key": "Team", "Value": "churn"}, {"Key": "DataClassification", "Value": "Confidential"}],
     )
     sm.create_pipeline(PipelineName="fraud-detector-retrain", RoleArn=ROLE, PipelineDefinition=json.dumps({
-        "Version": "2020-12-01", "Parameters": [{"Name": "TriggerReason", "Type": "String", "DefaultValue": "manual"}],
+        "Version": "2020-12-01", "Parameters": [
+            {"Name": "TriggerReason", "Type": "String", "DefaultValue": "manual"},
+            {"Name": "EndpointName", "Type": "String", "DefaultValue": "fraud-detector-dev"}],
         "Steps": []}))
+
+    cw.put_metric_data(Namespace="AWS/SageMaker", MetricData=[{
+        "MetricName": "Invocations", "Value": 1840.0,
+        "Timestamp": datetime.datetime(2026, 11, 19, 14, 0, tzinfo=datetime.timezone.utc),
+        "Dimensions": [{"Name": "EndpointName", "Value": "churn-predictor-prod"},
+                       {"Name": "VariantName", "Value": "AllTraffic"}]}])
+
+    # For the lifecycle-tagger: the role behind the CloudTrail samples (its tags say who pays),
+    # an owner's lifecycle rule to merge with, and SageMaker log groups with and without retention.
+    client("iam", url).create_role(
+        RoleName="DataScientist", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        Tags=[{"Key": "Team", "Value": "data-science"}, {"Key": "CostCenter", "Value": "cc-4471"}])
+    s3.put_bucket_lifecycle_configuration(Bucket="acme-ml-training-data", LifecycleConfiguration={"Rules": [{
+        "ID": "expire-tmp-exports", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled", "Expiration": {"Days": 3}}]})
+    logs = client("logs", url)
+    for group in ["/aws/sagemaker/TrainingJobs", "/aws/sagemaker/Endpoints/churn-predictor-prod"]:
+        logs.create_log_group(logGroupName=group)
+    logs.put_retention_policy(logGroupName="/aws/sagemaker/Endpoints/churn-predictor-prod", retentionInDays=30)
 
     cw.put_metric_alarm(
         AlarmName="sagekeeper-drift-fraud-detector-dev", Namespace="aws/sagemaker/Endpoints/data-metrics",

@@ -16,6 +16,8 @@ MARK = {"done": "DONE", "planned": "PLAN", "skipped": "SKIP", "failed": "FAIL"}
 
 def short(arn):
     """arn:aws:sagemaker:us-east-1:123456789012:endpoint/x -> endpoint/x; buckets -> s3://b."""
+    if ", " in arn:  # one write to several resources (e.g. a TagResources batch)
+        return ", ".join(short(a) for a in arn.split(", "))
     if arn.startswith("arn:aws:s3:::"):
         return "s3://" + arn[len("arn:aws:s3:::"):]
     parts = arn.split(":", 5)

@@ -2,20 +2,27 @@
 //! parsing, AWS client construction and error classification, the run report, its
 //! notification and metrics, logging, and the Lambda-or-shell entrypoint.
 
+pub mod alarms;
 pub mod arn;
 pub mod autoscaling;
 pub mod aws;
 pub mod config;
 pub mod entrypoint;
 pub mod events;
+pub mod iam;
 pub mod kms;
+pub mod lifecycle;
 pub mod logging;
+pub mod logs;
+pub mod metric_data;
 pub mod metrics;
 pub mod notify;
 pub mod pricing;
 pub mod report;
 pub mod reporter;
 pub mod s3;
+pub mod s3_objects;
+pub mod s3_tags;
 pub mod sagemaker;
 pub mod state;
 pub mod tagging;

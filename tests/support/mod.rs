@@ -293,3 +293,87 @@ impl Sandbox {
         )
     }
 }
+
+/// An endpoint for the function binaries that answers the given operations itself and passes
+/// every other request to the emulator unchanged: for the few calls the emulator lacks (e.g.
+/// SageMaker `ListMonitoringExecutions`) in tests that run a binary, where smithy mocks cannot
+/// reach. `answers` maps an `X-Amz-Target` (e.g. `SageMaker.ListMonitoringExecutions`) to the
+/// JSON body returned with HTTP 200. Each request gets its own connection (`Connection: close`),
+/// which keeps the relay a byte copy.
+pub fn emulator_answering(answers: Vec<(&'static str, String)>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    fn relay(client: TcpStream, answers: &[(&str, String)], upstream: &str) -> std::io::Result<()> {
+        let mut reader = BufReader::new(client.try_clone()?);
+        let mut head = Vec::new();
+        let (mut target, mut length) = (String::new(), 0usize);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(value) = lower.strip_prefix("x-amz-target:") {
+                target = line[line.len() - value.len()..].trim().to_owned();
+            }
+            if let Some(value) = lower.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            if line == "\r\n" {
+                head.extend_from_slice(b"Connection: close\r\n\r\n");
+                break;
+            }
+            if !lower.starts_with("connection:") {
+                head.extend_from_slice(line.as_bytes());
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        let mut client = client;
+        if let Some((_, answer)) = answers.iter().find(|(t, _)| *t == target) {
+            write!(
+                client,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            )?;
+            return client.flush();
+        }
+        let mut emulator = TcpStream::connect(upstream)?;
+        emulator.write_all(&head)?;
+        emulator.write_all(&body)?;
+        let mut response = Vec::new();
+        emulator.read_to_end(&mut response)?;
+        // Tell the SDK not to reuse the connection, whatever the emulator said.
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(response.len(), |i| i + 2);
+        let (status_and_headers, rest) = response.split_at(split);
+        for line in String::from_utf8_lossy(status_and_headers).split_inclusive("\r\n") {
+            if !line.to_ascii_lowercase().starts_with("connection:") {
+                client.write_all(line.as_bytes())?;
+            }
+        }
+        client.write_all(b"Connection: close\r\n")?;
+        client.write_all(rest)?;
+        client.flush()
+    }
+
+    let upstream = emulator_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let (answers, upstream) = (answers.clone(), upstream.clone());
+            std::thread::spawn(move || {
+                let _ = relay(client, &answers, &upstream);
+            });
+        }
+    });
+    url
+}

@@ -1,6 +1,14 @@
 //! The retrainer's settings (see the README's configuration table).
 
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use sagekeeper_core::s3_objects::S3Uri;
 use sagekeeper_core::{Arn, CommonConfig, ConfigError, Env};
+
+use crate::clone::CloneSettings;
+use crate::plan::Policy;
+use crate::target::Target;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -8,7 +16,26 @@ pub struct Config {
     /// The SageMaker execution role retraining jobs may run as; the only role this function
     /// may pass (template.yaml grants iam:PassRole for it alone).
     pub retrain_role_arn: Option<Arn>,
+    /// No retrain of a target within this long after its last one started.
+    pub cooldown: Duration,
+    /// At most this many retrains of one target start per UTC day.
+    pub daily_cap: u32,
+    /// Endpoint name → what to retrain, overriding alarm and endpoint tags.
+    pub targets: BTreeMap<String, Target>,
+    /// Prefix for the checkpoints of cloned jobs; by default the job's output path.
+    pub checkpoint_s3_uri: Option<S3Uri>,
+    /// MaxWaitTimeInSeconds of cloned spot jobs; by default twice the runtime, at least 1 h.
+    pub max_wait_seconds: Option<i32>,
+    /// How many violated features the notification and the pipeline parameters name.
+    pub violations_top_n: usize,
 }
+
+/// The longest a training job may run (MaxRuntimeInSeconds ≤ 28 days); a spot job's wait
+/// cannot usefully be longer either.
+pub const MAX_SECONDS: i32 = 28 * 24 * 3600;
+
+const TARGETS_FORM: &str = "a JSON object of endpoint name to {\"pipeline\": \"<pipeline name>\"} \
+     or {\"training_job\": \"<training job name>\"}";
 
 impl Config {
     pub fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
@@ -23,17 +50,82 @@ impl Config {
                         && !arn.account.is_empty()
                 },
             )?,
+            // Up to 30 days: the history a run reads (plan::HISTORY) covers that much.
+            cooldown: Duration::hours(env.number_or("RETRAIN_COOLDOWN_HOURS", 24i64, 0..=720)?),
+            daily_cap: env.number_or("RETRAIN_DAILY_CAP", 3u32, 1..=100)?,
+            targets: targets(env)?,
+            checkpoint_s3_uri: checkpoint_s3_uri(env)?,
+            max_wait_seconds: env
+                .get("MAX_WAIT_SECONDS")
+                .map(|_| env.number_or("MAX_WAIT_SECONDS", 0i32, 60..=MAX_SECONDS))
+                .transpose()?,
+            violations_top_n: env.number_or("VIOLATIONS_TOP_N", 5usize, 1..=50)?,
         })
     }
+}
+
+impl Config {
+    /// The settings the decision uses.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            cooldown: self.cooldown,
+            daily_cap: self.daily_cap,
+            clone: CloneSettings {
+                role: self.retrain_role_arn.as_ref().map(ToString::to_string),
+                checkpoint_prefix: self.checkpoint_s3_uri.clone(),
+                max_wait_seconds: self.max_wait_seconds,
+            },
+        }
+    }
+}
+
+fn targets(env: &Env) -> Result<BTreeMap<String, Target>, ConfigError> {
+    let targets: BTreeMap<String, Target> = env.json_or_default("RETRAIN_TARGETS", TARGETS_FORM)?;
+    let bad = targets.iter().find_map(|(endpoint, target)| {
+        if endpoint.trim().is_empty() {
+            Some("an endpoint name is empty".to_owned())
+        } else {
+            target
+                .validate()
+                .err()
+                .map(|e| format!("endpoint {endpoint:?}: {e}"))
+        }
+    });
+    match bad {
+        Some(reason) => Err(ConfigError::invalid(
+            "RETRAIN_TARGETS",
+            env.get("RETRAIN_TARGETS").unwrap_or_default(),
+            format!("{TARGETS_FORM} ({reason})"),
+        )),
+        None => Ok(targets),
+    }
+}
+
+fn checkpoint_s3_uri(env: &Env) -> Result<Option<S3Uri>, ConfigError> {
+    env.get("CHECKPOINT_S3_URI")
+        .map(|raw| {
+            S3Uri::parse(raw).map_err(|_| {
+                ConfigError::invalid(
+                    "CHECKPOINT_S3_URI",
+                    raw,
+                    "an S3 prefix like s3://ml-checkpoints/retrain/",
+                )
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
     #[test]
     fn retrain_role_must_be_an_iam_role() {
-        let ok = Env::from_pairs([(
+        let ok = env(&[(
             "RETRAIN_ROLE_ARN",
             "arn:aws:iam::123456789012:role/SageMakerExecutionRole",
         )]);
@@ -49,8 +141,7 @@ mod tests {
             "arn:aws:iam::123456789012:user/alice",
             "SageMakerExecutionRole",
         ] {
-            let err =
-                Config::from_env(&Env::from_pairs([("RETRAIN_ROLE_ARN", bad)]), false).unwrap_err();
+            let err = Config::from_env(&env(&[("RETRAIN_ROLE_ARN", bad)]), false).unwrap_err();
             assert!(
                 matches!(
                     err,
@@ -68,5 +159,77 @@ mod tests {
                 .retrain_role_arn,
             None
         );
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::from_env(&env(&[]), false).unwrap();
+        assert_eq!(config.cooldown, Duration::hours(24));
+        assert_eq!(config.daily_cap, 3);
+        assert!(config.targets.is_empty());
+        assert_eq!(config.checkpoint_s3_uri, None);
+        assert_eq!(config.max_wait_seconds, None);
+        assert_eq!(config.violations_top_n, 5);
+    }
+
+    #[test]
+    fn reads_every_setting() {
+        let config = Config::from_env(
+            &env(&[
+                ("RETRAIN_COOLDOWN_HOURS", "0"),
+                ("RETRAIN_DAILY_CAP", "10"),
+                (
+                    "RETRAIN_TARGETS",
+                    r#"{"fraud-detector-dev": {"pipeline": "fraud-retrain"},
+                        "churn": {"training_job": "churn-xgb-2026-11-20"}}"#,
+                ),
+                ("CHECKPOINT_S3_URI", "s3://ml-checkpoints/retrain/"),
+                ("MAX_WAIT_SECONDS", "7200"),
+                ("VIOLATIONS_TOP_N", "3"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(config.cooldown, Duration::zero());
+        assert_eq!(config.daily_cap, 10);
+        assert_eq!(
+            config.targets["fraud-detector-dev"],
+            Target::Pipeline("fraud-retrain".into())
+        );
+        assert_eq!(
+            config.targets["churn"],
+            Target::TrainingJob("churn-xgb-2026-11-20".into())
+        );
+        assert_eq!(
+            config.checkpoint_s3_uri.unwrap().to_string(),
+            "s3://ml-checkpoints/retrain/"
+        );
+        assert_eq!(config.max_wait_seconds, Some(7200));
+        assert_eq!(config.violations_top_n, 3);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("RETRAIN_COOLDOWN_HOURS", "-1"),
+            ("RETRAIN_COOLDOWN_HOURS", "721"),
+            ("RETRAIN_DAILY_CAP", "0"),
+            ("RETRAIN_TARGETS", "[1]"),
+            ("RETRAIN_TARGETS", r#"{"e": {"notebook": "x"}}"#),
+            ("RETRAIN_TARGETS", r#"{"e": {"pipeline": "bad name"}}"#),
+            (
+                "RETRAIN_TARGETS",
+                r#"{"e": {"pipeline": "a", "training_job": "b"}}"#,
+            ),
+            ("CHECKPOINT_S3_URI", "/tmp/checkpoints"),
+            ("MAX_WAIT_SECONDS", "10"),
+            ("VIOLATIONS_TOP_N", "0"),
+        ] {
+            let err = Config::from_env(&env(&[(var, value)]), false).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { var: v, .. } if *v == var),
+                "{var}={value}: {err}"
+            );
+        }
     }
 }

@@ -1,22 +1,32 @@
-//! Handles one alarm state change, in any of its three delivery shapes.
+//! Handles one alarm state change, in any of its three delivery shapes: gather plain data,
+//! decide with a pure function, then start at most one retrain.
 
-use sagekeeper_core::events::{AlarmChange, AlarmState};
-use sagekeeper_core::{Aws, Report, Reporter, Severity, Trigger, TriggerKind};
+use sagekeeper_core::events::AlarmChange;
+use sagekeeper_core::{Aws, Report, Reporter, Trigger, TriggerKind};
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::key::RetrainKey;
+use crate::{apply, gather, plan};
 
 pub const NAME: &str = "drift-retrainer";
 const ACCEPTS: &[TriggerKind] = &[TriggerKind::Alarm];
 
 pub struct Deps {
     pub config: Config,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub s3: aws_sdk_s3::Client,
+    /// Alarm tags only.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub reporter: Reporter,
 }
 
 impl Deps {
     pub fn new(aws: &Aws, config: Config) -> Self {
         Deps {
+            sagemaker: aws.sagemaker(),
+            s3: aws.s3(),
+            cloudwatch: aws.cloudwatch(),
             reporter: Reporter::new(aws, &config.common),
             config,
         }
@@ -32,46 +42,243 @@ pub async fn handle(deps: &Deps, event: Value) -> Report {
             event,
             async |trigger, report| {
                 if let Trigger::Alarm(alarm) = trigger {
-                    record_alarm(&alarm, report);
+                    retrain(deps, &alarm, report).await;
                 }
             },
         )
         .await
 }
 
-/// Only transitions into ALARM can start a retrain; the others are reported as ignored.
-fn record_alarm(alarm: &AlarmChange, report: &mut Report) {
-    let resource = alarm
-        .alarm_arn
-        .clone()
-        .unwrap_or_else(|| alarm.alarm_name.clone());
-    if alarm.state != AlarmState::Alarm {
-        report.skipped(
-            &resource,
-            "retrain",
-            format!(
-                "alarm is {}: only a change into ALARM starts a retrain",
-                alarm.state
-            ),
-        );
+async fn retrain(deps: &Deps, alarm: &AlarmChange, report: &mut Report) {
+    // Nothing to gather for a transition that can start nothing: no AWS call at all.
+    if let Some(reason) = plan::ignored(alarm) {
+        report.skipped(plan::alarm_resource(alarm), "retrain", reason);
         return;
     }
-    match alarm.dimension("Endpoint") {
-        Some(endpoint) => report.finding(
-            &resource,
-            "drift-alarm",
-            Severity::Info,
-            format!(
-                "drift on endpoint {endpoint} at {}: {}",
-                alarm.changed_at.to_rfc3339(),
-                alarm.reason
+    let key = RetrainKey::of(alarm);
+    let Some(situation) = gather::situation(deps, alarm, report).await else {
+        return;
+    };
+    let plan = plan::plan(alarm, &situation, &key, &deps.config.policy());
+    tracing::info!(alarm = %alarm.alarm_name, key = key.as_str(), plan = %plan.summary(), "decided");
+    apply::apply(deps, alarm, &situation, plan, report).await;
+}
+
+/// Smithy mocks for what the emulator cannot produce: its pipeline executions finish at once
+/// (never "still running"), its CreateTrainingJob overwrites a job of the same name instead of
+/// refusing it, and it has no failing history reads. tests/retrainer.rs runs everything else
+/// against the emulator.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudwatch::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_sagemaker::error::ErrorMetadata;
+    use aws_sdk_sagemaker::operation::create_training_job::CreateTrainingJobError;
+    use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
+    use aws_sdk_sagemaker::operation::describe_pipeline::DescribePipelineOutput;
+    use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
+    use aws_sdk_sagemaker::operation::list_monitoring_executions::ListMonitoringExecutionsOutput;
+    use aws_sdk_sagemaker::operation::list_pipeline_executions::{
+        ListPipelineExecutionsError, ListPipelineExecutionsOutput,
+    };
+    use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
+    use aws_sdk_sagemaker::operation::list_training_jobs::ListTrainingJobsOutput;
+    use aws_sdk_sagemaker::operation::start_pipeline_execution::StartPipelineExecutionOutput;
+    use aws_sdk_sagemaker::primitives::DateTime as SmithyDateTime;
+    use aws_sdk_sagemaker::types::error::ResourceInUse;
+    use aws_sdk_sagemaker::types::{
+        OutputDataConfig, PipelineExecutionStatus, PipelineExecutionSummary, StoppingCondition, Tag,
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use sagekeeper_core::{Env, Outcome};
+
+    use crate::target::{JOB_TAG, PIPELINE_TAG};
+
+    const ENDPOINT_ARN: &str =
+        "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud-detector-dev";
+    const PIPELINE_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/fraud-retrain";
+    const JOB_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:training-job/churn";
+
+    fn event() -> Value {
+        serde_json::from_str(include_str!("../../../events/alarm-eventbridge.json")).unwrap()
+    }
+
+    /// An alarm untagged, no monitoring execution, no report; `sagemaker` for the rest.
+    fn deps(sagemaker: &[&Rule]) -> Deps {
+        let config = Config::from_env(&Env::default(), false).unwrap();
+        let untagged_alarm = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource)
+            .then_output(|| ListTagsForResourceOutput::builder().build());
+        let no_report = mock!(aws_sdk_s3::Client::get_object)
+            .then_error(|| GetObjectError::unhandled("no report is read in these tests"));
+        Deps {
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker),
+            s3: mock_client!(aws_sdk_s3, [&no_report]),
+            cloudwatch: mock_client!(aws_sdk_cloudwatch, [&untagged_alarm]),
+            reporter: Reporter::new(
+                &Aws::from_sdk_config(aws_config::SdkConfig::builder().build()),
+                &config.common,
             ),
-        ),
-        None => report.finding(
-            &resource,
-            "drift-alarm-without-endpoint",
-            Severity::Medium,
-            "the alarm's metrics have no Endpoint dimension, so no model can be retrained",
-        ),
+            config,
+        }
+    }
+
+    /// The endpoint with one tag, and no monitoring executions.
+    fn endpoint_tagged(key: &'static str, value: &'static str) -> Vec<Rule> {
+        vec![
+            mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_output(|| {
+                DescribeEndpointOutput::builder()
+                    .endpoint_name("fraud-detector-dev")
+                    .endpoint_arn(ENDPOINT_ARN)
+                    .build()
+            }),
+            mock!(aws_sdk_sagemaker::Client::list_tags)
+                .match_requests(|r| r.resource_arn() == Some(ENDPOINT_ARN))
+                .then_output(move || {
+                    ListTagsOutput::builder()
+                        .tags(Tag::builder().key(key).value(value).build())
+                        .build()
+                }),
+            mock!(aws_sdk_sagemaker::Client::list_monitoring_executions)
+                .then_output(|| ListMonitoringExecutionsOutput::builder().build()),
+        ]
+    }
+
+    fn pipeline() -> Rule {
+        mock!(aws_sdk_sagemaker::Client::describe_pipeline).then_output(|| {
+            DescribePipelineOutput::builder()
+                .pipeline_name("fraud-retrain")
+                .pipeline_arn(PIPELINE_ARN)
+                .pipeline_definition(r#"{"Parameters": [], "Steps": []}"#)
+                .build()
+        })
+    }
+
+    fn start() -> Rule {
+        mock!(aws_sdk_sagemaker::Client::start_pipeline_execution).then_output(|| {
+            StartPipelineExecutionOutput::builder()
+                .pipeline_execution_arn(format!("{PIPELINE_ARN}/execution/new"))
+                .build()
+        })
+    }
+
+    fn with<'a>(rules: &'a [Rule], more: &[&'a Rule]) -> Vec<&'a Rule> {
+        rules.iter().chain(more.iter().copied()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_running_execution_of_the_pipeline_suppresses_the_start() {
+        let endpoint = endpoint_tagged(PIPELINE_TAG, "fraud-retrain");
+        let (pipeline, start) = (pipeline(), start());
+        // Started two days before the alarm, so neither cooldown nor cap applies: only that
+        // it is still executing.
+        let running =
+            mock!(aws_sdk_sagemaker::Client::list_pipeline_executions).then_output(|| {
+                ListPipelineExecutionsOutput::builder()
+                    .pipeline_execution_summaries(
+                        PipelineExecutionSummary::builder()
+                            .pipeline_execution_arn(format!("{PIPELINE_ARN}/execution/slow"))
+                            .pipeline_execution_status(PipelineExecutionStatus::Executing)
+                            .start_time(SmithyDateTime::from_secs(1_795_197_852 - 2 * 86_400))
+                            .build(),
+                    )
+                    .build()
+            });
+        let deps = deps(&with(&endpoint, &[&pipeline, &running, &start]));
+
+        let report = handle(&deps, event()).await;
+
+        assert_eq!(start.num_calls(), 0);
+        assert_eq!(report.actions.len(), 1, "{:?}", report.actions);
+        assert_eq!(report.actions[0].outcome, Outcome::Skipped);
+        assert_eq!(
+            report.actions[0].detail.as_deref(),
+            Some(
+                "still running: arn:aws:sagemaker:us-east-1:123456789012:pipeline/fraud-retrain/execution/slow (started 2026-11-18T18:04:12.000Z) has not finished"
+            )
+        );
+        assert_eq!(report.metrics["RetrainsSuppressed"], 1.0);
+        assert!(report.errors.is_empty());
+    }
+
+    #[tokio::test]
+    async fn without_the_targets_history_nothing_starts() {
+        let endpoint = endpoint_tagged(PIPELINE_TAG, "fraud-retrain");
+        let (pipeline, start) = (pipeline(), start());
+        let denied = mock!(aws_sdk_sagemaker::Client::list_pipeline_executions).then_error(|| {
+            ListPipelineExecutionsError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("not authorized to perform sagemaker:ListPipelineExecutions")
+                    .build(),
+            )
+        });
+        let deps = deps(&with(&endpoint, &[&pipeline, &denied, &start]));
+
+        let report = handle(&deps, event()).await;
+
+        assert_eq!(start.num_calls(), 0);
+        assert!(report.actions.is_empty());
+        assert_eq!(report.errors.len(), 1);
+        assert!(report.errors[0].message.contains("AccessDeniedException"));
+        assert!(report.failed());
+    }
+
+    #[tokio::test]
+    async fn a_job_name_taken_by_a_concurrent_delivery_counts_as_started_once() {
+        let endpoint = endpoint_tagged(JOB_TAG, "churn");
+        let source = mock!(aws_sdk_sagemaker::Client::describe_training_job).then_output(|| {
+            DescribeTrainingJobOutput::builder()
+                .training_job_name("churn")
+                .training_job_arn(JOB_ARN)
+                .role_arn("arn:aws:iam::123456789012:role/SageMakerExecutionRole")
+                .output_data_config(
+                    OutputDataConfig::builder()
+                        .s3_output_path("s3://models/churn/")
+                        .build(),
+                )
+                .stopping_condition(
+                    StoppingCondition::builder()
+                        .max_runtime_in_seconds(3600)
+                        .build(),
+                )
+                .build()
+        });
+        let source_tags = mock!(aws_sdk_sagemaker::Client::list_tags)
+            .match_requests(|r| r.resource_arn() == Some(JOB_ARN))
+            .then_output(|| ListTagsOutput::builder().build());
+        let no_copies = mock!(aws_sdk_sagemaker::Client::list_training_jobs)
+            .then_output(|| ListTrainingJobsOutput::builder().build());
+        let taken = mock!(aws_sdk_sagemaker::Client::create_training_job).then_error(|| {
+            CreateTrainingJobError::ResourceInUse(
+                ResourceInUse::builder()
+                    .message("Training job names must be unique")
+                    .meta(ErrorMetadata::builder().code("ResourceInUse").build())
+                    .build(),
+            )
+        });
+        let deps = deps(&with(
+            &endpoint,
+            &[&source, &source_tags, &no_copies, &taken],
+        ));
+
+        let report = handle(&deps, event()).await;
+
+        assert_eq!(taken.num_calls(), 1);
+        assert_eq!(report.actions.len(), 1);
+        assert_eq!(report.actions[0].action, "create-training-job");
+        assert_eq!(report.actions[0].outcome, Outcome::Skipped);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.metrics["RetrainsStarted"], 0.0);
+        assert_eq!(report.metrics["RetrainsSuppressed"], 1.0);
+        assert!(
+            report
+                .headline
+                .as_deref()
+                .unwrap()
+                .ends_with("already exists"),
+            "{:?}",
+            report.headline
+        );
     }
 }

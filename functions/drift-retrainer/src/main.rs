@@ -1,7 +1,14 @@
 //! drift-retrainer: a Model Monitor drift alarm starts exactly one retraining, and says why.
 
+mod apply;
+mod clone;
 mod config;
+mod gather;
 mod handler;
+mod key;
+mod plan;
+mod target;
+mod violations;
 
 use std::process::ExitCode;
 

@@ -1,25 +1,56 @@
-//! Handles a daily sweep or one CloudTrail create event: works out which resources to tag.
+//! One run: a CloudTrail create event (tag that one resource within seconds; a new bucket
+//! also gets its lifecycle rules) or the daily sweep (every resource, bucket, SageMaker log
+//! group and endpoint of the region). Gather, plan, apply: see `steps`.
 
-use sagekeeper_core::tagging;
-use sagekeeper_core::{Aws, CommonConfig, Report, Reporter, Severity, Trigger, TriggerKind};
+use chrono::{DateTime, Utc};
+use sagekeeper_core::events::ApiCall;
+use sagekeeper_core::pricing::PriceTable;
+use sagekeeper_core::state::StateStore;
+use sagekeeper_core::{Aws, Report, Reporter, Severity, Trigger, TriggerKind};
 use serde_json::Value;
+
+use crate::config::Config;
+use crate::creator::Creator;
+use crate::gather;
+use crate::steps::{self, Tally};
 
 pub const NAME: &str = "lifecycle-tagger";
 const ACCEPTS: &[TriggerKind] = &[TriggerKind::Schedule, TriggerKind::ApiCall];
-/// Cost allocation reads this tag; resources without it are unattributed spend.
-const COST_TAG: &str = "CostCenter";
 
 pub struct Deps {
-    pub config: CommonConfig,
+    pub config: Config,
+    pub prices: PriceTable,
+    pub region: Option<String>,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub s3: aws_sdk_s3::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// Snapshots of deleted idle endpoints; set when deletion is on.
+    pub state: Option<StateStore>,
     pub reporter: Reporter,
 }
 
 impl Deps {
-    pub fn new(aws: &Aws, config: CommonConfig) -> Self {
+    pub fn new(aws: &Aws, config: Config) -> Self {
+        let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
         Deps {
+            prices: PriceTable::default(),
+            region: aws.region().map(str::to_owned),
+            sagemaker: aws.sagemaker(),
+            s3: aws.s3(),
             tagging: aws.tagging(),
-            reporter: Reporter::new(aws, &config),
+            iam: aws.iam(),
+            logs: aws.logs(),
+            cloudwatch: aws.cloudwatch(),
+            autoscaling: aws.autoscaling(),
+            state: config
+                .state_bucket
+                .as_ref()
+                .map(|bucket| StateStore::new(aws.s3(), bucket.clone(), kms_key)),
+            reporter: Reporter::new(aws, &config.common),
             config,
         }
     }
@@ -29,43 +60,58 @@ pub async fn handle(deps: &Deps, event: Value) -> Report {
     deps.reporter
         .run(
             NAME,
-            deps.config.dry_run,
+            deps.config.common.dry_run,
             ACCEPTS,
             event,
             async |trigger, report| match trigger {
-                Trigger::Schedule(_) => {
-                    match tagging::resources_with_tag(&deps.tagging, &["sagemaker"], COST_TAG, &[])
-                        .await
-                    {
-                        Ok(tagged) => {
-                            report.add_metric("ResourcesWithCostCenter", tagged.len() as f64)
-                        }
-                        Err(err) => report.error(None, &err),
-                    }
-                }
-                Trigger::ApiCall(call) => match call.resource() {
-                    Ok(Some(resource)) => report.finding(
-                        &resource.arn,
-                        "created",
-                        Severity::Info,
-                        format!(
-                            "{} created by {}",
-                            resource.kind,
-                            call.user_identity
-                                .arn
-                                .as_deref()
-                                .unwrap_or("an unknown identity")
-                        ),
-                    ),
-                    Ok(None) => report.skipped(
-                        "-",
-                        "tag",
-                        format!("{} creates nothing sagekeeper tags", call.event_name),
-                    ),
-                    Err(err) => report.error(None, &err),
-                },
+                Trigger::ApiCall(call) => on_create(deps, &call, report).await,
+                Trigger::Schedule(schedule) => sweep(deps, schedule.time, report).await,
                 Trigger::Alarm(_) => {}
             },
         )
         .await
+}
+
+async fn on_create(deps: &Deps, call: &ApiCall, report: &mut Report) {
+    let resource = match call.resource() {
+        Ok(Some(resource)) => resource,
+        Ok(None) => {
+            let reason = format!("{} creates nothing sagekeeper tags", call.event_name);
+            return report.skipped("-", "tag", reason);
+        }
+        Err(err) => return report.error(None, &err),
+    };
+    if !call.event_name.starts_with("Create") {
+        let reason = format!("{} is not a create call", call.event_name);
+        return report.skipped(&resource.arn, "tag", reason);
+    }
+    if Creator::from_identity(&call.user_identity).is_none() {
+        report.finding(
+            &resource.arn,
+            "creator-unknown",
+            Severity::Low,
+            format!(
+                "CloudTrail's userIdentity (type {:?}) names nobody, so CreatedBy is not set",
+                call.user_identity.r#type
+            ),
+        );
+    }
+    let Some(inventory) = gather::created(deps, call, &resource, report).await else {
+        return;
+    };
+    let mut tally = Tally::default();
+    steps::tags(deps, &inventory.subjects, report, &mut tally).await;
+    steps::lifecycle(deps, &inventory.buckets, report, &mut tally).await;
+    steps::summarize(&tally, false, report);
+}
+
+async fn sweep(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
+    tracing::info!(%now, "sweeping the region");
+    let inventory = gather::sweep(deps, now, report).await;
+    let mut tally = Tally::default();
+    steps::tags(deps, &inventory.subjects, report, &mut tally).await;
+    steps::lifecycle(deps, &inventory.buckets, report, &mut tally).await;
+    steps::retention(deps, &inventory.log_groups, report, &mut tally).await;
+    steps::idle(deps, &inventory.endpoints, now, report, &mut tally).await;
+    steps::summarize(&tally, true, report);
 }

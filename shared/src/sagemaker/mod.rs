@@ -1,12 +1,18 @@
 //! Thin SageMaker adapters: SDK types stop here and plain structs go on to the planners.
 
+pub mod catalog;
 pub mod endpoint_configs;
 pub mod endpoints;
 pub mod inference_components;
 pub mod jobs;
+pub mod lineage;
+pub mod monitoring;
 pub mod notebooks;
+pub mod park;
+pub mod pipelines;
 pub mod snapshot;
 pub mod tags;
+pub mod training;
 
 use aws_sdk_sagemaker::Client;
 

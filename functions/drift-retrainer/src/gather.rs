@@ -1,0 +1,209 @@
+//! Gathering what the decision needs, through the core's thin adapters: which target the
+//! alarm names (configuration, alarm tags, endpoint tags), that target and its recent
+//! retrains, and the violation report of the monitoring execution behind the alarm.
+
+use sagekeeper_core::aws::AwsError;
+use sagekeeper_core::events::AlarmChange;
+use sagekeeper_core::report::ReportableError;
+use sagekeeper_core::s3_objects::{self, S3Uri};
+use sagekeeper_core::sagemaker::monitoring::{self, ExecutionQuery};
+use sagekeeper_core::sagemaker::pipelines::{self, PipelineError};
+use sagekeeper_core::sagemaker::{endpoints, tags, training};
+use sagekeeper_core::tagging::Tags;
+use sagekeeper_core::{Report, alarms};
+
+use crate::handler::Deps;
+use crate::key::RetrainKey;
+use crate::plan::{self, PastRun, Situation, TargetState};
+use crate::target::{self, Resolution, Target};
+use crate::violations::{REPORT_FILE, ViolationReport, Why, summarize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+impl ReportableError for GatherError {
+    fn kind(&self) -> &'static str {
+        match self {
+            GatherError::Aws(e) => e.kind(),
+            GatherError::Pipeline(e) => e.kind(),
+        }
+    }
+    fn retryable(&self) -> bool {
+        match self {
+            GatherError::Aws(e) => e.retryable,
+            GatherError::Pipeline(e) => e.retryable(),
+        }
+    }
+}
+
+/// A Model Monitor report is a few kilobytes; anything far larger is not one.
+const MAX_REPORT_BYTES: usize = 5 * 1024 * 1024;
+
+/// What the decision needs, or `None` when it cannot be known (the error is in the report):
+/// without the target's history, starting anything could start a second retrain.
+pub async fn situation(deps: &Deps, alarm: &AlarmChange, report: &mut Report) -> Option<Situation> {
+    let endpoint = alarm.dimension("Endpoint").map(str::to_owned);
+    let schedule = alarm.dimension("MonitoringSchedule").map(str::to_owned);
+    let gathered = async {
+        let resolution = resolve(deps, alarm, endpoint.as_deref()).await?;
+        target_state(deps, alarm, resolution).await
+    };
+    let target = match gathered.await {
+        Ok(target) => target,
+        Err(err) => {
+            report.error(Some(&plan::alarm_resource(alarm)), &err);
+            return None;
+        }
+    };
+    let why = match &target {
+        TargetState::Pipeline { .. } | TargetState::Job { .. } => {
+            why(deps, alarm, endpoint.as_deref(), schedule.as_deref()).await
+        }
+        _ => Why::Unavailable("not looked for: there is nothing to retrain".to_owned()),
+    };
+    Some(Situation {
+        endpoint,
+        schedule,
+        target,
+        why,
+    })
+}
+
+async fn resolve(
+    deps: &Deps,
+    alarm: &AlarmChange,
+    endpoint: Option<&str>,
+) -> Result<Resolution, GatherError> {
+    let alarm_tags = match &alarm.alarm_arn {
+        Some(arn) => alarms::tags(&deps.cloudwatch, arn).await?,
+        None => Tags::new(),
+    };
+    let endpoint_tags = match endpoint {
+        Some(name) => match endpoints::describe(&deps.sagemaker, name).await? {
+            Some(found) => tags::list(&deps.sagemaker, &found.arn).await?,
+            None => Tags::new(),
+        },
+        None => Tags::new(),
+    };
+    Ok(target::resolve(
+        endpoint,
+        &deps.config.targets,
+        &alarm_tags,
+        &endpoint_tags,
+    ))
+}
+
+async fn target_state(
+    deps: &Deps,
+    alarm: &AlarmChange,
+    resolution: Resolution,
+) -> Result<TargetState, GatherError> {
+    let since = plan::history_start(alarm.changed_at);
+    let resolved = match resolution {
+        Resolution::NotNamed => return Ok(TargetState::NotNamed),
+        Resolution::Invalid { source, message } => {
+            return Ok(TargetState::Invalid { source, message });
+        }
+        Resolution::Found(resolved) => resolved,
+    };
+    let state = match &resolved.target {
+        Target::Pipeline(name) => match pipelines::describe(&deps.sagemaker, name).await? {
+            None => TargetState::Missing(resolved),
+            Some(pipeline) => {
+                let history = pipelines::executions_since(&deps.sagemaker, name, since)
+                    .await?
+                    .into_iter()
+                    .map(|e| PastRun {
+                        running: e.is_running(),
+                        arn: e.arn,
+                        name: e.display_name.unwrap_or_default(),
+                        description: e.description,
+                        started_at: e.started_at,
+                    })
+                    .collect();
+                TargetState::Pipeline { pipeline, history }
+            }
+        },
+        Target::TrainingJob(name) => match training::describe(&deps.sagemaker, name).await? {
+            None => TargetState::Missing(resolved),
+            Some(source) => {
+                let prefix = RetrainKey::job_prefix(&source.definition.name);
+                let history = training::list_named(&deps.sagemaker, &prefix, since)
+                    .await?
+                    .into_iter()
+                    .map(|j| PastRun {
+                        running: j.is_running(),
+                        arn: j.arn,
+                        name: j.name,
+                        description: None,
+                        started_at: j.created_at,
+                    })
+                    .collect();
+                TargetState::Job {
+                    source: Box::new(source),
+                    history,
+                }
+            }
+        },
+    };
+    Ok(state)
+}
+
+/// The latest finished monitoring execution before the alarm, and its violations. Never an
+/// error: a retrain does not wait for an explanation, so any failure is "unavailable".
+async fn why(
+    deps: &Deps,
+    alarm: &AlarmChange,
+    endpoint: Option<&str>,
+    schedule: Option<&str>,
+) -> Why {
+    let query = ExecutionQuery {
+        schedule,
+        endpoint,
+        before: alarm.changed_at,
+    };
+    let execution = match monitoring::latest_finished(&deps.sagemaker, query).await {
+        Ok(Some(execution)) => execution,
+        Ok(None) => {
+            let of = schedule
+                .map(|s| format!("schedule {s}"))
+                .or_else(|| endpoint.map(|e| format!("endpoint {e}")))
+                .unwrap_or_else(|| "the alarm (it names no schedule or endpoint)".to_owned());
+            return unavailable(format!(
+                "no finished Model Monitor execution of {of} before the alarm"
+            ));
+        }
+        Err(err) => {
+            return unavailable(format!("monitoring executions could not be listed: {err}"));
+        }
+    };
+    let Some(output) = execution
+        .output_uri
+        .as_deref()
+        .and_then(|uri| S3Uri::parse(uri).ok())
+    else {
+        return unavailable(format!(
+            "monitoring execution {} has no S3 output",
+            execution.processing_job_arn
+        ));
+    };
+    let uri = output.join(REPORT_FILE);
+    match s3_objects::get_json::<ViolationReport>(&deps.s3, &uri, MAX_REPORT_BYTES).await {
+        Ok(Some(found)) => Why::Report {
+            uri: uri.to_string(),
+            summary: summarize(&found, deps.config.violations_top_n),
+        },
+        Ok(None) => unavailable(format!("{uri} does not exist")),
+        Err(err) => unavailable(format!("{uri} could not be read: {err}")),
+    }
+}
+
+fn unavailable(reason: String) -> Why {
+    tracing::warn!(%reason, "violation report unavailable");
+    Why::Unavailable(reason)
+}

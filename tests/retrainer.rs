@@ -1,0 +1,998 @@
+//! drift-retrainer against the local emulator, run as an operator runs it: alarm events in all
+//! three shapes start exactly one retrain (a pipeline execution or a spot copy of a training
+//! job), suppressions say why, and the notification says what drifted.
+//!
+//! Each test makes its own endpoint, pipeline or job and writes its own copies of the sample
+//! alarms in events/ naming them, in a region no other test file uses.
+//!
+//! Not emulated, covered elsewhere with smithy mocks: pipeline executions that are still
+//! running and training-job name collisions (functions/drift-retrainer/src/handler.rs), and
+//! `ListMonitoringExecutions` (shared/src/sagemaker/monitoring.rs). Where a test here needs
+//! a monitoring execution, `support::emulator_answering` answers that one call and passes
+//! every other to the emulator.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use aws_sdk_sagemaker::types::{
+    AlgorithmSpecification, AppSpecification, Channel, DataSource, OutputDataConfig,
+    ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput, ProcessingOutputConfig,
+    ProcessingResources, ProcessingS3Output, ProcessingS3UploadMode, ResourceConfig, S3DataSource,
+    S3DataType, StoppingCondition, Tag, TrainingInputMode, TrainingInstanceType, VpcConfig,
+};
+use chrono::{DateTime, Duration, SubsecRound, Timelike, Utc};
+use sagekeeper_core::Aws;
+use serde_json::{Value, json};
+
+mod support;
+use support::{ACCOUNT, Run, aws_in, emulator_answering, emulator_url, run_function_in, unique};
+
+const REGION: &str = "sa-east-1";
+const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
+const IMAGE: &str = "683313688378.dkr.ecr.sa-east-1.amazonaws.com/sagemaker-xgboost:1.7-1";
+/// Nothing listens here: a run that made any AWS call would report a failed call.
+const CLOSED_ENDPOINT: &str = "http://127.0.0.1:9";
+
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    EventBridge,
+    LambdaAction,
+    Sns,
+}
+
+/// One alarm transition, written as any of the three sample shapes.
+#[derive(Debug, Clone)]
+struct Alarm {
+    name: String,
+    endpoint: String,
+    schedule: String,
+    state: &'static str,
+    at: DateTime<Utc>,
+}
+
+impl Alarm {
+    fn new(endpoint: &str) -> Alarm {
+        Alarm {
+            name: format!("sagekeeper-drift-{endpoint}"),
+            endpoint: endpoint.to_owned(),
+            schedule: format!("{endpoint}-dq"),
+            state: "ALARM",
+            at: Utc::now().trunc_subsecs(3),
+        }
+    }
+
+    /// The same alarm changing state again, `minutes` later: another transition.
+    fn later(&self, minutes: i64) -> Alarm {
+        Alarm {
+            at: self.at + Duration::minutes(minutes),
+            ..self.clone()
+        }
+    }
+
+    fn arn(&self) -> String {
+        format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{}", self.name)
+    }
+
+    /// A copy of the sample event of `shape` in events/ with this alarm's names, state and time.
+    fn write(&self, shape: Shape) -> PathBuf {
+        let stamp = self.at.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
+        let dimensions = json!({"Endpoint": self.endpoint, "MonitoringSchedule": self.schedule});
+        let mut event = sample(match shape {
+            Shape::EventBridge => "alarm-eventbridge.json",
+            Shape::LambdaAction => "alarm-lambda-action.json",
+            Shape::Sns => "alarm-sns.json",
+        });
+        let data = match shape {
+            Shape::EventBridge => {
+                event["resources"] = json!([self.arn()]);
+                event["time"] = json!(self.at.to_rfc3339());
+                &mut event["detail"]
+            }
+            Shape::LambdaAction => {
+                event["alarmArn"] = json!(self.arn());
+                &mut event["alarmData"]
+            }
+            Shape::Sns => {
+                let sns = &mut event["Records"][0]["Sns"];
+                let mut message: Value =
+                    serde_json::from_str(sns["Message"].as_str().unwrap()).unwrap();
+                message["AlarmName"] = json!(self.name);
+                message["AlarmArn"] = json!(self.arn());
+                message["NewStateValue"] = json!(self.state);
+                message["StateChangeTime"] = json!(stamp);
+                message["Trigger"]["Dimensions"] = json!([
+                    {"value": self.endpoint, "name": "Endpoint"},
+                    {"value": self.schedule, "name": "MonitoringSchedule"}
+                ]);
+                sns["Message"] = json!(message.to_string());
+                return write_event(&event);
+            }
+        };
+        data["alarmName"] = json!(self.name);
+        data["state"]["value"] = json!(self.state);
+        data["state"]["timestamp"] = json!(stamp);
+        data["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] = dimensions;
+        write_event(&event)
+    }
+}
+
+fn sample(file: &str) -> Value {
+    let text = std::fs::read_to_string(support::repo_root().join("events").join(file)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn write_event(event: &Value) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("{}.json", unique("alarm")));
+    std::fs::write(&path, event.to_string()).unwrap();
+    path
+}
+
+struct Execution {
+    display_name: String,
+    description: String,
+    parameters: Vec<(String, String)>,
+}
+
+struct Account {
+    aws: Aws,
+}
+
+impl Account {
+    async fn new() -> Account {
+        Account {
+            aws: aws_in(REGION).await,
+        }
+    }
+
+    fn run_at(&self, endpoint: &str, event: &Path, env: &[(&str, &str)]) -> Run {
+        run_function_in(
+            REGION,
+            "drift-retrainer",
+            event.to_str().unwrap(),
+            &[],
+            env,
+            endpoint,
+        )
+    }
+
+    /// Runs the function on `event`; the run must succeed.
+    fn run(&self, event: &Path, env: &[(&str, &str)]) -> Run {
+        let run = self.run_at(emulator_url(), event, env);
+        assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+        run
+    }
+
+    async fn pipeline(&self, name: &str, parameters: &[&str]) {
+        let parameters: Vec<Value> = parameters
+            .iter()
+            .map(|p| json!({"Name": p, "Type": "String", "DefaultValue": "unset"}))
+            .collect();
+        self.aws
+            .sagemaker()
+            .create_pipeline()
+            .pipeline_name(name)
+            .role_arn(ROLE)
+            .pipeline_definition(
+                json!({"Version": "2020-12-01", "Parameters": parameters, "Steps": []}).to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn endpoint(&self, name: &str, tags: &[(&str, &str)]) {
+        support::seed_endpoint(&self.aws, name, tags).await;
+    }
+
+    /// An endpoint whose tag names a new pipeline declaring `parameters`; returns the pipeline.
+    async fn endpoint_retrained_by_pipeline(&self, endpoint: &str, parameters: &[&str]) -> String {
+        let pipeline = unique("retrain");
+        self.pipeline(&pipeline, parameters).await;
+        self.endpoint(endpoint, &[("sagekeeper:retrain-pipeline", &pipeline)])
+            .await;
+        pipeline
+    }
+
+    async fn executions(&self, pipeline: &str) -> Vec<Execution> {
+        let sm = self.aws.sagemaker();
+        let listed = sm
+            .list_pipeline_executions()
+            .pipeline_name(pipeline)
+            .send()
+            .await
+            .unwrap();
+        let mut executions = Vec::new();
+        for summary in listed.pipeline_execution_summaries() {
+            let arn = summary.pipeline_execution_arn().unwrap();
+            let parameters = sm
+                .list_pipeline_parameters_for_execution()
+                .pipeline_execution_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            let mut parameters: Vec<(String, String)> = parameters
+                .pipeline_parameters()
+                .iter()
+                .map(|p| {
+                    (
+                        p.name().unwrap_or_default().to_owned(),
+                        p.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            parameters.sort();
+            executions.push(Execution {
+                display_name: summary
+                    .pipeline_execution_display_name()
+                    .unwrap_or_default()
+                    .to_owned(),
+                description: summary
+                    .pipeline_execution_description()
+                    .unwrap_or_default()
+                    .to_owned(),
+                parameters,
+            });
+        }
+        executions
+    }
+
+    async fn bucket(&self) -> String {
+        let bucket = unique("sk-reports");
+        self.aws
+            .s3()
+            .create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(REGION))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        bucket
+    }
+
+    /// A processing job (what a monitoring execution is) whose output is `output_uri`, and an
+    /// endpoint answering `ListMonitoringExecutions` with it as the newest finished execution.
+    async fn monitoring_execution(&self, alarm: &Alarm, output_uri: &str) -> String {
+        let job = unique("model-monitoring");
+        self.aws
+            .sagemaker()
+            .create_processing_job()
+            .processing_job_name(&job)
+            .role_arn(ROLE)
+            .app_specification(AppSpecification::builder().image_uri(IMAGE).build())
+            .processing_resources(
+                ProcessingResources::builder()
+                    .cluster_config(
+                        ProcessingClusterConfig::builder()
+                            .instance_count(1)
+                            .instance_type(ProcessingInstanceType::MlM5Xlarge)
+                            .volume_size_in_gb(20)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .processing_output_config(
+                ProcessingOutputConfig::builder()
+                    .outputs(
+                        ProcessingOutput::builder()
+                            .output_name("result")
+                            .s3_output(
+                                ProcessingS3Output::builder()
+                                    .s3_uri(output_uri)
+                                    .local_path("/opt/ml/processing/resultdata")
+                                    .s3_upload_mode(ProcessingS3UploadMode::Continuous)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let scheduled = (alarm.at - Duration::hours(1)).timestamp();
+        let answer = json!({"MonitoringExecutionSummaries": [{
+            "MonitoringScheduleName": alarm.schedule,
+            "ScheduledTime": scheduled,
+            "CreationTime": scheduled,
+            "LastModifiedTime": scheduled + 600,
+            "MonitoringExecutionStatus": "CompletedWithViolations",
+            "ProcessingJobArn": format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/{job}"),
+            "EndpointName": alarm.endpoint,
+        }]});
+        emulator_answering(vec![(
+            "SageMaker.ListMonitoringExecutions",
+            answer.to_string(),
+        )])
+    }
+
+    /// A topic with a queue subscribed to it: (topic ARN, queue URL).
+    async fn inbox(&self) -> (String, String) {
+        let sqs = aws_sdk_sqs::Client::new(self.aws.sdk_config());
+        let topic = self
+            .aws
+            .sns()
+            .create_topic()
+            .name(unique("retrains"))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique("retrains"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let queue_arn = format!(
+            "arn:aws:sqs:{REGION}:{ACCOUNT}:{}",
+            queue_url.rsplit('/').next().unwrap()
+        );
+        self.aws
+            .sns()
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .unwrap();
+        (topic, queue_url)
+    }
+
+    /// The SNS messages delivered to the queue, as the "Message" texts.
+    async fn messages(&self, queue_url: &str) -> Vec<String> {
+        let sqs = aws_sdk_sqs::Client::new(self.aws.sdk_config());
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        out.messages()
+            .iter()
+            .map(|m| {
+                let body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+                body["Message"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+}
+
+fn parameter<'a>(execution: &'a Execution, name: &str) -> &'a str {
+    execution
+        .parameters
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no parameter {name}: {:?}", execution.parameters))
+}
+
+fn only_action(run: &Run) -> &Value {
+    let actions = run.report["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{}", run.report);
+    &actions[0]
+}
+
+fn finding<'a>(run: &'a Run, rule: &str) -> &'a Value {
+    run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding: {}", run.report))
+}
+
+#[tokio::test]
+async fn each_alarm_shape_starts_one_pipeline_execution_with_the_declared_parameters() {
+    let account = Account::new().await;
+    for shape in [Shape::EventBridge, Shape::LambdaAction, Shape::Sns] {
+        let endpoint = unique("fraud");
+        // Declares four parameters the retrainer fills and one it does not know.
+        let pipeline = account
+            .endpoint_retrained_by_pipeline(
+                &endpoint,
+                &[
+                    "TriggerReason",
+                    "AlarmName",
+                    "EndpointName",
+                    "RetrainKey",
+                    "InstanceType",
+                ],
+            )
+            .await;
+        let alarm = Alarm::new(&endpoint);
+
+        let run = account.run(&alarm.write(shape), &[]);
+
+        let action = only_action(&run);
+        assert_eq!(action["action"], "start-pipeline-execution", "{shape:?}");
+        assert_eq!(action["outcome"], "done", "{shape:?}: {}", run.report);
+        assert_eq!(run.report["metrics"]["RetrainsStarted"], 1.0);
+        let executions = account.executions(&pipeline).await;
+        assert_eq!(executions.len(), 1, "{shape:?}");
+        let execution = &executions[0];
+        let names: Vec<&str> = execution
+            .parameters
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["AlarmName", "EndpointName", "RetrainKey", "TriggerReason"],
+            "{shape:?}: only declared parameters, and only those it can fill"
+        );
+        assert_eq!(parameter(execution, "AlarmName"), alarm.name);
+        assert_eq!(parameter(execution, "EndpointName"), endpoint);
+        let key = parameter(execution, "RetrainKey");
+        assert_eq!(key.len(), 64);
+        assert!(
+            parameter(execution, "TriggerReason")
+                .starts_with(&format!("drift alarm {} went into ALARM at ", alarm.name)),
+            "{:?}",
+            execution.parameters
+        );
+        assert_eq!(
+            execution.display_name,
+            format!("sagekeeper-drift-{}", &key[..16])
+        );
+        assert!(
+            execution
+                .description
+                .starts_with(&format!("[sagekeeper retrain-key={key}]"))
+        );
+        let headline = run.report["headline"].as_str().unwrap();
+        assert!(
+            headline.starts_with(&format!(
+                "retrain started for {endpoint}: pipeline {pipeline} execution arn:aws:sagemaker:{REGION}:"
+            )),
+            "{headline}"
+        );
+        // The emulator has no monitoring executions: the retrain starts without a report.
+        assert!(
+            headline.ends_with("(violation report unavailable)"),
+            "{headline}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_transition_delivered_again_in_any_shape_starts_nothing_new() {
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let pipeline = account
+        .endpoint_retrained_by_pipeline(&endpoint, &["TriggerReason"])
+        .await;
+    let alarm = Alarm::new(&endpoint);
+
+    let first = account.run(&alarm.write(Shape::EventBridge), &[]);
+    assert_eq!(only_action(&first)["outcome"], "done");
+    for shape in [Shape::EventBridge, Shape::Sns, Shape::LambdaAction] {
+        let again = account.run(&alarm.write(shape), &[]);
+        let action = only_action(&again);
+        assert_eq!(action["outcome"], "skipped", "{shape:?}");
+        assert!(
+            action["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("duplicate delivery: arn:aws:sagemaker:"),
+            "{action}"
+        );
+        assert_eq!(again.report["metrics"]["RetrainsSuppressed"], 1.0);
+        assert_eq!(finding(&again, "retrain-suppressed")["severity"], "info");
+    }
+    assert_eq!(account.executions(&pipeline).await.len(), 1);
+}
+
+#[tokio::test]
+async fn ok_and_insufficient_data_transitions_start_nothing_and_call_nothing() {
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let pipeline = account.endpoint_retrained_by_pipeline(&endpoint, &[]).await;
+    for state in ["OK", "INSUFFICIENT_DATA"] {
+        let alarm = Alarm {
+            state,
+            ..Alarm::new(&endpoint)
+        };
+        for shape in [Shape::EventBridge, Shape::Sns] {
+            // Against a closed port: any AWS call would fail the run.
+            let run = account.run_at(CLOSED_ENDPOINT, &alarm.write(shape), &[]);
+            assert_eq!(run.code(), 0, "{}", run.report);
+            let action = only_action(&run);
+            assert_eq!(action["outcome"], "skipped");
+            assert_eq!(
+                action["detail"],
+                format!("alarm is {state}: only a change into ALARM starts a retrain")
+            );
+            assert!(run.report["errors"].as_array().unwrap().is_empty());
+        }
+    }
+    assert!(account.executions(&pipeline).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_new_transition_within_the_cooldown_is_suppressed() {
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let pipeline = account.endpoint_retrained_by_pipeline(&endpoint, &[]).await;
+    let alarm = Alarm::new(&endpoint);
+    account.run(&alarm.write(Shape::EventBridge), &[]);
+
+    // The alarm went back to OK and, 30 minutes later, into ALARM again.
+    let again = account.run(&alarm.later(30).write(Shape::EventBridge), &[]);
+    let action = only_action(&again);
+    assert_eq!(action["outcome"], "skipped");
+    let detail = action["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("cooldown: arn:aws:sagemaker:"),
+        "{detail}"
+    );
+    assert_eq!(finding(&again, "retrain-suppressed")["severity"], "low");
+    assert!(
+        again.report["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("retrain of {endpoint} suppressed: cooldown"))
+    );
+    assert_eq!(account.executions(&pipeline).await.len(), 1);
+
+    // With the cooldown off, the next transition starts a second retrain.
+    let no_cooldown = [("RETRAIN_COOLDOWN_HOURS", "0")];
+    let third = account.run(&alarm.later(31).write(Shape::EventBridge), &no_cooldown);
+    assert_eq!(only_action(&third)["outcome"], "done", "{}", third.report);
+    assert_eq!(account.executions(&pipeline).await.len(), 2);
+}
+
+#[tokio::test]
+async fn retrains_beyond_the_daily_cap_are_suppressed() {
+    // The emulator stamps executions with the clock: keep the test within one UTC day.
+    let now = Utc::now();
+    if now.hour() == 23 && now.minute() == 59 {
+        tokio::time::sleep(std::time::Duration::from_secs(61)).await;
+    }
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let pipeline = account.endpoint_retrained_by_pipeline(&endpoint, &[]).await;
+    let env = [("RETRAIN_COOLDOWN_HOURS", "0"), ("RETRAIN_DAILY_CAP", "2")];
+    let alarm = Alarm::new(&endpoint);
+
+    for minutes in [0, 1] {
+        let run = account.run(&alarm.later(minutes).write(Shape::Sns), &env);
+        assert_eq!(only_action(&run)["outcome"], "done");
+    }
+    let capped = account.run(&alarm.later(2).write(Shape::Sns), &env);
+    let detail = only_action(&capped)["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.starts_with("daily cap: 2 retrain(s) of this target started on"),
+        "{detail}"
+    );
+    assert!(detail.ends_with("at most 2 per day"), "{detail}");
+    assert_eq!(account.executions(&pipeline).await.len(), 2);
+}
+
+/// A completed training job with KMS keys, a VPC, network isolation, inter-container
+/// encryption, hyper-parameters and tags, run as `role`.
+async fn source_job(account: &Account, name: &str, role: &str) {
+    account
+        .aws
+        .sagemaker()
+        .create_training_job()
+        .training_job_name(name)
+        .role_arn(role)
+        .algorithm_specification(
+            AlgorithmSpecification::builder()
+                .training_image(IMAGE)
+                .training_input_mode(TrainingInputMode::File)
+                .build(),
+        )
+        .input_data_config(
+            Channel::builder()
+                .channel_name("train")
+                .content_type("text/csv")
+                .data_source(
+                    DataSource::builder()
+                        .s3_data_source(
+                            S3DataSource::builder()
+                                .s3_data_type(S3DataType::S3Prefix)
+                                .s3_uri("s3://acme-ml-training-data/churn/train/")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .output_data_config(
+            OutputDataConfig::builder()
+                .s3_output_path("s3://acme-ml-model-artifacts/churn/")
+                .kms_key_id("arn:aws:kms:sa-east-1:123456789012:key/output-key")
+                .build(),
+        )
+        .resource_config(
+            ResourceConfig::builder()
+                .instance_type(TrainingInstanceType::MlM5Xlarge)
+                .instance_count(1)
+                .volume_size_in_gb(30)
+                .volume_kms_key_id("arn:aws:kms:sa-east-1:123456789012:key/volume-key")
+                .build(),
+        )
+        .vpc_config(
+            VpcConfig::builder()
+                .security_group_ids("sg-0123456789abcdef0")
+                .subnets("subnet-0123456789abcdef0")
+                .build(),
+        )
+        .stopping_condition(
+            StoppingCondition::builder()
+                .max_runtime_in_seconds(3600)
+                .build(),
+        )
+        .enable_network_isolation(true)
+        .enable_inter_container_traffic_encryption(true)
+        .hyper_parameters("max_depth", "5")
+        .tags(Tag::builder().key("Team").value("churn").build())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_job_target_is_copied_with_its_encryption_network_and_tags_onto_spot_with_checkpoints() {
+    let account = Account::new().await;
+    let endpoint = unique("churn");
+    let source = unique("churn-xgb");
+    source_job(&account, &source, ROLE).await;
+    account
+        .endpoint(&endpoint, &[("sagekeeper:retrain-from-job", &source)])
+        .await;
+    let alarm = Alarm::new(&endpoint);
+    let env = [("RETRAIN_ROLE_ARN", ROLE)];
+
+    let run = account.run(&alarm.write(Shape::LambdaAction), &env);
+    let action = only_action(&run);
+    assert_eq!(action["action"], "create-training-job");
+    assert_eq!(action["outcome"], "done", "{}", run.report);
+    let copy_arn = action["resource"].as_str().unwrap();
+    let copy = copy_arn.rsplit('/').next().unwrap();
+    assert!(copy.starts_with(&format!("{source}-rt-")), "{copy}");
+
+    let sm = account.aws.sagemaker();
+    let job = sm
+        .describe_training_job()
+        .training_job_name(copy)
+        .send()
+        .await
+        .unwrap();
+    let output = job.output_data_config().unwrap();
+    assert_eq!(
+        output.kms_key_id(),
+        Some("arn:aws:kms:sa-east-1:123456789012:key/output-key")
+    );
+    let resources = job.resource_config().unwrap();
+    assert_eq!(
+        resources.volume_kms_key_id(),
+        Some("arn:aws:kms:sa-east-1:123456789012:key/volume-key")
+    );
+    assert_eq!(
+        resources.instance_type(),
+        Some(&TrainingInstanceType::MlM5Xlarge)
+    );
+    let vpc = job.vpc_config().unwrap();
+    assert_eq!(vpc.security_group_ids(), ["sg-0123456789abcdef0"]);
+    assert_eq!(vpc.subnets(), ["subnet-0123456789abcdef0"]);
+    assert_eq!(job.enable_network_isolation(), Some(true));
+    assert_eq!(job.enable_inter_container_traffic_encryption(), Some(true));
+    assert_eq!(job.role_arn(), Some(ROLE));
+    assert_eq!(job.hyper_parameters().unwrap()["max_depth"], "5");
+    assert_eq!(
+        job.input_data_config()[0]
+            .data_source()
+            .and_then(|d| d.s3_data_source())
+            .and_then(|s| s.s3_uri()),
+        Some("s3://acme-ml-training-data/churn/train/")
+    );
+    // Spot with checkpointing.
+    assert_eq!(job.enable_managed_spot_training(), Some(true));
+    let stopping = job.stopping_condition().unwrap();
+    assert_eq!(stopping.max_runtime_in_seconds(), Some(3600));
+    assert_eq!(stopping.max_wait_time_in_seconds(), Some(7200));
+    assert_eq!(
+        job.checkpoint_config().and_then(|c| c.s3_uri()),
+        Some(format!("s3://acme-ml-model-artifacts/churn/{copy}/checkpoints/").as_str())
+    );
+    let tags: Vec<(String, String)> = sm
+        .list_tags()
+        .resource_arn(copy_arn)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .collect();
+    for (key, value) in [
+        ("Team", "churn"),
+        ("sagekeeper:retrained-from", source.as_str()),
+        ("sagekeeper:trigger-alarm", alarm.name.as_str()),
+    ] {
+        assert!(
+            tags.contains(&(key.to_owned(), value.to_owned())),
+            "{key}: {tags:?}"
+        );
+    }
+    assert!(tags.iter().any(|(k, _)| k == "sagekeeper:retrain-key"));
+
+    // The same transition again: the job of that name is found, nothing is created.
+    let again = account.run(&alarm.write(Shape::Sns), &env);
+    let action = only_action(&again);
+    assert_eq!(action["outcome"], "skipped");
+    assert_eq!(
+        action["detail"],
+        format!("duplicate delivery: {copy_arn} was already started for this alarm transition")
+    );
+}
+
+#[tokio::test]
+async fn a_job_running_as_another_role_than_retrain_role_arn_is_not_copied() {
+    let account = Account::new().await;
+    let endpoint = unique("churn");
+    let source = unique("churn-xgb");
+    source_job(
+        &account,
+        &source,
+        "arn:aws:iam::123456789012:role/DataScientist",
+    )
+    .await;
+    account
+        .endpoint(&endpoint, &[("sagekeeper:retrain-from-job", &source)])
+        .await;
+    let run = account.run(
+        &Alarm::new(&endpoint).write(Shape::EventBridge),
+        &[("RETRAIN_ROLE_ARN", ROLE)],
+    );
+    assert!(run.report["actions"].as_array().unwrap().is_empty());
+    let refusal = finding(&run, "retrain-role-not-allowed");
+    assert_eq!(refusal["severity"], "high");
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap()
+            .contains("role/DataScientist, but retraining jobs may only run as"),
+        "{refusal}"
+    );
+    let copies = account
+        .aws
+        .sagemaker()
+        .list_training_jobs()
+        .name_contains(format!("{source}-rt-"))
+        .send()
+        .await
+        .unwrap();
+    assert!(copies.training_job_summaries().is_empty());
+}
+
+#[tokio::test]
+async fn the_violation_report_in_s3_is_summarized_in_the_notification_and_parameters() {
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let pipeline = account
+        .endpoint_retrained_by_pipeline(
+            &endpoint,
+            &[
+                "ViolatedFeatures",
+                "ViolationReportUri",
+                "MonitoringScheduleName",
+            ],
+        )
+        .await;
+    let alarm = Alarm::new(&endpoint);
+    let bucket = account.bucket().await;
+    let prefix = format!("monitoring/{endpoint}/{}/2026/11/20/17", alarm.schedule);
+    account
+        .aws
+        .s3()
+        .put_object()
+        .bucket(&bucket)
+        .key(format!("{prefix}/constraint_violations.json"))
+        .body(ByteStream::from(
+            std::fs::read(support::repo_root().join("tests/fixtures/constraint_violations.json"))
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let endpoint_url = account
+        .monitoring_execution(&alarm, &format!("s3://{bucket}/{prefix}"))
+        .await;
+    let (topic, inbox) = account.inbox().await;
+
+    let run = account.run_at(
+        &endpoint_url,
+        &alarm.write(Shape::EventBridge),
+        &[("NOTIFY_TOPIC_ARN", topic.as_str())],
+    );
+    assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+
+    let report_uri = format!("s3://{bucket}/{prefix}/constraint_violations.json");
+    let executions = account.executions(&pipeline).await;
+    assert_eq!(executions.len(), 1);
+    assert_eq!(
+        parameter(&executions[0], "ViolatedFeatures"),
+        "merchant_category,total_amount,card_age_days,hour_of_day,device_type"
+    );
+    assert_eq!(parameter(&executions[0], "ViolationReportUri"), report_uri);
+    assert_eq!(
+        parameter(&executions[0], "MonitoringScheduleName"),
+        alarm.schedule
+    );
+
+    let messages = account.messages(&inbox).await;
+    assert_eq!(messages.len(), 1, "one message per run");
+    let text = &messages[0];
+    assert!(
+        text.contains(&format!(
+            "retrain started for {endpoint}: pipeline {pipeline} execution"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "(violations in 6 features: merchant_category, total_amount, card_age_days, hour_of_day, device_type and 1 more)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("baseline_drift_check ×4, categorical_values_check ×1"),
+        "{text}"
+    );
+    assert!(text.contains(&report_uri), "{text}");
+}
+
+#[tokio::test]
+async fn a_missing_violation_report_is_reported_unavailable_and_the_retrain_still_starts() {
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let pipeline = account
+        .endpoint_retrained_by_pipeline(&endpoint, &["ViolatedFeatures", "ViolationReportUri"])
+        .await;
+    let alarm = Alarm::new(&endpoint);
+    let bucket = account.bucket().await;
+    let endpoint_url = account
+        .monitoring_execution(&alarm, &format!("s3://{bucket}/monitoring/nothing-here"))
+        .await;
+
+    let run = account.run_at(&endpoint_url, &alarm.write(Shape::Sns), &[]);
+    assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+    assert_eq!(only_action(&run)["outcome"], "done");
+    let drift = finding(&run, "drift")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        drift.contains(&format!(
+            "violation report unavailable: s3://{bucket}/monitoring/nothing-here/constraint_violations.json does not exist"
+        )),
+        "{drift}"
+    );
+    // Parameters without a value keep the pipeline's defaults.
+    let executions = account.executions(&pipeline).await;
+    assert!(
+        executions[0].parameters.is_empty(),
+        "{:?}",
+        executions[0].parameters
+    );
+}
+
+#[tokio::test]
+async fn malformed_alarm_payloads_are_clear_errors_and_start_nothing() {
+    let account = Account::new().await;
+    let alarm = Alarm::new("fraud-detector-dev");
+    let mut missing_state = sample("alarm-eventbridge.json");
+    missing_state["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("state");
+    let mut unknown_state: Value =
+        serde_json::from_str(&std::fs::read_to_string(alarm.write(Shape::Sns)).unwrap()).unwrap();
+    let message = unknown_state["Records"][0]["Sns"]["Message"]
+        .as_str()
+        .unwrap()
+        .replace("\"ALARM\"", "\"PANIC\"");
+    unknown_state["Records"][0]["Sns"]["Message"] = json!(message);
+    let mut not_an_alarm = sample("alarm-sns.json");
+    not_an_alarm["Records"][0]["Sns"]["Message"] = json!("drift!");
+    let mut no_name = sample("alarm-lambda-action.json");
+    no_name["alarmData"]
+        .as_object_mut()
+        .unwrap()
+        .remove("alarmName");
+
+    for (event, expected) in [
+        (missing_state, "missing field `state`"),
+        (unknown_state, "unknown alarm state \"PANIC\""),
+        (
+            not_an_alarm,
+            "the SNS message is not a CloudWatch alarm notification",
+        ),
+        (no_name, "alarmName"),
+    ] {
+        let run = account.run_at(CLOSED_ENDPOINT, &write_event(&event), &[]);
+        assert_eq!(run.code(), 1, "{}", run.report);
+        let errors = run.report["errors"].as_array().unwrap();
+        assert_eq!(
+            errors.len(),
+            1,
+            "only the event's error, no AWS call: {errors:?}"
+        );
+        assert_eq!(errors[0]["kind"], "invalid-event");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("malformed CloudWatch alarm state change: "),
+            "{message}"
+        );
+        assert!(message.contains(expected), "{message}");
+        assert!(run.report["actions"].as_array().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_decides_and_reports_but_starts_nothing() {
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let pipeline = account
+        .endpoint_retrained_by_pipeline(&endpoint, &["TriggerReason"])
+        .await;
+    let run = account.run(
+        &Alarm::new(&endpoint).write(Shape::EventBridge),
+        &[("DRY_RUN", "true")],
+    );
+    let action = only_action(&run);
+    assert_eq!(action["action"], "start-pipeline-execution");
+    assert_eq!(action["outcome"], "planned");
+    assert!(
+        run.report["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!(
+                "retrain would start for {endpoint}: pipeline {pipeline}"
+            ))
+    );
+    assert_eq!(run.report["metrics"]["RetrainsStarted"], 0.0);
+    assert!(account.executions(&pipeline).await.is_empty());
+}
+
+#[tokio::test]
+async fn configuration_overrides_tags_and_no_target_is_a_finding() {
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let tagged = account.endpoint_retrained_by_pipeline(&endpoint, &[]).await;
+    let configured = unique("retrain");
+    account.pipeline(&configured, &[]).await;
+    let mut targets = serde_json::Map::new();
+    targets.insert(endpoint.clone(), json!({"pipeline": configured}));
+    let targets = Value::Object(targets).to_string();
+
+    let run = account.run(
+        &Alarm::new(&endpoint).write(Shape::EventBridge),
+        &[("RETRAIN_TARGETS", targets.as_str())],
+    );
+    assert_eq!(only_action(&run)["outcome"], "done");
+    assert_eq!(account.executions(&configured).await.len(), 1);
+    assert!(account.executions(&tagged).await.is_empty());
+
+    let untagged = unique("fraud");
+    account.endpoint(&untagged, &[("Team", "fraud")]).await;
+    let alarm = Alarm::new(&untagged);
+    let run = account.run(&alarm.write(Shape::EventBridge), &[]);
+    assert!(run.report["actions"].as_array().unwrap().is_empty());
+    let missing = finding(&run, "no-retrain-target");
+    assert_eq!(missing["severity"], "medium");
+    assert_eq!(missing["resource"], alarm.arn());
+}

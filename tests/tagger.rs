@@ -1,0 +1,977 @@
+//! lifecycle-tagger against the local emulator: tags on create events (with inference from
+//! the resource, its parents, the creator's role and the defaults), lifecycle rules merged
+//! into the owner's, log retention, idle endpoints (with the snapshot before deletion), dry
+//! runs and malformed events. Each test runs in an account of its own (`support::sandbox`)
+//! and a region no other test file uses, because the sweep sees a whole region.
+//!
+//! Not emulated, covered by smithy mocks in the core crate: the emulator drops fields of
+//! lifecycle rules (NewerNoncurrentVersions of a noncurrent expiration, object-size filters),
+//! so the field-for-field round trip of the owner's rules is tested in
+//! shared/src/lifecycle.rs; GetMetricData batching (500 metrics per call) and pagination in
+//! shared/src/metric_data.rs; TagResources' 20-ARN limit in shared/src/tagging.rs; a training
+//! job's tuning-job parent in shared/src/sagemaker/lineage.rs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use aws_sdk_applicationautoscaling::types::{
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+    TargetTrackingScalingPolicyConfiguration,
+};
+use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration,
+    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag as S3Tag,
+    Tagging,
+};
+use aws_sdk_sagemaker::types::{
+    AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition, Tag,
+    TrainingInputMode, TrainingInstanceType,
+};
+use sagekeeper_core::lifecycle::{self, Expiration, Filter, Rule};
+use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
+use serde_json::Value;
+
+mod support;
+use support::{Run, Sandbox, repo_root, sandbox, seed_endpoint, unique};
+
+const FUNCTION: &str = "lifecycle-tagger";
+/// Fri 2026-11-20 18:05 UTC.
+const SWEEP_EVENT: &str = "scheduled.json";
+const CREATE_TRAINING_JOB: &str = "cloudtrail-sagemaker-create-training-job.json";
+const CREATE_BUCKET: &str = "cloudtrail-s3-create-bucket.json";
+/// The caller of every CloudTrail sample.
+const CREATOR: &str = "assumed-role/DataScientist/alice@acme.example";
+
+/// An event file written for one test, removed when the test is done with it.
+struct EventFile(PathBuf);
+
+impl std::ops::Deref for EventFile {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary path")
+    }
+}
+
+impl Drop for EventFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A copy of an events/ file for this sandbox's account and region, with `replace` applied.
+fn event_for(sandbox: &Sandbox, file: &str, replace: &[(&str, &str)]) -> EventFile {
+    let mut text = std::fs::read_to_string(repo_root().join("events").join(file)).unwrap();
+    text = text
+        .replace("us-east-1", &sandbox.region)
+        .replace("123456789012", &sandbox.account_id);
+    for (from, to) in replace {
+        text = text.replace(from, to);
+    }
+    write_event(&text)
+}
+
+fn write_event(text: &str) -> EventFile {
+    let path = std::env::temp_dir().join(format!("{}.json", unique("tagger-event")));
+    std::fs::write(&path, text).unwrap();
+    EventFile(path)
+}
+
+fn run(sandbox: &Sandbox, event: &str, env: &[(&str, &str)]) -> Run {
+    let run = sandbox.run(FUNCTION, event, &[], env);
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.report, run.stderr());
+    run
+}
+
+fn actions(run: &Run) -> Vec<(String, String, String)> {
+    run.report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["resource"].as_str().unwrap().to_owned(),
+                a["action"].as_str().unwrap().to_owned(),
+                a["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn findings(run: &Run, rule: &str) -> Vec<(String, String)> {
+    run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| {
+            (
+                f["resource"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn sagemaker_tags(sandbox: &Sandbox, arn: &str) -> BTreeMap<String, String> {
+    sandbox
+        .aws
+        .sagemaker()
+        .list_tags()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn bucket_tags(sandbox: &Sandbox, bucket: &str) -> BTreeMap<String, String> {
+    sagekeeper_core::s3::get_tags(&sandbox.aws.s3(), bucket)
+        .await
+        .unwrap()
+}
+
+/// The role that created everything in the CloudTrail samples, with `tags`.
+async fn data_scientist_role(sandbox: &Sandbox, tags: &[(&str, &str)]) {
+    sandbox
+        .aws
+        .iam()
+        .create_role()
+        .role_name("DataScientist")
+        .assume_role_policy_document("{}")
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| {
+                    aws_sdk_iam::types::Tag::builder()
+                        .key(*k)
+                        .value(*v)
+                        .build()
+                        .unwrap()
+                })
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn training_job(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) -> String {
+    sandbox
+        .aws
+        .sagemaker()
+        .create_training_job()
+        .training_job_name(name)
+        .algorithm_specification(
+            AlgorithmSpecification::builder()
+                .training_image(
+                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                )
+                .training_input_mode(TrainingInputMode::File)
+                .build(),
+        )
+        .role_arn(format!(
+            "arn:aws:iam::{}:role/SageMakerExecutionRole",
+            sandbox.account_id
+        ))
+        .output_data_config(
+            OutputDataConfig::builder()
+                .s3_output_path("s3://acme-ml-model-artifacts/churn/")
+                .build(),
+        )
+        .resource_config(
+            ResourceConfig::builder()
+                .instance_type(TrainingInstanceType::MlM5Xlarge)
+                .instance_count(1)
+                .volume_size_in_gb(30)
+                .build(),
+        )
+        .stopping_condition(
+            StoppingCondition::builder()
+                .max_runtime_in_seconds(3600)
+                .build(),
+        )
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .training_job_arn
+        .unwrap()
+}
+
+async fn create_bucket(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) {
+    let s3 = sandbox.aws.s3();
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(sandbox.region.as_str()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if !tags.is_empty() {
+        s3.put_bucket_tagging()
+            .bucket(name)
+            .tagging(
+                Tagging::builder()
+                    .set_tag_set(Some(
+                        tags.iter()
+                            .map(|(k, v)| S3Tag::builder().key(*k).value(*v).build().unwrap())
+                            .collect(),
+                    ))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn rules(sandbox: &Sandbox, bucket: &str) -> Vec<Rule> {
+    lifecycle::get(&sandbox.aws.s3(), bucket)
+        .await
+        .unwrap()
+        .rules
+}
+
+fn rule<'a>(rules: &'a [Rule], id: &str) -> &'a Rule {
+    rules
+        .iter()
+        .find(|r| r.id.as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("no rule {id} in {rules:#?}"))
+}
+
+fn transitions(rule: &Rule) -> Vec<(i32, String)> {
+    rule.transitions
+        .iter()
+        .map(|t| (t.days.unwrap(), t.storage_class.clone().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_create_training_job_event_tags_the_job_and_keeps_the_owners_tag() {
+    let sandbox = sandbox("eu-west-3").await;
+    data_scientist_role(
+        &sandbox,
+        &[("Team", "ds-platform"), ("CostCenter", "cc-4471")],
+    )
+    .await;
+    let job = unique("churn-xgb");
+    // As the event says: created with the owner's Team tag only.
+    let arn = training_job(&sandbox, &job, &[("Team", "churn")]).await;
+    let event = event_for(
+        &sandbox,
+        CREATE_TRAINING_JOB,
+        &[("churn-xgb-2026-11-20", &job)],
+    );
+
+    let first = run(
+        &sandbox,
+        &event,
+        &[(
+            "DEFAULT_TAGS",
+            r#"{"Environment": "dev", "AutoShutdown": "false", "Team": "unassigned"}"#,
+        )],
+    );
+
+    let tags = sagemaker_tags(&sandbox, &arn).await;
+    assert_eq!(tags["CreatedBy"], CREATOR);
+    assert_eq!(
+        tags["CreatedAt"], "2026-11-20T18:01:37Z",
+        "the event's time"
+    );
+    assert_eq!(tags["Team"], "churn", "the owner's tag stays as it was");
+    assert_eq!(tags["CostCenter"], "cc-4471", "from the creating role");
+    assert_eq!(tags["Environment"], "dev", "from DEFAULT_TAGS");
+    assert_eq!(tags["AutoShutdown"], "false");
+    assert!(!tags.contains_key("Project"));
+    assert!(
+        tags.values().all(|v| !v.contains("ASIA")),
+        "no access key id in any tag: {tags:?}"
+    );
+    let missing = findings(&first, "required-tags-missing");
+    assert_eq!(missing.len(), 1, "{:#}", first.report);
+    assert_eq!(missing[0].0, arn);
+    assert!(
+        missing[0].1.starts_with("Project could not be inferred"),
+        "{}",
+        missing[0].1
+    );
+    assert!(missing[0].1.contains(CREATOR), "{}", missing[0].1);
+
+    // The same event again (EventBridge delivers at least once): nothing left to add.
+    let again = run(
+        &sandbox,
+        &event,
+        &[("DEFAULT_TAGS", r#"{"Environment": "prod"}"#)],
+    );
+    assert!(actions(&again).is_empty(), "{:#}", again.report);
+    assert_eq!(sagemaker_tags(&sandbox, &arn).await, tags);
+}
+
+#[tokio::test]
+async fn a_create_bucket_event_tags_the_bucket_and_sets_its_lifecycle_rules() {
+    let sandbox = sandbox("eu-west-3").await;
+    data_scientist_role(&sandbox, &[("CostCenter", "cc-4471")]).await;
+    let prefix = unique("tg-scratch");
+    let bucket = format!("{prefix}-b");
+    create_bucket(&sandbox, &bucket, &[("Team", "research")]).await;
+    let event = event_for(&sandbox, CREATE_BUCKET, &[("acme-ml-scratch", &bucket)]);
+    let prefixes = format!(r#"{{"{prefix}": "temp"}}"#);
+
+    run(
+        &sandbox,
+        &event,
+        &[
+            ("DEFAULT_TAGS", r#"{"Environment": "sandbox"}"#),
+            ("DATA_CLASS_PREFIXES", &prefixes),
+        ],
+    );
+
+    let tags = bucket_tags(&sandbox, &bucket).await;
+    assert_eq!(tags["Team"], "research");
+    assert_eq!(tags["CreatedBy"], CREATOR);
+    assert_eq!(tags["CostCenter"], "cc-4471");
+    assert_eq!(tags["Environment"], "sandbox");
+    let rules = rules(&sandbox, &bucket).await;
+    let temp = rule(&rules, "sagekeeper-temp");
+    assert_eq!(temp.expiration.as_ref().and_then(|e| e.days), Some(7));
+    assert_eq!(temp.abort_incomplete_multipart_upload_days, Some(7));
+}
+
+#[tokio::test]
+async fn lifecycle_rules_by_data_class_are_merged_into_the_owners_and_a_rerun_changes_nothing() {
+    let sandbox = sandbox("eu-south-1").await;
+    let base = unique("tg");
+    let (train, models, logs, temp, bad, plain) = (
+        format!("{base}-train"),
+        format!("{base}-models"),
+        format!("{base}-logs"),
+        format!("{base}-temp"),
+        format!("{base}-bad"),
+        format!("{base}-plain"),
+    );
+    create_bucket(
+        &sandbox,
+        &train,
+        &[("sagekeeper:data-class", "training-data")],
+    )
+    .await;
+    // Classified by name (DATA_CLASS_PREFIXES below).
+    create_bucket(&sandbox, &models, &[]).await;
+    create_bucket(
+        &sandbox,
+        &logs,
+        &[("sagekeeper:data-class", "experiment-logs")],
+    )
+    .await;
+    create_bucket(&sandbox, &temp, &[("sagekeeper:data-class", "temp")]).await;
+    create_bucket(&sandbox, &bad, &[("sagekeeper:data-class", "cold-storage")]).await;
+    create_bucket(&sandbox, &plain, &[]).await;
+    let owner_rule = LifecycleRule::builder()
+        .id("owner-expire-scratch")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("scratch/").build())
+        .expiration(LifecycleExpiration::builder().days(3).build())
+        .build()
+        .unwrap();
+    sandbox
+        .aws
+        .s3()
+        .put_bucket_lifecycle_configuration()
+        .bucket(&train)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(owner_rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let owners_before = rules(&sandbox, &train).await;
+    assert_eq!(owners_before.len(), 1);
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+    let prefixes = format!(r#"{{"{models}": "model-artifacts"}}"#);
+    let env = [("DATA_CLASS_PREFIXES", prefixes.as_str())];
+
+    let first = run(&sandbox, &event, &env);
+
+    let train_rules = rules(&sandbox, &train).await;
+    assert_eq!(train_rules.len(), 2, "{train_rules:#?}");
+    assert_eq!(
+        train_rules[0], owners_before[0],
+        "the owner's rule is unchanged"
+    );
+    let ours = rule(&train_rules, "sagekeeper-training-data");
+    assert_eq!(
+        transitions(ours),
+        [(30, "STANDARD_IA".to_owned()), (90, "GLACIER".to_owned())]
+    );
+    assert_eq!(ours.abort_incomplete_multipart_upload_days, Some(7));
+    assert_eq!(ours.status, "Enabled");
+
+    let model_rules = rules(&sandbox, &models).await;
+    let ours = rule(&model_rules, "sagekeeper-model-artifacts");
+    assert_eq!(transitions(ours), [(60, "STANDARD_IA".to_owned())]);
+    // The emulator keeps NoncurrentDays but drops NewerNoncurrentVersions (see the core
+    // crate's mock test of the request, which carries both).
+    assert_eq!(
+        ours.noncurrent_version_expiration
+            .as_ref()
+            .and_then(|e| e.noncurrent_days),
+        Some(30)
+    );
+    assert_eq!(ours.abort_incomplete_multipart_upload_days, Some(7));
+
+    let log_rules = rules(&sandbox, &logs).await;
+    let ours = rule(&log_rules, "sagekeeper-experiment-logs");
+    assert_eq!(transitions(ours), [(30, "STANDARD_IA".to_owned())]);
+    assert_eq!(ours.expiration.as_ref().and_then(|e| e.days), Some(365));
+    assert_eq!(ours.abort_incomplete_multipart_upload_days, Some(7));
+
+    let temp_rules = rules(&sandbox, &temp).await;
+    let ours = rule(&temp_rules, "sagekeeper-temp");
+    assert!(ours.transitions.is_empty());
+    assert_eq!(
+        ours.expiration,
+        Some(Expiration {
+            days: Some(7),
+            ..Expiration::default()
+        })
+    );
+    assert_eq!(ours.filter, Some(Filter::default()));
+    assert_eq!(ours.abort_incomplete_multipart_upload_days, Some(7));
+
+    assert!(
+        rules(&sandbox, &bad).await.is_empty(),
+        "an unknown class leaves the bucket alone"
+    );
+    assert!(
+        rules(&sandbox, &plain).await.is_empty(),
+        "a bucket without a class is not ours"
+    );
+    let unknown = findings(&first, "unknown-data-class");
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].0, format!("arn:aws:s3:::{bad}"));
+    assert!(
+        unknown[0].1.contains("\"cold-storage\""),
+        "{}",
+        unknown[0].1
+    );
+    assert_eq!(
+        bucket_tags(&sandbox, &bad).await.len(),
+        1,
+        "not tagged either"
+    );
+
+    // A second run writes no lifecycle rule where the emulator keeps what was written.
+    let second = run(&sandbox, &event, &env);
+    let rewritten: Vec<String> = actions(&second)
+        .into_iter()
+        .filter(|(_, action, _)| action.starts_with("put-lifecycle-rules"))
+        .map(|(resource, ..)| resource)
+        .collect();
+    assert!(
+        rewritten
+            .iter()
+            .all(|r| r == &format!("arn:aws:s3:::{models}")),
+        "only the model-artifacts bucket, whose rule the emulator truncates: {rewritten:?}"
+    );
+    assert_eq!(rules(&sandbox, &train).await, train_rules);
+    assert_eq!(rules(&sandbox, &logs).await, log_rules);
+    assert_eq!(rules(&sandbox, &temp).await, temp_rules);
+    assert_eq!(rules(&sandbox, &train).await[0], owners_before[0]);
+}
+
+#[tokio::test]
+async fn log_retention_is_set_only_where_there_is_none() {
+    let sandbox = sandbox("ap-east-1").await;
+    let logs = sandbox.aws.logs();
+    let base = unique("tg");
+    let (training, endpoints, lambda) = (
+        format!("/aws/sagemaker/TrainingJobs-{base}"),
+        format!("/aws/sagemaker/Endpoints/{base}"),
+        format!("/aws/lambda/{base}"),
+    );
+    for group in [&training, &endpoints, &lambda] {
+        logs.create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    logs.put_retention_policy()
+        .log_group_name(&endpoints)
+        .retention_in_days(14)
+        .send()
+        .await
+        .unwrap();
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+
+    let run = run(&sandbox, &event, &[("LOG_RETENTION_DAYS", "30")]);
+
+    let retention = |name: &str| {
+        let logs = logs.clone();
+        let name = name.to_owned();
+        async move {
+            logs.describe_log_groups()
+                .log_group_name_prefix(&name)
+                .send()
+                .await
+                .unwrap()
+                .log_groups()
+                .iter()
+                .find(|g| g.log_group_name() == Some(name.as_str()))
+                .and_then(|g| g.retention_in_days())
+        }
+    };
+    assert_eq!(retention(&training).await, Some(30));
+    assert_eq!(
+        retention(&endpoints).await,
+        Some(14),
+        "a chosen retention stays"
+    );
+    assert_eq!(retention(&lambda).await, None, "not a SageMaker log group");
+    let retained: Vec<_> = actions(&run)
+        .into_iter()
+        .filter(|(_, action, _)| action.starts_with("put-retention"))
+        .collect();
+    assert_eq!(retained.len(), 1, "{retained:?}");
+    assert!(
+        retained[0].0.ends_with(&format!("log-group:{training}")),
+        "{retained:?}"
+    );
+    assert_eq!(run.report["metrics"]["LogGroupsRetained"], 1.0);
+}
+
+/// `Invocations` datapoints for the endpoint's AllTraffic variant at `time`.
+async fn invocations(sandbox: &Sandbox, endpoint: &str, time: &str, count: f64) {
+    let secs = chrono::DateTime::parse_from_rfc3339(time)
+        .unwrap()
+        .timestamp();
+    sandbox
+        .aws
+        .cloudwatch()
+        .put_metric_data()
+        .namespace("AWS/SageMaker")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("Invocations")
+                .dimensions(
+                    Dimension::builder()
+                        .name("EndpointName")
+                        .value(endpoint)
+                        .build(),
+                )
+                .dimensions(
+                    Dimension::builder()
+                        .name("VariantName")
+                        .value("AllTraffic")
+                        .build(),
+                )
+                .timestamp(CwDateTime::from_secs(secs))
+                .value(count)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Created long before the sweep (the emulator's creation times are the wall clock's).
+const LONG_AGO: (&str, &str) = ("CreatedAt", "2026-10-01T00:00:00Z");
+
+#[tokio::test]
+async fn idle_detection_flags_an_endpoint_without_invocations_and_not_one_in_use() {
+    let sandbox = sandbox("me-south-1").await;
+    let idle = unique("idle");
+    let busy = unique("busy");
+    let recovered = unique("recovered");
+    let idle_arn = seed_endpoint(&sandbox.aws, &idle, &[LONG_AGO]).await;
+    let busy_arn = seed_endpoint(&sandbox.aws, &busy, &[LONG_AGO]).await;
+    let recovered_arn = seed_endpoint(
+        &sandbox.aws,
+        &recovered,
+        &[LONG_AGO, ("sagekeeper:idle-since", "2026-11-02")],
+    )
+    .await;
+    // The sweep runs at 2026-11-20T18:05Z: a day and an hour before it, inside the window.
+    invocations(&sandbox, &busy, "2026-11-19T17:00:00Z", 12.0).await;
+    invocations(&sandbox, &recovered, "2026-11-20T09:30:00Z", 1.0).await;
+    // Traffic older than the 7-day window does not count.
+    invocations(&sandbox, &idle, "2026-11-10T12:00:00Z", 40.0).await;
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+
+    let run = run(&sandbox, &event, &[]);
+
+    let idle_tags = sagemaker_tags(&sandbox, &idle_arn).await;
+    assert_eq!(idle_tags["sagekeeper:idle-since"], "2026-11-20");
+    let flagged = findings(&run, "idle-endpoint");
+    assert_eq!(flagged.len(), 1, "{:#}", run.report);
+    assert_eq!(flagged[0].0, idle_arn);
+    // 1 × ml.m5.large at $0.115/h for 730 h.
+    assert!(flagged[0].1.contains("~$83.95/month"), "{}", flagged[0].1);
+    assert!(flagged[0].1.contains("1 × ml.m5.large"), "{}", flagged[0].1);
+    assert!(
+        !sagemaker_tags(&sandbox, &busy_arn)
+            .await
+            .contains_key("sagekeeper:idle-since")
+    );
+    assert!(
+        !sagemaker_tags(&sandbox, &recovered_arn)
+            .await
+            .contains_key("sagekeeper:idle-since"),
+        "used again: the idle-since tag goes"
+    );
+    assert_eq!(run.report["metrics"]["IdleEndpoints"], 1.0);
+    assert_eq!(run.report["metrics"]["IdleEndpointsMonthlyCostUSD"], 83.95);
+    assert!(
+        run.report["headline"]
+            .as_str()
+            .unwrap()
+            .contains("1 idle endpoint(s), ~$83.95/month"),
+        "{}",
+        run.report["headline"]
+    );
+
+    // Still idle the next day: the date it became idle is kept, and it is not deleted
+    // (DELETE_IDLE_ENDPOINTS is off).
+    let next_day = event_for(
+        &sandbox,
+        SWEEP_EVENT,
+        &[("2026-11-20T18:05:00Z", "2026-11-21T18:05:00Z")],
+    );
+    run_next_day(&sandbox, &next_day, &idle, &idle_arn).await;
+}
+
+async fn run_next_day(sandbox: &Sandbox, event: &str, idle: &str, idle_arn: &str) {
+    let run = run(sandbox, event, &[]);
+    assert_eq!(
+        sagemaker_tags(sandbox, idle_arn).await["sagekeeper:idle-since"],
+        "2026-11-20"
+    );
+    let flagged = findings(&run, "idle-endpoint");
+    assert!(
+        flagged
+            .iter()
+            .any(|(arn, message)| arn == idle_arn && message.contains("idle since 2026-11-20"))
+    );
+    let status = sandbox
+        .aws
+        .sagemaker()
+        .describe_endpoint()
+        .endpoint_name(idle)
+        .send()
+        .await;
+    assert!(status.is_ok(), "not deleted");
+}
+
+async fn add_autoscaling(sandbox: &Sandbox, endpoint: &str) {
+    let aas = sandbox.aws.autoscaling();
+    let resource = format!("endpoint/{endpoint}/variant/AllTraffic");
+    aas.register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .min_capacity(1)
+        .max_capacity(4)
+        .send()
+        .await
+        .unwrap();
+    aas.put_scaling_policy()
+        .policy_name("invocations")
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(70.0)
+                .predefined_metric_specification(
+                    PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn object_keys(sandbox: &Sandbox, bucket: &str) -> Vec<String> {
+    sandbox
+        .aws
+        .s3()
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_idle_endpoint_past_its_grace_period_is_snapshotted_then_deleted() {
+    let sandbox = sandbox("af-south-1").await;
+    let state_bucket = unique("tg-state");
+    create_bucket(&sandbox, &state_bucket, &[]).await;
+    let name = unique("stale");
+    let arn = seed_endpoint(
+        &sandbox.aws,
+        &name,
+        &[
+            LONG_AGO,
+            ("sagekeeper:idle-since", "2026-11-10"),
+            ("Team", "fraud"),
+        ],
+    )
+    .await;
+    add_autoscaling(&sandbox, &name).await;
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+    let env = [
+        ("DELETE_IDLE_ENDPOINTS", "true"),
+        ("IDLE_GRACE_DAYS", "7"),
+        ("STATE_BUCKET", state_bucket.as_str()),
+    ];
+
+    // A dry run says what it would do and does none of it.
+    let dry = sandbox.run(FUNCTION, &event, &["--dry-run"], &env);
+    assert_eq!(dry.code(), 0, "{:#}", dry.report);
+    let planned: Vec<(String, String)> = actions(&dry)
+        .into_iter()
+        .filter(|(resource, ..)| resource == &arn)
+        .map(|(_, action, outcome)| (action, outcome))
+        .collect();
+    assert_eq!(planned.len(), 3, "{planned:?}");
+    assert!(planned.iter().all(|(_, outcome)| outcome == "planned"));
+    assert!(object_keys(&sandbox, &state_bucket).await.is_empty());
+    assert!(
+        sandbox
+            .aws
+            .sagemaker()
+            .describe_endpoint()
+            .endpoint_name(&name)
+            .send()
+            .await
+            .is_ok()
+    );
+
+    let run = run(&sandbox, &event, &env);
+
+    let steps: Vec<(String, String)> = actions(&run)
+        .into_iter()
+        .filter(|(resource, ..)| resource == &arn)
+        .map(|(_, action, outcome)| (action, outcome))
+        .collect();
+    let keys = object_keys(&sandbox, &state_bucket).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with(&format!("deleted/endpoints/{name}/")),
+        "{keys:?}"
+    );
+    assert_eq!(
+        steps,
+        [
+            (
+                format!("write-snapshot s3://{state_bucket}/{}", keys[0]),
+                "done".to_owned()
+            ),
+            ("deregister-autoscaling".to_owned(), "done".to_owned()),
+            ("delete-idle-endpoint".to_owned(), "done".to_owned()),
+        ]
+    );
+    let body = sandbox
+        .aws
+        .s3()
+        .get_object()
+        .bucket(&state_bucket)
+        .key(&keys[0])
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let snapshot: EndpointSnapshot = serde_json::from_slice(&body).unwrap();
+    assert_eq!(snapshot.endpoint_config_name, format!("{name}-config"));
+    assert_eq!(snapshot.tags["Team"], "fraud");
+    assert_eq!(snapshot.scaling.targets.len(), 1);
+    assert_eq!(snapshot.scaling.targets[0].policies.len(), 1);
+    assert_eq!(snapshot.parked_by, FUNCTION);
+    assert!(
+        sandbox
+            .aws
+            .sagemaker()
+            .describe_endpoint()
+            .endpoint_name(&name)
+            .send()
+            .await
+            .is_err(),
+        "deleted"
+    );
+    assert!(
+        sandbox
+            .aws
+            .sagemaker()
+            .describe_endpoint_config()
+            .endpoint_config_name(format!("{name}-config"))
+            .send()
+            .await
+            .is_ok(),
+        "its configuration stays, so it can be recreated from the snapshot"
+    );
+    assert_eq!(run.report["metrics"]["IdleEndpointsDeleted"], 1.0);
+}
+
+#[tokio::test]
+async fn a_dry_run_sweep_reports_every_change_and_makes_none() {
+    let sandbox = sandbox("ap-northeast-2").await;
+    let bucket = unique("tg-dry");
+    create_bucket(
+        &sandbox,
+        &bucket,
+        &[("sagekeeper:data-class", "training-data")],
+    )
+    .await;
+    let group = format!("/aws/sagemaker/TrainingJobs-{}", unique("dry"));
+    sandbox
+        .aws
+        .logs()
+        .create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = unique("dry-idle");
+    let endpoint_arn = seed_endpoint(&sandbox.aws, &endpoint, &[LONG_AGO]).await;
+    let tags_before = sagemaker_tags(&sandbox, &endpoint_arn).await;
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+
+    let run = run(
+        &sandbox,
+        &event,
+        &[
+            ("DRY_RUN", "true"),
+            ("DEFAULT_TAGS", r#"{"Environment": "dev"}"#),
+        ],
+    );
+
+    assert_eq!(run.report["dry_run"], true);
+    let all = actions(&run);
+    assert!(!all.is_empty());
+    assert!(
+        all.iter().all(|(.., outcome)| outcome == "planned"),
+        "{all:?}"
+    );
+    for wanted in ["add-tags", "put-lifecycle-rules", "put-retention"] {
+        assert!(
+            all.iter().any(|(_, action, _)| action.starts_with(wanted)),
+            "{wanted}: {all:?}"
+        );
+    }
+    assert!(rules(&sandbox, &bucket).await.is_empty());
+    assert_eq!(bucket_tags(&sandbox, &bucket).await.len(), 1);
+    assert_eq!(sagemaker_tags(&sandbox, &endpoint_arn).await, tags_before);
+    let groups = sandbox
+        .aws
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), None);
+    assert_eq!(findings(&run, "idle-endpoint").len(), 1);
+    assert!(
+        run.report["headline"]
+            .as_str()
+            .unwrap()
+            .contains("would be tagged")
+    );
+}
+
+#[tokio::test]
+async fn malformed_events_are_clear_errors_and_change_nothing() {
+    let sandbox = sandbox("il-central-1").await;
+    let job = unique("churn-xgb");
+    let arn = training_job(&sandbox, &job, &[("Team", "churn")]).await;
+    let tags_before = sagemaker_tags(&sandbox, &arn).await;
+    let original: Value = serde_json::from_str(
+        &std::fs::read_to_string(&*event_for(
+            &sandbox,
+            CREATE_TRAINING_JOB,
+            &[("churn-xgb-2026-11-20", &job)],
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut without_name = original.clone();
+    without_name["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("trainingJobName");
+    let mut without_time = original.clone();
+    without_time["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("eventTime");
+    let mut bad_time = original.clone();
+    bad_time["detail"]["eventTime"] = Value::from("yesterday");
+
+    for (event, expected) in [
+        (
+            without_name,
+            "CreateTrainingJob without requestParameters.trainingJobName",
+        ),
+        (without_time, "malformed CloudTrail API call"),
+        (bad_time, "eventTime \"yesterday\""),
+        (
+            serde_json::json!({"detail-type": "Object Created"}),
+            "unrecognised event",
+        ),
+    ] {
+        let path = write_event(&event.to_string());
+        let run = sandbox.run(
+            FUNCTION,
+            &path,
+            &[],
+            &[("DEFAULT_TAGS", r#"{"Environment": "dev"}"#)],
+        );
+        assert_eq!(run.code(), 1, "{:#}", run.report);
+        let errors = run.report["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{:#}", run.report);
+        assert_eq!(errors[0]["kind"], "invalid-event");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{message}");
+        assert!(actions(&run).is_empty(), "{:#}", run.report);
+    }
+    assert_eq!(
+        sagemaker_tags(&sandbox, &arn).await,
+        tags_before,
+        "no writes"
+    );
+}
