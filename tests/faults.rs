@@ -6,14 +6,13 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use aws_sdk_applicationautoscaling::types::{
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
-    TargetTrackingScalingPolicyConfiguration,
-};
+use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use serde_json::Value;
 
 mod support;
-use support::{Run, Sandbox, emulator_url, repo_root, sandbox, seed_endpoint, unique};
+use support::{
+    Run, Sandbox, emulator_url, repo_root, sandbox, seed_autoscaling, seed_endpoint, unique,
+};
 
 const ENDPOINTS: usize = 4;
 const CYCLES: usize = 50;
@@ -193,7 +192,7 @@ async fn park_and_restore_cycles_under_faults_lose_nothing() {
             &[("AutoShutdown", "true"), ("Team", &format!("team-{i}"))],
         )
         .await;
-        add_autoscaling(&account, &name).await;
+        seed_autoscaling(&account.aws, &name, 3, 50.0).await;
         names.push(name);
     }
     let mut expected = Vec::new();
@@ -262,39 +261,4 @@ async fn park_and_restore_cycles_under_faults_lose_nothing() {
             "no {kind} injected: {counts}"
         );
     }
-}
-
-async fn add_autoscaling(account: &Sandbox, endpoint: &str) {
-    let aas = account.aws.autoscaling();
-    let resource = format!("endpoint/{endpoint}/variant/AllTraffic");
-    aas.register_scalable_target()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(&resource)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-        .min_capacity(1)
-        .max_capacity(3)
-        .send()
-        .await
-        .unwrap();
-    aas.put_scaling_policy()
-        .policy_name("invocations")
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(&resource)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-        .policy_type(PolicyType::TargetTrackingScaling)
-        .target_tracking_scaling_policy_configuration(
-            TargetTrackingScalingPolicyConfiguration::builder()
-                .target_value(50.0)
-                .predefined_metric_specification(
-                    PredefinedMetricSpecification::builder()
-                        .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
 }

@@ -8,8 +8,7 @@
 //! and the smithy-mock tests of the inference-component adapter (shared/src/sagemaker/).
 
 use aws_sdk_applicationautoscaling::types::{
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalableTargetAction,
-    ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
+    ScalableDimension, ScalableTargetAction, ServiceNamespace,
 };
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, VersioningConfiguration,
@@ -133,41 +132,9 @@ impl Account {
 
     /// Target-tracking policy and a scheduled action on the endpoint's variant.
     async fn add_autoscaling(&self, endpoint: &str) {
+        support::seed_autoscaling(&self.aws, endpoint, 4, 70.0).await;
         let aas = self.aws.autoscaling();
         let resource = format!("endpoint/{endpoint}/variant/AllTraffic");
-        aas.register_scalable_target()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_id(&resource)
-            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-            .min_capacity(1)
-            .max_capacity(4)
-            .send()
-            .await
-            .unwrap();
-        aas.put_scaling_policy()
-            .policy_name("invocations")
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_id(&resource)
-            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(
-                TargetTrackingScalingPolicyConfiguration::builder()
-                    .target_value(70.0)
-                    .scale_in_cooldown(300)
-                    .predefined_metric_specification(
-                        PredefinedMetricSpecification::builder()
-                            .predefined_metric_type(
-                                MetricType::SageMakerVariantInvocationsPerInstance,
-                            )
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
         aas.put_scheduled_action()
             .scheduled_action_name("month-end-peak")
             .service_namespace(ServiceNamespace::Sagemaker)

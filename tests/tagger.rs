@@ -14,10 +14,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use aws_sdk_applicationautoscaling::types::{
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
-    TargetTrackingScalingPolicyConfiguration,
-};
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_s3::types::{
@@ -682,41 +678,6 @@ async fn run_next_day(sandbox: &Sandbox, event: &str, idle: &str, idle_arn: &str
     assert!(status.is_ok(), "not deleted");
 }
 
-async fn add_autoscaling(sandbox: &Sandbox, endpoint: &str) {
-    let aas = sandbox.aws.autoscaling();
-    let resource = format!("endpoint/{endpoint}/variant/AllTraffic");
-    aas.register_scalable_target()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(&resource)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-        .min_capacity(1)
-        .max_capacity(4)
-        .send()
-        .await
-        .unwrap();
-    aas.put_scaling_policy()
-        .policy_name("invocations")
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(&resource)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-        .policy_type(PolicyType::TargetTrackingScaling)
-        .target_tracking_scaling_policy_configuration(
-            TargetTrackingScalingPolicyConfiguration::builder()
-                .target_value(70.0)
-                .predefined_metric_specification(
-                    PredefinedMetricSpecification::builder()
-                        .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn object_keys(sandbox: &Sandbox, bucket: &str) -> Vec<String> {
     sandbox
         .aws
@@ -748,7 +709,7 @@ async fn an_idle_endpoint_past_its_grace_period_is_snapshotted_then_deleted() {
         ],
     )
     .await;
-    add_autoscaling(&sandbox, &name).await;
+    support::seed_autoscaling(&sandbox.aws, &name, 4, 70.0).await;
     let event = event_for(&sandbox, SWEEP_EVENT, &[]);
     let env = [
         ("DELETE_IDLE_ENDPOINTS", "true"),

@@ -377,3 +377,45 @@ pub fn emulator_answering(answers: Vec<(&'static str, String)>) -> String {
     });
     url
 }
+
+/// A scalable target (1..=`max_capacity`) with a target-tracking policy on the endpoint's
+/// `AllTraffic` variant.
+pub async fn seed_autoscaling(aws: &Aws, endpoint: &str, max_capacity: i32, target_value: f64) {
+    use aws_sdk_applicationautoscaling::types::{
+        MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+        TargetTrackingScalingPolicyConfiguration,
+    };
+    let aas = aws.autoscaling();
+    let resource = format!("endpoint/{endpoint}/variant/AllTraffic");
+    aas.register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .min_capacity(1)
+        .max_capacity(max_capacity)
+        .send()
+        .await
+        .unwrap();
+    aas.put_scaling_policy()
+        .policy_name("invocations")
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(target_value)
+                .scale_in_cooldown(300)
+                .predefined_metric_specification(
+                    PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
