@@ -145,15 +145,18 @@ impl Account {
         }
     }
 
+    /// Runs the function on an event file written for this one run, then removes the file.
     fn run_at(&self, endpoint: &str, event: &Path, env: &[(&str, &str)]) -> Run {
-        run_function_in(
+        let run = run_function_in(
             REGION,
             "drift-retrainer",
             event.to_str().unwrap(),
             &[],
             env,
             endpoint,
-        )
+        );
+        let _ = std::fs::remove_file(event);
+        run
     }
 
     /// Runs the function on `event`; the run must succeed.
@@ -856,51 +859,70 @@ async fn the_violation_report_in_s3_is_summarized_in_the_notification_and_parame
 }
 
 #[tokio::test]
-async fn a_missing_violation_report_is_reported_unavailable_and_the_retrain_still_starts() {
+async fn a_missing_or_unreadable_violation_report_is_reported_unavailable_and_the_retrain_starts() {
     let account = Account::new().await;
-    let endpoint = unique("fraud");
-    let pipeline = account
-        .endpoint_retrained_by_pipeline(&endpoint, &["ViolatedFeatures", "ViolationReportUri"])
-        .await;
-    let alarm = Alarm::new(&endpoint);
     let bucket = account.bucket().await;
-    let endpoint_url = account
-        .monitoring_execution(&alarm, &format!("s3://{bucket}/monitoring/nothing-here"))
-        .await;
+    account
+        .aws
+        .s3()
+        .put_object()
+        .bucket(&bucket)
+        .key("monitoring/garbage/constraint_violations.json")
+        .body(ByteStream::from_static(b"<html>not a report</html>"))
+        .send()
+        .await
+        .unwrap();
+    for (prefix, expected) in [
+        ("monitoring/nothing-here", "does not exist"),
+        (
+            "monitoring/garbage",
+            "could not be read: s3://{bucket}/monitoring/garbage/constraint_violations.json is not the JSON document expected",
+        ),
+    ] {
+        let endpoint = unique("fraud");
+        let pipeline = account
+            .endpoint_retrained_by_pipeline(&endpoint, &["ViolatedFeatures", "ViolationReportUri"])
+            .await;
+        let alarm = Alarm::new(&endpoint);
+        let endpoint_url = account
+            .monitoring_execution(&alarm, &format!("s3://{bucket}/{prefix}"))
+            .await;
 
-    let run = account.run_at(&endpoint_url, &alarm.write(Shape::Sns), &[]);
-    assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
-    assert_eq!(only_action(&run)["outcome"], "done");
-    let drift = finding(&run, "drift")["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        drift.contains(&format!(
-            "violation report unavailable: s3://{bucket}/monitoring/nothing-here/constraint_violations.json does not exist"
-        )),
-        "{drift}"
-    );
-    // Parameters without a value keep the pipeline's defaults.
-    let executions = account.executions(&pipeline).await;
-    assert!(
-        executions[0].parameters.is_empty(),
-        "{:?}",
-        executions[0].parameters
-    );
+        let run = account.run_at(&endpoint_url, &alarm.write(Shape::Sns), &[]);
+        assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+        assert_eq!(only_action(&run)["outcome"], "done");
+        let drift = finding(&run, "drift")["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let report_uri = format!("s3://{bucket}/{prefix}/constraint_violations.json");
+        assert!(
+            drift.contains(&format!("violation report unavailable: {report_uri}")),
+            "{drift}"
+        );
+        assert!(
+            drift.contains(&expected.replace("{bucket}", &bucket)),
+            "{drift}"
+        );
+        // Parameters without a value keep the pipeline's defaults.
+        let executions = account.executions(&pipeline).await;
+        assert!(
+            executions[0].parameters.is_empty(),
+            "{:?}",
+            executions[0].parameters
+        );
+    }
 }
 
 #[tokio::test]
 async fn malformed_alarm_payloads_are_clear_errors_and_start_nothing() {
     let account = Account::new().await;
-    let alarm = Alarm::new("fraud-detector-dev");
     let mut missing_state = sample("alarm-eventbridge.json");
     missing_state["detail"]
         .as_object_mut()
         .unwrap()
         .remove("state");
-    let mut unknown_state: Value =
-        serde_json::from_str(&std::fs::read_to_string(alarm.write(Shape::Sns)).unwrap()).unwrap();
+    let mut unknown_state = sample("alarm-sns.json");
     let message = unknown_state["Records"][0]["Sns"]["Message"]
         .as_str()
         .unwrap()

@@ -179,18 +179,20 @@ async fn why(
             ));
         }
         Err(err) => {
-            return unavailable(format!("monitoring executions could not be listed: {err}"));
+            return unavailable(format!(
+                "the latest monitoring execution could not be read: {err}"
+            ));
         }
     };
-    let Some(output) = execution
-        .output_uri
-        .as_deref()
-        .and_then(|uri| S3Uri::parse(uri).ok())
-    else {
+    let Some(output) = execution.output_uri.as_deref() else {
         return unavailable(format!(
             "monitoring execution {} has no S3 output",
             execution.processing_job_arn
         ));
+    };
+    let output = match S3Uri::parse(output) {
+        Ok(output) => output,
+        Err(err) => return unavailable(format!("the output of the monitoring execution: {err}")),
     };
     let uri = output.join(REPORT_FILE);
     match s3_objects::get_json::<ViolationReport>(&deps.s3, &uri, MAX_REPORT_BYTES).await {

@@ -183,7 +183,16 @@ async fn capture(
             what: "an endpoint without a live configuration".to_owned(),
         });
     };
-    park::capture(&deps.autoscaling, live, config, &state.components, &state.tags, now, NAME).await
+    park::capture(
+        &deps.autoscaling,
+        live,
+        config,
+        &state.components,
+        &state.tags,
+        now,
+        NAME,
+    )
+    .await
 }
 
 /// Runs one notebook step; returns true when the notebook is stopped afterwards.
