@@ -120,6 +120,18 @@ impl Env {
             .transpose()
     }
 
+    /// An optional S3 bucket name, checked against S3's naming rules.
+    pub fn optional_bucket(&self, var: &'static str) -> Result<Option<&str>, ConfigError> {
+        match self.get(var) {
+            Some(name) if !is_bucket_name(name) => Err(ConfigError::invalid(
+                var,
+                name,
+                "an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)",
+            )),
+            other => Ok(other),
+        }
+    }
+
     pub fn timezone_or(&self, var: &'static str, default: Tz) -> Result<Tz, ConfigError> {
         match self.get(var) {
             None => Ok(default),
@@ -164,6 +176,15 @@ impl Env {
                 .map_err(|e| ConfigError::invalid(var, raw, format!("{expected} ({e})"))),
         }
     }
+}
+
+fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// Log verbosity accepted by `LOG_LEVEL`.
@@ -361,6 +382,26 @@ mod tests {
             e.json_or_default::<HashMap<String, u32>>("TIMEZONE", "a JSON object")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        let e = env(&[
+            ("OK", "sagekeeper-state.eu"),
+            ("BAD", "Bad_Bucket"),
+            ("SHORT", "ab"),
+        ]);
+        assert_eq!(
+            e.optional_bucket("OK").unwrap(),
+            Some("sagekeeper-state.eu")
+        );
+        assert_eq!(e.optional_bucket("UNSET").unwrap(), None);
+        for var in ["BAD", "SHORT"] {
+            assert!(
+                matches!(e.optional_bucket(var), Err(ConfigError::Invalid { .. })),
+                "{var}"
+            );
+        }
     }
 
     #[test]

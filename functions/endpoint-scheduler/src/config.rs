@@ -39,14 +39,12 @@ const PRICES_FORM: &str = "a JSON object of SageMaker instance type to USD per h
 
 impl Config {
     pub fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
-        let state_bucket = env.required("STATE_BUCKET", "the name of the snapshot bucket")?;
-        if !is_bucket_name(state_bucket) {
-            return Err(ConfigError::invalid(
-                "STATE_BUCKET",
-                state_bucket,
-                "an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)",
-            ));
-        }
+        let state_bucket = env
+            .optional_bucket("STATE_BUCKET")?
+            .ok_or(ConfigError::Missing {
+                var: "STATE_BUCKET",
+                expected: "the name of the snapshot bucket",
+            })?;
         let common = CommonConfig::from_env(env, dry_run_flag)?;
         let timezone = env.timezone_or("TIMEZONE", Tz::UTC)?;
         Ok(Config {
@@ -120,15 +118,6 @@ fn is_instance_type(name: &str) -> bool {
     let parts: Vec<&str> = name.split('.').collect();
     matches!(parts.as_slice(), ["ml", family, size]
         if [family, size].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')))
-}
-
-fn is_bucket_name(name: &str) -> bool {
-    (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

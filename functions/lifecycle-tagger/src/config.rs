@@ -137,14 +137,7 @@ impl Config {
         let required_tags = required_tags(env)?;
         let default_tags = default_tags(env, &required_tags)?;
         let delete_idle_endpoints = env.bool_or("DELETE_IDLE_ENDPOINTS", false)?;
-        let state_bucket = match env.get("STATE_BUCKET") {
-            Some(bucket) if !is_bucket_name(bucket) => {
-                return Err(ConfigError::invalid(
-                    "STATE_BUCKET",
-                    bucket,
-                    "an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)",
-                ));
-            }
+        let state_bucket = match env.optional_bucket("STATE_BUCKET")? {
             Some(bucket) => Some(bucket.to_owned()),
             None if delete_idle_endpoints => {
                 return Err(ConfigError::Missing {
@@ -284,15 +277,6 @@ fn log_retention_days(env: &Env) -> Result<i32, ConfigError> {
             ),
         )),
     }
-}
-
-fn is_bucket_name(name: &str) -> bool {
-    (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]
