@@ -29,7 +29,12 @@ scripts/emulator.sh start
 trap 'scripts/emulator.sh stop' EXIT
 
 step "cargo test (unit + emulator integration + fault injection + Lambda runtime API)"
-cargo test --workspace --locked
+results=$(mktemp)
+cargo test --workspace --locked 2>&1 | tee "$results"
 
 step "fuzzing (bounded: 15 s per target)"
 scripts/fuzz.sh 15
+
+# One closing line for the whole run (cargo prints one per test binary, the last for doc tests).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$results"
