@@ -156,7 +156,10 @@ def custodian(policy_text, dry_run, emulator, workdir):
     policy = os.path.join(workdir, "policy.yml")
     with open(policy, "w") as f:
         f.write(policy_text)
-    args = [os.path.join(VENV, "bin", "custodian"), "run", "-s", os.path.join(workdir, "out"), "--region", REGION, policy]
+    # --cache-period 0: Custodian otherwise reuses the resource list of an earlier run for 15
+    # minutes, which would hide its real request count (and act on stale resources).
+    args = [os.path.join(VENV, "bin", "custodian"), "run", "-s", os.path.join(workdir, "out"), "--region", REGION,
+            "--cache-period", "0", policy]
     if dry_run:
         args.insert(2, "--dryrun")
     return measure(args, env_for(emulator), emulator)

@@ -3,7 +3,6 @@
 use sagekeeper_core::notify::{self, Notifier};
 use sagekeeper_core::tagging;
 use sagekeeper_core::{Outcome, Report, Severity};
-use serde_json::Value;
 
 mod support;
 use support::{aws, seed_endpoint, unique};
@@ -46,54 +45,10 @@ async fn s3_client_uses_path_style_against_the_emulator() {
     );
 }
 
-/// A topic with an SQS queue subscribed, so a test can read what was published.
-pub async fn topic_with_queue(
-    aws: &sagekeeper_core::Aws,
-    sqs: &aws_sdk_sqs::Client,
-) -> (String, String) {
-    let topic = aws
-        .sns()
-        .create_topic()
-        .name(unique("topic"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("queue"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    aws.sns()
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
-    (topic, queue_url)
-}
-
 #[tokio::test]
 async fn one_notification_with_subject_body_and_attributes_reaches_subscribers() {
     let aws = aws().await;
-    let sqs = aws_sdk_sqs::Client::new(aws.sdk_config());
-    let (topic, queue_url) = topic_with_queue(&aws, &sqs).await;
+    let inbox = support::Inbox::new(&aws).await;
 
     let mut report = Report::new("encryption-enforcer", false, chrono::Utc::now());
     report.trigger = "schedule".into();
@@ -110,22 +65,14 @@ async fn one_notification_with_subject_body_and_attributes_reaches_subscribers()
         None,
     );
     let message = notify::compose(&report, notify::MAX_MESSAGE_BYTES).unwrap();
-    Notifier::new(aws.sns(), topic)
+    Notifier::new(aws.sns(), inbox.topic_arn.clone())
         .publish(&message)
         .await
         .unwrap();
 
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let received = inbox.envelopes().await;
     assert_eq!(received.len(), 1);
-    let envelope: Value = serde_json::from_str(received[0].body().unwrap()).unwrap();
+    let envelope = &received[0];
     assert_eq!(
         envelope["Subject"],
         "sagekeeper encryption-enforcer: 1 findings, 1 actions done"

@@ -297,37 +297,8 @@ async fn enforcer_sweep_counts_buckets_in_the_account() {
 #[tokio::test]
 async fn one_summary_message_per_run_and_none_when_nothing_to_say() {
     let aws = aws().await;
-    let sqs = aws_sdk_sqs::Client::new(aws.sdk_config());
-    let topic = aws
-        .sns()
-        .create_topic()
-        .name(unique("runs"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("runs"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = format!(
-        "arn:aws:sqs:us-east-1:123456789012:{}",
-        queue_url.rsplit('/').next().unwrap()
-    );
-    aws.sns()
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
-    let env = [("NOTIFY_TOPIC_ARN", topic.as_str())];
+    let inbox = support::Inbox::new(&aws).await;
+    let env = [("NOTIFY_TOPIC_ARN", inbox.topic_arn.as_str())];
 
     // An OK transition: nothing to say.
     let run = run_function("drift-retrainer", "alarm-eventbridge-ok.json", &[], &env);
@@ -348,20 +319,12 @@ async fn one_summary_message_per_run_and_none_when_nothing_to_say() {
         "drift-alarm-without-endpoint"
     );
 
-    let messages = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let messages = inbox.envelopes().await;
     assert_eq!(
         messages.len(),
         1,
         "one message for two runs, one of which had nothing to say"
     );
-    let envelope: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    let envelope = &messages[0];
     assert_eq!(envelope["MessageAttributes"]["severity"]["Value"], "medium");
 }

@@ -312,62 +312,6 @@ impl Account {
             answer.to_string(),
         )])
     }
-
-    /// A topic with a queue subscribed to it: (topic ARN, queue URL).
-    async fn inbox(&self) -> (String, String) {
-        let sqs = aws_sdk_sqs::Client::new(self.aws.sdk_config());
-        let topic = self
-            .aws
-            .sns()
-            .create_topic()
-            .name(unique("retrains"))
-            .send()
-            .await
-            .unwrap()
-            .topic_arn
-            .unwrap();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(unique("retrains"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = format!(
-            "arn:aws:sqs:{REGION}:{ACCOUNT}:{}",
-            queue_url.rsplit('/').next().unwrap()
-        );
-        self.aws
-            .sns()
-            .subscribe()
-            .topic_arn(&topic)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .unwrap();
-        (topic, queue_url)
-    }
-
-    /// The SNS messages delivered to the queue, as the "Message" texts.
-    async fn messages(&self, queue_url: &str) -> Vec<String> {
-        let sqs = aws_sdk_sqs::Client::new(self.aws.sdk_config());
-        let out = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .map(|m| {
-                let body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-                body["Message"].as_str().unwrap().to_owned()
-            })
-            .collect()
-    }
 }
 
 fn parameter<'a>(execution: &'a Execution, name: &str) -> &'a str {
@@ -814,12 +758,12 @@ async fn the_violation_report_in_s3_is_summarized_in_the_notification_and_parame
     let endpoint_url = account
         .monitoring_execution(&alarm, &format!("s3://{bucket}/{prefix}"))
         .await;
-    let (topic, inbox) = account.inbox().await;
+    let inbox = support::Inbox::new(&account.aws).await;
 
     let run = account.run_at(
         &endpoint_url,
         &alarm.write(Shape::EventBridge),
-        &[("NOTIFY_TOPIC_ARN", topic.as_str())],
+        &[("NOTIFY_TOPIC_ARN", inbox.topic_arn.as_str())],
     );
     assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
 
@@ -836,7 +780,12 @@ async fn the_violation_report_in_s3_is_summarized_in_the_notification_and_parame
         alarm.schedule
     );
 
-    let messages = account.messages(&inbox).await;
+    let messages: Vec<String> = inbox
+        .envelopes()
+        .await
+        .iter()
+        .map(|e| e["Message"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(messages.len(), 1, "one message per run");
     let text = &messages[0];
     assert!(

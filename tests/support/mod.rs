@@ -419,3 +419,73 @@ pub async fn seed_autoscaling(aws: &Aws, endpoint: &str, max_capacity: i32, targ
         .await
         .unwrap();
 }
+
+/// An SNS topic with an SQS queue subscribed to it, so a test can read what was published.
+pub struct Inbox {
+    pub topic_arn: String,
+    queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Inbox {
+    pub async fn new(aws: &Aws) -> Inbox {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let sqs = aws_sdk_sqs::Client::new(aws.sdk_config());
+        let topic_arn = aws
+            .sns()
+            .create_topic()
+            .name(unique("topic"))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique("queue"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap();
+        let queue_arn = attributes[&QueueAttributeName::QueueArn].clone();
+        aws.sns()
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .unwrap();
+        Inbox {
+            topic_arn,
+            queue_url,
+            sqs,
+        }
+    }
+
+    /// The SNS envelopes delivered so far (Subject, Message, MessageAttributes, ...).
+    pub async fn envelopes(&self) -> Vec<Value> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        out.messages()
+            .iter()
+            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+            .collect()
+    }
+}
