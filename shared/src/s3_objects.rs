@@ -119,18 +119,26 @@ pub async fn get_json<T: DeserializeOwned>(
             limit,
         });
     }
+    let bytes = read_body(object).await?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| ObjectError::NotJson {
+            uri: uri.to_string(),
+            source,
+        })
+}
+
+/// The whole body of a GetObject answer; a connection lost while reading is retryable.
+pub async fn read_body(
+    object: aws_sdk_s3::operation::get_object::GetObjectOutput,
+) -> Result<Vec<u8>, AwsError> {
     let bytes = object.body.collect().await.map_err(|e| AwsError {
         operation: "GetObject",
         code: "ReadBody".to_owned(),
         message: e.to_string(),
         retryable: true,
     })?;
-    serde_json::from_slice(&bytes.into_bytes())
-        .map(Some)
-        .map_err(|source| ObjectError::NotJson {
-            uri: uri.to_string(),
-            source,
-        })
+    Ok(bytes.into_bytes().to_vec())
 }
 
 #[cfg(test)]

@@ -86,13 +86,8 @@ impl StateStore {
             Err(err) if err.is_code("NoSuchKey") => return Ok(None),
             Err(err) => return Err(err.into()),
         };
-        let bytes = object.body.collect().await.map_err(|e| AwsError {
-            operation: "GetObject",
-            code: "ReadBody".to_owned(),
-            message: e.to_string(),
-            retryable: true,
-        })?;
-        serde_json::from_slice(&bytes.into_bytes())
+        let bytes = crate::s3_objects::read_body(object).await?;
+        serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|source| self.corrupt(key, source))
     }
