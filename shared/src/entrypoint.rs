@@ -10,9 +10,13 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::config::{ConfigError, Env, LogLevel};
+use crate::config::{CommonConfig, ConfigError, Env, LogLevel};
+use crate::dispatch::{Dispatcher, Parts, Response};
 use crate::logging::{self, LogSink};
 use crate::report::Report;
+use crate::reporter::Reporter;
+use crate::sessions::Scope;
+use crate::targets::TargetsConfig;
 
 /// Exit codes outside Lambda.
 pub const EXIT_OK: u8 = 0;
@@ -21,28 +25,46 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// A function's whole `main`: start (Lambda or shell), read the typed configuration (an
 /// invalid value stops here, naming the variable), build the SDK configuration and the
-/// function's dependencies once, then serve events with `handle`.
+/// function's dependencies for its own account once, then serve events with `handle` in
+/// whichever account and region each event is for (see [`crate::dispatch`]). `build` makes
+/// the dependencies for one scope; it is called again for every other target.
 pub async fn run<C, D>(
     function: &'static str,
     about: &'static str,
     load_config: impl FnOnce(&Env, bool) -> Result<C, ConfigError>,
-    build: impl FnOnce(&Aws, C) -> D,
+    build: impl Fn(&Scope, &C) -> D,
     handle: impl AsyncFn(&D, Value) -> Report,
 ) -> ExitCode {
     let launch = match Launch::from_process(function, about) {
         Ok(launch) => launch,
         Err(code) => return code,
     };
-    let config = match load_config(launch.env(), launch.dry_run_flag()) {
-        Ok(config) => config,
+    let env = launch.env();
+    let settings = load_config(env, launch.dry_run_flag()).and_then(|config| {
+        let common = CommonConfig::from_env(env, launch.dry_run_flag())?;
+        Ok((config, common, TargetsConfig::from_env(env)?))
+    });
+    let (config, common, targets) = match settings {
+        Ok(settings) => settings,
         Err(err) => return launch.startup_failed(&err),
     };
-    let aws = match Aws::load(launch.env()).await {
+    let hub = match Aws::load(env).await {
         Ok(aws) => aws,
         Err(err) => return launch.startup_failed(&err),
     };
-    let deps = build(&aws, config);
-    launch.serve(|event| handle(&deps, event)).await
+    let parts = Parts {
+        function,
+        dry_run: common.dry_run,
+        reporter: Reporter::new(&Scope::home(&hub), &common),
+        config,
+        targets,
+        hub,
+    };
+    let dispatcher = Dispatcher::new(parts, build, handle);
+    let may_enqueue = launch.in_lambda();
+    launch
+        .serve(|event| dispatcher.dispatch(event, may_enqueue))
+        .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +179,10 @@ impl Launch {
         &self.env
     }
 
+    pub fn in_lambda(&self) -> bool {
+        matches!(self.mode, Mode::Lambda)
+    }
+
     /// `--dry-run` on the command line.
     pub fn dry_run_flag(&self) -> bool {
         matches!(self.mode, Mode::Shell { dry_run: true, .. })
@@ -178,13 +204,13 @@ impl Launch {
     pub async fn serve<F, Fut>(self, handler: F) -> ExitCode
     where
         F: Fn(Value) -> Fut,
-        Fut: Future<Output = Report>,
+        Fut: Future<Output = Response>,
     {
         match self.mode {
             Mode::Lambda => {
                 let handler = &handler;
                 let service = service_fn(move |event: LambdaEvent<Value>| async move {
-                    Ok::<Report, lambda_runtime::Error>(handler(event.payload).await)
+                    Ok::<Response, lambda_runtime::Error>(handler(event.payload).await)
                 });
                 match lambda_runtime::run(service).await {
                     Ok(()) => ExitCode::from(EXIT_OK),
@@ -202,12 +228,12 @@ impl Launch {
                         return ExitCode::from(EXIT_USAGE);
                     }
                 };
-                let report = handler(event).await;
-                match serde_json::to_string_pretty(&report) {
+                let response = handler(event).await;
+                match serde_json::to_string_pretty(&response) {
                     Ok(json) => println!("{json}"),
                     Err(err) => eprintln!("{}: could not print the report: {err}", self.function),
                 }
-                ExitCode::from(if report.failed() {
+                ExitCode::from(if response.failed() {
                     EXIT_FAILED
                 } else {
                     EXIT_OK

@@ -38,8 +38,13 @@ pub fn compose(report: &Report, max_bytes: usize) -> Option<Notification> {
     }
     let summary = report.summary();
     let dry = if report.dry_run { "[DRY RUN] " } else { "" };
+    let place = report
+        .target
+        .as_ref()
+        .map(|t| format!(" in {t}"))
+        .unwrap_or_default();
     let mut subject = format!(
-        "{dry}sagekeeper {}: {} findings, {} actions {}{}",
+        "{dry}sagekeeper {}{place}: {} findings, {} actions {}{}",
         report.function,
         summary.findings,
         summary.actions_done + summary.actions_planned,
@@ -55,7 +60,7 @@ pub fn compose(report: &Report, max_bytes: usize) -> Option<Notification> {
     } else {
         let summary_json = serde_json::json!({
             "function": report.function, "dry_run": report.dry_run,
-            "started_at": report.started_at, "trigger": report.trigger, "headline": report.headline,
+            "started_at": report.started_at, "trigger": report.trigger, "target": report.target, "headline": report.headline,
             "summary": summary, "metrics": report.metrics,
             "truncated": "the full report is in the function's logs and response",
         });
@@ -72,6 +77,10 @@ pub fn compose(report: &Report, max_bytes: usize) -> Option<Notification> {
         ("severity", report.max_severity().to_string()),
         ("dry_run", report.dry_run.to_string()),
     ]);
+    let mut attributes = attributes;
+    if let Some(target) = &report.target {
+        attributes.insert("target", target.clone());
+    }
     Some(Notification {
         subject,
         message,
@@ -94,6 +103,9 @@ fn text(report: &Report, budget: usize) -> String {
         }
     );
     let _ = writeln!(head, "Trigger: {}", report.trigger);
+    if let Some(target) = &report.target {
+        let _ = writeln!(head, "Account/region: {target}");
+    }
     if let Some(headline) = &report.headline {
         let _ = writeln!(head, "\n{headline}");
     }

@@ -88,6 +88,9 @@ pub struct Report {
     pub started_at: DateTime<Utc>,
     /// What started the run, e.g. `schedule`, `api-call CreateBucket`, `alarm`.
     pub trigger: String,
+    /// The account and region acted in, `account/region`; `None` in a single-account
+    /// deployment.
+    pub target: Option<String>,
     /// One sentence for people, e.g. "parked 7 endpoints, ~$12.40/h".
     pub headline: Option<String>,
     pub actions: Vec<ActionRecord>,
@@ -115,6 +118,7 @@ impl Report {
             dry_run,
             started_at,
             trigger: String::new(),
+            target: None,
             headline: None,
             actions: Vec::new(),
             findings: Vec::new(),
@@ -243,6 +247,8 @@ impl Serialize for Report {
             started_at: &'a DateTime<Utc>,
             trigger: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
+            target: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
             headline: Option<&'a str>,
             actions: &'a [ActionRecord],
             findings: &'a [Finding],
@@ -255,6 +261,7 @@ impl Serialize for Report {
             dry_run: self.dry_run,
             started_at: &self.started_at,
             trigger: &self.trigger,
+            target: self.target.as_deref(),
             headline: self.headline.as_deref(),
             actions: &self.actions,
             findings: &self.findings,

@@ -3,25 +3,31 @@
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::aws::Aws;
 use crate::config::CommonConfig;
 use crate::events::{Trigger, TriggerKind};
 use crate::notify::{self, Notifier};
 use crate::report::Report;
+use crate::sessions::Scope;
 use crate::{logging, metrics};
 
 #[derive(Debug, Clone)]
 pub struct Reporter {
     notifier: Option<Notifier>,
+    /// Stamped on every report, so people read which account and region it is about.
+    target: Option<String>,
 }
 
 impl Reporter {
-    pub fn new(aws: &Aws, config: &CommonConfig) -> Self {
+    /// Notifies through the deployment's own topic, whatever account the scope acts in.
+    pub fn new(scope: &Scope, config: &CommonConfig) -> Self {
         let notifier = config
             .notify_topic_arn
             .as_ref()
-            .map(|topic| Notifier::new(aws.sns(), topic.to_string()));
-        Reporter { notifier }
+            .map(|topic| Notifier::new(scope.hub.sns(), topic.to_string()));
+        Reporter {
+            notifier,
+            target: scope.target.as_ref().map(ToString::to_string),
+        }
     }
 
     /// The frame of every handler: parse the trigger (a bad one is a typed error in the
@@ -38,6 +44,7 @@ impl Reporter {
         F: AsyncFnOnce(Trigger, &mut Report),
     {
         let mut report = Report::new(function, dry_run, Utc::now());
+        report.target = self.target.clone();
         match Trigger::parse_for(function, &event, accepts) {
             Ok(trigger) => {
                 report.trigger = trigger.label();
@@ -62,6 +69,11 @@ impl Reporter {
             tracing::error!(error = %err, "could not publish the run summary");
             report.error(None, &err);
         }
+        self.record(report)
+    }
+
+    /// Emits the report's log line and metrics, without a notification.
+    pub fn record(&self, report: Report) -> Report {
         let summary = report.summary();
         let (done, planned, failed) = (
             summary.actions_done,
@@ -69,10 +81,11 @@ impl Reporter {
             summary.actions_failed,
         );
         let (findings, errors) = (summary.findings, summary.errors);
+        let target = report.target.as_deref().unwrap_or("home");
         if report.failed() {
-            tracing::error!(function = %report.function, trigger = %report.trigger, done, planned, failed, findings, errors, "run failed");
+            tracing::error!(function = %report.function, trigger = %report.trigger, target, done, planned, failed, findings, errors, "run failed");
         } else {
-            tracing::info!(function = %report.function, trigger = %report.trigger, done, planned, failed, findings, errors, "run finished");
+            tracing::info!(function = %report.function, trigger = %report.trigger, target, done, planned, failed, findings, errors, "run finished");
         }
         let emf = metrics::emf_document(&report, Utc::now().timestamp_millis());
         logging::write_line(&emf.to_string());

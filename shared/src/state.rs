@@ -39,6 +39,8 @@ pub struct StateStore {
     s3: Client,
     bucket: String,
     kms_key_id: Option<String>,
+    /// Prepended to every key, so targets sharing the bucket never see each other's documents.
+    namespace: String,
 }
 
 impl StateStore {
@@ -48,7 +50,24 @@ impl StateStore {
             s3,
             bucket: bucket.into(),
             kms_key_id,
+            namespace: String::new(),
         }
+    }
+
+    /// The same store with every key under `namespace` (e.g. `targets/<account>/<region>/`);
+    /// callers keep using keys relative to it.
+    pub fn within(mut self, namespace: &str) -> Self {
+        self.namespace = namespace.to_owned();
+        self
+    }
+
+    fn full(&self, key: &str) -> String {
+        format!("{}{key}", self.namespace)
+    }
+
+    /// Where a document lives, for people: `s3://bucket/<namespace><key>`.
+    pub fn location(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.bucket, self.full(key))
     }
 
     pub fn bucket(&self) -> &str {
@@ -60,7 +79,7 @@ impl StateStore {
         self.s3
             .put_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(self.full(key))
             .content_type("application/json")
             .server_side_encryption(ServerSideEncryption::AwsKms)
             .set_ssekms_key_id(self.kms_key_id.clone())
@@ -77,7 +96,7 @@ impl StateStore {
             .s3
             .get_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(self.full(key))
             .send()
             .await
             .aws("GetObject");
@@ -102,7 +121,7 @@ impl StateStore {
             Some(read) if &read == value => Ok(()),
             _ => Err(StateError::VerifyFailed {
                 bucket: self.bucket.clone(),
-                key: key.to_owned(),
+                key: self.full(key),
             }),
         }
     }
@@ -112,7 +131,7 @@ impl StateStore {
             .s3
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(prefix)
+            .prefix(self.full(prefix))
             .into_paginator()
             .send();
         let mut keys = Vec::new();
@@ -122,7 +141,8 @@ impl StateStore {
                 page.contents
                     .unwrap_or_default()
                     .into_iter()
-                    .filter_map(|o| o.key),
+                    .filter_map(|o| o.key)
+                    .filter_map(|k| k.strip_prefix(&self.namespace).map(str::to_owned)),
             );
         }
         Ok(keys)
@@ -134,8 +154,8 @@ impl StateStore {
         self.s3
             .copy_object()
             .bucket(&self.bucket)
-            .key(archive_key)
-            .copy_source(format!("{}/{}", self.bucket, key))
+            .key(self.full(archive_key))
+            .copy_source(format!("{}/{}", self.bucket, self.full(key)))
             .server_side_encryption(ServerSideEncryption::AwsKms)
             .set_ssekms_key_id(self.kms_key_id.clone())
             .send()
@@ -144,7 +164,7 @@ impl StateStore {
         self.s3
             .delete_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(self.full(key))
             .send()
             .await
             .aws("DeleteObject")?;
@@ -154,7 +174,7 @@ impl StateStore {
     fn corrupt(&self, key: &str, source: serde_json::Error) -> StateError {
         StateError::Corrupt {
             bucket: self.bucket.clone(),
-            key: key.to_owned(),
+            key: self.full(key),
             source,
         }
     }

@@ -2,7 +2,7 @@
 //! decide with a pure function, then start at most one retrain.
 
 use sagekeeper_core::events::AlarmChange;
-use sagekeeper_core::{Aws, Report, Reporter, Trigger, TriggerKind};
+use sagekeeper_core::{Report, Reporter, Scope, Trigger, TriggerKind};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -22,13 +22,14 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn new(aws: &Aws, config: Config) -> Self {
+    pub fn new(scope: &Scope, config: &Config) -> Self {
+        let aws = &scope.resources;
         Deps {
             sagemaker: aws.sagemaker(),
             s3: aws.s3(),
             cloudwatch: aws.cloudwatch(),
-            reporter: Reporter::new(aws, &config.common),
-            config,
+            reporter: Reporter::new(scope, &config.common),
+            config: config.clone(),
         }
     }
 }
@@ -91,7 +92,7 @@ mod tests {
         OutputDataConfig, PipelineExecutionStatus, PipelineExecutionSummary, StoppingCondition, Tag,
     };
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-    use sagekeeper_core::{Env, Outcome};
+    use sagekeeper_core::{Aws, Env, Outcome};
 
     use crate::target::{JOB_TAG, PIPELINE_TAG};
 
@@ -116,7 +117,9 @@ mod tests {
             s3: mock_client!(aws_sdk_s3, [&no_report]),
             cloudwatch: mock_client!(aws_sdk_cloudwatch, [&untagged_alarm]),
             reporter: Reporter::new(
-                &Aws::from_sdk_config(aws_config::SdkConfig::builder().build()),
+                &Scope::home(&Aws::from_sdk_config(
+                    aws_config::SdkConfig::builder().build(),
+                )),
                 &config.common,
             ),
             config,

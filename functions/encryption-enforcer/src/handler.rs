@@ -1,7 +1,7 @@
 //! Handles a daily sweep or one CloudTrail API call: gather the resources in scope, evaluate
 //! the rules, plan, apply, report.
 
-use sagekeeper_core::{Aws, Report, Reporter, TriggerKind};
+use sagekeeper_core::{Report, Reporter, TriggerKind, sessions};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -19,7 +19,8 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn new(aws: &Aws, config: Config) -> Self {
+    pub fn new(clients: &sessions::Scope, config: &Config) -> Self {
+        let aws = &clients.resources;
         Deps {
             clients: Clients {
                 s3: aws.s3(),
@@ -27,8 +28,8 @@ impl Deps {
                 kms: aws.kms(),
                 region: aws.region().map(str::to_owned),
             },
-            reporter: Reporter::new(aws, &config.common),
-            config,
+            reporter: Reporter::new(clients, &config.common),
+            config: config.clone(),
         }
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sagekeeper_core::pricing::PriceTable;
 use sagekeeper_core::sagemaker;
 use sagekeeper_core::state::StateStore;
-use sagekeeper_core::{Aws, Report, Reporter, Severity, Trigger, TriggerKind};
+use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -28,16 +28,18 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn new(aws: &Aws, config: Config) -> Self {
+    pub fn new(scope: &Scope, config: &Config) -> Self {
+        let aws = &scope.resources;
         let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
         Deps {
             prices: PriceTable::new(config.price_overrides.clone()),
             sagemaker: aws.sagemaker(),
             autoscaling: aws.autoscaling(),
             tagging: aws.tagging(),
-            state: StateStore::new(aws.s3(), config.state_bucket.clone(), kms_key),
-            reporter: Reporter::new(aws, &config.common),
-            config,
+            state: StateStore::new(scope.hub.s3(), config.state_bucket.clone(), kms_key)
+                .within(&scope.state_namespace),
+            reporter: Reporter::new(scope, &config.common),
+            config: config.clone(),
         }
     }
 }

@@ -132,7 +132,7 @@ async fn read_snapshots(deps: &Deps, report: &mut Report) -> BTreeMap<String, En
     .await;
     let mut snapshots = BTreeMap::new();
     for (key, result) in read {
-        let location = format!("s3://{}/{key}", deps.state.bucket());
+        let location = deps.state.location(&key);
         match result {
             Ok(Some(snapshot)) if snapshot.format == SNAPSHOT_FORMAT => {
                 snapshots.insert(snapshot.endpoint_name.clone(), snapshot);

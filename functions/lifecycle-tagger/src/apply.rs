@@ -180,7 +180,7 @@ pub async fn delete_idle(
     if !attempt(
         report,
         &candidate.arn,
-        &format!("write-snapshot s3://{}/{key}", state.bucket()),
+        &format!("write-snapshot {}", state.location(&key)),
         write,
     )
     .await

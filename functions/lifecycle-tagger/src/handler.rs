@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sagekeeper_core::events::ApiCall;
 use sagekeeper_core::pricing::PriceTable;
 use sagekeeper_core::state::StateStore;
-use sagekeeper_core::{Aws, Report, Reporter, Severity, Trigger, TriggerKind};
+use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -34,7 +34,8 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn new(aws: &Aws, config: Config) -> Self {
+    pub fn new(scope: &Scope, config: &Config) -> Self {
+        let aws = &scope.resources;
         let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
         Deps {
             prices: PriceTable::default(),
@@ -46,12 +47,12 @@ impl Deps {
             logs: aws.logs(),
             cloudwatch: aws.cloudwatch(),
             autoscaling: aws.autoscaling(),
-            state: config
-                .state_bucket
-                .as_ref()
-                .map(|bucket| StateStore::new(aws.s3(), bucket.clone(), kms_key)),
-            reporter: Reporter::new(aws, &config.common),
-            config,
+            state: config.state_bucket.as_ref().map(|bucket| {
+                StateStore::new(scope.hub.s3(), bucket.clone(), kms_key)
+                    .within(&scope.state_namespace)
+            }),
+            reporter: Reporter::new(scope, &config.common),
+            config: config.clone(),
         }
     }
 }

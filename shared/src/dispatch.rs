@@ -1,0 +1,430 @@
+//! Where an event is handled. A single-account deployment handles every event in its own
+//! account and region. With targets configured (see [`crate::targets`]):
+//! - a scheduled sweep fans out: one SQS message per target when `FANOUT_QUEUE_URL` is set
+//!   and the function runs in Lambda, else every target in this invocation, a few at a time;
+//! - an SQS-triggered invocation handles each message's target and names the failed messages
+//!   in `batchItemFailures`, so only those are retried;
+//! - an event forwarded from a member account (EventBridge `account`, or an alarm action's
+//!   `accountId`) is handled in that account, through its member role.
+//!
+//! Each target's run is the function's own handler with that target's clients, and ends in
+//! its own report and SNS message (the summary is per target, not aggregated per sweep).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::{Aws, AwsError, map_bounded};
+use crate::fanout::{self, BatchItemFailure, Delivery};
+use crate::report::{Outcome, Report, ReportableError, Severity};
+use crate::reporter::Reporter;
+use crate::sessions::{Scope, Sessions};
+use crate::targets::{Accounts, Target, TargetsConfig};
+use crate::{Trigger, organizations};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// This account and region, as a single-account deployment.
+    Home,
+    /// A scheduled sweep over every target.
+    Sweep,
+    /// SQS messages, each naming one target.
+    Batch(Vec<Delivery>),
+    /// An event from an account (and region) other than, or not known to be, this one.
+    Forwarded(Target),
+}
+
+/// Decides the route from the event's shape alone.
+pub fn route(event: &Value, config: &TargetsConfig, home_region: &str) -> Route {
+    if config.is_home_only() {
+        return Route::Home;
+    }
+    if let Some(deliveries) = fanout::deliveries(event) {
+        return Route::Batch(deliveries);
+    }
+    if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Route::Sweep;
+    }
+    let account = ["account", "accountId"]
+        .iter()
+        .find_map(|field| event.get(*field).and_then(Value::as_str));
+    match account {
+        Some(account) => {
+            let region = event
+                .get("region")
+                .and_then(Value::as_str)
+                .unwrap_or(home_region);
+            Route::Forwarded(Target::new(account, region))
+        }
+        None => Route::Home,
+    }
+}
+
+/// What an invocation answers: one run's report, or the runs of several targets.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Run(Report),
+    Targets(TargetRuns),
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetRuns {
+    pub function: String,
+    pub dry_run: bool,
+    /// For an SQS-triggered invocation: the messages to be delivered again.
+    #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
+    pub batch_item_failures: Option<Vec<BatchItemFailure>>,
+    pub runs: Vec<Report>,
+}
+
+impl Response {
+    pub fn failed(&self) -> bool {
+        match self {
+            Response::Run(report) => report.failed(),
+            Response::Targets(runs) => {
+                runs.runs.iter().any(Report::failed)
+                    || runs
+                        .batch_item_failures
+                        .as_ref()
+                        .is_some_and(|f| !f.is_empty())
+            }
+        }
+    }
+}
+
+/// A target this deployment does not govern, or a message meant for another function.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error(
+        "{0} is not a target of this deployment (TARGET_ACCOUNTS, TARGET_REGIONS); nothing done"
+    )]
+    NotATarget(Target),
+    #[error("the message is for {0}, not this function; nothing done")]
+    OtherFunction(String),
+    #[error("{0}")]
+    BadMessage(String),
+}
+
+impl ReportableError for Refused {
+    fn kind(&self) -> &'static str {
+        "not-a-target"
+    }
+}
+
+/// Runs a function's handler in the right account and region for each event.
+pub struct Dispatcher<C, D, B, H> {
+    function: &'static str,
+    dry_run: bool,
+    config: C,
+    build: B,
+    handle: H,
+    /// The function's dependencies for its own account and region, built once.
+    home: D,
+    sessions: Sessions,
+    /// For runs that never reach the function: an unreachable target, a refused message.
+    reporter: Reporter,
+    sqs: aws_sdk_sqs::Client,
+    organizations: aws_sdk_organizations::Client,
+    org_accounts: Mutex<Option<BTreeSet<String>>>,
+}
+
+pub struct Parts<C> {
+    pub function: &'static str,
+    pub dry_run: bool,
+    pub config: C,
+    pub targets: TargetsConfig,
+    pub hub: Aws,
+    pub reporter: Reporter,
+}
+
+impl<C, D, B, H> Dispatcher<C, D, B, H>
+where
+    B: Fn(&Scope, &C) -> D,
+    H: AsyncFn(&D, Value) -> Report,
+{
+    pub fn new(parts: Parts<C>, build: B, handle: H) -> Self {
+        let home = build(&Scope::home(&parts.hub), &parts.config);
+        Dispatcher {
+            function: parts.function,
+            dry_run: parts.dry_run,
+            sqs: aws_sdk_sqs::Client::new(parts.hub.sdk_config()),
+            organizations: aws_sdk_organizations::Client::new(parts.hub.sdk_config()),
+            sessions: Sessions::new(parts.hub, parts.targets, parts.function),
+            config: parts.config,
+            build,
+            handle,
+            home,
+            reporter: parts.reporter,
+            org_accounts: Mutex::new(None),
+        }
+    }
+
+    /// `may_enqueue` is false from a shell, where a person waits for the whole result.
+    pub async fn dispatch(&self, event: Value, may_enqueue: bool) -> Response {
+        let home_region = self.sessions.home_region();
+        match route(&event, self.sessions.config(), &home_region) {
+            Route::Home => Response::Run((self.handle)(&self.home, event).await),
+            Route::Forwarded(target) => Response::Run(self.run_in(&target, event).await),
+            Route::Batch(deliveries) => self.batch(deliveries).await,
+            Route::Sweep => self.sweep(event, may_enqueue).await,
+        }
+    }
+
+    async fn sweep(&self, event: Value, may_enqueue: bool) -> Response {
+        let targets = match self.targets().await {
+            Ok(targets) => targets,
+            Err(err) => return Response::Run(self.refused(None, &event, &err).await),
+        };
+        let queue = self.sessions.config().fanout_queue_url.as_deref();
+        if let (Some(queue), true) = (queue, may_enqueue) {
+            return Response::Run(self.enqueue(queue, &targets, &event).await);
+        }
+        let runs = map_bounded(targets, self.sessions.config().concurrency, |target| {
+            let event = event.clone();
+            async move { self.run_in(&target, event).await }
+        })
+        .await;
+        self.runs(runs, None)
+    }
+
+    async fn batch(&self, deliveries: Vec<Delivery>) -> Response {
+        let outcomes = map_bounded(deliveries, self.sessions.config().concurrency, |delivery| {
+            self.deliver(delivery)
+        })
+        .await;
+        let failures = outcomes
+            .iter()
+            .filter(|(_, report)| report.failed())
+            .map(|(id, _)| BatchItemFailure {
+                item_identifier: id.clone(),
+            })
+            .collect();
+        self.runs(
+            outcomes.into_iter().map(|(_, r)| r).collect(),
+            Some(failures),
+        )
+    }
+
+    async fn deliver(&self, delivery: Delivery) -> (String, Report) {
+        let report = match delivery.message {
+            Err(reason) => {
+                self.refused(None, &Value::Null, &Refused::BadMessage(reason))
+                    .await
+            }
+            Ok(message) if message.function != self.function => {
+                let err = Refused::OtherFunction(message.function.clone());
+                self.refused(Some(&message.target), &message.event, &err)
+                    .await
+            }
+            Ok(message) => self.run_in(&message.target, message.event).await,
+        };
+        (delivery.message_id, report)
+    }
+
+    /// The function's run in `target`, after checking the deployment governs it.
+    async fn run_in(&self, target: &Target, event: Value) -> Report {
+        match self.admits(target).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let err = Refused::NotATarget(target.clone());
+                return self.refused(Some(target), &event, &err).await;
+            }
+            Err(err) => return self.refused(Some(target), &event, &err).await,
+        }
+        match self.sessions.scope(target).await {
+            Ok(scope) => {
+                let deps = (self.build)(&scope, &self.config);
+                (self.handle)(&deps, event).await
+            }
+            Err(err) => {
+                // An account without the member role is something for people to fix.
+                let mut report = self.report_for(Some(target), &event);
+                report.finding(
+                    err.role_arn.clone(),
+                    "member-role-unavailable",
+                    Severity::High,
+                    err.to_string(),
+                );
+                report.error(None, &err);
+                self.reporter.finish(report).await
+            }
+        }
+    }
+
+    async fn enqueue(&self, queue: &str, targets: &[Target], event: &Value) -> Report {
+        let mut report = self.report_for(None, event);
+        let results = fanout::enqueue(&self.sqs, queue, self.function, targets, event).await;
+        let mut enqueued = 0;
+        for (target, result) in results {
+            match result {
+                Ok(()) => {
+                    enqueued += 1;
+                    report.action(target.to_string(), "enqueue", Outcome::Done, None);
+                }
+                Err(err) => {
+                    report.action(
+                        target.to_string(),
+                        "enqueue",
+                        Outcome::Failed,
+                        Some(err.to_string()),
+                    );
+                    report.error(Some(&target.to_string()), &err);
+                }
+            }
+        }
+        report.add_metric("TargetsEnqueued", enqueued as f64);
+        report.headline = Some(format!(
+            "fanned out to {enqueued} of {} target(s); each reports on its own",
+            targets.len()
+        ));
+        // The per-target runs notify; this one only logs.
+        self.reporter.record(report)
+    }
+
+    async fn refused(
+        &self,
+        target: Option<&Target>,
+        event: &Value,
+        err: &dyn ReportableError,
+    ) -> Report {
+        tracing::warn!(error = %err, "refused");
+        let mut report = self.report_for(target, event);
+        report.error(None, err);
+        self.reporter.finish(report).await
+    }
+
+    fn report_for(&self, target: Option<&Target>, event: &Value) -> Report {
+        let mut report = Report::new(self.function, self.dry_run, Utc::now());
+        report.trigger = Trigger::parse(event)
+            .map(|t| t.label())
+            .unwrap_or_else(|_| "invalid".to_owned());
+        report.target = target.map(ToString::to_string);
+        report
+    }
+
+    fn runs(&self, runs: Vec<Report>, failures: Option<Vec<BatchItemFailure>>) -> Response {
+        Response::Targets(TargetRuns {
+            function: self.function.to_owned(),
+            dry_run: self.dry_run,
+            batch_item_failures: failures,
+            runs,
+        })
+    }
+
+    /// Every configured (account, region).
+    async fn targets(&self) -> Result<Vec<Target>, AwsError> {
+        let accounts = self.accounts().await?;
+        Ok(self
+            .sessions
+            .config()
+            .expand(&accounts, &self.sessions.home_region()))
+    }
+
+    async fn admits(&self, target: &Target) -> Result<bool, AwsError> {
+        let accounts = self.accounts().await?;
+        Ok(self
+            .sessions
+            .config()
+            .admits(target, &accounts, &self.sessions.home_region()))
+    }
+
+    /// The target accounts; an organisation's are listed once per cold start.
+    async fn accounts(&self) -> Result<BTreeSet<String>, AwsError> {
+        match &self.sessions.config().accounts {
+            Accounts::Home => Ok(BTreeSet::from([self.sessions.home_account().await?])),
+            Accounts::Listed(accounts) => Ok(accounts.clone()),
+            Accounts::Organization { parents } => {
+                if let Some(cached) = self.org_accounts.lock().unwrap().clone() {
+                    return Ok(cached);
+                }
+                let accounts = organizations::active_accounts(&self.organizations, parents).await?;
+                *self.org_accounts.lock().unwrap() = Some(accounts.clone());
+                Ok(accounts)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+    use serde_json::json;
+
+    fn targets(pairs: &[(&str, &str)]) -> TargetsConfig {
+        TargetsConfig::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
+    }
+
+    fn scheduled() -> Value {
+        json!({"detail-type": "Scheduled Event", "source": "aws.events", "account": "111111111111",
+               "region": "us-east-1", "time": "2026-11-23T20:00:00Z"})
+    }
+
+    #[test]
+    fn a_single_account_deployment_handles_everything_at_home() {
+        let home = targets(&[]);
+        assert_eq!(route(&scheduled(), &home, "us-east-1"), Route::Home);
+        let forwarded =
+            json!({"detail-type": "AWS API Call via CloudTrail", "account": "222222222222"});
+        assert_eq!(route(&forwarded, &home, "us-east-1"), Route::Home);
+    }
+
+    #[test]
+    fn with_targets_a_schedule_sweeps_and_other_events_go_to_their_account() {
+        let org = targets(&[("TARGET_ACCOUNTS", "111111111111,222222222222")]);
+        assert_eq!(route(&scheduled(), &org, "us-east-1"), Route::Sweep);
+        let call = json!({"detail-type": "AWS API Call via CloudTrail", "account": "222222222222",
+                          "region": "eu-west-1"});
+        assert_eq!(
+            route(&call, &org, "us-east-1"),
+            Route::Forwarded(Target::new("222222222222", "eu-west-1"))
+        );
+        let alarm_action = json!({"source": "aws.cloudwatch", "accountId": "222222222222",
+                                  "alarmData": {}});
+        assert_eq!(
+            route(&alarm_action, &org, "us-east-1"),
+            Route::Forwarded(Target::new("222222222222", "us-east-1"))
+        );
+        let sns = json!({"Records": [{"EventSource": "aws:sns"}]});
+        assert_eq!(route(&sns, &org, "us-east-1"), Route::Home);
+    }
+
+    #[test]
+    fn sqs_batches_are_recognised() {
+        let org = targets(&[("TARGET_REGIONS", "eu-west-1,us-east-1")]);
+        let batch =
+            json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m-1", "body": "{}"}]});
+        assert!(matches!(route(&batch, &org, "us-east-1"), Route::Batch(d) if d.len() == 1));
+    }
+
+    #[test]
+    fn a_batch_fails_when_any_message_failed() {
+        let mut failed = Report::new("f", false, Utc::now());
+        failed.error(None, &Refused::BadMessage("x".into()));
+        let runs = |failures: Vec<BatchItemFailure>, runs| {
+            Response::Targets(TargetRuns {
+                function: "f".into(),
+                dry_run: false,
+                batch_item_failures: Some(failures),
+                runs,
+            })
+        };
+        assert!(!runs(vec![], vec![Report::new("f", false, Utc::now())]).failed());
+        let response = runs(
+            vec![BatchItemFailure {
+                item_identifier: "m-1".into(),
+            }],
+            vec![failed],
+        );
+        assert!(response.failed());
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(
+            json["batchItemFailures"],
+            json!([{"itemIdentifier": "m-1"}])
+        );
+    }
+}
