@@ -1,7 +1,7 @@
 //! Where an event is handled. A single-account deployment handles every event in its own
 //! account and region. With targets configured (see [`crate::targets`]):
-//! - a scheduled sweep fans out: one SQS message per target when `FANOUT_QUEUE_URL` is set
-//!   and the function runs in Lambda, else every target in this invocation, a few at a time;
+//! - a scheduled sweep fans out: one SQS message per target when `FANOUT_QUEUE_URL` is set,
+//!   else every target in this invocation, `TARGET_CONCURRENCY` at a time;
 //! - an SQS-triggered invocation handles each message's target and names the failed messages
 //!   in `batchItemFailures`, so only those are retried;
 //! - an event forwarded from a member account (EventBridge `account`, or an alarm action's
@@ -163,24 +163,22 @@ where
         }
     }
 
-    /// `may_enqueue` is false from a shell, where a person waits for the whole result.
-    pub async fn dispatch(&self, event: Value, may_enqueue: bool) -> Response {
+    pub async fn dispatch(&self, event: Value) -> Response {
         let home_region = self.sessions.home_region();
         match route(&event, self.sessions.config(), &home_region) {
             Route::Home => Response::Run((self.handle)(&self.home, event).await),
             Route::Forwarded(target) => Response::Run(self.run_in(&target, event).await),
             Route::Batch(deliveries) => self.batch(deliveries).await,
-            Route::Sweep => self.sweep(event, may_enqueue).await,
+            Route::Sweep => self.sweep(event).await,
         }
     }
 
-    async fn sweep(&self, event: Value, may_enqueue: bool) -> Response {
+    async fn sweep(&self, event: Value) -> Response {
         let targets = match self.targets().await {
             Ok(targets) => targets,
             Err(err) => return Response::Run(self.refused(None, &event, &err).await),
         };
-        let queue = self.sessions.config().fanout_queue_url.as_deref();
-        if let (Some(queue), true) = (queue, may_enqueue) {
+        if let Some(queue) = self.sessions.config().fanout_queue_url.as_deref() {
             return Response::Run(self.enqueue(queue, &targets, &event).await);
         }
         let runs = map_bounded(targets, self.sessions.config().concurrency, |target| {

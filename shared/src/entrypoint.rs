@@ -61,10 +61,7 @@ pub async fn run<C, D>(
         hub,
     };
     let dispatcher = Dispatcher::new(parts, build, handle);
-    let may_enqueue = launch.in_lambda();
-    launch
-        .serve(|event| dispatcher.dispatch(event, may_enqueue))
-        .await
+    launch.serve(|event| dispatcher.dispatch(event)).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,10 +174,6 @@ impl Launch {
 
     pub fn env(&self) -> &Env {
         &self.env
-    }
-
-    pub fn in_lambda(&self) -> bool {
-        matches!(self.mode, Mode::Lambda)
     }
 
     /// `--dry-run` on the command line.

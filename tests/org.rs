@@ -1,0 +1,543 @@
+//! Organisation scale against the emulator: one deployment (the hub account) governs three
+//! accounts in two regions through each account's member role. The emulator keys resources
+//! by the account of the credentials, and assumed-role credentials carry the role's account,
+//! so a call made with the wrong account's credentials would find or change the wrong thing.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use sagekeeper_core::Aws;
+use serde_json::{Value, json};
+
+mod support;
+use support::{Run, Sandbox, emulator_url, repo_root, sandbox, seed_endpoint, unique};
+
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+/// Friday evening in Madrid, then Monday morning (see tests/scheduler.rs).
+const EVENING: &str = "scheduled.json";
+const MORNING: &str = "scheduled-morning.json";
+
+/// The hub and two members, each a fresh account of the emulator.
+struct Org {
+    hub: Sandbox,
+    members: Vec<Sandbox>,
+}
+
+impl Org {
+    async fn new() -> Org {
+        Org {
+            hub: sandbox("us-east-1").await,
+            members: vec![sandbox("us-east-1").await, sandbox("us-east-1").await],
+        }
+    }
+
+    fn accounts(&self) -> Vec<&Sandbox> {
+        std::iter::once(&self.hub).chain(&self.members).collect()
+    }
+
+    fn target_env(&self) -> Vec<(&'static str, String)> {
+        let ids: Vec<&str> = self
+            .accounts()
+            .iter()
+            .map(|a| a.account_id.as_str())
+            .collect();
+        vec![
+            ("TARGET_ACCOUNTS", ids.join(",")),
+            ("TARGET_REGIONS", REGIONS.join(",")),
+            ("MEMBER_ROLE_NAME", "sagekeeper-member".to_owned()),
+            ("TIMEZONE", "Europe/Madrid".to_owned()),
+        ]
+    }
+
+    fn run(&self, function: &str, event: &str, env: &[(&'static str, String)]) -> Run {
+        let mut all = self.target_env();
+        all.extend(env.iter().cloned());
+        let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.hub.run(function, event, &[], &pairs)
+    }
+}
+
+fn label(account: &Sandbox, region: &str) -> String {
+    format!("{}/{region}", account.account_id)
+}
+
+async fn state_bucket(hub: &Sandbox) -> String {
+    let bucket = unique("sk-org-state");
+    hub.aws
+        .s3()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    bucket
+}
+
+async fn endpoint_tags(aws: &Aws, name: &str) -> Option<BTreeMap<String, String>> {
+    let sm = aws.sagemaker();
+    let arn = sm
+        .describe_endpoint()
+        .endpoint_name(name)
+        .send()
+        .await
+        .ok()?
+        .endpoint_arn?;
+    let tags = sm.list_tags().resource_arn(arn).send().await.unwrap();
+    Some(
+        tags.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn runs(run: &Run) -> Vec<&Value> {
+    run.report["runs"]
+        .as_array()
+        .unwrap_or_else(|| {
+            panic!(
+                "a multi-target response: {:#}\n{}",
+                run.report,
+                run.stderr()
+            )
+        })
+        .iter()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_credentials() {
+    let org = Org::new().await;
+    let bucket = state_bucket(&org.hub).await;
+    let name = unique("fraud");
+    let kept = unique("kept");
+    // The same endpoint name everywhere, each tagged with where it lives: a call made in the
+    // wrong account or region would park or restore the wrong one.
+    for account in org.accounts() {
+        for region in REGIONS {
+            let aws = account.aws.in_region(region);
+            let owner = label(account, region);
+            seed_endpoint(&aws, &name, &[("AutoShutdown", "true"), ("Owner", &owner)]).await;
+        }
+    }
+    let member_us = org.members[0].aws.in_region("us-east-1");
+    seed_endpoint(&member_us, &kept, &[("Owner", "not opted in")]).await;
+    let env = [("STATE_BUCKET", bucket.clone())];
+
+    let evening = org.run("endpoint-scheduler", EVENING, &env);
+    assert_eq!(
+        evening.code(),
+        0,
+        "{:#}\n{}",
+        evening.report,
+        evening.stderr()
+    );
+    let reports = runs(&evening);
+    assert_eq!(reports.len(), 6, "3 accounts × 2 regions");
+    let mut targets: Vec<String> = reports
+        .iter()
+        .map(|r| r["target"].as_str().unwrap().to_owned())
+        .collect();
+    targets.sort();
+    let mut expected: Vec<String> = org
+        .accounts()
+        .iter()
+        .flat_map(|a| REGIONS.map(|r| label(a, r)))
+        .collect();
+    expected.sort();
+    assert_eq!(targets, expected);
+    for report in &reports {
+        assert_eq!(report["metrics"]["EndpointsParked"], 1.0, "{report:#}");
+    }
+    for account in org.accounts() {
+        for region in REGIONS {
+            let aws = account.aws.in_region(region);
+            assert_eq!(
+                endpoint_tags(&aws, &name).await,
+                None,
+                "{}",
+                label(account, region)
+            );
+        }
+    }
+    assert!(
+        endpoint_tags(&member_us, &kept).await.is_some(),
+        "not opted in: untouched"
+    );
+
+    // One state bucket, each target's snapshots under its own prefix; the hub's own account
+    // and region keep the single-account layout.
+    let keys: Vec<String> = org
+        .hub
+        .aws
+        .s3()
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    let snapshot = format!("snapshots/endpoints/{name}.json");
+    assert!(keys.contains(&snapshot), "{keys:?}");
+    for account in org.accounts() {
+        for region in REGIONS {
+            if account.account_id == org.hub.account_id && region == "us-east-1" {
+                continue;
+            }
+            let key = format!("targets/{}/{snapshot}", label(account, region));
+            assert!(keys.contains(&key), "{key} in {keys:?}");
+        }
+    }
+
+    let morning = org.run("endpoint-scheduler", MORNING, &env);
+    assert_eq!(
+        morning.code(),
+        0,
+        "{:#}\n{}",
+        morning.report,
+        morning.stderr()
+    );
+    for account in org.accounts() {
+        for region in REGIONS {
+            let aws = account.aws.in_region(region);
+            let tags = endpoint_tags(&aws, &name)
+                .await
+                .unwrap_or_else(|| panic!("restored in {}", label(account, region)));
+            assert_eq!(
+                tags["Owner"],
+                label(account, region),
+                "its own endpoint, back"
+            );
+        }
+    }
+}
+
+/// scripts/faultproxy.py without random faults, refusing AssumeRole into `account`: a member
+/// account whose role was never deployed.
+struct DenyingProxy {
+    child: Child,
+    url: String,
+}
+
+impl DenyingProxy {
+    fn start(account: &str) -> DenyingProxy {
+        let mut child = Command::new(repo_root().join(".venv/bin/python"))
+            .arg(repo_root().join("scripts/faultproxy.py"))
+            .args(["--upstream", emulator_url(), "--rate", "0"])
+            .args(["--deny-assume-account", account])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start scripts/faultproxy.py (run scripts/setup.sh first)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        DenyingProxy {
+            child,
+            url: line.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for DenyingProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Queues {
+    sqs: aws_sdk_sqs::Client,
+    work: String,
+    dead_letters: String,
+}
+
+impl Queues {
+    /// A work queue whose messages go to a dead-letter queue after two receives.
+    async fn new(hub: &Sandbox) -> Queues {
+        let sqs = aws_sdk_sqs::Client::new(hub.aws.sdk_config());
+        let dead_letters = sqs
+            .create_queue()
+            .queue_name(unique("sk-fanout-dlq"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let dlq_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&dead_letters)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&QueueAttributeName::QueueArn]
+            .clone();
+        let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}).to_string();
+        let work = sqs
+            .create_queue()
+            .queue_name(unique("sk-fanout"))
+            .attributes(QueueAttributeName::RedrivePolicy, redrive)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        Queues {
+            sqs,
+            work,
+            dead_letters,
+        }
+    }
+
+    /// What the Lambda event source mapping would deliver: every visible message, hidden for
+    /// two seconds.
+    async fn receive(&self, queue: &str) -> Vec<Message> {
+        let mut messages = Vec::new();
+        loop {
+            let page = self
+                .sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .visibility_timeout(2)
+                .send()
+                .await
+                .unwrap();
+            if page.messages().is_empty() {
+                return messages;
+            }
+            messages.extend_from_slice(page.messages());
+        }
+    }
+
+    async fn delete(&self, message: &Message) {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.work)
+            .receipt_handle(message.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The SQS event Lambda hands the function for `messages`.
+fn sqs_event(messages: &[Message]) -> String {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
+                "body": m.body(), "attributes": {}, "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(), "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sk-fanout",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("{}.json", unique("sqs-event")));
+    std::fs::write(&path, json!({ "Records": records }).to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn message_target(message: &Message) -> String {
+    let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+    format!(
+        "{}/{}",
+        body["target"]["account"].as_str().unwrap(),
+        body["target"]["region"].as_str().unwrap()
+    )
+}
+
+fn failed_ids(run: &Run) -> Vec<String> {
+    let mut ids: Vec<String> = run.report["batchItemFailures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a batch response: {:#}\n{}", run.report, run.stderr()))
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it() {
+    let org = Org::new().await;
+    let bucket = state_bucket(&org.hub).await;
+    let queues = Queues::new(&org.hub).await;
+    let unreachable = &org.members[1];
+    let proxy = DenyingProxy::start(&unreachable.account_id);
+    let env = [
+        ("STATE_BUCKET", bucket.clone()),
+        ("FANOUT_QUEUE_URL", queues.work.clone()),
+    ];
+
+    // The scheduled invocation only enqueues: one message per target.
+    let fan_out = org.run("endpoint-scheduler", EVENING, &env);
+    assert_eq!(
+        fan_out.code(),
+        0,
+        "{:#}\n{}",
+        fan_out.report,
+        fan_out.stderr()
+    );
+    assert_eq!(
+        fan_out.report["summary"]["actions_done"], 6,
+        "{:#}",
+        fan_out.report
+    );
+    let delivered = queues.receive(&queues.work).await;
+    let mut targets: Vec<String> = delivered.iter().map(message_target).collect();
+    targets.sort();
+    let mut expected: Vec<String> = org
+        .accounts()
+        .iter()
+        .flat_map(|a| REGIONS.map(|r| label(a, r)))
+        .collect();
+    expected.sort();
+    assert_eq!(targets, expected, "one message per (account, region)");
+
+    // The SQS-triggered invocation: the unreachable account's two messages fail, alone.
+    let mut worker_env = env.to_vec();
+    worker_env.push(("AWS_ENDPOINT_URL", proxy.url.clone()));
+    let first = org.run("endpoint-scheduler", &sqs_event(&delivered), &worker_env);
+    let mut unreachable_ids: Vec<String> = delivered
+        .iter()
+        .filter(|m| message_target(m).starts_with(&unreachable.account_id))
+        .map(|m| m.message_id().unwrap().to_owned())
+        .collect();
+    unreachable_ids.sort();
+    assert_eq!(unreachable_ids.len(), 2);
+    assert_eq!(failed_ids(&first), unreachable_ids);
+    assert_eq!(first.code(), 1, "a failed target fails the shell run");
+    let role_findings: Vec<&Value> = runs(&first)
+        .into_iter()
+        .flat_map(|r| r["findings"].as_array().unwrap())
+        .filter(|f| f["rule"] == "member-role-unavailable")
+        .collect();
+    assert_eq!(role_findings.len(), 2, "{:#}", first.report);
+    assert!(
+        role_findings[0]["resource"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "{}:role/sagekeeper-member",
+                unreachable.account_id
+            ))
+    );
+    // As the event source mapping does: delete what succeeded.
+    for message in &delivered {
+        if !unreachable_ids.contains(&message.message_id().unwrap().to_owned()) {
+            queues.delete(message).await;
+        }
+    }
+
+    // Redelivered: only the failed target's messages.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let again = queues.receive(&queues.work).await;
+    let mut again_ids: Vec<String> = again
+        .iter()
+        .map(|m| m.message_id().unwrap().to_owned())
+        .collect();
+    again_ids.sort();
+    assert_eq!(again_ids, unreachable_ids);
+    let second = org.run("endpoint-scheduler", &sqs_event(&again), &worker_env);
+    assert_eq!(failed_ids(&second), unreachable_ids);
+
+    // After the queue's maxReceiveCount, they wait in the dead-letter queue for people.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(queues.receive(&queues.work).await.is_empty());
+    let mut dead: Vec<String> = queues
+        .receive(&queues.dead_letters)
+        .await
+        .iter()
+        .map(|m| m.message_id().unwrap().to_owned())
+        .collect();
+    dead.sort();
+    assert_eq!(dead, unreachable_ids);
+}
+
+async fn bucket_in(aws: &Aws, region: &str, name: &str) {
+    let mut create = aws.s3().create_bucket().bucket(name);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap();
+}
+
+async fn bucket_tags(aws: &Aws, name: &str) -> BTreeMap<String, String> {
+    match aws.s3().get_bucket_tagging().bucket(name).send().await {
+        Ok(out) => out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+/// A CloudTrail CreateBucket event as a member account's EventBridge rule forwards it.
+fn create_bucket_event(account: &str, region: &str, bucket: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("events/cloudtrail-s3-create-bucket.json"))
+        .unwrap()
+        .replace("123456789012", account)
+        .replace("us-east-1", region)
+        .replace("acme-ml-scratch", bucket);
+    let path = std::env::temp_dir().join(format!("{}.json", unique("forwarded")));
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn a_forwarded_event_is_handled_in_its_member_account_and_others_are_refused() {
+    let org = Org::new().await;
+    let member = &org.members[0];
+    let region = "eu-west-1";
+    let bucket = unique("sk-org-scratch");
+    bucket_in(&member.aws.in_region(region), region, &bucket).await;
+
+    let run = org.run(
+        "lifecycle-tagger",
+        &create_bucket_event(&member.account_id, region, &bucket),
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.report, run.stderr());
+    assert_eq!(run.report["target"], label(member, region));
+    let tags = bucket_tags(&member.aws.in_region(region), &bucket).await;
+    assert_eq!(
+        tags.get("CreatedBy").map(String::as_str),
+        Some("assumed-role/DataScientist/alice@acme.example"),
+        "tagged in the member account: {tags:?}"
+    );
+
+    // An account outside TARGET_ACCOUNTS: a typed error, and nothing done there.
+    let stranger = sandbox(region).await;
+    let other = unique("sk-org-stranger");
+    bucket_in(&stranger.aws, region, &other).await;
+    let refused = org.run(
+        "lifecycle-tagger",
+        &create_bucket_event(&stranger.account_id, region, &other),
+        &[],
+    );
+    assert_eq!(refused.code(), 1, "{:#}", refused.report);
+    assert_eq!(refused.report["errors"][0]["kind"], "not-a-target");
+    assert!(refused.report["actions"].as_array().unwrap().is_empty());
+    assert!(bucket_tags(&stranger.aws, &other).await.is_empty());
+}
