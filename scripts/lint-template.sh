@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# template.yaml must pass cfn-lint and sam validate --lint with no errors, and our own
-# cfn-guard rules (guard/rules.guard), which catch IAM wildcards that cfn-lint does not.
+# template.yaml (the hub) and member.yaml (member accounts) must pass cfn-lint with no errors
+# and our own cfn-guard rules (guard/rules.guard), which catch IAM wildcards that cfn-lint does
+# not; template.yaml also sam validate --lint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 guard=.tools/bin/cfn-guard
 
-echo "cfn-lint template.yaml"
-.venv/bin/cfn-lint template.yaml
+echo "cfn-lint template.yaml member.yaml"
+.venv/bin/cfn-lint template.yaml member.yaml
 
 echo "sam validate --lint"
 AWS_DEFAULT_REGION=us-east-1 .venv/bin/sam validate --lint --template-file template.yaml
 
 echo "cfn-guard: template.yaml against guard/rules.guard"
 "$guard" validate --data template.yaml --rules guard/rules.guard --show-summary fail
+echo "cfn-guard: member.yaml against guard/rules.guard"
+"$guard" validate --data member.yaml --rules guard/rules.guard --show-summary fail
 
 echo "cfn-guard: rule unit tests"
 "$guard" test --rules-file guard/rules.guard --test-data guard/tests/rules_tests.yaml
