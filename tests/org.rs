@@ -541,3 +541,114 @@ async fn a_forwarded_event_is_handled_in_its_member_account_and_others_are_refus
     assert!(refused.report["actions"].as_array().unwrap().is_empty());
     assert!(bucket_tags(&stranger.aws, &other).await.is_empty());
 }
+
+/// An emulated organisation managed by `hub`: the OU `ml` holds one account and a nested OU
+/// with another; a third account sits at the root. Returns (ml OU id, [in ml, nested, outside]).
+async fn organisation(hub: &Sandbox) -> (String, Vec<String>) {
+    let org = aws_sdk_organizations::Client::new(hub.aws.sdk_config());
+    org.create_organization().send().await.unwrap();
+    let root = org.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let ou = |parent: String, name: &'static str| {
+        let org = org.clone();
+        async move {
+            org.create_organizational_unit()
+                .parent_id(parent)
+                .name(name)
+                .send()
+                .await
+                .unwrap()
+                .organizational_unit
+                .unwrap()
+                .id
+                .unwrap()
+        }
+    };
+    let ml = ou(root.clone(), "ml").await;
+    let prod = ou(ml.clone(), "prod").await;
+    let mut accounts = Vec::new();
+    for (name, parent) in [("ml-dev", &ml), ("ml-prod", &prod), ("finance", &root)] {
+        let id = org
+            .create_account()
+            .email(format!("{name}@example.com"))
+            .account_name(name)
+            .send()
+            .await
+            .unwrap()
+            .create_account_status
+            .unwrap()
+            .account_id
+            .unwrap();
+        if parent != &root {
+            org.move_account()
+                .account_id(&id)
+                .source_parent_id(&root)
+                .destination_parent_id(parent)
+                .send()
+                .await
+                .unwrap();
+        }
+        accounts.push(id);
+    }
+    (ml, accounts)
+}
+
+#[tokio::test]
+async fn an_organisation_sweep_covers_the_accounts_under_the_ou_nested_ones_included() {
+    let hub = sandbox("us-east-1").await;
+    let (ml, accounts) = organisation(&hub).await;
+    let name = unique("org-ep");
+    for account in &accounts {
+        let member = support::sandbox_of(account, "us-east-1").await;
+        seed_endpoint(&member.aws, &name, &[("AutoShutdown", "true")]).await;
+    }
+    let bucket = state_bucket(&hub).await;
+
+    let run = hub.run(
+        "endpoint-scheduler",
+        EVENING,
+        &["--dry-run"],
+        &[
+            ("TARGET_ACCOUNTS", "organization"),
+            ("TARGET_OUS", ml.as_str()),
+            ("STATE_BUCKET", bucket.as_str()),
+            ("TIMEZONE", "Europe/Madrid"),
+        ],
+    );
+
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.report, run.stderr());
+    let mut targets: Vec<&str> = runs(&run)
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    targets.sort();
+    let mut expected = vec![
+        format!("{}/us-east-1", accounts[0]),
+        format!("{}/us-east-1", accounts[1]),
+    ];
+    expected.sort();
+    assert_eq!(
+        targets, expected,
+        "the OU's accounts only, not finance nor the hub"
+    );
+    for report in runs(&run) {
+        let target = report["target"].as_str().unwrap();
+        let account = target.split('/').next().unwrap();
+        let planned: Vec<&Value> = report["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["outcome"] == "planned")
+            .collect();
+        assert!(!planned.is_empty(), "{report:#}");
+        assert!(
+            planned.iter().all(|a| a["resource"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(":{account}:endpoint/"))),
+            "acts on its own account's endpoint only: {report:#}"
+        );
+    }
+}

@@ -234,7 +234,12 @@ pub async fn sandbox(region: &str) -> Sandbox {
         ^ (u128::from(std::process::id()) << 20)
         ^ u128::from(NEXT.fetch_add(1, Ordering::SeqCst)) << 40)
         % 900_000_000_000;
-    let account_id = format!("{}", 100_000_000_000 + mixed);
+    sandbox_of(&format!("{}", 100_000_000_000 + mixed), region).await
+}
+
+/// Credentials of a given account (e.g. one an emulated organisation created), in `region`.
+pub async fn sandbox_of(account_id: &str, region: &str) -> Sandbox {
+    let account_id = account_id.to_owned();
     let sts = aws().await.sts();
     let credentials = sts
         .assume_role()
