@@ -2,6 +2,7 @@
 //! of each is rejected with an error that says what is wrong.
 
 use sagekeeper_core::events::{AlarmDelivery, AlarmState, EventError};
+use sagekeeper_core::fanout;
 use sagekeeper_core::{Trigger, TriggerKind};
 use serde_json::Value;
 
@@ -101,6 +102,9 @@ const SAMPLES: &[(&str, TriggerKind, &[&str])] = &[
     ("alarm-sns.json", TriggerKind::Alarm, &["drift-retrainer"]),
 ];
 
+/// SQS deliveries of the organisation fan-out: each message carries a trigger and a target.
+const FANOUT_SAMPLES: &[&str] = &["sqs-fanout.json"];
+
 fn accepted_by(function: &str) -> &'static [TriggerKind] {
     match function {
         "endpoint-scheduler" => &[TriggerKind::Schedule],
@@ -123,7 +127,11 @@ fn every_sample_file_is_listed_here() {
         .filter(|name| name.ends_with(".json"))
         .collect();
     on_disk.sort();
-    let mut listed: Vec<String> = SAMPLES.iter().map(|(f, ..)| f.to_string()).collect();
+    let mut listed: Vec<String> = SAMPLES
+        .iter()
+        .map(|(f, ..)| f.to_string())
+        .chain(FANOUT_SAMPLES.iter().map(|f| f.to_string()))
+        .collect();
     listed.sort();
     assert_eq!(on_disk, listed);
 }
@@ -243,6 +251,39 @@ fn a_malformed_copy_of_every_sample_is_rejected_clearly() {
         assert!(
             err.to_string().starts_with(&format!("malformed {kind}")),
             "{file}: {err}"
+        );
+    }
+}
+
+#[test]
+fn fanout_samples_carry_a_target_and_a_trigger_its_function_accepts() {
+    for file in FANOUT_SAMPLES {
+        let deliveries = fanout::deliveries(&load(file)).unwrap_or_else(|| panic!("{file}"));
+        assert!(!deliveries.is_empty(), "{file}");
+        for delivery in deliveries {
+            assert!(!delivery.message_id.is_empty(), "{file}");
+            let message = delivery.message.unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(message.target.account.len(), 12, "{file}");
+            let trigger = Trigger::parse_for(
+                &message.function,
+                &message.event,
+                accepted_by(&message.function),
+            )
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(trigger.kind(), TriggerKind::Schedule, "{file}");
+        }
+        // A body that is not a target message is named by its message id, not dropped.
+        let mut broken = load(file);
+        broken["Records"][0]["body"] = Value::String("{\"function\": 1}".into());
+        let deliveries = fanout::deliveries(&broken).unwrap();
+        assert!(!deliveries[0].message_id.is_empty());
+        assert!(
+            deliveries[0]
+                .message
+                .as_ref()
+                .unwrap_err()
+                .contains("not a sagekeeper target message"),
+            "{file}"
         );
     }
 }

@@ -77,6 +77,10 @@ fn invalid_configuration_stops_at_start_naming_the_variable() {
             ("DRY_RUN", "maybe"),
             ("NOTIFY_TOPIC_ARN", "alerts-topic"),
             ("LOG_LEVEL", "loud"),
+            ("TARGET_ACCOUNTS", "1234"),
+            ("TARGET_REGIONS", "Europe"),
+            // The AWS SDK itself would panic on this one.
+            ("AWS_ENDPOINT_URL", " "),
         ] {
             let mut env = base_env(function);
             env.push((var, value));

@@ -49,6 +49,14 @@ impl Aws {
     /// `RETRY_INITIAL_BACKOFF_MS` shortens the first retry delay (the SDK's default is 1 s);
     /// only worth changing against an emulator, e.g. in the fault-injection tests.
     pub async fn load(env: &Env) -> Result<Self, ConfigError> {
+        // The SDK reads it too, and panics on an empty one.
+        if env.is_blank("AWS_ENDPOINT_URL") {
+            return Err(ConfigError::invalid(
+                "AWS_ENDPOINT_URL",
+                "",
+                "a URL such as http://127.0.0.1:5000, or unset",
+            ));
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))

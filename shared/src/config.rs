@@ -69,6 +69,11 @@ impl Env {
             .filter(|v| !v.is_empty())
     }
 
+    /// Set, but to nothing but spaces: what `get` treats as unset.
+    pub fn is_blank(&self, var: &str) -> bool {
+        self.vars.get(var).is_some_and(|v| v.trim().is_empty())
+    }
+
     pub fn required(&self, var: &'static str, expected: &'static str) -> Result<&str, ConfigError> {
         self.get(var).ok_or(ConfigError::Missing { var, expected })
     }
