@@ -65,6 +65,7 @@ impl crate::report::ReportableError for AssumeError {
 
 pub struct Sessions {
     hub: Aws,
+    sts: aws_sdk_sts::Client,
     config: TargetsConfig,
     session_name: String,
     home_account: Mutex<Option<String>>,
@@ -74,6 +75,7 @@ pub struct Sessions {
 impl Sessions {
     pub fn new(hub: Aws, config: TargetsConfig, function: &str) -> Self {
         Sessions {
+            sts: hub.sts(),
             hub,
             config,
             session_name: format!("sagekeeper-{function}"),
@@ -100,8 +102,7 @@ impl Sessions {
             return Ok(account);
         }
         let identity = self
-            .hub
-            .sts()
+            .sts
             .get_caller_identity()
             .send()
             .await
@@ -158,8 +159,7 @@ impl Sessions {
         let role_arn = self.config.role_arn(account);
         tracing::debug!(role = %role_arn, "assuming the member role");
         let answer = self
-            .hub
-            .sts()
+            .sts
             .assume_role()
             .role_arn(&role_arn)
             .role_session_name(&self.session_name)
@@ -215,5 +215,147 @@ impl Aws {
                 .region(Region::new(region.to_owned()))
                 .build(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+    use aws_sdk_sts::operation::assume_role::{AssumeRoleError, AssumeRoleOutput};
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
+    use aws_sdk_sts::types::error::MalformedPolicyDocumentException;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    const HUB: &str = "111111111111";
+    const MEMBER: &str = "222222222222";
+
+    fn identity() -> Rule {
+        mock!(aws_sdk_sts::Client::get_caller_identity)
+            .then_output(|| GetCallerIdentityOutput::builder().account(HUB).build())
+    }
+
+    /// AssumeRole answering credentials that expire `minutes` from now.
+    fn assume(minutes: u64) -> Rule {
+        mock!(aws_sdk_sts::Client::assume_role)
+            .match_requests(|r| {
+                r.role_arn() == Some("arn:aws:iam::222222222222:role/sagekeeper-member")
+                    && r.external_id() == Some("ext-1")
+            })
+            .then_output(move || {
+                let expiry = SystemTime::now() + Duration::from_secs(minutes * 60);
+                AssumeRoleOutput::builder()
+                    .credentials(
+                        aws_sdk_sts::types::Credentials::builder()
+                            .access_key_id("ASIAMEMBER")
+                            .secret_access_key("secret")
+                            .session_token("token")
+                            .expiration(aws_smithy_types::DateTime::from(expiry))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+    }
+
+    fn sessions(rules: &[&Rule]) -> Sessions {
+        let hub = Aws::from_sdk_config(
+            aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(Region::new("eu-west-1"))
+                .build(),
+        );
+        let config = TargetsConfig::from_env(&Env::from_pairs([
+            ("TARGET_ACCOUNTS", format!("{HUB},{MEMBER}")),
+            ("MEMBER_EXTERNAL_ID", "ext-1".to_owned()),
+        ]))
+        .unwrap();
+        let mut sessions = Sessions::new(hub, config, "endpoint-scheduler");
+        sessions.sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, rules);
+        sessions
+    }
+
+    #[tokio::test]
+    async fn one_assume_role_per_account_while_the_credentials_last() {
+        let (who, role) = (identity(), assume(60));
+        let sessions = sessions(&[&who, &role]);
+        let eu = sessions
+            .scope(&Target::new(MEMBER, "eu-west-1"))
+            .await
+            .unwrap();
+        let us = sessions
+            .scope(&Target::new(MEMBER, "us-east-1"))
+            .await
+            .unwrap();
+        assert_eq!(role.num_calls(), 1, "cached across regions");
+        assert_eq!(who.num_calls(), 1, "the hub's identity is asked once");
+        assert_eq!(eu.resources.region(), Some("eu-west-1"));
+        assert_eq!(us.resources.region(), Some("us-east-1"));
+        assert_eq!(us.state_namespace, "targets/222222222222/us-east-1/");
+        assert_eq!(
+            us.hub.region(),
+            Some("eu-west-1"),
+            "state and SNS stay in the hub"
+        );
+    }
+
+    #[tokio::test]
+    async fn credentials_close_to_expiry_are_renewed() {
+        let (who, role) = (identity(), assume(10));
+        let sessions = sessions(&[&who, &role]);
+        for _ in 0..2 {
+            sessions
+                .scope(&Target::new(MEMBER, "eu-west-1"))
+                .await
+                .unwrap();
+        }
+        assert_eq!(role.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_hub_account_uses_its_own_credentials() {
+        let (who, role) = (identity(), assume(60));
+        let sessions = sessions(&[&who, &role]);
+        let home = sessions
+            .scope(&Target::new(HUB, "eu-west-1"))
+            .await
+            .unwrap();
+        let other_region = sessions
+            .scope(&Target::new(HUB, "us-east-1"))
+            .await
+            .unwrap();
+        assert_eq!(role.num_calls(), 0);
+        assert_eq!(home.state_namespace, "", "the single-account layout");
+        assert_eq!(
+            other_region.state_namespace,
+            "targets/111111111111/us-east-1/"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_assume_role_names_the_target_and_the_role() {
+        let who = identity();
+        let denied = mock!(aws_sdk_sts::Client::assume_role).then_error(|| {
+            AssumeRoleError::MalformedPolicyDocumentException(
+                MalformedPolicyDocumentException::builder()
+                    .message("no such role")
+                    .build(),
+            )
+        });
+        let sessions = sessions(&[&who, &denied]);
+        let err = sessions
+            .scope(&Target::new(MEMBER, "eu-west-1"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.target, Target::new(MEMBER, "eu-west-1"));
+        assert_eq!(
+            err.role_arn,
+            "arn:aws:iam::222222222222:role/sagekeeper-member"
+        );
+        assert!(
+            err.to_string()
+                .contains("cannot act in 222222222222/eu-west-1"),
+            "{err}"
+        );
     }
 }
