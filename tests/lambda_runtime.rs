@@ -74,10 +74,10 @@ fn invoke(port: u16, data_file: &str) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-#[test]
-fn drift_retrainer_handles_events_through_the_lambda_runtime_api() {
+/// cargo-lambda's runtime API on a free port, and `function` polling it with `env`.
+fn serve(function: &str, env: &[(&str, &str)]) -> (u16, Running, Running) {
     let port = free_port();
-    let _runtime_api = Running(
+    let runtime_api = Running(
         Command::new(cargo_lambda())
             .args([
                 "lambda",
@@ -95,8 +95,8 @@ fn drift_retrainer_handles_events_through_the_lambda_runtime_api() {
             .unwrap(),
     );
     wait_for_port(port);
-    let mut function = Running(
-        Command::new(binary("drift-retrainer"))
+    let function = Running(
+        Command::new(binary(function))
             .env_clear()
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
@@ -108,11 +108,20 @@ fn drift_retrainer_handles_events_through_the_lambda_runtime_api() {
             .env("AWS_REGION", support::REGION)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
+    );
+    (port, runtime_api, function)
+}
+
+#[test]
+fn drift_retrainer_handles_events_through_the_lambda_runtime_api() {
+    let (port, _runtime_api, mut function) = serve(
+        "drift-retrainer",
+        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")],
     );
 
     // An OK transition: handled without any AWS call (nothing listens at AWS_ENDPOINT_URL).
@@ -152,4 +161,57 @@ fn drift_retrainer_handles_events_through_the_lambda_runtime_api() {
             .any(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Sagekeeper"),
         "{logs}"
     );
+}
+
+#[tokio::test]
+async fn an_sqs_fanout_batch_answers_batch_item_failures_through_the_runtime_api() {
+    let bucket = support::unique("sk-rt-state");
+    support::aws()
+        .await
+        .s3()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let (port, _runtime_api, _function) = serve(
+        "endpoint-scheduler",
+        &[
+            ("AWS_ENDPOINT_URL", support::emulator_url()),
+            ("STATE_BUCKET", &bucket),
+            // The sample's target account; the hub is the emulator's default account.
+            ("TARGET_ACCOUNTS", "123456789012,210987654321"),
+            ("TARGET_REGIONS", "us-east-1,eu-west-1"),
+        ],
+    );
+
+    let response = invoke(port, "events/sqs-fanout.json");
+    assert_eq!(
+        response["batchItemFailures"],
+        serde_json::json!([]),
+        "{response:#}"
+    );
+    assert_eq!(response["runs"][0]["target"], "210987654321/eu-west-1");
+    assert_eq!(response["runs"][0]["trigger"], "schedule");
+
+    // A message meant for another function fails alone, named by its message id, for the
+    // event source mapping to redeliver (and finally dead-letter).
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/sqs-fanout.json")).unwrap(),
+    )
+    .unwrap();
+    let body = event["Records"][0]["body"]
+        .as_str()
+        .unwrap()
+        .replace("endpoint-scheduler", "lifecycle-tagger");
+    event["Records"][0]["body"] = Value::String(body);
+    let path = std::env::temp_dir().join(format!("{}.json", support::unique("sqs-event")));
+    std::fs::write(&path, event.to_string()).unwrap();
+    let response = invoke(port, path.to_str().unwrap());
+    assert_eq!(
+        response["batchItemFailures"],
+        serde_json::json!([{"itemIdentifier": "0c0f8ad5-6a3e-4a5b-9d67-1f0c5e7e0a11"}]),
+        "{response:#}"
+    );
+    assert_eq!(response["runs"][0]["errors"][0]["kind"], "wrong-function");
 }

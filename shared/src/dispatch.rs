@@ -111,7 +111,11 @@ enum Refused {
 
 impl ReportableError for Refused {
     fn kind(&self) -> &'static str {
-        "not-a-target"
+        match self {
+            Refused::NotATarget(_) => "not-a-target",
+            Refused::OtherFunction(_) => "wrong-function",
+            Refused::BadMessage(_) => "invalid-event",
+        }
     }
 }
 
