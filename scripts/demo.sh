@@ -55,6 +55,11 @@ export DEFAULT_TAGS='{"Environment": "dev", "AutoShutdown": "false"}'
 export DATA_CLASS_PREFIXES='{"acme-ml-model-": "model-artifacts", "acme-ml-experiment-": "experiment-logs", "acme-ml-scratch": "temp"}'
 run lifecycle-tagger cloudtrail-sagemaker-create-training-job.json
 run lifecycle-tagger scheduled.json
+# An organisation: the same scheduler over this account and two member accounts in two regions,
+# each reached through its member role (a dry run, so this account keeps its restored endpoints).
+export TARGET_ACCOUNTS="123456789012,$DEMO_MEMBER_ACCOUNTS" TARGET_REGIONS=us-east-1,eu-west-1
+run endpoint-scheduler scheduled.json --dry-run
+unset TARGET_ACCOUNTS TARGET_REGIONS
 
 .venv/bin/python scripts/demo/show.py "$url" "$DEMO_INBOX_URL" "${reports[@]}"
 echo

@@ -43,6 +43,31 @@ def endpoint(sm, name, instance_type, count, endpoint_tags):
     return sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=endpoint_tags)["EndpointArn"]
 
 
+MEMBERS = {"210987654321": "ml-research", "345678901234": "ml-prod"}
+MEMBER_REGIONS = ["us-east-1", "eu-west-1"]
+
+
+def member_sagemaker(url, account, region):
+    """SageMaker in a member account: the emulator keys resources by the credentials' account,
+    and assumed-role credentials carry the role's account (it grants any role)."""
+    sts = client("sts", url)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/sagekeeper-member",
+                            RoleSessionName="demo-seed")["Credentials"]
+    return boto3.client("sagemaker", endpoint_url=url, region_name=region,
+                        aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"])
+
+
+def seed_members(url):
+    """Two member accounts of an organisation, each with an opted-in endpoint per region."""
+    for account, team in MEMBERS.items():
+        for region in MEMBER_REGIONS:
+            sm = member_sagemaker(url, account, region)
+            endpoint(sm, f"{team}-ranker", "ml.g4dn.xlarge", 1,
+                     [{"Key": "AutoShutdown", "Value": "true"}, {"Key": "Team", "Value": team}])
+
+
 def main(url):
     kms, s3, sm = client("kms", url), client("s3", url), client("sagemaker", url)
     sns, sqs, aas, cw = client("sns", url), client("sqs", url), client("application-autoscaling", url), client("cloudwatch", url)
@@ -178,6 +203,9 @@ def main(url):
     print(f"KMS_KEY_ARN={key_arn}")
     print("STATE_BUCKET=sagekeeper-state")
     print(f"DEMO_INBOX_URL={queue_url}")
+
+    seed_members(url)
+    print(f"DEMO_MEMBER_ACCOUNTS={','.join(MEMBERS)}")
 
 
 if __name__ == "__main__":

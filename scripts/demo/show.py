@@ -33,23 +33,33 @@ def show_report(path):
     function, event = name.split("--", 1)
     with open(path) as f:
         report = json.load(f)
-    s = report.get("summary", {})
+    if "runs" in report:  # one run per (account, region) of an organisation
+        mode = "dry run" if report.get("dry_run") else "live"
+        print(f"\n▶ {function}  ← events/{event}.json  ({len(report['runs'])} targets, {mode})")
+        for run in sorted(report["runs"], key=lambda r: r.get("target", "")):
+            show_run(run, f"  ◦ {run.get('target', '?')}", "  ")
+        return
     mode = "dry run" if report.get("dry_run") else "live"
-    print(f"\n▶ {function}  ← events/{event}.json  ({report.get('trigger', '?')}, {mode})")
+    show_run(report, f"\n▶ {function}  ← events/{event}.json  ({report.get('trigger', '?')}, {mode})", "")
+
+
+def show_run(report, title, indent):
+    s = report.get("summary", {})
+    print(title)
     if report.get("headline"):
-        print(f"  {report['headline']}")
-    print(f"  {s.get('findings', 0)} findings · {s.get('actions_done', 0)} done · {s.get('actions_planned', 0)} planned"
+        print(f"{indent}  {report['headline']}")
+    print(f"{indent}  {s.get('findings', 0)} findings · {s.get('actions_done', 0)} done · {s.get('actions_planned', 0)} planned"
           f" · {s.get('actions_skipped', 0)} skipped · {s.get('actions_failed', 0)} failed · {s.get('errors', 0)} errors")
     for a in report.get("actions", []):
         detail = f" — {a['detail']}" if a.get("detail") else ""
-        print(wrap(f"{MARK.get(a['outcome'], a['outcome'])}  {a['action']} {short(a['resource'])}{detail}", "    "))
+        print(wrap(f"{MARK.get(a['outcome'], a['outcome'])}  {a['action']} {short(a['resource'])}{detail}", indent + "    "))
     for f in sorted(report.get("findings", []), key=lambda f: f["severity"] != "info"):
-        print(wrap(f"{f['severity'].upper():<8} {short(f['resource'])}  [{f['rule']}] {f['message']}", "    "))
+        print(wrap(f"{f['severity'].upper():<8} {short(f['resource'])}  [{f['rule']}] {f['message']}", indent + "    "))
     for e in report.get("errors", []):
-        print(wrap(f"ERROR    {e['kind']}: {e['message']}", "    "))
+        print(wrap(f"ERROR    {e['kind']}: {e['message']}", indent + "    "))
     metrics = report.get("metrics") or {}
     if metrics:
-        print("    metrics: " + ", ".join(f"{k}={v:g}" for k, v in metrics.items()))
+        print(indent + "    metrics: " + ", ".join(f"{k}={v:g}" for k, v in metrics.items()))
 
 
 def show_inbox(url, queue_url):
