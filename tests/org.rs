@@ -38,6 +38,17 @@ impl Org {
         std::iter::once(&self.hub).chain(&self.members).collect()
     }
 
+    /// Every `account/region` label, sorted.
+    fn every_target(&self) -> Vec<String> {
+        let mut labels: Vec<String> = self
+            .accounts()
+            .iter()
+            .flat_map(|a| REGIONS.map(|r| label(a, r)))
+            .collect();
+        labels.sort();
+        labels
+    }
+
     fn target_env(&self) -> Vec<(&'static str, String)> {
         let ids: Vec<&str> = self
             .accounts()
@@ -147,13 +158,7 @@ async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_cre
         .map(|r| r["target"].as_str().unwrap().to_owned())
         .collect();
     targets.sort();
-    let mut expected: Vec<String> = org
-        .accounts()
-        .iter()
-        .flat_map(|a| REGIONS.map(|r| label(a, r)))
-        .collect();
-    expected.sort();
-    assert_eq!(targets, expected);
+    assert_eq!(targets, org.every_target());
     for report in &reports {
         assert_eq!(report["metrics"]["EndpointsParked"], 1.0, "{report:#}");
     }
@@ -402,13 +407,11 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
     let delivered = queues.receive(&queues.work).await;
     let mut targets: Vec<String> = delivered.iter().map(message_target).collect();
     targets.sort();
-    let mut expected: Vec<String> = org
-        .accounts()
-        .iter()
-        .flat_map(|a| REGIONS.map(|r| label(a, r)))
-        .collect();
-    expected.sort();
-    assert_eq!(targets, expected, "one message per (account, region)");
+    assert_eq!(
+        targets,
+        org.every_target(),
+        "one message per (account, region)"
+    );
 
     // The SQS-triggered invocation: the unreachable account's two messages fail, alone.
     let mut worker_env = env.to_vec();
