@@ -1,6 +1,7 @@
 """A loopback HTTP proxy in front of the local AWS emulator that injects faults.
 
 Usage: faultproxy.py --upstream http://127.0.0.1:PORT [--rate 0.15] [--seed 7]
+                     [--deny-assume-account ACCOUNT]... [--idempotency-tokens]
 Prints its own URL on the first line of stdout, then serves until killed.
 
 At the given rate, a request gets one of (chosen at random, reproducibly from --seed):
@@ -9,8 +10,23 @@ At the given rate, a request gets one of (chosen at random, reproducibly from --
   drop-before  the connection is closed before the request reaches the emulator
   drop-after   the request reaches the emulator, then the connection is closed without an
                answer: the write happened but the client cannot know (the hard case)
-GET /__faults answers with the counts, so a test can check that faults were injected.
-Requests to /moto-api/ pass through untouched.
+GET /__faults answers with the counts, so a test can check that faults were injected:
+"requests" (those a random fault could hit), one count per kind above, "denied-assume" and
+"replayed" (below). Requests to /moto-api/ pass through untouched.
+
+--deny-assume-account ACCOUNT (repeatable): every STS AssumeRole request (query protocol:
+  Action=AssumeRole in the form body or the query string, URL-encoded or not) whose RoleArn is
+  in ACCOUNT gets HTTP 403 with STS's XML error AccessDenied ("User: ... is not authorized to
+  perform: sts:AssumeRole on resource: <RoleArn>"), as AWS answers when the target account's
+  role does not trust the caller. Always, whatever --rate says: it is not a random fault, is
+  not counted in "requests", and is counted as "denied-assume".
+--idempotency-tokens: a JSON-protocol request carrying a top-level ClientRequestToken that an
+  earlier request (same X-Amz-Target) already carried, and that the emulator answered with
+  success, gets that first answer again without reaching the emulator; concurrent requests
+  with one token wait for the first. AWS documents such operations (e.g. SageMaker
+  StartPipelineExecution) as completing no more than once per token, but moto ignores the
+  token, so without this a retried or duplicated start would start twice in the emulator only.
+  Replays are counted as "replayed". Random faults still apply before and after.
 """
 import argparse
 import http.client
@@ -20,7 +36,8 @@ import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 KINDS = ["throttle", "error500", "drop-before", "drop-after"]
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -31,7 +48,7 @@ class Faults:
         self.rate = rate
         self.random = random.Random(seed)
         self.lock = threading.Lock()
-        self.counts = {"requests": 0, **{kind: 0 for kind in KINDS}}
+        self.counts = {"requests": 0, **{kind: 0 for kind in KINDS}, "denied-assume": 0, "replayed": 0}
 
     def draw(self):
         with self.lock:
@@ -42,9 +59,60 @@ class Faults:
             self.counts[kind] += 1
             return kind
 
+    def count(self, what):
+        with self.lock:
+            self.counts[what] += 1
+
     def snapshot(self):
         with self.lock:
             return dict(self.counts)
+
+
+class Tokens:
+    """First successful answers by (X-Amz-Target, ClientRequestToken), for --idempotency-tokens."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.locks = {}
+        self.answers = {}
+
+    def lock_for(self, key):
+        with self.lock:
+            return self.locks.setdefault(key, threading.Lock())
+
+
+def idempotency_key(headers, body):
+    """(target, token) of a JSON-protocol request carrying a top-level ClientRequestToken."""
+    target = headers.get("X-Amz-Target")
+    if not target:
+        return None
+    try:
+        token = json.loads(body or b"{}").get("ClientRequestToken")
+    except (ValueError, AttributeError):
+        return None
+    return (target, token) if isinstance(token, str) and token else None
+
+
+def assume_role_arn(path, headers, body):
+    """The RoleArn of an STS AssumeRole request (query protocol), else None."""
+    params = parse_qs(urlsplit(path).query)
+    if headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        for name, values in parse_qs(body.decode("utf-8", "replace")).items():
+            params.setdefault(name, []).extend(values)
+    if params.get("Action") != ["AssumeRole"]:
+        return None
+    return (params.get("RoleArn") or [""])[0]
+
+
+def account_of(arn):
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else None
+
+
+def access_denied_body(role_arn):
+    message = f"User: arn:aws:iam::123456789012:user/faultproxy is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    body = f"<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{escape(message)}</Message></Error><RequestId>faultproxy</RequestId></ErrorResponse>"
+    return "text/xml", body.encode()
 
 
 def error_body(protocol, status):
@@ -72,7 +140,7 @@ def protocol_of(headers, body):
     return "s3"
 
 
-def make_handler(upstream, faults):
+def make_handler(upstream, faults, deny_accounts=frozenset(), tokens=None):
     host, port = upstream.hostname, upstream.port
 
     class Handler(BaseHTTPRequestHandler):
@@ -112,6 +180,20 @@ def make_handler(upstream, faults):
             connection.close()
             return response.status, response.getheaders(), payload
 
+        def forward_once(self, body):
+            """`forward`, except that a token already answered gets its first answer again."""
+            key = idempotency_key(self.headers, body) if tokens is not None else None
+            if key is None:
+                return self.forward(body)
+            with tokens.lock_for(key):
+                if key in tokens.answers:
+                    faults.count("replayed")
+                    return tokens.answers[key]
+                answer = self.forward(body)
+                if 200 <= answer[0] < 300:
+                    tokens.answers[key] = answer
+                return answer
+
         def reply(self, status, headers, payload):
             self.send_response(status)
             for name, value in headers:
@@ -127,7 +209,14 @@ def make_handler(upstream, faults):
             if self.path == "/__faults":
                 payload = json.dumps(faults.snapshot()).encode()
                 return self.reply(200, [("Content-Type", "application/json")], payload)
-            kind = None if self.path.startswith("/moto-api/") else faults.draw()
+            if self.path.startswith("/moto-api/"):
+                return self.reply(*self.forward(body))
+            role_arn = assume_role_arn(self.path, self.headers, body) if deny_accounts else None
+            if role_arn is not None and account_of(role_arn) in deny_accounts:
+                faults.count("denied-assume")
+                content_type, payload = access_denied_body(role_arn)
+                return self.reply(403, [("Content-Type", content_type)], payload)
+            kind = faults.draw()
             if kind == "drop-before":
                 return self.drop()
             if kind in ("throttle", "error500"):
@@ -135,7 +224,7 @@ def make_handler(upstream, faults):
                 status = 500 if kind == "error500" else (503 if protocol == "s3" else 400)
                 content_type, payload = error_body(protocol, status)
                 return self.reply(status, [("Content-Type", content_type)], payload)
-            status, headers, payload = self.forward(body)
+            status, headers, payload = self.forward_once(body)
             if kind == "drop-after":
                 return self.drop()
             self.reply(status, headers, payload)
@@ -151,9 +240,20 @@ def main():
     parser.add_argument("--rate", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--deny-assume-account", action="append", default=[], metavar="ACCOUNT")
+    parser.add_argument("--idempotency-tokens", action="store_true")
     args = parser.parse_args()
+    for account in args.deny_assume_account:
+        if not (len(account) == 12 and account.isdigit()):
+            parser.error(f"--deny-assume-account: {account!r} is not a 12-digit account id")
     faults = Faults(args.rate, args.seed)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(urlsplit(args.upstream), faults))
+    handler = make_handler(
+        urlsplit(args.upstream),
+        faults,
+        frozenset(args.deny_assume_account),
+        Tokens() if args.idempotency_tokens else None,
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     server.daemon_threads = True
     print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
     server.serve_forever()

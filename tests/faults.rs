@@ -3,16 +3,12 @@
 //! after the emulator saw the request) at a fixed rate. The SDK retries; what it cannot hide
 //! fails a run, and the next run must repair it. Nothing may be lost.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use serde_json::Value;
 
 mod support;
-use support::{
-    Run, Sandbox, emulator_url, repo_root, sandbox, seed_autoscaling, seed_endpoint, unique,
-};
+use support::faultproxy::Proxy;
+use support::{Run, Sandbox, sandbox, seed_autoscaling, seed_endpoint, unique};
 
 const ENDPOINTS: usize = 4;
 const CYCLES: usize = 50;
@@ -20,64 +16,11 @@ const FAULT_RATE: &str = "0.15";
 /// Runs allowed for one phase to converge; each run retries what failed before.
 const MAX_RUNS_PER_PHASE: usize = 8;
 
-struct Proxy {
-    child: Child,
-    url: String,
-}
-
-impl Proxy {
-    fn start(seed: u32) -> Proxy {
-        let mut child = Command::new(repo_root().join(".venv/bin/python"))
-            .arg(repo_root().join("scripts/faultproxy.py"))
-            .args([
-                "--upstream",
-                emulator_url(),
-                "--rate",
-                FAULT_RATE,
-                "--seed",
-                &seed.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start scripts/faultproxy.py (run scripts/setup.sh first)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Proxy {
-            child,
-            url: line.trim().to_owned(),
-        }
-    }
-
-    fn counts(&self) -> Value {
-        let out = Command::new(repo_root().join(".venv/bin/python"))
-            .args(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1] + '/__faults').read().decode())"])
-            .arg(&self.url)
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Runs the scheduler through the proxy with the SDK's retries on (5 attempts, short
 /// back-off so the test stays quick).
 fn run_through(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> Run {
-    let env = [
-        ("STATE_BUCKET", bucket),
-        ("TIMEZONE", "Europe/Madrid"),
-        ("AWS_ENDPOINT_URL", proxy.url.as_str()),
-        ("AWS_RETRY_MODE", "standard"),
-        ("AWS_MAX_ATTEMPTS", "5"),
-        ("RETRY_INITIAL_BACKOFF_MS", "5"),
-    ];
+    let mut env = vec![("STATE_BUCKET", bucket), ("TIMEZONE", "Europe/Madrid")];
+    env.extend(proxy.function_env("5"));
     account.run("endpoint-scheduler", event, &[], &env)
 }
 
@@ -200,7 +143,7 @@ async fn park_and_restore_cycles_under_faults_lose_nothing() {
         expected.push(observed(&account, name).await);
     }
 
-    let proxy = Proxy::start(std::process::id());
+    let proxy = Proxy::start(FAULT_RATE, std::process::id(), &[]);
     let mut runs = 0;
     for cycle in 0..CYCLES {
         runs += converge(&proxy, &account, "scheduled.json", &bucket);
@@ -239,26 +182,55 @@ async fn park_and_restore_cycles_under_faults_lose_nothing() {
         "archived snapshots"
     );
 
-    // The proxy really was in the way, and really failed requests.
-    let counts = proxy.counts();
-    let requests = counts["requests"].as_u64().unwrap();
-    let injected: u64 = ["throttle", "error500", "drop-before", "drop-after"]
-        .iter()
-        .map(|k| counts[k].as_u64().unwrap())
-        .sum();
+    let counts = proxy.assert_faults_injected((ENDPOINTS * CYCLES * 10) as u64);
     eprintln!(
-        "{} park/restore cycles in {runs} runs; {requests} requests, {injected} faults injected: {counts}",
-        ENDPOINTS * CYCLES
+        "{} park/restore cycles in {runs} runs; {} requests, {} faults injected: {}",
+        ENDPOINTS * CYCLES,
+        counts.requests,
+        counts.injected,
+        counts.all
     );
-    assert!(requests > (ENDPOINTS * CYCLES * 10) as u64, "{counts}");
+}
+
+/// The proxy's `--deny-assume-account`, for organisation tests: AssumeRole into a listed
+/// account is refused as STS refuses it (the SDK reads a 403 AccessDenied), into any other
+/// account it works, and the denial is counted apart from random faults.
+#[tokio::test]
+async fn the_proxy_denies_assume_role_into_listed_accounts_only() {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+
+    let proxy = Proxy::start("0", 7, &["--deny-assume-account", "111111111111"]);
+    let aws = support::aws().await;
+    let config = aws_sdk_sts::config::Builder::from(aws.sdk_config()).endpoint_url(&proxy.url);
+    let sts = aws_sdk_sts::Client::from_conf(config.build());
+    let assume = |account: &str| {
+        sts.assume_role()
+            .role_arn(format!(
+                "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+            ))
+            .role_session_name("sagekeeper")
+            .send()
+    };
+
+    let denied = assume("111111111111").await.unwrap_err();
+    assert_eq!(
+        denied.raw_response().map(|r| r.status().as_u16()),
+        Some(403)
+    );
+    let denied = denied.into_service_error();
+    assert_eq!(denied.code(), Some("AccessDenied"));
+    let message = denied.message().unwrap_or_default();
     assert!(
-        injected * 100 >= requests * 10,
-        "fewer than 10% of requests failed: {counts}"
+        message.ends_with(
+            "is not authorized to perform: sts:AssumeRole on resource: \
+             arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"
+        ),
+        "{message}"
     );
-    for kind in ["throttle", "error500", "drop-before", "drop-after"] {
-        assert!(
-            counts[kind].as_u64().unwrap() > 0,
-            "no {kind} injected: {counts}"
-        );
-    }
+    let assumed = assume("222222222222").await.unwrap();
+    assert!(assumed.credentials.is_some());
+
+    let counts = proxy.counts();
+    assert_eq!(counts.all["denied-assume"], 1, "{}", counts.all);
+    assert_eq!(counts.requests, 1, "{}", counts.all);
 }

@@ -11,122 +11,25 @@
 //! a monitoring execution, `support::emulator_answering` answers that one call and passes
 //! every other to the emulator.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sagemaker::types::{
-    AlgorithmSpecification, AppSpecification, Channel, DataSource, OutputDataConfig,
-    ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput, ProcessingOutputConfig,
-    ProcessingResources, ProcessingS3Output, ProcessingS3UploadMode, ResourceConfig, S3DataSource,
-    S3DataType, StoppingCondition, Tag, TrainingInputMode, TrainingInstanceType, VpcConfig,
+    AppSpecification, ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput,
+    ProcessingOutputConfig, ProcessingResources, ProcessingS3Output, ProcessingS3UploadMode,
+    TrainingInstanceType,
 };
-use chrono::{DateTime, Duration, SubsecRound, Timelike, Utc};
+use chrono::{Duration, Timelike, Utc};
 use sagekeeper_core::Aws;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ACCOUNT, Run, aws_in, emulator_answering, emulator_url, run_function_in, unique};
+use support::retrain::{self, Alarm, IMAGE, REGION, ROLE, Shape, sample, source_job, write_event};
+use support::{ACCOUNT, Run, aws_in, emulator_answering, emulator_url, unique};
 
-const REGION: &str = "sa-east-1";
-const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
-const IMAGE: &str = "683313688378.dkr.ecr.sa-east-1.amazonaws.com/sagemaker-xgboost:1.7-1";
 /// Nothing listens here: a run that made any AWS call would report a failed call.
 const CLOSED_ENDPOINT: &str = "http://127.0.0.1:9";
-
-#[derive(Debug, Clone, Copy)]
-enum Shape {
-    EventBridge,
-    LambdaAction,
-    Sns,
-}
-
-/// One alarm transition, written as any of the three sample shapes.
-#[derive(Debug, Clone)]
-struct Alarm {
-    name: String,
-    endpoint: String,
-    schedule: String,
-    state: &'static str,
-    at: DateTime<Utc>,
-}
-
-impl Alarm {
-    fn new(endpoint: &str) -> Alarm {
-        Alarm {
-            name: format!("sagekeeper-drift-{endpoint}"),
-            endpoint: endpoint.to_owned(),
-            schedule: format!("{endpoint}-dq"),
-            state: "ALARM",
-            at: Utc::now().trunc_subsecs(3),
-        }
-    }
-
-    /// The same alarm changing state again, `minutes` later: another transition.
-    fn later(&self, minutes: i64) -> Alarm {
-        Alarm {
-            at: self.at + Duration::minutes(minutes),
-            ..self.clone()
-        }
-    }
-
-    fn arn(&self) -> String {
-        format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{}", self.name)
-    }
-
-    /// A copy of the sample event of `shape` in events/ with this alarm's names, state and time.
-    fn write(&self, shape: Shape) -> PathBuf {
-        let stamp = self.at.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
-        let dimensions = json!({"Endpoint": self.endpoint, "MonitoringSchedule": self.schedule});
-        let mut event = sample(match shape {
-            Shape::EventBridge => "alarm-eventbridge.json",
-            Shape::LambdaAction => "alarm-lambda-action.json",
-            Shape::Sns => "alarm-sns.json",
-        });
-        let data = match shape {
-            Shape::EventBridge => {
-                event["resources"] = json!([self.arn()]);
-                event["time"] = json!(self.at.to_rfc3339());
-                &mut event["detail"]
-            }
-            Shape::LambdaAction => {
-                event["alarmArn"] = json!(self.arn());
-                &mut event["alarmData"]
-            }
-            Shape::Sns => {
-                let sns = &mut event["Records"][0]["Sns"];
-                let mut message: Value =
-                    serde_json::from_str(sns["Message"].as_str().unwrap()).unwrap();
-                message["AlarmName"] = json!(self.name);
-                message["AlarmArn"] = json!(self.arn());
-                message["NewStateValue"] = json!(self.state);
-                message["StateChangeTime"] = json!(stamp);
-                message["Trigger"]["Dimensions"] = json!([
-                    {"value": self.endpoint, "name": "Endpoint"},
-                    {"value": self.schedule, "name": "MonitoringSchedule"}
-                ]);
-                sns["Message"] = json!(message.to_string());
-                return write_event(&event);
-            }
-        };
-        data["alarmName"] = json!(self.name);
-        data["state"]["value"] = json!(self.state);
-        data["state"]["timestamp"] = json!(stamp);
-        data["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] = dimensions;
-        write_event(&event)
-    }
-}
-
-fn sample(file: &str) -> Value {
-    let text = std::fs::read_to_string(support::repo_root().join("events").join(file)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn write_event(event: &Value) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("{}.json", unique("alarm")));
-    std::fs::write(&path, event.to_string()).unwrap();
-    path
-}
 
 struct Execution {
     display_name: String,
@@ -145,18 +48,8 @@ impl Account {
         }
     }
 
-    /// Runs the function on an event file written for this one run, then removes the file.
     fn run_at(&self, endpoint: &str, event: &Path, env: &[(&str, &str)]) -> Run {
-        let run = run_function_in(
-            REGION,
-            "drift-retrainer",
-            event.to_str().unwrap(),
-            &[],
-            env,
-            endpoint,
-        );
-        let _ = std::fs::remove_file(event);
-        run
+        retrain::run_at(endpoint, event, env)
     }
 
     /// Runs the function on `event`; the run must succeed.
@@ -167,21 +60,7 @@ impl Account {
     }
 
     async fn pipeline(&self, name: &str, parameters: &[&str]) {
-        let parameters: Vec<Value> = parameters
-            .iter()
-            .map(|p| json!({"Name": p, "Type": "String", "DefaultValue": "unset"}))
-            .collect();
-        self.aws
-            .sagemaker()
-            .create_pipeline()
-            .pipeline_name(name)
-            .role_arn(ROLE)
-            .pipeline_definition(
-                json!({"Version": "2020-12-01", "Parameters": parameters, "Steps": []}).to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
+        retrain::pipeline(&self.aws, name, parameters).await;
     }
 
     async fn endpoint(&self, name: &str, tags: &[(&str, &str)]) {
@@ -190,11 +69,7 @@ impl Account {
 
     /// An endpoint whose tag names a new pipeline declaring `parameters`; returns the pipeline.
     async fn endpoint_retrained_by_pipeline(&self, endpoint: &str, parameters: &[&str]) -> String {
-        let pipeline = unique("retrain");
-        self.pipeline(&pipeline, parameters).await;
-        self.endpoint(endpoint, &[("sagekeeper:retrain-pipeline", &pipeline)])
-            .await;
-        pipeline
+        retrain::endpoint_retrained_by_pipeline(&self.aws, endpoint, parameters).await
     }
 
     async fn executions(&self, pipeline: &str) -> Vec<Execution> {
@@ -525,77 +400,12 @@ async fn retrains_beyond_the_daily_cap_are_suppressed() {
     assert_eq!(account.executions(&pipeline).await.len(), 2);
 }
 
-/// A completed training job with KMS keys, a VPC, network isolation, inter-container
-/// encryption, hyper-parameters and tags, run as `role`.
-async fn source_job(account: &Account, name: &str, role: &str) {
-    account
-        .aws
-        .sagemaker()
-        .create_training_job()
-        .training_job_name(name)
-        .role_arn(role)
-        .algorithm_specification(
-            AlgorithmSpecification::builder()
-                .training_image(IMAGE)
-                .training_input_mode(TrainingInputMode::File)
-                .build(),
-        )
-        .input_data_config(
-            Channel::builder()
-                .channel_name("train")
-                .content_type("text/csv")
-                .data_source(
-                    DataSource::builder()
-                        .s3_data_source(
-                            S3DataSource::builder()
-                                .s3_data_type(S3DataType::S3Prefix)
-                                .s3_uri("s3://acme-ml-training-data/churn/train/")
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build(),
-        )
-        .output_data_config(
-            OutputDataConfig::builder()
-                .s3_output_path("s3://acme-ml-model-artifacts/churn/")
-                .kms_key_id("arn:aws:kms:sa-east-1:123456789012:key/output-key")
-                .build(),
-        )
-        .resource_config(
-            ResourceConfig::builder()
-                .instance_type(TrainingInstanceType::MlM5Xlarge)
-                .instance_count(1)
-                .volume_size_in_gb(30)
-                .volume_kms_key_id("arn:aws:kms:sa-east-1:123456789012:key/volume-key")
-                .build(),
-        )
-        .vpc_config(
-            VpcConfig::builder()
-                .security_group_ids("sg-0123456789abcdef0")
-                .subnets("subnet-0123456789abcdef0")
-                .build(),
-        )
-        .stopping_condition(
-            StoppingCondition::builder()
-                .max_runtime_in_seconds(3600)
-                .build(),
-        )
-        .enable_network_isolation(true)
-        .enable_inter_container_traffic_encryption(true)
-        .hyper_parameters("max_depth", "5")
-        .tags(Tag::builder().key("Team").value("churn").build())
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn a_job_target_is_copied_with_its_encryption_network_and_tags_onto_spot_with_checkpoints() {
     let account = Account::new().await;
     let endpoint = unique("churn");
     let source = unique("churn-xgb");
-    source_job(&account, &source, ROLE).await;
+    source_job(&account.aws, &source, ROLE).await;
     account
         .endpoint(&endpoint, &[("sagekeeper:retrain-from-job", &source)])
         .await;
@@ -692,7 +502,7 @@ async fn a_job_running_as_another_role_than_retrain_role_arn_is_not_copied() {
     let endpoint = unique("churn");
     let source = unique("churn-xgb");
     source_job(
-        &account,
+        &account.aws,
         &source,
         "arn:aws:iam::123456789012:role/DataScientist",
     )

@@ -15,6 +15,9 @@ use aws_sdk_sagemaker::types::{
 use sagekeeper_core::Aws;
 use serde_json::Value;
 
+pub mod faultproxy;
+pub mod retrain;
+
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 

@@ -1,0 +1,268 @@
+//! drift-retrainer under injected faults (scripts/faultproxy.py, see tests/faults.rs) and
+//! duplicate deliveries: one alarm transition delivered many times in all three shapes (four
+//! at once, then one at a time until one succeeds, then once more in each shape) starts
+//! exactly one retrain, for pipeline targets and for training-job targets.
+//!
+//! Only two SDK attempts per call, so some deliveries fail half way: before the start, or
+//! after the emulator started the retrain but before the answer arrived.
+//!
+//! The emulator ignores StartPipelineExecution's ClientRequestToken, which SageMaker honours
+//! (an execution per token; the retrainer sends the transition's key). The proxy runs with
+//! `--idempotency-tokens` so the emulator starts what SageMaker would: a retried or concurrent
+//! start with the token of an earlier one gets that one's answer. A retrainer that sent
+//! different tokens for one transition would still start two. The emulator's CreateTrainingJob
+//! overwrites a job of the same name where SageMaker refuses it; the retrainer names the copy
+//! after the transition, so either way there is one job.
+
+use std::path::PathBuf;
+
+use aws_sdk_sagemaker::types::PipelineExecutionSummary;
+use sagekeeper_core::Aws;
+
+mod support;
+use support::faultproxy::Proxy;
+use support::retrain::{self, Alarm, REGION, ROLE, Shape, source_job};
+use support::{Run, aws_in, seed_endpoint, unique};
+
+const FAULT_RATE: &str = "0.2";
+/// Fixed, so a failure can be replayed (the order in which concurrent runs draw still varies).
+const SEED: u32 = 72026;
+const ATTEMPTS: &str = "2";
+const PIPELINE_TARGETS: usize = 8;
+const JOB_TARGETS: usize = 4;
+/// Deliveries at once: EventBridge retries deliver an event twice, and an alarm may also
+/// reach the function as its Lambda action and through SNS.
+const BURST: [Shape; 4] = [
+    Shape::EventBridge,
+    Shape::LambdaAction,
+    Shape::Sns,
+    Shape::EventBridge,
+];
+const SHAPES: [Shape; 3] = [Shape::EventBridge, Shape::LambdaAction, Shape::Sns];
+/// Deliveries one after another, after the burst, until one succeeds.
+const MAX_LATER_DELIVERIES: usize = 8;
+
+enum Target {
+    Pipeline(String),
+    /// The job copied; its copies are named `<job>-rt-<key>`.
+    Job(String),
+}
+
+/// Delivers `alarm` in every shape of `shapes` at once, through the proxy.
+fn deliver_at_once(proxy: &Proxy, alarm: &Alarm, shapes: &[Shape]) -> Vec<Run> {
+    let events: Vec<PathBuf> = shapes.iter().map(|shape| alarm.write(*shape)).collect();
+    std::thread::scope(|scope| {
+        let running: Vec<_> = events
+            .iter()
+            .map(|event| scope.spawn(|| deliver(proxy, event)))
+            .collect();
+        running.into_iter().map(|r| r.join().unwrap()).collect()
+    })
+}
+
+fn deliver(proxy: &Proxy, event: &std::path::Path) -> Run {
+    let mut env = vec![("RETRAIN_ROLE_ARN", ROLE)];
+    env.extend(proxy.function_env(ATTEMPTS));
+    retrain::run_at(&proxy.url, event, &env)
+}
+
+/// The retrains started for the target: executions of the pipeline, or copies of the job, as
+/// (ARN, display name or job name, description).
+async fn retrains(aws: &Aws, target: &Target) -> Vec<(String, String, String)> {
+    let sm = aws.sagemaker();
+    match target {
+        Target::Pipeline(pipeline) => {
+            let out = sm
+                .list_pipeline_executions()
+                .pipeline_name(pipeline)
+                .send()
+                .await
+                .unwrap();
+            let field = |f: fn(&PipelineExecutionSummary) -> Option<&str>, e| {
+                f(e).unwrap_or_default().to_owned()
+            };
+            out.pipeline_execution_summaries()
+                .iter()
+                .map(|e| {
+                    (
+                        field(|e| e.pipeline_execution_arn(), e),
+                        field(|e| e.pipeline_execution_display_name(), e),
+                        field(|e| e.pipeline_execution_description(), e),
+                    )
+                })
+                .collect()
+        }
+        Target::Job(job) => {
+            let out = sm
+                .list_training_jobs()
+                .name_contains(format!("{job}-rt-"))
+                .send()
+                .await
+                .unwrap();
+            out.training_job_summaries()
+                .iter()
+                .map(|j| {
+                    let arn = j.training_job_arn().unwrap_or_default().to_owned();
+                    let name = j.training_job_name().unwrap_or_default().to_owned();
+                    (arn, name, String::new())
+                })
+                .collect()
+        }
+    }
+}
+
+/// What one delivery did about the retrain: started one (its ARN), found one started (the
+/// ARN it names, if it names one), or failed (its errors in the report). Anything else
+/// (another suppression, two starts) fails the test.
+#[derive(Debug, PartialEq)]
+enum Did {
+    Started(String),
+    FoundStarted(Option<String>),
+    Failed,
+}
+
+fn what_it_did(run: &Run) -> Did {
+    let report = &run.report;
+    let actions = report["actions"].as_array().cloned().unwrap_or_default();
+    assert!(actions.len() <= 1, "one start at most: {report}");
+    let Some(action) = actions.first() else {
+        // Nothing decided: the target or its history could not be read.
+        assert_ne!(run.code(), 0, "{report}\n{}", run.stderr());
+        let errors = report["errors"].as_array();
+        assert!(errors.is_some_and(|e| !e.is_empty()), "{report}");
+        return Did::Failed;
+    };
+    let detail = action["detail"].as_str().unwrap_or_default();
+    match action["outcome"].as_str().unwrap() {
+        "done" => {
+            assert_eq!(run.code(), 0, "{report}");
+            let headline = report["headline"].as_str().unwrap();
+            let started = match action["action"].as_str().unwrap() {
+                "start-pipeline-execution" => headline
+                    .split(" execution ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .unwrap_or_else(|| panic!("{headline}")),
+                "create-training-job" => action["resource"].as_str().unwrap(),
+                other => panic!("{other}: {report}"),
+            };
+            Did::Started(started.to_owned())
+        }
+        // The transition's own retrain, found in the target's history (named) or, for a job
+        // copy on SageMaker, by its name being taken: nothing else may hold a start back here.
+        "skipped" if detail.starts_with("duplicate delivery: ") => {
+            let named = detail
+                .strip_prefix("duplicate delivery: ")
+                .and_then(|rest| rest.split(' ').next())
+                .filter(|arn| arn.starts_with("arn:"));
+            Did::FoundStarted(named.map(str::to_owned))
+        }
+        "failed" => {
+            assert_ne!(run.code(), 0, "{report}");
+            Did::Failed
+        }
+        _ => panic!("neither a start nor a duplicate: {report}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_deliveries_under_faults_start_exactly_one_retrain() {
+    let aws = aws_in(REGION).await;
+    let mut alarms = Vec::new();
+    for _ in 0..PIPELINE_TARGETS {
+        let endpoint = unique("fraud");
+        let pipeline =
+            retrain::endpoint_retrained_by_pipeline(&aws, &endpoint, &["TriggerReason"]).await;
+        alarms.push((Alarm::new(&endpoint), Target::Pipeline(pipeline)));
+    }
+    for _ in 0..JOB_TARGETS {
+        let (endpoint, job) = (unique("churn"), unique("churn-xgb"));
+        source_job(&aws, &job, ROLE).await;
+        seed_endpoint(&aws, &endpoint, &[("sagekeeper:retrain-from-job", &job)]).await;
+        alarms.push((Alarm::new(&endpoint), Target::Job(job)));
+    }
+
+    let proxy = Proxy::start(FAULT_RATE, SEED, &["--idempotency-tokens"]);
+    let (mut deliveries, mut failed) = (0, 0);
+    for (alarm, target) in &alarms {
+        // GIVEN one transition delivered several times at once
+        let burst = deliver_at_once(&proxy, alarm, &BURST);
+        // AND again, one delivery at a time, until one succeeds, and then once in each shape
+        let mut later: Vec<(bool, Run)> = Vec::new();
+        let mut first_success = None;
+        while first_success.is_none_or(|at| later.len() <= at + SHAPES.len()) {
+            assert!(
+                first_success.is_some() || later.len() < MAX_LATER_DELIVERIES,
+                "{}: no delivery of {MAX_LATER_DELIVERIES} succeeded; the last: {}\n{}",
+                alarm.name,
+                later[later.len() - 1].1.report,
+                later[later.len() - 1].1.stderr()
+            );
+            // Once the retrain exists, no delivery may start it again, not even with the
+            // same token: it must be found in the target's history.
+            let existed = !retrains(&aws, target).await.is_empty();
+            let run = deliver(&proxy, &alarm.write(SHAPES[later.len() % SHAPES.len()]));
+            if first_success.is_none() && run.code() == 0 {
+                first_success = Some(later.len());
+            }
+            later.push((existed, run));
+        }
+
+        // THEN exactly one retrain exists, and it is this transition's
+        let started = retrains(&aws, target).await;
+        assert_eq!(started.len(), 1, "{}: {started:?}", alarm.name);
+        let (arn, name, description) = &started[0];
+        match target {
+            Target::Pipeline(_) => {
+                assert!(name.starts_with("sagekeeper-drift-"), "{name}");
+                assert!(
+                    description.starts_with("[sagekeeper retrain-key="),
+                    "{description}"
+                );
+            }
+            Target::Job(job) => assert!(name.starts_with(&format!("{job}-rt-")), "{name}"),
+        }
+        // AND every delivery started that one, found that one, or failed
+        let mut did: Vec<(Did, &Run)> = Vec::new();
+        for run in &burst {
+            did.push((what_it_did(run), run));
+        }
+        for (existed, run) in &later {
+            let it = what_it_did(run);
+            if *existed {
+                assert!(
+                    !matches!(it, Did::Started(_)),
+                    "{}: started again: {}",
+                    alarm.name,
+                    run.report
+                );
+            }
+            did.push((it, run));
+        }
+        for (it, run) in &did {
+            match it {
+                Did::Started(other) | Did::FoundStarted(Some(other)) => {
+                    assert_eq!(other, arn, "{}: {}", alarm.name, run.report)
+                }
+                Did::FoundStarted(None) | Did::Failed => {}
+            }
+        }
+        deliveries += did.len();
+        failed += did.iter().filter(|(it, _)| *it == Did::Failed).count();
+    }
+
+    let counts = proxy.assert_faults_injected(deliveries as u64 * 5);
+    eprintln!(
+        "{} transitions, {deliveries} deliveries ({failed} failed); {} requests, {} faults \
+         injected: {}",
+        alarms.len(),
+        counts.requests,
+        counts.injected,
+        counts.all
+    );
+    // Faults got through the retries and failed deliveries: the case this test is about.
+    assert!(
+        failed > 0,
+        "every delivery succeeded: the retries hid every fault"
+    );
+}
