@@ -4,8 +4,6 @@
 //! so a call made with the wrong account's credentials would find or change the wrong thing.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
@@ -13,7 +11,8 @@ use sagekeeper_core::Aws;
 use serde_json::{Value, json};
 
 mod support;
-use support::{Run, Sandbox, emulator_url, repo_root, sandbox, seed_endpoint, unique};
+use support::faultproxy::Proxy;
+use support::{Run, Sandbox, repo_root, sandbox, seed_endpoint, unique};
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 /// Friday evening in Madrid, then Monday morning (see tests/scheduler.rs).
@@ -228,40 +227,6 @@ async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_cre
     }
 }
 
-/// scripts/faultproxy.py without random faults, refusing AssumeRole into `account`: a member
-/// account whose role was never deployed.
-struct DenyingProxy {
-    child: Child,
-    url: String,
-}
-
-impl DenyingProxy {
-    fn start(account: &str) -> DenyingProxy {
-        let mut child = Command::new(repo_root().join(".venv/bin/python"))
-            .arg(repo_root().join("scripts/faultproxy.py"))
-            .args(["--upstream", emulator_url(), "--rate", "0"])
-            .args(["--deny-assume-account", account])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start scripts/faultproxy.py (run scripts/setup.sh first)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        DenyingProxy {
-            child,
-            url: line.trim().to_owned(),
-        }
-    }
-}
-
-impl Drop for DenyingProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 struct Queues {
     sqs: aws_sdk_sqs::Client,
     work: String,
@@ -384,7 +349,8 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
     let bucket = state_bucket(&org.hub).await;
     let queues = Queues::new(&org.hub).await;
     let unreachable = &org.members[1];
-    let proxy = DenyingProxy::start(&unreachable.account_id);
+    // A member account whose role was never deployed: the proxy refuses AssumeRole into it.
+    let proxy = Proxy::start("0", 1, &["--deny-assume-account", &unreachable.account_id]);
     let env = [
         ("STATE_BUCKET", bucket.clone()),
         ("FANOUT_QUEUE_URL", queues.work.clone()),
@@ -459,6 +425,11 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
     assert_eq!(again_ids, unreachable_ids);
     let second = org.run("endpoint-scheduler", &sqs_event(&again), &worker_env);
     assert_eq!(failed_ids(&second), unreachable_ids);
+    assert_eq!(
+        proxy.counts().all["denied-assume"],
+        4,
+        "two messages, two deliveries each"
+    );
 
     // After the queue's maxReceiveCount, they wait in the dead-letter queue for people.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
