@@ -63,10 +63,20 @@ impl Org {
     }
 
     fn run(&self, function: &str, event: &str, env: &[(&'static str, String)]) -> Run {
+        self.run_with(function, event, &[], env)
+    }
+
+    fn run_with(
+        &self,
+        function: &str,
+        event: &str,
+        args: &[&str],
+        env: &[(&'static str, String)],
+    ) -> Run {
         let mut all = self.target_env();
         all.extend(env.iter().cloned());
         let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.hub.run(function, event, &[], &pairs)
+        self.hub.run(function, event, args, &pairs)
     }
 }
 
@@ -355,6 +365,11 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
         ("STATE_BUCKET", bucket.clone()),
         ("FANOUT_QUEUE_URL", queues.work.clone()),
     ];
+
+    // `--dry-run` from a shell sweeps in place: the queue's consumers would not be dry.
+    let dry = org.run_with("endpoint-scheduler", EVENING, &["--dry-run"], &env);
+    assert_eq!(runs(&dry).len(), 6, "{:#}", dry.report);
+    assert!(queues.receive(&queues.work).await.is_empty());
 
     // The scheduled invocation only enqueues: one message per target.
     let fan_out = org.run("endpoint-scheduler", EVENING, &env);

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use chrono::Utc;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -61,6 +61,27 @@ pub fn route(event: &Value, config: &TargetsConfig, home_region: &str) -> Route 
         }
         None => Route::Home,
     }
+}
+
+/// A scheduled sweep's message handled later than this (a retry, a backlog) decides as of
+/// when it is handled: deciding as of its old time could undo what a newer sweep did (e.g.
+/// park endpoints again that the morning's sweep just restored).
+const LATE_AFTER_MINUTES: i64 = 5;
+
+/// `event` as it should be handled at `now`: a late scheduled event gets `now` as its time.
+pub fn as_of_delivery(mut event: Value, now: DateTime<Utc>) -> Value {
+    let scheduled = event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+    let sent = event
+        .get("time")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    if let (true, Some(sent)) = (scheduled, sent)
+        && now - sent.with_timezone(&Utc) > Duration::minutes(LATE_AFTER_MINUTES)
+    {
+        tracing::info!(sent = %sent, "late delivery: deciding as of now");
+        event["time"] = Value::String(now.to_rfc3339_opts(SecondsFormat::Secs, true));
+    }
+    event
 }
 
 /// What an invocation answers: one run's report, or the runs of several targets.
@@ -134,11 +155,14 @@ pub struct Dispatcher<C, D, B, H> {
     sqs: aws_sdk_sqs::Client,
     organizations: aws_sdk_organizations::Client,
     org_accounts: Mutex<Option<BTreeSet<String>>>,
+    sweep_in_place: bool,
 }
 
 pub struct Parts<C> {
     pub function: &'static str,
     pub dry_run: bool,
+    /// Never enqueue: `--dry-run` from a shell, where the queue's consumers would not be dry.
+    pub sweep_in_place: bool,
     pub config: C,
     pub targets: TargetsConfig,
     pub hub: Aws,
@@ -164,6 +188,7 @@ where
             home,
             reporter: parts.reporter,
             org_accounts: Mutex::new(None),
+            sweep_in_place: parts.sweep_in_place,
         }
     }
 
@@ -171,7 +196,7 @@ where
         let home_region = self.sessions.home_region();
         match route(&event, self.sessions.config(), &home_region) {
             Route::Home => Response::Run((self.handle)(&self.home, event).await),
-            Route::Forwarded(target) => Response::Run(self.run_in(&target, event).await),
+            Route::Forwarded(target) => Response::Run(self.run_in(&target, event, true).await),
             Route::Batch(deliveries) => self.batch(deliveries).await,
             Route::Sweep => self.sweep(event).await,
         }
@@ -182,12 +207,13 @@ where
             Ok(targets) => targets,
             Err(err) => return Response::Run(self.refused(None, &event, &err).await),
         };
-        if let Some(queue) = self.sessions.config().fanout_queue_url.as_deref() {
+        let queue = self.sessions.config().fanout_queue_url.as_deref();
+        if let (Some(queue), false) = (queue, self.sweep_in_place) {
             return Response::Run(self.enqueue(queue, &targets, &event).await);
         }
         let runs = map_bounded(targets, self.sessions.config().concurrency, |target| {
             let event = event.clone();
-            async move { self.run_in(&target, event).await }
+            async move { self.run_in(&target, event, false).await }
         })
         .await;
         self.runs(runs, None)
@@ -222,20 +248,29 @@ where
                 self.refused(Some(&message.target), &message.event, &err)
                     .await
             }
-            Ok(message) => self.run_in(&message.target, message.event).await,
+            // Our own queue's messages name targets the sweep resolved: listing the
+            // organisation again for each would only add Organizations calls.
+            Ok(message) => {
+                let event = as_of_delivery(message.event, Utc::now());
+                self.run_in(&message.target, event, false).await
+            }
         };
         (delivery.message_id, report)
     }
 
-    /// The function's run in `target`, after checking the deployment governs it.
-    async fn run_in(&self, target: &Target, event: Value) -> Report {
-        match self.admits(target).await {
-            Ok(true) => {}
-            Ok(false) => {
-                let err = Refused::NotATarget(target.clone());
-                return self.refused(Some(target), &event, &err).await;
+    /// The function's run in `target`, after checking the deployment governs it (`check`),
+    /// except in an organisation, whose messages name targets the sweep just listed.
+    async fn run_in(&self, target: &Target, event: Value, check: bool) -> Report {
+        let listed = matches!(self.sessions.config().accounts, Accounts::Listed(_));
+        if check || listed {
+            match self.admits(target).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let err = Refused::NotATarget(target.clone());
+                    return self.refused(Some(target), &event, &err).await;
+                }
+                Err(err) => return self.refused(Some(target), &event, &err).await,
             }
-            Err(err) => return self.refused(Some(target), &event, &err).await,
         }
         match self.sessions.scope(target).await {
             Ok(scope) => {
@@ -283,8 +318,12 @@ where
             "fanned out to {enqueued} of {} target(s); each reports on its own",
             targets.len()
         ));
-        // The per-target runs notify; this one only logs.
-        self.reporter.record(report)
+        // The per-target runs notify; this one only logs, unless targets were left out.
+        if report.failed() {
+            self.reporter.finish(report).await
+        } else {
+            self.reporter.record(report)
+        }
     }
 
     async fn refused(
@@ -428,5 +467,27 @@ mod tests {
             json["batchItemFailures"],
             json!([{"itemIdentifier": "m-1"}])
         );
+    }
+}
+
+#[cfg(test)]
+mod delivery_tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    #[test]
+    fn a_late_scheduled_message_decides_as_of_its_delivery() {
+        let event = json!({"detail-type": "Scheduled Event", "time": "2026-11-23T06:50:00Z"});
+        let prompt = Utc.with_ymd_and_hms(2026, 11, 23, 6, 53, 0).unwrap();
+        assert_eq!(as_of_delivery(event.clone(), prompt), event);
+        let retried = Utc.with_ymd_and_hms(2026, 11, 23, 7, 20, 0).unwrap();
+        assert_eq!(
+            as_of_delivery(event, retried)["time"],
+            "2026-11-23T07:20:00Z"
+        );
+        let call =
+            json!({"detail-type": "AWS API Call via CloudTrail", "time": "2026-11-23T06:50:00Z"});
+        assert_eq!(as_of_delivery(call.clone(), retried), call, "only sweeps");
     }
 }

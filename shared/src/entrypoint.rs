@@ -55,6 +55,7 @@ pub async fn run<C, D>(
     let parts = Parts {
         function,
         dry_run: common.dry_run,
+        sweep_in_place: launch.dry_run_flag(),
         reporter: Reporter::new(&Scope::home(&hub), &common),
         config,
         targets,
