@@ -505,15 +505,26 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}"
 
 
+def binaries_built():
+    """When the release binaries measured were built (the newest of them)."""
+    try:
+        newest = max(os.path.getmtime(os.path.join(ROOT, "target", "release", f)) for f in FUNCTIONS)
+    except OSError:
+        return None
+    return f"{datetime.datetime.fromtimestamp(newest, datetime.timezone.utc):%Y-%m-%d %H:%M UTC}"
+
+
 def run_info(command):
     loads = Settings.loads or [os.getloadavg()[0]]
     return {"date": f"{now_utc():%Y-%m-%d %H:%M UTC}", "command": command, "machine": machine(),
-            "load_min": round(min(loads), 1), "load_max": round(max(loads), 1)}
+            "load_min": round(min(loads), 1), "load_max": round(max(loads), 1), "binaries_built": binaries_built()}
 
 
 def describe_run(info):
     text = f"Measured {info['date']} by `{info['command']}` on {info['machine']}"
-    if info["load_max"] > (os.cpu_count() or 1) * 0.5:
+    if info.get("binaries_built"):
+        text += f", release binaries built {info['binaries_built']}"
+    if info["load_max"] > (os.cpu_count() or 1) + 0.5:
         text += (f"; the machine was shared: the 1-minute load average, sampled after each run, was "
                  f"{info['load_min']}–{info['load_max']} on {os.cpu_count()} cores (other builds ran meanwhile), "
                  "so treat times as upper bounds")
@@ -554,7 +565,8 @@ def write_report(results):
         f"Written {now_utc():%Y-%m-%d %H:%M UTC} by `bench/bench.py` from the measurements in `bench/results.json`; "
         "each section names the command, date and machine of its measurements, and re-running that command "
         "measures again and regenerates this file (the other sections are kept). All measurements are against "
-        "a private moto 5.2.5 server on loopback.",
+        "a private moto 5.2.5 server on loopback. Everything, from scratch: `python3 bench/bench.py --sizes 100,1000,5000 "
+        "--trials 1`, then `python3 bench/bench.py --load 5000` (add `--skip-build` when the release binaries are current).",
     ]
     comparison = results.get("comparison", {})
     if comparison:
@@ -591,15 +603,19 @@ def write_report(results):
                 f"{o['rss_mb']:.1f} | {c['rss_mb']:.1f} |")
         sizes_n = sorted({r["n"] for r in rows})
         if len(sizes_n) > 1:
-            lines += ["", "Growth of wall time from the smallest to the largest N (linear would equal the N ratio):", ""]
+            hi = sizes_n[-1]
+            lines += ["", f"Growth of wall time up to N = {hi} (linear growth would equal the N ratio; small N carry "
+                      "each tool's fixed start-up cost):", ""]
             for kind in ("endpoints", "buckets"):
                 for mode in ("dry run", "real"):
                     for tool, name in (("ours", "ours"), ("custodian", "Custodian")):
                         pick = {r["n"]: r[tool] for r in rows if r["kind"] == kind and r["mode"] == mode}
-                        lo, hi = sizes_n[0], sizes_n[-1]
-                        if lo in pick and hi in pick and not pick[hi].get("timed_out"):
-                            lines.append(f"- {kind}, {mode}, {name}: ×{pick[hi]['seconds'] / max(pick[lo]['seconds'], 1e-9):.1f} "
-                                         f"for ×{hi / lo:.0f} resources")
+                        if hi not in pick or pick[hi].get("timed_out"):
+                            continue
+                        steps = [f"×{pick[hi]['seconds'] / max(pick[lo]['seconds'], 1e-9):.1f} from N = {lo} (×{hi / lo:.0f} resources)"
+                                 for lo in sizes_n[:-1] if lo in pick]
+                        if steps:
+                            lines.append(f"- {kind}, {mode}, {name}: " + ", ".join(steps))
         silences = [(r, tool) for r in rows for tool in ("ours", "custodian") if r[tool].get("max_silence_s", 0) >= 10]
         lines += ["", "Longest time without any answered request during a run (a stall watch; runs below 10 s are not "
                   "listed): " + ("none." if not silences else "; ".join(
@@ -641,7 +657,11 @@ def write_report(results):
                 f"{r['rss_mb']:.1f} | {r['actions_done']} / {r['actions_failed']} | {r['errors']} | "
                 f"{'yes' if r['within_timeout'] else '**no**'} | {r['resources_per_s']:.0f} | "
                 f"{'N ≈ ' + format(r['largest_account'], ',') if not r['timed_out'] else 'below ' + format(r['n'], ',')} |")
-        lines += [""] + [f"- {r['function']} sweeps {r['sweeps']}." for r in load["rows"]]
+        lines += [""] + [f"- {r['function']} sweeps {r['sweeps']}. This run: {r['actions_done']:,} actions done, "
+                         f"{r['findings']:,} findings." for r in load["rows"]]
+        lines += ["", "Each function runs with its default configuration plus `STATE_BUCKET`, `TIMEZONE=Europe/Madrid` "
+                  "(the schedule event falls after business hours) and `BUCKET_PREFIX=bench-`. Without `DEFAULT_TAGS` the "
+                  "tagger only reports missing tags and writes none, so a tagger that also writes tags takes longer."]
         smallest = min(load["rows"], key=lambda r: r["largest_account"])
         lines += ["",
                   f"**Largest account one invocation handles: about {smallest['largest_account']:,} endpoints and as many "
@@ -679,8 +699,14 @@ def main():
     parser.add_argument("--margin", type=float, default=0.5, help="load test safety margin (0.5 = use half the timeout)")
     parser.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for our binaries (e.g. AWS_RETRY_MODE=standard); noted in the report")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: rewrite BENCHMARKS.md from bench/results.json")
     parser.add_argument("--logs", help="directory for the tools' stderr and stall snapshots (default: a new temp dir)")
     args = parser.parse_args()
+    if args.report_only:
+        write_report(load_results())
+        log("wrote BENCHMARKS.md from bench/results.json")
+        return
     Settings.tool_timeout = args.tool_timeout
     Settings.stall_seconds = args.stall_seconds
     Settings.ours_env = dict(item.split("=", 1) for item in args.ours_env)
