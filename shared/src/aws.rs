@@ -61,6 +61,8 @@ impl Aws {
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
                 .operation_attempt_timeout(Duration::from_secs(30))
+                // Bounds a whole call, retries, back-offs and the adaptive mode's waits included.
+                .operation_timeout(Duration::from_secs(120))
                 .build(),
         );
         let backoff_ms = env.number_or("RETRY_INITIAL_BACKOFF_MS", 1000u64, 1..=20_000)?;
@@ -228,21 +230,27 @@ where
     }
 }
 
-/// Runs `call` for every item with at most `limit` in flight, keeping the input order.
+/// Runs `call` for every item with at most `limit` in flight, and returns the results in the
+/// input order. Calls complete in any order, so one slow call never idles the other slots.
 pub async fn map_bounded<T, R, F, Fut>(
     items: impl IntoIterator<Item = T>,
     limit: usize,
-    call: F,
+    mut call: F,
 ) -> Vec<R>
 where
     F: FnMut(T) -> Fut,
     Fut: Future<Output = R>,
 {
-    futures::stream::iter(items)
-        .map(call)
-        .buffered(limit.max(1))
+    let mut indexed: Vec<(usize, R)> = futures::stream::iter(items.into_iter().enumerate())
+        .map(|(i, item)| {
+            let pending = call(item);
+            async move { (i, pending.await) }
+        })
+        .buffer_unordered(limit.max(1))
         .collect()
-        .await
+        .await;
+    indexed.sort_by_key(|(i, _)| *i);
+    indexed.into_iter().map(|(_, result)| result).collect()
 }
 
 #[cfg(test)]

@@ -128,16 +128,24 @@ pub async fn get_json<T: DeserializeOwned>(
         })
 }
 
-/// The whole body of a GetObject answer; a connection lost while reading is retryable.
+/// How long reading a body may take once its first byte came: the SDK's timeouts end there.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The whole body of a GetObject answer; a connection lost or stalled while reading is
+/// retryable.
 pub async fn read_body(
     object: aws_sdk_s3::operation::get_object::GetObjectOutput,
 ) -> Result<Vec<u8>, AwsError> {
-    let bytes = object.body.collect().await.map_err(|e| AwsError {
+    let failed = |message: String| AwsError {
         operation: "GetObject",
         code: "ReadBody".to_owned(),
-        message: e.to_string(),
+        message,
         retryable: true,
-    })?;
+    };
+    let bytes = tokio::time::timeout(BODY_TIMEOUT, object.body.collect())
+        .await
+        .map_err(|_| failed(format!("no complete body within {BODY_TIMEOUT:?}")))?
+        .map_err(|e| failed(e.to_string()))?;
     Ok(bytes.into_bytes().to_vec())
 }
 

@@ -28,7 +28,8 @@ pub async fn apply(report: &mut Report, clients: &Clients, steps: Vec<Step>) {
 
 async fn write(report: &mut Report, clients: &Clients, resource: &str, remediation: Remediation) {
     let action = remediation.action();
-    tracing::info!(resource, action, dry_run = report.dry_run, "remediating");
+    // Debug: the report lists every action, and at 5,000 buckets these lines were megabytes.
+    tracing::debug!(resource, action, dry_run = report.dry_run, "remediating");
     let (s3, sm, kms) = (&clients.s3, &clients.sagemaker, &clients.kms);
     match remediation {
         Remediation::PutBucketEncryption { bucket, kms_key_id } => {
