@@ -666,12 +666,12 @@ def write_report(results):
         lines += ["",
                   f"**Largest account one invocation handles: about {smallest['largest_account']:,} endpoints and as many "
                   f"buckets** (the tightest function is the {smallest['function']}), with a {margin:.0%} margin. Beyond "
-                  "that size, and for more than one account or region, the organisation fan-out takes over (issue #8, "
-                  "being built): a scheduled run enqueues one SQS message per (function, account, region) and each "
+                  "that size, and for more than one account or region, the organisation fan-out takes over (README, "
+                  "Organisations): a scheduled run enqueues one SQS message per (function, account, region) and each "
                   "SQS-triggered invocation sweeps one target within its own timeout, so the limit above applies per "
                   "account and region, not per organisation. A single account-region larger than that would need its "
                   "sweep split further (e.g. by bucket prefix or by resource pages), which neither the single "
-                  "invocation nor the planned fan-out does.",
+                  "invocation nor the fan-out does.",
                   "",
                   "The rate is measured against the emulator, which answers one request every few ms on this "
                   "machine; AWS answers each call in tens of ms but several in parallel (8 calls in flight per "
