@@ -117,15 +117,7 @@ fn converge(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> usiz
 #[tokio::test(flavor = "multi_thread")]
 async fn park_and_restore_cycles_under_faults_lose_nothing() {
     let account = sandbox("us-east-1").await;
-    let bucket = unique("sk-faults");
-    account
-        .aws
-        .s3()
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = support::new_bucket(&account.aws, "sk-faults").await;
     let mut names = Vec::new();
     for i in 0..ENDPOINTS {
         let name = unique(&format!("faulty{i}"));

@@ -165,15 +165,7 @@ fn drift_retrainer_handles_events_through_the_lambda_runtime_api() {
 
 #[tokio::test]
 async fn an_sqs_fanout_batch_answers_batch_item_failures_through_the_runtime_api() {
-    let bucket = support::unique("sk-rt-state");
-    support::aws()
-        .await
-        .s3()
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = support::new_bucket(&support::aws().await, "sk-rt-state").await;
     let (port, _runtime_api, _function) = serve(
         "endpoint-scheduler",
         &[

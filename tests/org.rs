@@ -85,15 +85,7 @@ fn label(account: &Sandbox, region: &str) -> String {
 }
 
 async fn state_bucket(hub: &Sandbox) -> String {
-    let bucket = unique("sk-org-state");
-    hub.aws
-        .s3()
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    bucket
+    support::new_bucket(&hub.aws, "sk-org-state").await
 }
 
 async fn endpoint_tags(aws: &Aws, name: &str) -> Option<BTreeMap<String, String>> {
@@ -247,34 +239,14 @@ impl Queues {
     /// A work queue whose messages go to a dead-letter queue after two receives.
     async fn new(hub: &Sandbox) -> Queues {
         let sqs = aws_sdk_sqs::Client::new(hub.aws.sdk_config());
-        let dead_letters = sqs
-            .create_queue()
-            .queue_name(unique("sk-fanout-dlq"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let dlq_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&dead_letters)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&QueueAttributeName::QueueArn]
-            .clone();
+        let (dead_letters, dlq_arn) = support::new_queue(&sqs, "sk-fanout-dlq", &[]).await;
         let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}).to_string();
-        let work = sqs
-            .create_queue()
-            .queue_name(unique("sk-fanout"))
-            .attributes(QueueAttributeName::RedrivePolicy, redrive)
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
+        let (work, _) = support::new_queue(
+            &sqs,
+            "sk-fanout",
+            &[(QueueAttributeName::RedrivePolicy, redrive)],
+        )
+        .await;
         Queues {
             sqs,
             work,

@@ -428,6 +428,48 @@ pub async fn seed_autoscaling(aws: &Aws, endpoint: &str, max_capacity: i32, targ
         .unwrap();
 }
 
+/// A bucket of its own in `aws`'s account (us-east-1, no location constraint), named from
+/// `prefix`.
+pub async fn new_bucket(aws: &Aws, prefix: &str) -> String {
+    let bucket = unique(prefix);
+    aws.s3()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    bucket
+}
+
+/// A queue named from `prefix` with `attributes`: its URL and ARN.
+pub async fn new_queue(
+    sqs: &aws_sdk_sqs::Client,
+    prefix: &str,
+    attributes: &[(aws_sdk_sqs::types::QueueAttributeName, String)],
+) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let url = sqs
+        .create_queue()
+        .queue_name(unique(prefix))
+        .set_attributes(Some(attributes.iter().cloned().collect()))
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .expect("queue arn");
+    (url, arn)
+}
+
 /// An SNS topic with an SQS queue subscribed to it, so a test can read what was published.
 pub struct Inbox {
     pub topic_arn: String,
@@ -437,7 +479,6 @@ pub struct Inbox {
 
 impl Inbox {
     pub async fn new(aws: &Aws) -> Inbox {
-        use aws_sdk_sqs::types::QueueAttributeName;
         let sqs = aws_sdk_sqs::Client::new(aws.sdk_config());
         let topic_arn = aws
             .sns()
@@ -448,24 +489,7 @@ impl Inbox {
             .unwrap()
             .topic_arn
             .unwrap();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(unique("queue"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap();
-        let queue_arn = attributes[&QueueAttributeName::QueueArn].clone();
+        let (queue_url, queue_arn) = new_queue(&sqs, "queue", &[]).await;
         aws.sns()
             .subscribe()
             .topic_arn(&topic_arn)
