@@ -203,6 +203,17 @@ impl Report {
         }
     }
 
+    /// `perform`, for a step of a sequence: true when the next step may go on (the write
+    /// succeeded, or was only planned in a dry run).
+    pub async fn attempt<T, E: ReportableError>(
+        &mut self,
+        resource: &str,
+        action: &str,
+        write: impl Future<Output = Result<T, E>>,
+    ) -> bool {
+        self.perform(resource, action, write).await.is_some() || self.dry_run
+    }
+
     pub fn summary(&self) -> Summary {
         let count = |outcome| self.actions.iter().filter(|a| a.outcome == outcome).count();
         let mut findings_by_severity = BTreeMap::new();

@@ -1,11 +1,8 @@
 //! Carrying out planned steps. Every write goes through `Report::perform`, so a dry run makes
 //! none, and each step stops at the first failure: the next run resumes from what is left.
 
-use std::future::Future;
-
 use chrono::{DateTime, Utc};
 use sagekeeper_core::autoscaling::{self, ScalingError};
-use sagekeeper_core::report::ReportableError;
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
@@ -15,18 +12,6 @@ use sagekeeper_core::{Report, Severity};
 
 use crate::handler::{Deps, NAME};
 use crate::plan::{EndpointState, EndpointStep, NotebookStep};
-
-/// Performs one write and says whether the step may go on: the write succeeded, or it was
-/// only planned (dry run).
-async fn attempt<T, E: ReportableError>(
-    report: &mut Report,
-    resource: &str,
-    action: &str,
-    write: impl Future<Output = Result<T, E>>,
-) -> bool {
-    let result = report.perform(resource, action, write).await;
-    result.is_some() || report.dry_run
-}
 
 /// Runs one step; returns the snapshot of the endpoint when it is parked afterwards.
 pub async fn endpoint(
@@ -66,7 +51,7 @@ pub async fn endpoint(
                     component.copies,
                 );
                 let action = format!("restore-copies {} to {}", component.name, component.copies);
-                if !attempt(report, &state.arn, &action, scale).await {
+                if !report.attempt(&state.arn, &action, scale).await {
                     break;
                 }
             }
@@ -76,7 +61,10 @@ pub async fn endpoint(
             let snapshot = state.snapshot.as_ref()?;
             if !snapshot.scaling.is_empty() {
                 let restore = autoscaling::restore(&deps.autoscaling, &snapshot.scaling);
-                if !attempt(report, &state.arn, "restore-autoscaling", restore).await {
+                if !report
+                    .attempt(&state.arn, "restore-autoscaling", restore)
+                    .await
+                {
                     return None;
                 }
             }
@@ -97,34 +85,19 @@ async fn park(
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> Option<EndpointSnapshot> {
-    let snapshot = match capture(deps, state, now).await {
-        Ok(snapshot) => snapshot,
-        Err(err @ ScalingError::Unsupported { .. }) => {
-            report.finding(
-                &state.arn,
-                "cannot-snapshot",
-                Severity::High,
-                format!("{err}; the endpoint stays up"),
-            );
-            return None;
-        }
-        Err(err) => {
-            report.error(Some(&state.arn), &err);
-            return None;
-        }
-    };
+    const SUBJECT: &str = "the endpoint";
+    let snapshot = park::captured(report, &state.arn, capture(deps, state, now).await, SUBJECT)?;
     let key = snapshot.key();
-    let write = deps.state.put_verified(&key, &snapshot);
-    if !attempt(report, &state.arn, "write-snapshot", write).await {
-        report.finding(
-            &state.arn,
-            "snapshot-failed",
-            Severity::High,
-            format!(
-                "the snapshot could not be written and verified in s3://{}, so the endpoint stays up",
-                deps.state.bucket()
-            ),
-        );
+    let stored = park::store(
+        report,
+        &deps.state,
+        &state.arn,
+        &key,
+        "write-snapshot",
+        &snapshot,
+        SUBJECT,
+    );
+    if !stored.await {
         return None;
     }
     take_down(deps, state, &snapshot, report)
@@ -141,7 +114,10 @@ async fn take_down(
 ) -> bool {
     if !snapshot.scaling.is_empty() {
         let deregister = autoscaling::deregister(&deps.autoscaling, &snapshot.scaling);
-        if !attempt(report, &state.arn, "deregister-autoscaling", deregister).await {
+        if !report
+            .attempt(&state.arn, "deregister-autoscaling", deregister)
+            .await
+        {
             return false;
         }
     }
@@ -149,7 +125,7 @@ async fn take_down(
         for component in &snapshot.inference_components {
             let scale = inference_components::set_copy_count(&deps.sagemaker, &component.name, 0);
             let action = format!("scale-to-zero {}", component.name);
-            if !attempt(report, &state.arn, &action, scale).await {
+            if !report.attempt(&state.arn, &action, scale).await {
                 return false;
             }
         }
@@ -169,7 +145,7 @@ async fn take_down(
         return true;
     }
     let delete = endpoints::delete(&deps.sagemaker, &state.name);
-    attempt(report, &state.arn, "delete-endpoint", delete).await
+    report.attempt(&state.arn, "delete-endpoint", delete).await
 }
 
 async fn capture(
@@ -205,7 +181,7 @@ pub async fn notebook(
     match step {
         NotebookStep::Stop => {
             let stop = notebooks::stop(&deps.sagemaker, &notebook.name);
-            attempt(report, &notebook.arn, "stop-notebook", stop).await
+            report.attempt(&notebook.arn, "stop-notebook", stop).await
         }
         NotebookStep::Start => {
             report

@@ -2,13 +2,11 @@
 //! none; each returns how many resources it changed (or would change, in a dry run).
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use sagekeeper_core::autoscaling::{self, ScalingError};
+use sagekeeper_core::autoscaling;
 use sagekeeper_core::lifecycle::{self, Rule};
 use sagekeeper_core::logs::{self, LogGroup};
-use sagekeeper_core::report::ReportableError;
 use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
 use sagekeeper_core::sagemaker::{self, endpoints, park};
 use sagekeeper_core::tagging::{self, MAX_ARNS_PER_TAG_CALL, Tags};
@@ -18,17 +16,6 @@ use crate::gather::{Bucket, Target};
 use crate::handler::{Deps, NAME};
 use crate::idle::{Candidate, IDLE_SINCE_TAG};
 use crate::lifecycle_plan::RULE_ID_PREFIX;
-
-/// Performs one write; true when it succeeded or was only planned (dry run).
-async fn attempt<T, E: ReportableError>(
-    report: &mut Report,
-    resource: &str,
-    action: &str,
-    write: impl Future<Output = Result<T, E>>,
-) -> bool {
-    let result = report.perform(resource, action, write).await;
-    result.is_some() || report.dry_run
-}
 
 fn describe(tags: &Tags) -> String {
     tags.iter()
@@ -53,7 +40,7 @@ pub async fn add_tags(
             Target::Bucket(bucket) => {
                 let action = format!("add-tags {}", describe(&tags));
                 let add = s3_tags::add_missing(&deps.s3, &bucket, &tags);
-                if attempt(report, &arn, &action, add).await {
+                if report.attempt(&arn, &action, add).await {
                     tagged += 1;
                 }
             }
@@ -100,18 +87,14 @@ pub async fn lifecycle_rules(
     let ids: Vec<&str> = rules.iter().filter_map(|r| r.id.as_deref()).collect();
     let action = format!("put-lifecycle-rules {}", ids.join(", "));
     let put = lifecycle::put_merged(&deps.s3, &bucket.name, rules, RULE_ID_PREFIX);
-    attempt(report, &bucket.arn, &action, put).await
+    report.attempt(&bucket.arn, &action, put).await
 }
 
 pub async fn retention(deps: &Deps, group: &LogGroup, days: i32, report: &mut Report) -> bool {
     let put = logs::put_retention(&deps.logs, &group.name, days);
-    attempt(
-        report,
-        &group.arn,
-        &format!("put-retention {days} days"),
-        put,
-    )
-    .await
+    report
+        .attempt(&group.arn, &format!("put-retention {days} days"), put)
+        .await
 }
 
 pub async fn clear_idle_tag(deps: &Deps, arn: &str, report: &mut Report) {
@@ -159,49 +142,35 @@ pub async fn delete_idle(
         NAME,
     )
     .await;
-    let snapshot = match capture {
-        Ok(snapshot) => snapshot,
-        Err(err @ ScalingError::Unsupported { .. }) => {
-            report.finding(
-                &candidate.arn,
-                "cannot-snapshot",
-                Severity::High,
-                format!("{err}; the idle endpoint stays up"),
-            );
-            return false;
-        }
-        Err(err) => {
-            report.error(Some(&candidate.arn), &err);
-            return false;
-        }
+    const SUBJECT: &str = "the idle endpoint";
+    let Some(snapshot) = park::captured(report, &candidate.arn, capture, SUBJECT) else {
+        return false;
     };
     let key = deleted_snapshot_key(&snapshot);
-    let write = state.put_verified(&key, &snapshot);
-    if !attempt(
+    let action = format!("write-snapshot {}", state.location(&key));
+    let stored = park::store(
         report,
+        state,
         &candidate.arn,
-        &format!("write-snapshot {}", state.location(&key)),
-        write,
-    )
-    .await
-    {
-        report.finding(
-            &candidate.arn,
-            "snapshot-failed",
-            Severity::High,
-            format!(
-                "the snapshot could not be written and verified in s3://{}, so the idle endpoint stays up",
-                state.bucket()
-            ),
-        );
+        &key,
+        &action,
+        &snapshot,
+        SUBJECT,
+    );
+    if !stored.await {
         return false;
     }
     if !snapshot.scaling.is_empty() {
         let deregister = autoscaling::deregister(&deps.autoscaling, &snapshot.scaling);
-        if !attempt(report, &candidate.arn, "deregister-autoscaling", deregister).await {
+        if !report
+            .attempt(&candidate.arn, "deregister-autoscaling", deregister)
+            .await
+        {
             return false;
         }
     }
     let delete = endpoints::delete(&deps.sagemaker, &candidate.endpoint.name);
-    attempt(report, &candidate.arn, "delete-idle-endpoint", delete).await
+    report
+        .attempt(&candidate.arn, "delete-idle-endpoint", delete)
+        .await
 }

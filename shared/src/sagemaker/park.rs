@@ -5,11 +5,13 @@
 use chrono::{DateTime, Utc};
 
 use crate::autoscaling::{self, ScalingError};
+use crate::report::{Report, Severity};
 use crate::sagemaker::endpoints::{Endpoint, EndpointConfig};
 use crate::sagemaker::inference_components::InferenceComponent;
 use crate::sagemaker::snapshot::{
     ComponentCopies, EndpointSnapshot, SNAPSHOT_FORMAT, VariantInstances,
 };
+use crate::state::StateStore;
 use crate::tagging::Tags;
 
 /// The Application Auto Scaling resource ids of the endpoint's variants, or of its inference
@@ -82,4 +84,51 @@ pub async fn capture(
         parked_at: now,
         parked_by: parked_by.to_owned(),
     })
+}
+
+/// A captured snapshot, or `None` with the reason `subject` (e.g. "the endpoint") stays up in
+/// the report: a finding when its autoscaling cannot be captured completely, else the error.
+pub fn captured(
+    report: &mut Report,
+    arn: &str,
+    capture: Result<EndpointSnapshot, ScalingError>,
+    subject: &str,
+) -> Option<EndpointSnapshot> {
+    match capture {
+        Ok(snapshot) => Some(snapshot),
+        Err(err @ ScalingError::Unsupported { .. }) => {
+            let message = format!("{err}; {subject} stays up");
+            report.finding(arn, "cannot-snapshot", Severity::High, message);
+            None
+        }
+        Err(err) => {
+            report.error(Some(arn), &err);
+            None
+        }
+    }
+}
+
+/// Writes the snapshot under `key` and reads it back (reported as `action`); nothing may be
+/// taken down unless this returns true. Otherwise a finding says `subject` stays up.
+pub async fn store(
+    report: &mut Report,
+    state: &StateStore,
+    arn: &str,
+    key: &str,
+    action: &str,
+    snapshot: &EndpointSnapshot,
+    subject: &str,
+) -> bool {
+    if report
+        .attempt(arn, action, state.put_verified(key, snapshot))
+        .await
+    {
+        return true;
+    }
+    let message = format!(
+        "the snapshot could not be written and verified in s3://{}, so {subject} stays up",
+        state.bucket()
+    );
+    report.finding(arn, "snapshot-failed", Severity::High, message);
+    false
 }
