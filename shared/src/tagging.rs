@@ -10,6 +10,14 @@ use crate::aws::{AwsError, AwsResultExt};
 
 pub type Tags = BTreeMap<String, String>;
 
+/// Tags from `(key, value)` pairs, as written in code and tests.
+pub fn from_pairs(pairs: &[(&str, &str)]) -> Tags {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaggedResource {
     pub arn: String,

@@ -152,12 +152,7 @@ fn name_of(value: &str, arn_type: &str) -> String {
 mod tests {
     use super::*;
 
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use sagekeeper_core::tagging::from_pairs as tags;
 
     fn found(target: Target, source: Source) -> Resolution {
         Resolution::Found(Resolved { target, source })

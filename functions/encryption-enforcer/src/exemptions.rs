@@ -48,12 +48,7 @@ mod tests {
     }
 
     fn tagged(pairs: &[(&str, &str)]) -> Thing {
-        Thing(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Thing(sagekeeper_core::tagging::from_pairs(pairs))
     }
 
     #[test]

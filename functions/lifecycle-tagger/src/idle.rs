@@ -249,10 +249,7 @@ mod tests {
     fn candidate(tags: &[(&str, &str)]) -> Candidate {
         Candidate {
             arn: "arn:aws:sagemaker:eu-west-3:123456789012:endpoint/fraud".to_owned(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            tags: sagekeeper_core::tagging::from_pairs(tags),
             created: Some(Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap()),
             endpoint: Endpoint {
                 name: "fraud".to_owned(),

@@ -143,12 +143,7 @@ pub fn plan_bucket(
 mod tests {
     use super::*;
 
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use sagekeeper_core::tagging::from_pairs as tags;
 
     fn owner_rule() -> Rule {
         Rule {

@@ -69,12 +69,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use sagekeeper_core::tagging::from_pairs as tags;
 
     fn required() -> Vec<String> {
         [
