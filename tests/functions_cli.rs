@@ -214,7 +214,8 @@ async fn enforcer_and_tagger_identify_the_resource_of_an_api_call() {
         .await
         .is_err()
     {
-        create_sample_training_job(&sagemaker, name).await;
+        support::seed_training_job(&aws().await, support::ACCOUNT, name, &[("Team", "churn")])
+            .await;
     }
     let run = run_function(
         "lifecycle-tagger",
@@ -231,47 +232,6 @@ async fn enforcer_and_tagger_identify_the_resource_of_an_api_call() {
             .unwrap()
             .contains("assumed-role/DataScientist/alice")
     );
-}
-
-/// The training job of events/cloudtrail-sagemaker-create-training-job.json.
-async fn create_sample_training_job(sagemaker: &aws_sdk_sagemaker::Client, name: &str) {
-    use aws_sdk_sagemaker::types::{
-        AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition, Tag,
-        TrainingInputMode, TrainingInstanceType,
-    };
-    sagemaker
-        .create_training_job()
-        .training_job_name(name)
-        .algorithm_specification(
-            AlgorithmSpecification::builder()
-                .training_image(
-                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-                )
-                .training_input_mode(TrainingInputMode::File)
-                .build(),
-        )
-        .role_arn("arn:aws:iam::123456789012:role/SageMakerExecutionRole")
-        .output_data_config(
-            OutputDataConfig::builder()
-                .s3_output_path("s3://acme-ml-model-artifacts/churn/")
-                .build(),
-        )
-        .resource_config(
-            ResourceConfig::builder()
-                .instance_type(TrainingInstanceType::MlM5Xlarge)
-                .instance_count(1)
-                .volume_size_in_gb(30)
-                .build(),
-        )
-        .stopping_condition(
-            StoppingCondition::builder()
-                .max_runtime_in_seconds(86400)
-                .build(),
-        )
-        .tags(Tag::builder().key("Team").value("churn").build())
-        .send()
-        .await
-        .expect("create the sample training job");
 }
 
 #[tokio::test]

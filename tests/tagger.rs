@@ -21,10 +21,6 @@ use aws_sdk_s3::types::{
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag as S3Tag,
     Tagging,
 };
-use aws_sdk_sagemaker::types::{
-    AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition, Tag,
-    TrainingInputMode, TrainingInstanceType,
-};
 use sagekeeper_core::lifecycle::{self, Expiration, Filter, Rule};
 use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
 use serde_json::Value;
@@ -161,50 +157,7 @@ async fn data_scientist_role(sandbox: &Sandbox, tags: &[(&str, &str)]) {
 }
 
 async fn training_job(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) -> String {
-    sandbox
-        .aws
-        .sagemaker()
-        .create_training_job()
-        .training_job_name(name)
-        .algorithm_specification(
-            AlgorithmSpecification::builder()
-                .training_image(
-                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-                )
-                .training_input_mode(TrainingInputMode::File)
-                .build(),
-        )
-        .role_arn(format!(
-            "arn:aws:iam::{}:role/SageMakerExecutionRole",
-            sandbox.account_id
-        ))
-        .output_data_config(
-            OutputDataConfig::builder()
-                .s3_output_path("s3://acme-ml-model-artifacts/churn/")
-                .build(),
-        )
-        .resource_config(
-            ResourceConfig::builder()
-                .instance_type(TrainingInstanceType::MlM5Xlarge)
-                .instance_count(1)
-                .volume_size_in_gb(30)
-                .build(),
-        )
-        .stopping_condition(
-            StoppingCondition::builder()
-                .max_runtime_in_seconds(3600)
-                .build(),
-        )
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-                .collect(),
-        ))
-        .send()
-        .await
-        .unwrap()
-        .training_job_arn
-        .unwrap()
+    support::seed_training_job(&sandbox.aws, &sandbox.account_id, name, tags).await
 }
 
 async fn create_bucket(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) {

@@ -132,6 +132,61 @@ pub async fn seed_endpoint_of_type(
         .expect("endpoint arn")
 }
 
+/// The training job of events/cloudtrail-sagemaker-create-training-job.json, named `name`,
+/// running as `account`'s SageMakerExecutionRole, with `tags`; its ARN.
+pub async fn seed_training_job(
+    aws: &Aws,
+    account: &str,
+    name: &str,
+    tags: &[(&str, &str)],
+) -> String {
+    use aws_sdk_sagemaker::types::{
+        AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition,
+        TrainingInputMode, TrainingInstanceType,
+    };
+    aws.sagemaker()
+        .create_training_job()
+        .training_job_name(name)
+        .algorithm_specification(
+            AlgorithmSpecification::builder()
+                .training_image(
+                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                )
+                .training_input_mode(TrainingInputMode::File)
+                .build(),
+        )
+        .role_arn(format!(
+            "arn:aws:iam::{account}:role/SageMakerExecutionRole"
+        ))
+        .output_data_config(
+            OutputDataConfig::builder()
+                .s3_output_path("s3://acme-ml-model-artifacts/churn/")
+                .build(),
+        )
+        .resource_config(
+            ResourceConfig::builder()
+                .instance_type(TrainingInstanceType::MlM5Xlarge)
+                .instance_count(1)
+                .volume_size_in_gb(30)
+                .build(),
+        )
+        .stopping_condition(
+            StoppingCondition::builder()
+                .max_runtime_in_seconds(86400)
+                .build(),
+        )
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("create the sample training job")
+        .training_job_arn
+        .expect("training job arn")
+}
+
 /// A function binary built by `cargo build --workspace --all-targets` (scripts/test.sh does).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
