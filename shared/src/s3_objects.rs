@@ -100,17 +100,8 @@ pub async fn get_json<T: DeserializeOwned>(
     uri: &S3Uri,
     limit: usize,
 ) -> Result<Option<T>, ObjectError> {
-    let result = client
-        .get_object()
-        .bucket(&uri.bucket)
-        .key(&uri.key)
-        .send()
-        .await
-        .aws("GetObject");
-    let object = match result {
-        Ok(object) => object,
-        Err(err) if err.is_code("NoSuchKey") => return Ok(None),
-        Err(err) => return Err(err.into()),
+    let Some(object) = get_object(client, &uri.bucket, &uri.key).await? else {
+        return Ok(None);
     };
     if let Some(size) = object.content_length().filter(|s| *s > limit as i64) {
         return Err(ObjectError::TooLarge {
@@ -126,6 +117,26 @@ pub async fn get_json<T: DeserializeOwned>(
             uri: uri.to_string(),
             source,
         })
+}
+
+/// GetObject; `None` when there is no such object.
+pub async fn get_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, AwsError> {
+    let result = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .aws("GetObject");
+    match result {
+        Ok(object) => Ok(Some(object)),
+        Err(err) if err.is_code("NoSuchKey") => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// How long reading a body may take once its first byte came: the SDK's timeouts end there.

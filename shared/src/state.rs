@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::aws::{AwsError, AwsResultExt};
 use crate::report::ReportableError;
+use crate::s3_objects;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -92,20 +93,11 @@ impl StateStore {
 
     /// `None` when there is no such object.
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StateError> {
-        let result = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.full(key))
-            .send()
-            .await
-            .aws("GetObject");
-        let object = match result {
-            Ok(object) => object,
-            Err(err) if err.is_code("NoSuchKey") => return Ok(None),
-            Err(err) => return Err(err.into()),
+        let found = s3_objects::get_object(&self.s3, &self.bucket, &self.full(key)).await?;
+        let Some(object) = found else {
+            return Ok(None);
         };
-        let bytes = crate::s3_objects::read_body(object).await?;
+        let bytes = s3_objects::read_body(object).await?;
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|source| self.corrupt(key, source))
