@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The local AWS emulator (moto in server mode) on a free 127.0.0.1 port.
+# The local AWS emulator (moto in server mode, with the extensions in scripts/emulator/) on a
+# free 127.0.0.1 port.
 #   scripts/emulator.sh start   start it if it is not running; print its URL
 #   scripts/emulator.sh stop    stop it
 #   scripts/emulator.sh reset   forget every resource it holds
@@ -30,7 +31,7 @@ case "${1:-}" in
     [ -x .venv/bin/moto_server ] || SKIP_CFN_GUARD=1 scripts/setup.sh
     port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     url="http://127.0.0.1:$port"
-    nohup .venv/bin/moto_server -H 127.0.0.1 -p "$port" > "$dir/moto.log" 2>&1 &
+    nohup .venv/bin/python scripts/emulator/server.py -H 127.0.0.1 -p "$port" > "$dir/moto.log" 2>&1 &
     echo $! > "$dir/pid"
     echo "$url" > "$dir/url"
     for _ in $(seq 1 100); do

@@ -89,3 +89,77 @@ async fn one_notification_with_subject_body_and_attributes_reaches_subscribers()
         "encryption-enforcer"
     );
 }
+
+#[tokio::test]
+async fn a_conditional_write_never_overwrites_what_another_run_wrote() {
+    use sagekeeper_core::state::{Expect, StateError, StateStore};
+    let aws = aws().await;
+    let store = StateStore::new(aws.s3(), support::new_bucket(&aws, "cond").await, None);
+
+    let first = store
+        .put_json_if("doc.json", &1, &Expect::Absent)
+        .await
+        .unwrap();
+    // Creating again loses: the document exists.
+    let again = store.put_json_if("doc.json", &2, &Expect::Absent).await;
+    assert!(matches!(again, Err(StateError::Conflict { .. })), "{again:?}");
+    // Replacing the version that was read wins (control) ...
+    let read = store.get_versioned::<i32>("doc.json").await.unwrap().unwrap();
+    assert_eq!((read.value, &read.etag), (1, &first));
+    store
+        .put_json_if("doc.json", &3, &Expect::Version(read.etag.clone()))
+        .await
+        .unwrap();
+    // ... and a second replace of that same, now stale, version loses.
+    let stale = store
+        .put_json_if("doc.json", &4, &Expect::Version(read.etag))
+        .await;
+    assert!(matches!(stale, Err(StateError::Conflict { .. })), "{stale:?}");
+    assert_eq!(store.get_json::<i32>("doc.json").await.unwrap(), Some(3));
+}
+
+#[tokio::test]
+async fn one_run_of_several_at_once_holds_a_lease_until_it_expires_or_is_released() {
+    use chrono::{Duration, TimeZone, Utc};
+    use sagekeeper_core::lease::{self, Acquired};
+    use sagekeeper_core::state::StateStore;
+    let aws = aws().await;
+    let store = StateStore::new(aws.s3(), support::new_bucket(&aws, "lease").await, None);
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 18, 0, 0).unwrap();
+    let ttl = Duration::minutes(10);
+
+    let mut runs = tokio::task::JoinSet::new();
+    for i in 0..5 {
+        let store = store.clone();
+        runs.spawn(async move { lease::acquire(&store, "sweep", &format!("run-{i}"), now, ttl).await });
+    }
+    let mut held = Vec::new();
+    while let Some(tried) = runs.join_next().await {
+        if let Acquired::Held(lease) = tried.unwrap().unwrap() {
+            held.push(lease);
+        }
+    }
+    assert_eq!(held.len(), 1, "exactly one of five runs holds the lease");
+
+    let later = now + Duration::minutes(1);
+    let busy = lease::acquire(&store, "sweep", "late", later, ttl).await.unwrap();
+    assert!(matches!(busy, Acquired::Busy { .. }), "{busy:?}");
+    // Another name is independent (control).
+    let other = lease::acquire(&store, "other", "late", later, ttl).await.unwrap();
+    assert!(matches!(other, Acquired::Held(_)), "{other:?}");
+
+    let lease = held.into_iter().next().unwrap();
+    lease::release(&store, lease, later).await.unwrap();
+    let after_release = lease::acquire(&store, "sweep", "next", later, ttl).await.unwrap();
+    assert!(matches!(after_release, Acquired::Held(_)), "{after_release:?}");
+
+    // A holder that crashed never releases: the lease is free once it expires.
+    let crashed = lease::acquire(&store, "sweep", "after-crash", later + ttl / 2, ttl)
+        .await
+        .unwrap();
+    assert!(matches!(crashed, Acquired::Busy { .. }), "{crashed:?}");
+    let expired = lease::acquire(&store, "sweep", "after-crash", later + ttl * 2, ttl)
+        .await
+        .unwrap();
+    assert!(matches!(expired, Acquired::Held(_)), "{expired:?}");
+}

@@ -13,6 +13,7 @@ pub mod events;
 pub mod fanout;
 pub mod iam;
 pub mod kms;
+pub mod lease;
 pub mod lifecycle;
 pub mod logging;
 pub mod logs;

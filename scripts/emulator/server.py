@@ -1,0 +1,20 @@
+"""moto in server mode, with what sagekeeper's tests need that moto 5.2.5 does not do itself.
+
+Started by scripts/emulator.sh with moto_server's own arguments (-H HOST -p PORT). Each
+extension changes moto's own backend in this process, so the SDK still speaks the real
+protocol to it. Extensions live in this folder, one module per concern.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import s3_conditional_writes  # noqa: E402
+
+from moto import server  # noqa: E402
+
+s3_conditional_writes.install()
+
+if __name__ == "__main__":
+    server.main(sys.argv[1:])
