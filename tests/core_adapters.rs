@@ -102,9 +102,16 @@ async fn a_conditional_write_never_overwrites_what_another_run_wrote() {
         .unwrap();
     // Creating again loses: the document exists.
     let again = store.put_json_if("doc.json", &2, &Expect::Absent).await;
-    assert!(matches!(again, Err(StateError::Conflict { .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(StateError::Conflict { .. })),
+        "{again:?}"
+    );
     // Replacing the version that was read wins (control) ...
-    let read = store.get_versioned::<i32>("doc.json").await.unwrap().unwrap();
+    let read = store
+        .get_versioned::<i32>("doc.json")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((read.value, &read.etag), (1, &first));
     store
         .put_json_if("doc.json", &3, &Expect::Version(read.etag.clone()))
@@ -114,7 +121,10 @@ async fn a_conditional_write_never_overwrites_what_another_run_wrote() {
     let stale = store
         .put_json_if("doc.json", &4, &Expect::Version(read.etag))
         .await;
-    assert!(matches!(stale, Err(StateError::Conflict { .. })), "{stale:?}");
+    assert!(
+        matches!(stale, Err(StateError::Conflict { .. })),
+        "{stale:?}"
+    );
     assert_eq!(store.get_json::<i32>("doc.json").await.unwrap(), Some(3));
 }
 
@@ -131,7 +141,9 @@ async fn one_run_of_several_at_once_holds_a_lease_until_it_expires_or_is_release
     let mut runs = tokio::task::JoinSet::new();
     for i in 0..5 {
         let store = store.clone();
-        runs.spawn(async move { lease::acquire(&store, "sweep", &format!("run-{i}"), now, ttl).await });
+        runs.spawn(
+            async move { lease::acquire(&store, "sweep", &format!("run-{i}"), now, ttl).await },
+        );
     }
     let mut held = Vec::new();
     while let Some(tried) = runs.join_next().await {
@@ -142,16 +154,25 @@ async fn one_run_of_several_at_once_holds_a_lease_until_it_expires_or_is_release
     assert_eq!(held.len(), 1, "exactly one of five runs holds the lease");
 
     let later = now + Duration::minutes(1);
-    let busy = lease::acquire(&store, "sweep", "late", later, ttl).await.unwrap();
+    let busy = lease::acquire(&store, "sweep", "late", later, ttl)
+        .await
+        .unwrap();
     assert!(matches!(busy, Acquired::Busy { .. }), "{busy:?}");
     // Another name is independent (control).
-    let other = lease::acquire(&store, "other", "late", later, ttl).await.unwrap();
+    let other = lease::acquire(&store, "other", "late", later, ttl)
+        .await
+        .unwrap();
     assert!(matches!(other, Acquired::Held(_)), "{other:?}");
 
     let lease = held.into_iter().next().unwrap();
     lease::release(&store, lease, later).await.unwrap();
-    let after_release = lease::acquire(&store, "sweep", "next", later, ttl).await.unwrap();
-    assert!(matches!(after_release, Acquired::Held(_)), "{after_release:?}");
+    let after_release = lease::acquire(&store, "sweep", "next", later, ttl)
+        .await
+        .unwrap();
+    assert!(
+        matches!(after_release, Acquired::Held(_)),
+        "{after_release:?}"
+    );
 
     // A holder that crashed never releases: the lease is free once it expires.
     let crashed = lease::acquire(&store, "sweep", "after-crash", later + ttl / 2, ttl)

@@ -51,7 +51,19 @@ fn wait_for_port(port: u16) {
 }
 
 fn invoke(port: u16, data_file: &str) -> Value {
-    let out = Command::new(cargo_lambda())
+    let out = invoke_raw(port, data_file);
+    assert!(
+        out.status.success(),
+        "invoke failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The invocation as `cargo lambda invoke` ends it: a function error makes it fail.
+fn invoke_raw(port: u16, data_file: &str) -> std::process::Output {
+    Command::new(cargo_lambda())
         .args([
             "lambda",
             "invoke",
@@ -64,14 +76,7 @@ fn invoke(port: u16, data_file: &str) -> Value {
         ])
         .current_dir(repo_root())
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "invoke failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+        .unwrap()
 }
 
 /// cargo-lambda's runtime API on a free port, and `function` polling it with `env`.
@@ -206,4 +211,44 @@ async fn an_sqs_fanout_batch_answers_batch_item_failures_through_the_runtime_api
         "{response:#}"
     );
     assert_eq!(response["runs"][0]["errors"][0]["kind"], "wrong-function");
+}
+
+/// A drift alarm whose handling fails for a reason a retry may fix (here AWS does not answer)
+/// must end the invocation with a function error, so that Lambda retries the event and then
+/// hands it to the on-failure destination; answered as a success it would be lost.
+#[tokio::test]
+async fn a_retryable_failure_ends_the_invocation_with_a_function_error() {
+    let state = support::new_bucket(&support::aws().await, "sk-rt-retry").await;
+    let unreachable = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_MAX_ATTEMPTS", "1"),
+        ("STATE_BUCKET", state.as_str()),
+    ];
+    let (port, _runtime_api, _function) = serve("drift-retrainer", &unreachable);
+    let out = invoke_raw(port, "events/alarm-eventbridge.json");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "answered as a success: {said}");
+    assert!(said.contains("RetryableFailure"), "{said}");
+
+    // Control: the same alarm with AWS answering is handled and answered (the endpoint does
+    // not exist there, which a retry would not change).
+    let reachable = [
+        ("AWS_ENDPOINT_URL", support::emulator_url()),
+        ("STATE_BUCKET", state.as_str()),
+    ];
+    let (port, _runtime_api, _function) = serve("drift-retrainer", &reachable);
+    let report = invoke(port, "events/alarm-eventbridge.json");
+    assert_eq!(report["function"], "drift-retrainer", "{report:#}");
+    assert!(
+        report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["retryable"] == false),
+        "{report:#}"
+    );
 }

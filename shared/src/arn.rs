@@ -61,6 +61,23 @@ impl Arn {
     }
 }
 
+/// The partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`, the isolated ones), for
+/// building ARNs that are valid where the code runs. Region names carry it in their prefix.
+pub fn partition_of(region: &str) -> &'static str {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
+}
+
 impl fmt::Display for Arn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -101,6 +118,18 @@ mod tests {
         let topic = Arn::parse("arn:aws-us-gov:sns:us-gov-west-1:123456789012:alerts").unwrap();
         assert_eq!(topic.resource_type(), None);
         assert_eq!(topic.resource_name(), "alerts");
+    }
+
+    #[test]
+    fn partition_follows_the_region() {
+        assert_eq!(partition_of("us-east-1"), "aws");
+        assert_eq!(partition_of("eu-west-3"), "aws");
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("cn-northwest-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("us-iso-east-1"), "aws-iso");
+        assert_eq!(partition_of("us-isob-east-1"), "aws-iso-b");
+        assert_eq!(partition_of("eu-isoe-west-1"), "aws-iso-e");
     }
 
     #[test]

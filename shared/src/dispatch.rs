@@ -103,6 +103,26 @@ pub struct TargetRuns {
 }
 
 impl Response {
+    /// Whether the invocation should end in a function error so that Lambda retries it. An
+    /// SQS batch never does: its failed messages are named in `batchItemFailures` and
+    /// redelivered alone.
+    pub fn retry_may_help(&self) -> bool {
+        match self {
+            Response::Run(report) => report.retry_may_help(),
+            Response::Targets(runs) => {
+                runs.batch_item_failures.is_none() && runs.runs.iter().any(Report::retry_may_help)
+            }
+        }
+    }
+
+    /// The reports the response carries.
+    pub fn reports(&self) -> &[Report] {
+        match self {
+            Response::Run(report) => std::slice::from_ref(report),
+            Response::Targets(runs) => &runs.runs,
+        }
+    }
+
     pub fn failed(&self) -> bool {
         match self {
             Response::Run(report) => report.failed(),

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crate::aws::Aws;
@@ -204,7 +204,11 @@ impl Launch {
             Mode::Lambda => {
                 let handler = &handler;
                 let service = service_fn(move |event: LambdaEvent<Value>| async move {
-                    Ok::<Response, lambda_runtime::Error>(handler(event.payload).await)
+                    let response = handler(event.payload).await;
+                    match RetryWanted::of(&response) {
+                        Some(retry) => Err(retry),
+                        None => Ok(response),
+                    }
                 });
                 match lambda_runtime::run(service).await {
                     Ok(()) => ExitCode::from(EXIT_OK),
@@ -233,6 +237,53 @@ impl Launch {
                     EXIT_OK
                 })
             }
+        }
+    }
+}
+
+/// A run that failed for a reason a retry may fix, answered as a Lambda function error: the
+/// report was already logged and notified, and Lambda's retries of the event (then its
+/// on-failure destination) take it from here. Without this the invocation would succeed and
+/// the failure would be seen by no retry, DLQ or `Errors` alarm.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{function}: {count} failure(s) a retry may fix, first: {first}; the report was logged and notified"
+)]
+pub struct RetryWanted {
+    function: String,
+    count: usize,
+    first: String,
+}
+
+impl RetryWanted {
+    pub const ERROR_TYPE: &'static str = "RetryableFailure";
+
+    pub fn of(response: &Response) -> Option<RetryWanted> {
+        if !response.retry_may_help() {
+            return None;
+        }
+        let reports = response.reports();
+        let mut retryable = reports
+            .iter()
+            .flat_map(|r| r.errors.iter())
+            .filter(|e| e.retryable);
+        let first = retryable.next()?;
+        Some(RetryWanted {
+            function: reports
+                .first()
+                .map(|r| r.function.clone())
+                .unwrap_or_default(),
+            count: 1 + retryable.count(),
+            first: first.message.clone(),
+        })
+    }
+}
+
+impl From<RetryWanted> for Diagnostic {
+    fn from(retry: RetryWanted) -> Diagnostic {
+        Diagnostic {
+            error_type: RetryWanted::ERROR_TYPE.to_owned(),
+            error_message: retry.to_string(),
         }
     }
 }
@@ -298,6 +349,53 @@ mod tests {
                 .to_string()
                 .contains("--evnt")
         );
+    }
+
+    fn report_with_error(retryable: bool) -> Report {
+        let mut report = Report::new("drift-retrainer", false, chrono::Utc::now());
+        report.error(
+            Some("arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud"),
+            &crate::aws::AwsError {
+                operation: "StartPipelineExecution",
+                code: if retryable {
+                    "ThrottlingException"
+                } else {
+                    "AccessDeniedException"
+                }
+                .to_owned(),
+                message: "no".to_owned(),
+                retryable,
+            },
+        );
+        report
+    }
+
+    #[test]
+    fn a_retryable_failure_is_a_function_error_and_others_are_answered() {
+        let retry = RetryWanted::of(&Response::Run(report_with_error(true)))
+            .expect("a throttled write asks Lambda to retry");
+        let diagnostic = Diagnostic::from(retry);
+        assert_eq!(diagnostic.error_type, "RetryableFailure");
+        assert!(diagnostic.error_message.contains("StartPipelineExecution"));
+        // Controls: a failure a retry cannot fix, and a clean run, are answered normally.
+        assert!(RetryWanted::of(&Response::Run(report_with_error(false))).is_none());
+        let clean = Report::new("drift-retrainer", false, chrono::Utc::now());
+        assert!(RetryWanted::of(&Response::Run(clean)).is_none());
+    }
+
+    #[test]
+    fn an_sqs_batch_retries_through_batch_item_failures_not_a_function_error() {
+        let runs = |batch_item_failures| {
+            Response::Targets(crate::dispatch::TargetRuns {
+                function: "endpoint-scheduler".to_owned(),
+                dry_run: false,
+                batch_item_failures,
+                runs: vec![report_with_error(true)],
+            })
+        };
+        assert!(RetryWanted::of(&runs(Some(Vec::new()))).is_none());
+        // An in-place sweep of several targets has no batch to name: it is retried whole.
+        assert!(RetryWanted::of(&runs(None)).is_some());
     }
 
     #[test]

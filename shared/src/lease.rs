@@ -31,7 +31,10 @@ pub struct Lease {
 pub enum Acquired {
     Held(Lease),
     /// Another run holds it until `until`.
-    Busy { holder: String, until: DateTime<Utc> },
+    Busy {
+        holder: String,
+        until: DateTime<Utc>,
+    },
 }
 
 impl Lease {
@@ -92,7 +95,11 @@ pub async fn acquire(
 
 /// Gives the lease back by expiring it, only if it is still ours (`If-Match`): a run that held
 /// it past its expiry never releases the lease a later run has taken since.
-pub async fn release(store: &StateStore, lease: Lease, now: DateTime<Utc>) -> Result<(), StateError> {
+pub async fn release(
+    store: &StateStore,
+    lease: Lease,
+    now: DateTime<Utc>,
+) -> Result<(), StateError> {
     let expired = LeaseRecord {
         expires_at: now.min(lease.record.expires_at),
         ..lease.record

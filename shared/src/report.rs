@@ -236,6 +236,14 @@ impl Report {
         !self.errors.is_empty() || self.actions.iter().any(|a| a.outcome == Outcome::Failed)
     }
 
+    /// True when the run failed for a reason that running it again may fix (throttling, a
+    /// timeout, a 5xx, a lost race): the invocation is then answered with a function error so
+    /// that Lambda retries the event and, after its retries, hands it to the on-failure
+    /// destination. Failures a retry cannot fix (bad input, access denied) are only reported.
+    pub fn retry_may_help(&self) -> bool {
+        self.errors.iter().any(|e| e.retryable)
+    }
+
     /// The highest severity among findings, or `Info` when a run found nothing.
     pub fn max_severity(&self) -> Severity {
         let finding_max = self.findings.iter().map(|f| f.severity).max();

@@ -133,7 +133,7 @@ impl Sessions {
                     .await
                     .map_err(|source| AssumeError {
                         target: target.clone(),
-                        role_arn: self.config.role_arn(&target.account),
+                        role_arn: self.config.role_arn(&target.account, &self.home_region()),
                         source,
                     })?;
             (
@@ -156,7 +156,7 @@ impl Sessions {
         {
             return Ok(cached.clone());
         }
-        let role_arn = self.config.role_arn(account);
+        let role_arn = self.config.role_arn(account, &self.home_region());
         tracing::debug!(role = %role_arn, "assuming the member role");
         let answer = self
             .sts

@@ -155,8 +155,13 @@ impl TargetsConfig {
         region_ok && accounts.contains(&target.account)
     }
 
-    pub fn role_arn(&self, account: &str) -> String {
-        format!("arn:aws:iam::{account}:role/{}", self.member_role)
+    /// The member role in `account`, in the partition of `region` (IAM is global within one).
+    pub fn role_arn(&self, account: &str, region: &str) -> String {
+        format!(
+            "arn:{}:iam::{account}:role/{}",
+            crate::arn::partition_of(region),
+            self.member_role
+        )
     }
 }
 
@@ -286,7 +291,11 @@ mod tests {
         );
         assert_eq!(config.external_id.as_deref(), Some("sk-ext"));
         assert_eq!(
-            config.role_arn("111111111111"),
+            config.role_arn("111111111111", "cn-north-1"),
+            "arn:aws-cn:iam::111111111111:role/ml-governance"
+        );
+        assert_eq!(
+            config.role_arn("111111111111", "us-east-1"),
             "arn:aws:iam::111111111111:role/ml-governance"
         );
     }

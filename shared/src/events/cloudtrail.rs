@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{EventError, TriggerKind, typed};
+use crate::arn::partition_of;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiCall {
@@ -177,14 +178,15 @@ impl ApiCall {
             })?
             .to_owned();
         let arn = match (service, self.response_elements.as_ref()) {
-            ("s3", _) => format!("arn:aws:s3:::{name}"),
+            ("s3", _) => format!("arn:{}:s3:::{name}", partition_of(&self.region)),
             (_, Some(response)) if response[arn_element].is_string() => response[arn_element]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
             // SageMaker ARNs use the lower-cased name.
             _ => format!(
-                "arn:aws:sagemaker:{}:{}:{kind}/{}",
+                "arn:{}:sagemaker:{}:{}:{kind}/{}",
+                partition_of(&self.region),
                 self.region,
                 self.account,
                 name.to_ascii_lowercase()
@@ -263,6 +265,41 @@ mod tests {
             "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud"
         );
         assert_eq!(r.name, "Fraud");
+    }
+
+    #[test]
+    fn built_arns_use_the_partition_of_the_calls_region() {
+        let in_region = |region: &str, source: &str, name: &str, params: Value| {
+            let mut event = call(source, name, params, Value::Null);
+            event["region"] = json!(region);
+            event["detail"]["awsRegion"] = json!(region);
+            api_call(event).resource().unwrap().unwrap().arn
+        };
+        let bucket = json!({"bucketName": "b1"});
+        let endpoint = json!({"endpointName": "fraud"});
+        assert_eq!(
+            in_region(
+                "cn-north-1",
+                "s3.amazonaws.com",
+                "CreateBucket",
+                bucket.clone()
+            ),
+            "arn:aws-cn:s3:::b1"
+        );
+        assert_eq!(
+            in_region(
+                "us-gov-west-1",
+                "sagemaker.amazonaws.com",
+                "CreateEndpoint",
+                endpoint.clone()
+            ),
+            "arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:endpoint/fraud"
+        );
+        // Control: a commercial region keeps `aws`.
+        assert_eq!(
+            in_region("eu-west-1", "s3.amazonaws.com", "CreateBucket", bucket),
+            "arn:aws:s3:::b1"
+        );
     }
 
     #[test]
