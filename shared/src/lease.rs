@@ -31,7 +31,10 @@ pub struct Lease {
 pub enum Acquired {
     Held(Lease),
     /// Another run holds it until `until`.
-    Busy { holder: String, until: DateTime<Utc> },
+    Busy {
+        holder: String,
+        until: DateTime<Utc>,
+    },
 }
 
 impl Lease {
@@ -77,8 +80,17 @@ pub async fn acquire(
     match store.put_json_if(&key, &record, &expect).await {
         Ok(etag) => Ok(Acquired::Held(Lease { key, etag, record })),
         Err(StateError::Conflict { .. }) => {
-            // Someone else took it between our read and our write: theirs now.
-            let current = store.get_json::<LeaseRecord>(&key).await?;
+            // Someone else took it between our read and our write: theirs now. Unless it is
+            // our own record: the SDK retried a create whose first attempt landed but whose
+            // answer was lost, and the retry found it there.
+            let current = store.get_versioned::<LeaseRecord>(&key).await?;
+            if let Some(Versioned { value, etag }) = &current
+                && *value == record
+            {
+                let etag = etag.clone();
+                return Ok(Acquired::Held(Lease { key, etag, record }));
+            }
+            let current = current.map(|v| v.value);
             Ok(Acquired::Busy {
                 holder: current
                     .as_ref()
@@ -92,7 +104,11 @@ pub async fn acquire(
 
 /// Gives the lease back by expiring it, only if it is still ours (`If-Match`): a run that held
 /// it past its expiry never releases the lease a later run has taken since.
-pub async fn release(store: &StateStore, lease: Lease, now: DateTime<Utc>) -> Result<(), StateError> {
+pub async fn release(
+    store: &StateStore,
+    lease: Lease,
+    now: DateTime<Utc>,
+) -> Result<(), StateError> {
     let expired = LeaseRecord {
         expires_at: now.min(lease.record.expires_at),
         ..lease.record
