@@ -168,6 +168,7 @@ fn what_it_did(run: &Run) -> Did {
 #[tokio::test(flavor = "multi_thread")]
 async fn duplicate_deliveries_under_faults_start_exactly_one_retrain() {
     let aws = aws_in(REGION).await;
+    retrain::state_bucket(&aws).await;
     let mut alarms = Vec::new();
     for _ in 0..PIPELINE_TARGETS {
         let endpoint = unique("fraud");

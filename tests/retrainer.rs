@@ -43,9 +43,9 @@ struct Account {
 
 impl Account {
     async fn new() -> Account {
-        Account {
-            aws: aws_in(REGION).await,
-        }
+        let aws = aws_in(REGION).await;
+        retrain::state_bucket(&aws).await;
+        Account { aws }
     }
 
     fn run_at(&self, endpoint: &str, event: &Path, env: &[(&str, &str)]) -> Run {
@@ -776,4 +776,191 @@ async fn configuration_overrides_tags_and_no_target_is_a_finding() {
     let missing = finding(&run, "no-retrain-target");
     assert_eq!(missing["severity"], "medium");
     assert_eq!(missing["resource"], alarm.arn());
+}
+
+#[tokio::test]
+async fn an_sns_notification_of_an_alarm_without_a_description_starts_the_retrain() {
+    let account = Account::new().await;
+    // GIVEN two endpoints retrained by pipelines, and alarms delivered through SNS, one as
+    // CloudWatch sends it without a description ("AlarmDescription": null, "Unit": null)
+    let mut started = Vec::new();
+    for without_description in [true, false] {
+        let endpoint = unique("fraud");
+        let pipeline = account
+            .endpoint_retrained_by_pipeline(&endpoint, &["AlarmName"])
+            .await;
+        let alarm = Alarm::new(&endpoint);
+        let event = if without_description {
+            alarm.write_sns_without_description()
+        } else {
+            alarm.write(Shape::Sns)
+        };
+        // WHEN the retrainer gets it
+        let run = account.run(&event, &[]);
+        // THEN the retrain starts, with or without a description (the control)
+        assert!(
+            run.report["errors"].as_array().unwrap().is_empty(),
+            "{}",
+            run.report
+        );
+        assert_eq!(only_action(&run)["outcome"], "done", "{}", run.report);
+        let executions = account.executions(&pipeline).await;
+        assert_eq!(executions.len(), 1);
+        assert_eq!(parameter(&executions[0], "AlarmName"), alarm.name);
+        started.push(without_description);
+    }
+    assert_eq!(started, [true, false]);
+}
+
+#[tokio::test]
+async fn an_alarm_over_other_metrics_is_a_finding_unless_listed_in_retrain_alarms() {
+    let account = Account::new().await;
+    let endpoint = unique("fraud");
+    let pipeline = account.endpoint_retrained_by_pipeline(&endpoint, &[]).await;
+    // GIVEN a latency alarm on the endpoint, whose name looks like a drift alarm's
+    let alarm = Alarm {
+        metric: ("AWS/SageMaker", "ModelLatency"),
+        ..Alarm::new(&endpoint)
+    };
+    for shape in [Shape::EventBridge, Shape::LambdaAction, Shape::Sns] {
+        // WHEN it fires
+        let run = account.run(&alarm.write(shape), &[]);
+        // THEN nothing starts, and the finding says why
+        assert!(
+            run.report["actions"].as_array().unwrap().is_empty(),
+            "{}",
+            run.report
+        );
+        let refusal = finding(&run, "alarm-not-monitoring");
+        assert_eq!(refusal["severity"], "medium");
+        assert_eq!(refusal["resource"], alarm.arn());
+        assert!(
+            refusal["message"]
+                .as_str()
+                .unwrap()
+                .contains("AWS/SageMaker/ModelLatency"),
+            "{refusal}"
+        );
+    }
+    assert!(account.executions(&pipeline).await.is_empty());
+
+    // Control: listed in RETRAIN_ALARMS (by ARN), the same alarm starts the retrain.
+    let listed = alarm.arn();
+    let run = account.run(
+        &alarm.write(Shape::EventBridge),
+        &[("RETRAIN_ALARMS", listed.as_str())],
+    );
+    assert_eq!(only_action(&run)["outcome"], "done", "{}", run.report);
+    assert_eq!(account.executions(&pipeline).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_retrain_of_card_fraud_does_not_hold_back_fraud() {
+    let account = Account::new().await;
+    // GIVEN two training jobs, one's name a suffix of the other's, each retraining an endpoint
+    let fraud = unique("fraud-xgb");
+    let card_fraud = format!("card-{fraud}");
+    let (fraud_endpoint, card_endpoint) = (unique("fraud"), unique("card"));
+    for (job, endpoint) in [(&fraud, &fraud_endpoint), (&card_fraud, &card_endpoint)] {
+        source_job(&account.aws, job, ROLE).await;
+        account
+            .endpoint(endpoint, &[("sagekeeper:retrain-from-job", job)])
+            .await;
+    }
+    let env = [("RETRAIN_ROLE_ARN", ROLE)];
+    // AND card-fraud retrained a moment ago (its copy's name contains "<fraud>-rt-")
+    let card = account.run(&Alarm::new(&card_endpoint).write(Shape::EventBridge), &env);
+    assert_eq!(only_action(&card)["outcome"], "done", "{}", card.report);
+
+    // WHEN fraud's alarm fires
+    let alarm = Alarm::new(&fraud_endpoint);
+    let run = account.run(&alarm.write(Shape::EventBridge), &env);
+
+    // THEN fraud's retrain starts: card-fraud's copy is not in its history
+    let action = only_action(&run);
+    assert_eq!(action["outcome"], "done", "{}", run.report);
+    let copy = action["resource"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    assert!(copy.starts_with(&format!("{fraud}-rt-")), "{action}");
+    // Control: fraud's own copy does hold back its next transition (cooldown).
+    let again = account.run(&alarm.later(30).write(Shape::EventBridge), &env);
+    let detail = only_action(&again)["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("cooldown: "), "{detail}");
+    assert!(detail.contains(&format!("/{fraud}-rt-")), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_alarms_on_one_endpoint_at_the_same_moment_start_one_retrain() {
+    let account = Account::new().await;
+    // GIVEN endpoints each with a data-quality and a model-quality alarm, changing state at
+    // the same moment (two transitions, two keys), and one more pair on two endpoints
+    let mut pairs = Vec::new();
+    for _ in 0..3 {
+        let endpoint = unique("fraud");
+        let pipeline = account.endpoint_retrained_by_pipeline(&endpoint, &[]).await;
+        let data = Alarm::new(&endpoint);
+        let model = Alarm {
+            name: format!("{}-model-quality", data.name),
+            schedule: format!("{endpoint}-mq"),
+            metric: ("aws/sagemaker/Endpoints/model-metrics", "accuracy"),
+            ..data.clone()
+        };
+        pairs.push((vec![pipeline], data, model));
+    }
+    let (one, other) = (unique("fraud"), unique("fraud"));
+    let separate = vec![
+        account.endpoint_retrained_by_pipeline(&one, &[]).await,
+        account.endpoint_retrained_by_pipeline(&other, &[]).await,
+    ];
+    pairs.push((separate, Alarm::new(&one), Alarm::new(&other)));
+
+    // WHEN each pair's alarms reach two function processes at once
+    let events: Vec<_> = pairs
+        .iter()
+        .flat_map(|(_, a, b)| [a.write(Shape::EventBridge), b.write(Shape::Sns)])
+        .collect();
+    let url = emulator_url();
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let running: Vec<_> = events
+            .iter()
+            .map(|event| scope.spawn(move || retrain::run_at(url, event, &[])))
+            .collect();
+        running.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+
+    // THEN one retrain starts per endpoint; the other alarm of the pair is held back by it
+    for (i, (pipelines, ..)) in pairs.iter().enumerate() {
+        let (a, b) = (&runs[2 * i], &runs[2 * i + 1]);
+        for run in [a, b] {
+            assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+        }
+        let outcomes = [
+            only_action(a)["outcome"].clone(),
+            only_action(b)["outcome"].clone(),
+        ];
+        if pipelines.len() == 1 {
+            assert_eq!(
+                account.executions(&pipelines[0]).await.len(),
+                1,
+                "{outcomes:?}"
+            );
+            assert!(outcomes.contains(&json!("done")), "{outcomes:?}");
+            let held = [a, b]
+                .into_iter()
+                .find(|r| only_action(r)["outcome"] == "skipped")
+                .unwrap_or_else(|| panic!("two starts: {outcomes:?}"));
+            let detail = only_action(held)["detail"].as_str().unwrap();
+            assert!(detail.starts_with("cooldown: "), "{detail}");
+        } else {
+            // Control: on two endpoints, both start.
+            assert_eq!(outcomes, [json!("done"), json!("done")]);
+            for pipeline in pipelines {
+                assert_eq!(account.executions(pipeline).await.len(), 1);
+            }
+        }
+    }
 }

@@ -80,8 +80,17 @@ pub async fn acquire(
     match store.put_json_if(&key, &record, &expect).await {
         Ok(etag) => Ok(Acquired::Held(Lease { key, etag, record })),
         Err(StateError::Conflict { .. }) => {
-            // Someone else took it between our read and our write: theirs now.
-            let current = store.get_json::<LeaseRecord>(&key).await?;
+            // Someone else took it between our read and our write: theirs now. Unless it is
+            // our own record: the SDK retried a create whose first attempt landed but whose
+            // answer was lost, and the retry found it there.
+            let current = store.get_versioned::<LeaseRecord>(&key).await?;
+            if let Some(Versioned { value, etag }) = &current
+                && *value == record
+            {
+                let etag = etag.clone();
+                return Ok(Acquired::Held(Lease { key, etag, record }));
+            }
+            let current = current.map(|v| v.value);
             Ok(Acquired::Busy {
                 holder: current
                     .as_ref()

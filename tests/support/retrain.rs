@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::{Value, json};
 
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sagemaker::types::{
     AlgorithmSpecification, Channel, DataSource, OutputDataConfig, ResourceConfig, S3DataSource,
     S3DataType, StoppingCondition, Tag, TrainingInputMode, TrainingInstanceType, VpcConfig,
@@ -19,6 +20,11 @@ use super::{ACCOUNT, Run, repo_root, run_function_in, seed_endpoint, unique};
 pub const REGION: &str = "sa-east-1";
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
 pub const IMAGE: &str = "683313688378.dkr.ecr.sa-east-1.amazonaws.com/sagemaker-xgboost:1.7-1";
+/// The state bucket of the per-target retrain locks, made by `state_bucket`; every run of the
+/// retrainer in these tests gets it as STATE_BUCKET unless the test sets that itself.
+pub const STATE_BUCKET: &str = "sagekeeper-retrain-state";
+/// The Model Monitor data-quality namespace of the sample alarms.
+pub const DATA_METRICS: &str = "aws/sagemaker/Endpoints/data-metrics";
 
 #[derive(Debug, Clone, Copy)]
 pub enum Shape {
@@ -35,6 +41,8 @@ pub struct Alarm {
     pub schedule: String,
     pub state: &'static str,
     pub at: DateTime<Utc>,
+    /// The namespace and name of the metric the alarm watches.
+    pub metric: (&'static str, &'static str),
 }
 
 impl Alarm {
@@ -45,6 +53,7 @@ impl Alarm {
             schedule: format!("{endpoint}-dq"),
             state: "ALARM",
             at: Utc::now().trunc_subsecs(3),
+            metric: (DATA_METRICS, "feature_baseline_drift_total_amount"),
         }
     }
 
@@ -91,6 +100,8 @@ impl Alarm {
                     {"value": self.endpoint, "name": "Endpoint"},
                     {"value": self.schedule, "name": "MonitoringSchedule"}
                 ]);
+                message["Trigger"]["Namespace"] = json!(self.metric.0);
+                message["Trigger"]["MetricName"] = json!(self.metric.1);
                 sns["Message"] = json!(message.to_string());
                 return write_event(&event);
             }
@@ -98,20 +109,67 @@ impl Alarm {
         data["alarmName"] = json!(self.name);
         data["state"]["value"] = json!(self.state);
         data["state"]["timestamp"] = json!(stamp);
-        data["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] = dimensions;
+        let metric = &mut data["configuration"]["metrics"][0]["metricStat"]["metric"];
+        metric["dimensions"] = dimensions;
+        metric["namespace"] = json!(self.metric.0);
+        metric["name"] = json!(self.metric.1);
         write_event(&event)
+    }
+
+    /// The SNS shape as CloudWatch sends it for an alarm created without a description:
+    /// `"AlarmDescription": null`, and `"Unit": null` in the trigger.
+    pub fn write_sns_without_description(&self) -> PathBuf {
+        let path = self.write(Shape::Sns);
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let sns = &mut event["Records"][0]["Sns"];
+        let mut message: Value = serde_json::from_str(sns["Message"].as_str().unwrap()).unwrap();
+        message["AlarmDescription"] = Value::Null;
+        message["Trigger"]["Unit"] = Value::Null;
+        sns["Message"] = json!(message.to_string());
+        let _ = std::fs::remove_file(&path);
+        write_event(&event)
+    }
+}
+
+/// Makes the locks' state bucket in the tests' region (once per emulator; later calls find it).
+pub async fn state_bucket(aws: &Aws) {
+    let s3 = aws.s3();
+    if s3.head_bucket().bucket(STATE_BUCKET).send().await.is_ok() {
+        return;
+    }
+    let created = s3
+        .create_bucket()
+        .bucket(STATE_BUCKET)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(REGION))
+                .build(),
+        )
+        .send()
+        .await;
+    // Another test binary may have made it in the meantime.
+    if let Err(err) = created {
+        assert!(
+            s3.head_bucket().bucket(STATE_BUCKET).send().await.is_ok(),
+            "state bucket: {err:?}"
+        );
     }
 }
 
 /// Runs the drift-retrainer against `endpoint` on an event file written for this one run,
 /// then removes the file.
 pub fn run_at(endpoint: &str, event: &Path, env: &[(&str, &str)]) -> Run {
+    let mut env = env.to_vec();
+    if !env.iter().any(|(var, _)| *var == "STATE_BUCKET") {
+        env.push(("STATE_BUCKET", STATE_BUCKET));
+    }
     let run = run_function_in(
         REGION,
         "drift-retrainer",
         event.to_str().unwrap(),
         &[],
-        env,
+        &env,
         endpoint,
     );
     let _ = std::fs::remove_file(event);

@@ -9,6 +9,7 @@ use sagekeeper_core::{Arn, CommonConfig, ConfigError, Env};
 use crate::clone::CloneSettings;
 use crate::plan::Policy;
 use crate::target::Target;
+use crate::trust::TrustedAlarms;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -28,11 +29,20 @@ pub struct Config {
     pub max_wait_seconds: Option<i32>,
     /// How many violated features the notification and the pipeline parameters name.
     pub violations_top_n: usize,
+    /// Alarms that may start a retrain whatever they watch; others must watch Model Monitor
+    /// or Clarify metrics.
+    pub trusted_alarms: TrustedAlarms,
+    /// Where the per-target retrain locks live (`leases/retrain/...`). Optional so that dry
+    /// runs and shells can decide without one; a start without it is refused (see handler.rs).
+    pub state_bucket: Option<String>,
 }
 
 /// The longest a training job may run (MaxRuntimeInSeconds ≤ 28 days); a spot job's wait
 /// cannot usefully be longer either.
 pub const MAX_SECONDS: i32 = 28 * 24 * 3600;
+
+const ALARMS_FORM: &str = "comma-separated CloudWatch alarm names or alarm ARNs like \
+     arn:aws:cloudwatch:us-east-1:123456789012:alarm:my-alarm";
 
 const TARGETS_FORM: &str = "a JSON object of endpoint name to {\"pipeline\": \"<pipeline name>\"} \
      or {\"training_job\": \"<training job name>\"}";
@@ -60,6 +70,8 @@ impl Config {
                 .map(|_| env.number_or("MAX_WAIT_SECONDS", 0i32, 60..=MAX_SECONDS))
                 .transpose()?,
             violations_top_n: env.number_or("VIOLATIONS_TOP_N", 5usize, 1..=50)?,
+            trusted_alarms: trusted_alarms(env)?,
+            state_bucket: env.optional_bucket("STATE_BUCKET")?.map(str::to_owned),
         })
     }
 }
@@ -75,6 +87,7 @@ impl Config {
                 checkpoint_prefix: self.checkpoint_s3_uri.clone(),
                 max_wait_seconds: self.max_wait_seconds,
             },
+            trusted_alarms: self.trusted_alarms.clone(),
         }
     }
 }
@@ -98,6 +111,35 @@ fn targets(env: &Env) -> Result<BTreeMap<String, Target>, ConfigError> {
             format!("{TARGETS_FORM} ({reason})"),
         )),
         None => Ok(targets),
+    }
+}
+
+/// Alarm names (1-255 characters, no commas) or CloudWatch alarm ARNs.
+fn trusted_alarms(env: &Env) -> Result<TrustedAlarms, ConfigError> {
+    let Some(raw) = env.get("RETRAIN_ALARMS") else {
+        return Ok(TrustedAlarms::default());
+    };
+    let entries: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let valid = |entry: &String| {
+        if entry.starts_with("arn:") {
+            Arn::parse(entry).is_ok_and(|arn| {
+                arn.service == "cloudwatch"
+                    && arn.resource_type() == Some("alarm")
+                    && arn.is_regional_resource()
+            })
+        } else {
+            entry.chars().count() <= 255
+        }
+    };
+    if entries.iter().all(valid) {
+        Ok(TrustedAlarms::new(entries))
+    } else {
+        Err(ConfigError::invalid("RETRAIN_ALARMS", raw, ALARMS_FORM))
     }
 }
 
@@ -170,6 +212,8 @@ mod tests {
         assert_eq!(config.checkpoint_s3_uri, None);
         assert_eq!(config.max_wait_seconds, None);
         assert_eq!(config.violations_top_n, 5);
+        assert_eq!(config.trusted_alarms, TrustedAlarms::default());
+        assert_eq!(config.state_bucket, None);
     }
 
     #[test]
@@ -186,6 +230,11 @@ mod tests {
                 ("CHECKPOINT_S3_URI", "s3://ml-checkpoints/retrain/"),
                 ("MAX_WAIT_SECONDS", "7200"),
                 ("VIOLATIONS_TOP_N", "3"),
+                (
+                    "RETRAIN_ALARMS",
+                    "latency-alarm, arn:aws:cloudwatch:us-east-1:123456789012:alarm:other",
+                ),
+                ("STATE_BUCKET", "sagekeeper-state"),
             ]),
             false,
         )
@@ -206,6 +255,14 @@ mod tests {
         );
         assert_eq!(config.max_wait_seconds, Some(7200));
         assert_eq!(config.violations_top_n, 3);
+        assert_eq!(
+            config.trusted_alarms,
+            TrustedAlarms::new([
+                "latency-alarm".to_owned(),
+                "arn:aws:cloudwatch:us-east-1:123456789012:alarm:other".to_owned()
+            ])
+        );
+        assert_eq!(config.state_bucket.as_deref(), Some("sagekeeper-state"));
     }
 
     #[test]
@@ -224,6 +281,8 @@ mod tests {
             ("CHECKPOINT_S3_URI", "/tmp/checkpoints"),
             ("MAX_WAIT_SECONDS", "10"),
             ("VIOLATIONS_TOP_N", "0"),
+            ("RETRAIN_ALARMS", "arn:aws:sns:us-east-1:123456789012:topic"),
+            ("STATE_BUCKET", "Not_A_Bucket"),
         ] {
             let err = Config::from_env(&env(&[(var, value)]), false).unwrap_err();
             assert!(

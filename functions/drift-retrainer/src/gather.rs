@@ -2,6 +2,7 @@
 //! alarm names (configuration, alarm tags, endpoint tags), that target and its recent
 //! retrains, and the violation report of the monitoring execution behind the alarm.
 
+use chrono::{DateTime, Utc};
 use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::events::AlarmChange;
 use sagekeeper_core::report::ReportableError;
@@ -14,7 +15,7 @@ use sagekeeper_core::{Report, alarms};
 
 use crate::handler::Deps;
 use crate::key::RetrainKey;
-use crate::plan::{self, PastRun, Situation, TargetState};
+use crate::plan::{self, PastRun, RETRAIN_KEY_TAG, RETRAINED_FROM_TAG, Situation, TargetState};
 use crate::target::{self, Resolution, Target};
 use crate::violations::{REPORT_FILE, ViolationReport, Why, summarize};
 
@@ -114,44 +115,89 @@ async fn target_state(
     let state = match &resolved.target {
         Target::Pipeline(name) => match pipelines::describe(&deps.sagemaker, name).await? {
             None => TargetState::Missing(resolved),
-            Some(pipeline) => {
-                let history = pipelines::executions_since(&deps.sagemaker, name, since)
-                    .await?
-                    .into_iter()
-                    .map(|e| PastRun {
-                        running: e.is_running(),
-                        arn: e.arn,
-                        name: e.display_name.unwrap_or_default(),
-                        description: e.description,
-                        started_at: e.started_at,
-                    })
-                    .collect();
-                TargetState::Pipeline { pipeline, history }
-            }
+            Some(pipeline) => TargetState::Pipeline {
+                history: pipeline_history(deps, name, since).await?,
+                pipeline,
+            },
         },
         Target::TrainingJob(name) => match training::describe(&deps.sagemaker, name).await? {
             None => TargetState::Missing(resolved),
-            Some(source) => {
-                let prefix = RetrainKey::job_prefix(&source.definition.name);
-                let history = training::list_named(&deps.sagemaker, &prefix, since)
-                    .await?
-                    .into_iter()
-                    .map(|j| PastRun {
-                        running: j.is_running(),
-                        arn: j.arn,
-                        name: j.name,
-                        description: None,
-                        started_at: j.created_at,
-                    })
-                    .collect();
-                TargetState::Job {
-                    source: Box::new(source),
-                    history,
-                }
-            }
+            Some(source) => TargetState::Job {
+                history: job_history(deps, &source.definition.name, since).await?,
+                source: Box::new(source),
+            },
         },
     };
     Ok(state)
+}
+
+/// Reads the target's history again, e.g. once the per-target lock is held: another run may
+/// have started a retrain since the first read.
+pub async fn refresh_history(
+    deps: &Deps,
+    alarm: &AlarmChange,
+    target: &mut TargetState,
+) -> Result<(), GatherError> {
+    let since = plan::history_start(alarm.changed_at);
+    match target {
+        TargetState::Pipeline { pipeline, history } => {
+            *history = pipeline_history(deps, &pipeline.name, since).await?;
+        }
+        TargetState::Job { source, history } => {
+            *history = job_history(deps, &source.definition.name, since).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Every execution of the pipeline counts, manual ones too.
+async fn pipeline_history(
+    deps: &Deps,
+    pipeline: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<PastRun>, GatherError> {
+    Ok(
+        pipelines::executions_since(&deps.sagemaker, pipeline, since)
+            .await?
+            .into_iter()
+            .map(|e| PastRun {
+                running: e.is_running(),
+                arn: e.arn,
+                name: e.display_name.unwrap_or_default(),
+                description: e.description,
+                started_at: e.started_at,
+                key: None,
+            })
+            .collect(),
+    )
+}
+
+/// The copies of `source`: jobs tagged `sagekeeper:retrained-from=<source>`, exactly. The name
+/// prefix only narrows the listing: `card-fraud`'s copies (`card-fraud-rt-…`) contain
+/// `fraud-rt-`, and two long names may share their first 49 characters.
+async fn job_history(
+    deps: &Deps,
+    source: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<PastRun>, GatherError> {
+    let prefix = RetrainKey::job_prefix(source);
+    let mut history = Vec::new();
+    for job in training::list_named(&deps.sagemaker, &prefix, since).await? {
+        let tags = tags::list(&deps.sagemaker, &job.arn).await?;
+        if tags.get(RETRAINED_FROM_TAG).map(String::as_str) != Some(source) {
+            continue;
+        }
+        history.push(PastRun {
+            running: job.is_running(),
+            key: tags.get(RETRAIN_KEY_TAG).cloned(),
+            arn: job.arn,
+            name: job.name,
+            description: None,
+            started_at: job.created_at,
+        });
+    }
+    Ok(history)
 }
 
 /// The latest finished monitoring execution before the alarm, and its violations. Never an

@@ -2,12 +2,14 @@
 //! decide with a pure function, then start at most one retrain.
 
 use sagekeeper_core::events::AlarmChange;
-use sagekeeper_core::{Report, Reporter, Scope, Trigger, TriggerKind};
+use sagekeeper_core::state::StateStore;
+use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::key::RetrainKey;
-use crate::{apply, gather, plan};
+use crate::plan::{Plan, Situation};
+use crate::{apply, gather, lock, plan};
 
 pub const NAME: &str = "drift-retrainer";
 const ACCEPTS: &[TriggerKind] = &[TriggerKind::Alarm];
@@ -18,6 +20,8 @@ pub struct Deps {
     pub s3: aws_sdk_s3::Client,
     /// Alarm tags only.
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// The per-target retrain locks (STATE_BUCKET); without it nothing starts.
+    pub state: Option<StateStore>,
     pub reporter: Reporter,
 }
 
@@ -28,6 +32,11 @@ impl Deps {
             sagemaker: aws.sagemaker(),
             s3: aws.s3(),
             cloudwatch: aws.cloudwatch(),
+            state: config.state_bucket.as_ref().map(|bucket| {
+                let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
+                StateStore::new(scope.hub.s3(), bucket.clone(), kms_key)
+                    .within(&scope.state_namespace)
+            }),
             reporter: Reporter::new(scope, &config.common),
             config: config.clone(),
         }
@@ -57,12 +66,59 @@ async fn retrain(deps: &Deps, alarm: &AlarmChange, report: &mut Report) {
         return;
     }
     let key = RetrainKey::of(alarm);
-    let Some(situation) = gather::situation(deps, alarm, report).await else {
+    let Some(mut situation) = gather::situation(deps, alarm, report).await else {
         return;
     };
-    let plan = plan::plan(alarm, &situation, &key, &deps.config.policy());
+    let policy = deps.config.policy();
+    let mut plan = plan::plan(alarm, &situation, &key, &policy);
+    let mut held = None;
+    // Only a start needs the target's lock; a dry run takes it too, so that it answers what a
+    // real run would do (its lease is given back at once and changes no resource).
+    if plan.starts() {
+        match (&deps.state, situation.lock_name()) {
+            (Some(store), Some(name)) => {
+                let holder = lock::holder(NAME, &alarm.alarm_name, &key.marker());
+                let lease = match lock::take(store, &name, &holder).await {
+                    Ok(lease) => lease,
+                    Err(err) => {
+                        report.error(Some(&plan::alarm_resource(alarm)), &err);
+                        return;
+                    }
+                };
+                // Decide again on the history read under the lock: a run that held it before
+                // us may have started a retrain our first read did not see.
+                if let Err(err) = gather::refresh_history(deps, alarm, &mut situation.target).await
+                {
+                    report.error(Some(&plan::alarm_resource(alarm)), &err);
+                    lock::give_back(store, lease).await;
+                    return;
+                }
+                plan = plan::plan(alarm, &situation, &key, &policy);
+                held = Some((store, lease));
+            }
+            _ => plan = unlocked(alarm, &situation),
+        }
+    }
     tracing::info!(alarm = %alarm.alarm_name, key = key.as_str(), plan = %plan.summary(), "decided");
     apply::apply(deps, alarm, &situation, plan, report).await;
+    if let Some((store, lease)) = held {
+        lock::give_back(store, lease).await;
+    }
+}
+
+/// Without a state bucket there is no lock, and two alarms at once could start two retrains:
+/// nothing starts, and the report says what to set.
+fn unlocked(alarm: &AlarmChange, situation: &Situation) -> Plan {
+    Plan::Refuse {
+        resource: plan::alarm_resource(alarm),
+        rule: "retrain-lock-unavailable",
+        severity: Severity::High,
+        message: format!(
+            "drift on {}, but STATE_BUCKET is not set: without the per-target retrain lock two \
+             alarms at once could start two retrains, so nothing was started",
+            situation.endpoint.as_deref().unwrap_or(&alarm.alarm_name)
+        ),
+    }
 }
 
 /// Smithy mocks for what the emulator cannot produce: its pipeline executions finish at once
@@ -74,6 +130,8 @@ mod tests {
     use super::*;
     use aws_sdk_cloudwatch::operation::list_tags_for_resource::ListTagsForResourceOutput;
     use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_sdk_s3::types::error::NoSuchKey;
     use aws_sdk_sagemaker::error::ErrorMetadata;
     use aws_sdk_sagemaker::operation::create_training_job::CreateTrainingJobError;
     use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
@@ -116,6 +174,7 @@ mod tests {
             sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker),
             s3: mock_client!(aws_sdk_s3, [&no_report]),
             cloudwatch: mock_client!(aws_sdk_cloudwatch, [&untagged_alarm]),
+            state: Some(free_locks()),
             reporter: Reporter::new(
                 &Scope::home(&Aws::from_sdk_config(
                     aws_config::SdkConfig::builder().build(),
@@ -124,6 +183,25 @@ mod tests {
             ),
             config,
         }
+    }
+
+    /// A state bucket where every lock is free: no lease object, and every write succeeds.
+    /// Contended locks are taken against the emulator in tests/retrainer.rs.
+    fn free_locks() -> StateStore {
+        let absent = mock!(aws_sdk_s3::Client::get_object).then_error(|| {
+            GetObjectError::NoSuchKey(
+                NoSuchKey::builder()
+                    .meta(ErrorMetadata::builder().code("NoSuchKey").build())
+                    .build(),
+            )
+        });
+        let written = mock!(aws_sdk_s3::Client::put_object)
+            .then_output(|| PutObjectOutput::builder().e_tag("\"1\"").build());
+        StateStore::new(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&absent, &written]),
+            "sagekeeper-state",
+            None,
+        )
     }
 
     /// The endpoint with one tag, and no monitoring executions.
@@ -283,5 +361,30 @@ mod tests {
             "{:?}",
             report.headline
         );
+    }
+
+    #[tokio::test]
+    async fn without_a_state_bucket_nothing_starts() {
+        let endpoint = endpoint_tagged(PIPELINE_TAG, "fraud-retrain");
+        let no_history = mock!(aws_sdk_sagemaker::Client::list_pipeline_executions)
+            .then_output(|| ListPipelineExecutionsOutput::builder().build());
+        let (pipeline, start) = (pipeline(), start());
+        let mut deps = deps(&with(&endpoint, &[&pipeline, &no_history, &start]));
+        deps.state = None;
+
+        let report = handle(&deps, event()).await;
+
+        assert_eq!(start.num_calls(), 0);
+        assert!(report.actions.is_empty(), "{:?}", report.actions);
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        assert_eq!(report.findings[0].rule, "retrain-lock-unavailable");
+        assert_eq!(report.findings[0].severity, Severity::High);
+        assert!(report.findings[0].message.contains("STATE_BUCKET"));
+
+        // Control: the same alarm with the lock available starts the pipeline.
+        let deps = self::deps(&with(&endpoint, &[&pipeline, &no_history, &start]));
+        let report = handle(&deps, event()).await;
+        assert_eq!(start.num_calls(), 1);
+        assert_eq!(report.actions[0].outcome, Outcome::Done, "{report:?}");
     }
 }

@@ -6,8 +6,10 @@ mod config;
 mod gather;
 mod handler;
 mod key;
+mod lock;
 mod plan;
 mod target;
+mod trust;
 mod violations;
 
 use std::process::ExitCode;

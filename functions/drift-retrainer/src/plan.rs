@@ -13,7 +13,12 @@ use sagekeeper_core::sagemaker::training::DescribedTrainingJob;
 use crate::clone::{self, CloneRefusal, CloneSettings, JobClone};
 use crate::key::RetrainKey;
 use crate::target::{JOB_TAG, PIPELINE_TAG, Resolved, Source};
+use crate::trust::{self, TrustedAlarms};
 use crate::violations::Why;
+
+/// Tags on every copied job: which transition it was started for, and from which job.
+pub const RETRAIN_KEY_TAG: &str = "sagekeeper:retrain-key";
+pub const RETRAINED_FROM_TAG: &str = "sagekeeper:retrained-from";
 
 /// How far back a run looks for earlier retrains: the longest cooldown allowed
 /// (RETRAIN_COOLDOWN_HOURS ≤ 720) and longer than any training job may run (28 days), so a
@@ -31,6 +36,9 @@ pub struct PastRun {
     pub description: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub running: bool,
+    /// The `sagekeeper:retrain-key` tag of a copied job (executions carry theirs in the
+    /// display name and description).
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +74,24 @@ pub struct Policy {
     pub cooldown: Duration,
     pub daily_cap: u32,
     pub clone: CloneSettings,
+    /// Alarms that may start a retrain whatever metrics they watch (RETRAIN_ALARMS).
+    pub trusted_alarms: TrustedAlarms,
+}
+
+impl Situation {
+    /// The name of the per-target lock a start is made under: one per pipeline, one per
+    /// copied job, whichever alarm names it.
+    pub fn lock_name(&self) -> Option<String> {
+        match &self.target {
+            TargetState::Pipeline { pipeline, .. } => {
+                Some(format!("retrain/pipeline/{}", pipeline.name))
+            }
+            TargetState::Job { source, .. } => {
+                Some(format!("retrain/training-job/{}", source.definition.name))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +184,11 @@ pub enum Plan {
 }
 
 impl Plan {
+    /// Whether carrying it out starts a retrain (outside a dry run).
+    pub fn starts(&self) -> bool {
+        matches!(self, Plan::StartPipeline { .. } | Plan::StartJob { .. })
+    }
+
     /// For the log: what was decided, without the job definition (its environment variables
     /// may hold values that do not belong in logs).
     pub fn summary(&self) -> String {
@@ -194,6 +225,21 @@ pub const PARAMETERS: [&str; 7] = [
 
 pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy: &Policy) -> Plan {
     let alarm_resource = alarm_resource(alarm);
+    // An alarm that names nothing to retrain is reported as such whatever it watches.
+    if !matches!(situation.target, TargetState::NotNamed)
+        && let Err(reason) = trust::check(alarm, &policy.trusted_alarms)
+    {
+        return Plan::Refuse {
+            resource: alarm_resource,
+            rule: "alarm-not-monitoring",
+            severity: Severity::Medium,
+            message: format!(
+                "alarm {} may not start a retrain: {reason}. Only alarms over Model Monitor or \
+                 Clarify metrics, or listed in RETRAIN_ALARMS, do; nothing was started",
+                alarm.alarm_name
+            ),
+        };
+    }
     match &situation.target {
         TargetState::NotNamed => Plan::NoTarget {
             rule: match situation.endpoint {
@@ -240,7 +286,9 @@ pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy
         }
         TargetState::Job { source, history } => {
             let name = key.job_name(&source.definition.name);
-            let carries_key = |run: &PastRun| run.name == name;
+            // The history holds only copies tagged as retrains of this job (gather.rs); the
+            // key tag says which transition each was for.
+            let carries_key = |run: &PastRun| run.key.as_deref() == Some(key.as_str());
             if let Some(reason) = suppression(alarm.changed_at, history, carries_key, policy) {
                 return Plan::Suppress {
                     resource: source.arn.clone(),
@@ -248,8 +296,8 @@ pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy
                 };
             }
             let tags = [
-                ("sagekeeper:retrain-key", key.as_str()),
-                ("sagekeeper:retrained-from", source.definition.name.as_str()),
+                (RETRAIN_KEY_TAG, key.as_str()),
+                (RETRAINED_FROM_TAG, source.definition.name.as_str()),
                 (
                     "sagekeeper:trigger-alarm",
                     truncated(&alarm.alarm_name, 256),
@@ -440,6 +488,7 @@ mod tests {
             cooldown: Duration::hours(24),
             daily_cap: 3,
             clone: CloneSettings::default(),
+            trusted_alarms: TrustedAlarms::default(),
         }
     }
 
@@ -480,6 +529,7 @@ mod tests {
                 alarm("alarm").changed_at - Duration::seconds((hours * 3600.0) as i64),
             ),
             running: false,
+            key: None,
         }
     }
 
@@ -759,6 +809,7 @@ mod tests {
             description: None,
             started_at: None,
             running: true,
+            key: Some(key.as_str().to_owned()),
         };
         assert_eq!(
             suppressed(decide(&job_situation(vec![mine]), &policy())),
@@ -780,5 +831,62 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_alarm_over_other_metrics_starts_nothing_unless_listed() {
+        let situation = pipeline_situation(&[], vec![]);
+        let mut latency = alarm("alarm");
+        latency.metrics[0].namespace = Some("AWS/SageMaker".into());
+        latency.metrics[0].name = "ModelLatency".into();
+        let key = RetrainKey::of(&latency);
+        let Plan::Refuse {
+            resource,
+            rule,
+            severity,
+            message,
+        } = plan(&latency, &situation, &key, &policy())
+        else {
+            panic!("expected a refusal")
+        };
+        assert_eq!(resource, alarm_resource(&latency));
+        assert_eq!((rule, severity), ("alarm-not-monitoring", Severity::Medium));
+        assert!(message.contains("AWS/SageMaker/ModelLatency"), "{message}");
+        // Control: the Model Monitor alarm, and the same alarm once listed, start.
+        assert!(decide(&situation, &policy()).starts());
+        let listed = Policy {
+            trusted_alarms: TrustedAlarms::new([latency.alarm_name.clone()]),
+            ..policy()
+        };
+        assert!(plan(&latency, &situation, &key, &listed).starts());
+        // Nothing named: the usual finding, whatever the alarm watches.
+        let mut unnamed = situation.clone();
+        unnamed.target = TargetState::NotNamed;
+        assert!(matches!(
+            plan(&latency, &unnamed, &key, &policy()),
+            Plan::NoTarget { .. }
+        ));
+    }
+
+    #[test]
+    fn a_job_copy_is_this_transitions_only_by_its_key_tag() {
+        let key = RetrainKey::of(&alarm("alarm"));
+        let copy = |tag: Option<&str>| PastRun {
+            arn: "arn:aws:sagemaker:us-east-1:123456789012:training-job/churn-rt-x".into(),
+            name: key.job_name("churn"),
+            description: None,
+            started_at: Some(alarm("alarm").changed_at - Duration::hours(48)),
+            running: false,
+            key: tag.map(str::to_owned),
+        };
+        assert!(matches!(
+            suppressed(decide(
+                &job_situation(vec![copy(Some(key.as_str()))]),
+                &policy()
+            )),
+            Suppression::Duplicate { .. }
+        ));
+        // Another transition's copy, two days old: no duplicate, no cooldown.
+        assert!(decide(&job_situation(vec![copy(Some("other"))]), &policy()).starts());
     }
 }
