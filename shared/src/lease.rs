@@ -31,7 +31,10 @@ pub struct Lease {
 pub enum Acquired {
     Held(Lease),
     /// Another run holds it until `until`.
-    Busy { holder: String, until: DateTime<Utc> },
+    Busy {
+        holder: String,
+        until: DateTime<Utc>,
+    },
 }
 
 impl Lease {
@@ -77,14 +80,19 @@ pub async fn acquire(
     match store.put_json_if(&key, &record, &expect).await {
         Ok(etag) => Ok(Acquired::Held(Lease { key, etag, record })),
         Err(StateError::Conflict { .. }) => {
-            // Someone else took it between our read and our write: theirs now.
-            let current = store.get_json::<LeaseRecord>(&key).await?;
-            Ok(Acquired::Busy {
-                holder: current
-                    .as_ref()
-                    .map_or_else(|| "another run".to_owned(), |r| r.holder.clone()),
-                until: current.map_or(now + ttl, |r| r.expires_at),
-            })
+            // Someone else took it between our read and our write: theirs now. Unless it is
+            // our own write, retried after its answer was lost.
+            match store.get_versioned::<LeaseRecord>(&key).await? {
+                Some(Versioned { value, etag }) if value == record => {
+                    Ok(Acquired::Held(Lease { key, etag, record }))
+                }
+                current => Ok(Acquired::Busy {
+                    holder: current
+                        .as_ref()
+                        .map_or_else(|| "another run".to_owned(), |v| v.value.holder.clone()),
+                    until: current.map_or(now + ttl, |v| v.value.expires_at),
+                }),
+            }
         }
         Err(err) => Err(err),
     }
@@ -92,7 +100,11 @@ pub async fn acquire(
 
 /// Gives the lease back by expiring it, only if it is still ours (`If-Match`): a run that held
 /// it past its expiry never releases the lease a later run has taken since.
-pub async fn release(store: &StateStore, lease: Lease, now: DateTime<Utc>) -> Result<(), StateError> {
+pub async fn release(
+    store: &StateStore,
+    lease: Lease,
+    now: DateTime<Utc>,
+) -> Result<(), StateError> {
     let expired = LeaseRecord {
         expires_at: now.min(lease.record.expires_at),
         ..lease.record
