@@ -2,6 +2,7 @@
 
 Usage: faultproxy.py --upstream http://127.0.0.1:PORT [--rate 0.15] [--seed 7]
                      [--deny-assume-account ACCOUNT]... [--idempotency-tokens]
+                     [--latency-ms MS] [--fail-list-objects]
 Prints its own URL on the first line of stdout, then serves until killed.
 
 At the given rate, a request gets one of (chosen at random, reproducibly from --seed):
@@ -27,6 +28,13 @@ GET /__faults answers with the counts, so a test can check that faults were inje
   StartPipelineExecution) as completing no more than once per token, but moto ignores the
   token, so without this a retried or duplicated start would start twice in the emulator only.
   Replays are counted as "replayed". Random faults still apply before and after.
+--latency-ms MS: every request (but /moto-api/ and /__faults) waits between MS/2 and MS
+  milliseconds (drawn reproducibly from --seed) before it is forwarded, as AWS's tens of ms
+  would: runs that overlap then interleave their calls, as they do in AWS, instead of one
+  finishing before the other has started.
+--fail-list-objects: every S3 ListObjectsV2 request gets HTTP 500 InternalError, always (not
+  counted in "requests"; counted as "failed-list"), while every other S3 call works: a state
+  bucket that cannot be listed although its objects can be read and written.
 """
 import argparse
 import http.client
@@ -35,6 +43,7 @@ import random
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
@@ -48,7 +57,13 @@ class Faults:
         self.rate = rate
         self.random = random.Random(seed)
         self.lock = threading.Lock()
-        self.counts = {"requests": 0, **{kind: 0 for kind in KINDS}, "denied-assume": 0, "replayed": 0}
+        self.counts = {
+            "requests": 0,
+            **{kind: 0 for kind in KINDS},
+            "denied-assume": 0,
+            "replayed": 0,
+            "failed-list": 0,
+        }
 
     def draw(self):
         with self.lock:
@@ -66,6 +81,20 @@ class Faults:
     def snapshot(self):
         with self.lock:
             return dict(self.counts)
+
+
+class Latency:
+    def __init__(self, max_ms, seed):
+        self.max_ms = max_ms
+        self.random = random.Random(seed + 1)
+        self.lock = threading.Lock()
+
+    def wait(self):
+        if self.max_ms <= 0:
+            return
+        with self.lock:
+            delay = self.random.uniform(self.max_ms / 2, self.max_ms) / 1000
+        time.sleep(delay)
 
 
 class Tokens:
@@ -140,7 +169,11 @@ def protocol_of(headers, body):
     return "s3"
 
 
-def make_handler(upstream, faults, deny_accounts=frozenset(), tokens=None):
+def is_list_objects(method, path, headers):
+    return method == "GET" and not headers.get("X-Amz-Target") and "list-type=2" in urlsplit(path).query
+
+
+def make_handler(upstream, faults, deny_accounts=frozenset(), tokens=None, latency=None, fail_list=False):
     host, port = upstream.hostname, upstream.port
 
     class Handler(BaseHTTPRequestHandler):
@@ -216,6 +249,12 @@ def make_handler(upstream, faults, deny_accounts=frozenset(), tokens=None):
                 faults.count("denied-assume")
                 content_type, payload = access_denied_body(role_arn)
                 return self.reply(403, [("Content-Type", content_type)], payload)
+            if fail_list and is_list_objects(self.command, self.path, self.headers):
+                faults.count("failed-list")
+                content_type, payload = error_body("s3", 500)
+                return self.reply(500, [("Content-Type", content_type)], payload)
+            if latency is not None:
+                latency.wait()
             kind = faults.draw()
             if kind == "drop-before":
                 return self.drop()
@@ -242,6 +281,8 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--deny-assume-account", action="append", default=[], metavar="ACCOUNT")
     parser.add_argument("--idempotency-tokens", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=0, metavar="MS")
+    parser.add_argument("--fail-list-objects", action="store_true")
     args = parser.parse_args()
     for account in args.deny_assume_account:
         if not (len(account) == 12 and account.isdigit()):
@@ -252,6 +293,8 @@ def main():
         faults,
         frozenset(args.deny_assume_account),
         Tokens() if args.idempotency_tokens else None,
+        Latency(args.latency_ms, args.seed),
+        args.fail_list_objects,
     )
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     server.daemon_threads = True

@@ -226,3 +226,111 @@ async fn the_proxy_denies_assume_role_into_listed_accounts_only() {
     assert_eq!(counts.all["denied-assume"], 1, "{}", counts.all);
     assert_eq!(counts.requests, 1, "{}", counts.all);
 }
+
+/// Issue #12: at-least-once delivery and a slow run make two or three runs act at once. Here
+/// three runs start at the same moment (the real binary, as separate processes) every evening
+/// and every morning, through the proxy with faults and AWS-like latency, over endpoints with
+/// autoscaling of both kinds (the step policy invoked by an alarm), hand-set capacity and
+/// tags. Every evening each endpoint is parked with a full snapshot; every morning it is back
+/// exactly as it was; a run that found another holding the lease changed nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn overlapping_runs_under_faults_park_and_restore_everything() {
+    use support::parking::{restorable_state, seed_step_scaling, set_capacity};
+    const OVERLAPPING: usize = 3;
+    const OVERLAP_CYCLES: usize = 3;
+    let account = sandbox("us-east-1").await;
+    let bucket = support::new_bucket(&account.aws, "sk-overlap").await;
+    let mut names = Vec::new();
+    for i in 0..3 {
+        let name = unique(&format!("overlap{i}"));
+        seed_endpoint(
+            &account.aws,
+            &name,
+            &[("AutoShutdown", "true"), ("Team", &format!("team-{i}"))],
+        )
+        .await;
+        seed_autoscaling(&account.aws, &name, 4, 60.0).await;
+        seed_step_scaling(&account.aws, &name).await;
+        set_capacity(&account.aws, &name, 2, 0.75).await;
+        names.push(name);
+    }
+    let mut expected = Vec::new();
+    for name in &names {
+        expected.push(restorable_state(&account.aws, name).await);
+    }
+
+    let proxy = Proxy::start(FAULT_RATE, std::process::id() + 1, &["--latency-ms", "40"]);
+    let mut busy = 0;
+    for cycle in 0..OVERLAP_CYCLES {
+        for event in ["scheduled.json", "scheduled-morning.json"] {
+            let start = std::sync::Barrier::new(OVERLAPPING);
+            let runs: Vec<Run> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..OVERLAPPING)
+                    .map(|_| {
+                        let start = &start;
+                        let (proxy, account, bucket) = (&proxy, &account, &bucket);
+                        scope.spawn(move || {
+                            start.wait();
+                            run_through(proxy, account, event, bucket)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for run in &runs {
+                let actions = run.report["actions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if actions
+                    .iter()
+                    .any(|a| a["action"] == "run" && a["outcome"] == "skipped")
+                {
+                    busy += 1;
+                    assert_eq!(
+                        actions.len(),
+                        1,
+                        "a run without the lease acted: {}",
+                        run.report
+                    );
+                }
+            }
+            converge(&proxy, &account, event, &bucket);
+            for (name, expected) in names.iter().zip(&expected) {
+                let now = restorable_state(&account.aws, name).await;
+                if event == "scheduled.json" {
+                    assert_eq!(now["status"], Value::Null, "cycle {cycle}: {name} still up");
+                    let snapshot = read_snapshot(&account, &bucket, name).await;
+                    let target = &snapshot["scaling"]["targets"][0];
+                    assert_eq!(
+                        target["policies"].as_array().map(Vec::len),
+                        Some(2),
+                        "cycle {cycle}: {name}: a poorer snapshot: {snapshot}"
+                    );
+                    assert_eq!(snapshot["instances"][0]["count"], 2, "{snapshot}");
+                } else {
+                    assert_eq!(&now, expected, "cycle {cycle}: {name} came back different");
+                }
+            }
+        }
+    }
+    assert!(busy > 0, "the runs never overlapped");
+    let counts = proxy.assert_faults_injected(100);
+    eprintln!(
+        "{OVERLAP_CYCLES} overlapping cycles; {busy} runs found the lease held; {} requests, {} faults: {}",
+        counts.requests, counts.injected, counts.all
+    );
+}
+
+async fn read_snapshot(account: &Sandbox, bucket: &str, name: &str) -> Value {
+    let out = account
+        .aws
+        .s3()
+        .get_object()
+        .bucket(bucket)
+        .key(format!("snapshots/endpoints/{name}.json"))
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap()
+}

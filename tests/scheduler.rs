@@ -396,9 +396,27 @@ async fn a_snapshot_that_cannot_be_written_leaves_the_endpoint_running() {
     let account = Account::new("eu-west-1").await;
     let name = unique("nobucket");
     let arn = seed_endpoint(&account.aws, &name, &[("AutoShutdown", "true")]).await;
-    let missing_bucket = unique("missing-bucket");
+    // The bucket can be listed and the run's lease written, but no snapshot can be.
+    let deny_snapshots = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": format!("arn:aws:s3:::{}/snapshots/*", account.bucket),
+        }]
+    });
+    account
+        .aws
+        .s3()
+        .put_bucket_policy()
+        .bucket(&account.bucket)
+        .policy(deny_snapshots.to_string())
+        .send()
+        .await
+        .unwrap();
     let env = [
-        ("STATE_BUCKET", missing_bucket.as_str()),
+        ("STATE_BUCKET", account.bucket.as_str()),
         ("TIMEZONE", "Europe/Madrid"),
     ];
     let run = account
@@ -439,6 +457,7 @@ async fn a_crash_after_the_snapshot_is_finished_by_the_next_run() {
         .s3()
         .list_object_versions()
         .bucket(&account.bucket)
+        .prefix("snapshots/")
         .send()
         .await
         .unwrap();
@@ -458,6 +477,7 @@ async fn a_crash_after_the_snapshot_is_finished_by_the_next_run() {
         .s3()
         .list_object_versions()
         .bucket(&account.bucket)
+        .prefix("snapshots/")
         .send()
         .await
         .unwrap();
@@ -652,4 +672,391 @@ async fn notebooks_stop_off_hours_and_start_in_hours() {
     let run = account.run(MORNING, &[], &[]);
     assert_eq!(actions_for(&run, &arn), [("start-notebook", "done")]);
     assert_eq!(status(&account, name).await.as_deref(), Some("InService"));
+}
+
+/// A scheduler run through the fault proxy (no random faults unless `rate` says so).
+fn run_through(account: &Account, proxy: &support::faultproxy::Proxy, event: &str) -> Run {
+    let mut env = vec![
+        ("STATE_BUCKET", account.bucket.as_str()),
+        ("TIMEZONE", "Europe/Madrid"),
+    ];
+    env.extend(proxy.function_env("1"));
+    account.sandbox.run("endpoint-scheduler", event, &[], &env)
+}
+
+async fn object_text(account: &Account, key: &str) -> String {
+    let out = account
+        .aws
+        .s3()
+        .get_object()
+        .bucket(&account.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let bytes = out.body.collect().await.unwrap().into_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Runs the morning until nothing is left to do (recreate, capacity, autoscaling).
+fn restore_fully(account: &Account) {
+    for _ in 0..4 {
+        if writes(&account.run(MORNING, &[], &[])).is_empty() {
+            return;
+        }
+    }
+    panic!("the morning restore did not converge");
+}
+
+// Issue #12: a snapshot that could not be read used to be overwritten by the park that
+// followed, and with it what it held about the endpoint.
+#[tokio::test]
+async fn an_endpoint_whose_snapshot_cannot_be_read_stays_up() {
+    let account = Account::new("sa-east-1").await;
+    let broken_name = unique("unreadable");
+    let broken = seed_endpoint(&account.aws, &broken_name, &[("AutoShutdown", "true")]).await;
+    let control_name = unique("readable");
+    let control = seed_endpoint(&account.aws, &control_name, &[("AutoShutdown", "true")]).await;
+    let key = format!("snapshots/endpoints/{broken_name}.json");
+    account
+        .aws
+        .s3()
+        .put_object()
+        .bucket(&account.bucket)
+        .key(&key)
+        .body(b"{\"format\": 2, \"endpoint_name\": ".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let run = account.sandbox.run(
+        "endpoint-scheduler",
+        EVENING,
+        &[],
+        &[
+            ("STATE_BUCKET", account.bucket.as_str()),
+            ("TIMEZONE", "Europe/Madrid"),
+        ],
+    );
+    assert!(actions_for(&run, &broken).is_empty(), "{}", run.report);
+    assert_eq!(
+        support::entries_for(&run.report, "findings", &broken)[0]["rule"],
+        "snapshot-unreadable"
+    );
+    assert_eq!(
+        account.endpoint_status(&broken_name).await.as_deref(),
+        Some("InService")
+    );
+    assert_eq!(
+        object_text(&account, &key).await,
+        "{\"format\": 2, \"endpoint_name\": ",
+        "the unreadable snapshot is left as it is"
+    );
+    // Control: an endpoint whose snapshot is known is parked by the same run.
+    assert_eq!(
+        actions_for(&run, &control),
+        [("write-snapshot", "done"), ("delete-endpoint", "done")]
+    );
+    assert_eq!(account.endpoint_status(&control_name).await, None);
+}
+
+// Issue #12: a run that could not list the state bucket did not know which endpoints were
+// already parked, and parked anyway (overwriting their snapshots).
+#[tokio::test]
+async fn nothing_is_parked_while_the_state_bucket_cannot_be_listed() {
+    let account = Account::new("eu-north-1").await;
+    let name = unique("unlisted");
+    let arn = seed_endpoint(&account.aws, &name, &[("AutoShutdown", "true")]).await;
+    let proxy = support::faultproxy::Proxy::start("0", 11, &["--fail-list-objects"]);
+
+    let run = run_through(&account, &proxy, EVENING);
+    assert!(actions_for(&run, &arn).is_empty(), "{}", run.report);
+    assert_eq!(
+        support::entries_for(&run.report, "findings", &arn)[0]["rule"],
+        "snapshot-unreadable"
+    );
+    assert_eq!(
+        account.endpoint_status(&name).await.as_deref(),
+        Some("InService")
+    );
+    assert!(proxy.counts().all["failed-list"].as_u64().unwrap() > 0);
+    assert!(account.object_keys("snapshots/").await.is_empty());
+
+    // Control: once the bucket can be listed again, the endpoint is parked.
+    let run = account.run(EVENING, &[], &[]);
+    assert_eq!(
+        actions_for(&run, &arn),
+        [("write-snapshot", "done"), ("delete-endpoint", "done")]
+    );
+}
+
+// Issue #12: an endpoint scaled by hand came back with its config's instance count, and
+// without its deployment configuration.
+#[tokio::test]
+async fn hand_set_capacity_and_deployment_config_come_back() {
+    use aws_sdk_sagemaker::types::{
+        AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
+        DeploymentConfig, TrafficRoutingConfig, TrafficRoutingConfigType,
+    };
+    let account = Account::new("eu-west-3").await;
+    let name = unique("handset");
+    seed_endpoint(&account.aws, &name, &[("AutoShutdown", "true")]).await;
+    // The same endpoint, created again with a blue/green deployment configuration.
+    let sm = account.aws.sagemaker();
+    sm.delete_endpoint()
+        .endpoint_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let deployment = DeploymentConfig::builder()
+        .blue_green_update_policy(
+            BlueGreenUpdatePolicy::builder()
+                .traffic_routing_configuration(
+                    TrafficRoutingConfig::builder()
+                        .r#type(TrafficRoutingConfigType::Canary)
+                        .wait_interval_in_seconds(300)
+                        .canary_size(
+                            CapacitySize::builder()
+                                .r#type(CapacitySizeType::CapacityPercent)
+                                .value(10)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .termination_wait_in_seconds(600)
+                .build(),
+        )
+        .auto_rollback_configuration(
+            AutoRollbackConfig::builder()
+                .alarms(
+                    aws_sdk_sagemaker::types::Alarm::builder()
+                        .alarm_name(format!("{name}-errors"))
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let arn = sm
+        .create_endpoint()
+        .endpoint_name(&name)
+        .endpoint_config_name(format!("{name}-config"))
+        .deployment_config(deployment)
+        .tags(Tag::builder().key("AutoShutdown").value("true").build())
+        .send()
+        .await
+        .unwrap()
+        .endpoint_arn
+        .unwrap();
+    account.add_autoscaling(&name).await;
+    support::parking::set_capacity(&account.aws, &name, 3, 0.5).await;
+    let before = support::parking::restorable_state(&account.aws, &name).await;
+    assert_eq!(
+        before["variants"],
+        serde_json::json!([["AllTraffic", 3, 0.5]])
+    );
+    assert!(before["deployment_config"].is_string(), "{before}");
+
+    let run = account.run(EVENING, &[], &[]);
+    assert!(actions_for(&run, &arn).contains(&("delete-endpoint", "done")));
+    account.run(MORNING, &[], &[]);
+    let run = account.run(MORNING, &[], &[]);
+    assert_eq!(actions_for(&run, &arn), [("restore-capacity", "done")]);
+    let run = account.run(MORNING, &[], &[]);
+    assert_eq!(
+        actions_for(&run, &arn),
+        [
+            ("restore-autoscaling", "done"),
+            ("archive-snapshot", "done")
+        ]
+    );
+    assert_eq!(
+        support::parking::restorable_state(&account.aws, &name).await,
+        before,
+        "same instance count, weight, deployment config, autoscaling and tags"
+    );
+}
+
+// Snapshots written before format 2 (no weights, no deployment config) still bring their
+// endpoint back, instance count included.
+#[tokio::test]
+async fn a_format_1_snapshot_is_still_restored() {
+    let account = Account::new("eu-south-1").await;
+    let name = unique("format1");
+    let arn = seed_endpoint(
+        &account.aws,
+        &name,
+        &[("AutoShutdown", "true"), ("Team", "t")],
+    )
+    .await;
+    account.add_autoscaling(&name).await;
+    let scaling_before = account.autoscaling(&name).await;
+    let tags_before = account.tags(&arn).await;
+    account.run(EVENING, &[], &[]);
+    // Rewrite the snapshot as the previous version wrote it.
+    let key = format!("snapshots/endpoints/{name}.json");
+    let mut snapshot: Value = serde_json::from_str(&object_text(&account, &key).await).unwrap();
+    snapshot["format"] = 1.into();
+    snapshot
+        .as_object_mut()
+        .unwrap()
+        .remove("deployment_config");
+    for variant in snapshot["instances"].as_array_mut().unwrap() {
+        variant.as_object_mut().unwrap().remove("weight");
+    }
+    account
+        .aws
+        .s3()
+        .put_object()
+        .bucket(&account.bucket)
+        .key(&key)
+        .body(serde_json::to_vec(&snapshot).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+
+    restore_fully(&account);
+    assert_eq!(
+        account.endpoint_status(&name).await.as_deref(),
+        Some("InService")
+    );
+    assert_eq!(account.autoscaling(&name).await, scaling_before);
+    assert_eq!(account.tags(&arn).await, tags_before);
+    assert!(
+        account.object_keys("snapshots/").await.is_empty(),
+        "archived"
+    );
+}
+
+// Issue #12: deleting a step-scaling policy (deregistering its target does) detaches it from
+// its alarms; the policy came back with a new ARN that no alarm invoked.
+#[tokio::test]
+async fn step_scaling_policies_come_back_with_their_alarms() {
+    let account = Account::new("me-south-1").await;
+    let name = unique("stepped");
+    let arn = seed_endpoint(&account.aws, &name, &[("AutoShutdown", "true")]).await;
+    account.add_autoscaling(&name).await;
+    support::parking::seed_step_scaling(&account.aws, &name).await;
+    let before = support::parking::restorable_state(&account.aws, &name).await;
+    assert_eq!(
+        before["alarms"][0]["alarm_actions"],
+        serde_json::json!([
+            format!("policy:{}", support::parking::STEP_POLICY),
+            "arn:aws:sns:us-east-1:123456789012:pager"
+        ])
+    );
+
+    let run = account.run(EVENING, &[], &[]);
+    assert!(actions_for(&run, &arn).contains(&("delete-endpoint", "done")));
+    let parked = support::parking::restorable_state(&account.aws, &name).await;
+    assert_eq!(
+        parked["alarms"][0]["alarm_actions"],
+        serde_json::json!(["arn:aws:sns:us-east-1:123456789012:pager"]),
+        "parking detached the policy from its alarm, as AWS does"
+    );
+
+    restore_fully(&account);
+    assert_eq!(
+        support::parking::restorable_state(&account.aws, &name).await,
+        before,
+        "both policies back, the alarm invoking the new step policy with its other actions"
+    );
+}
+
+// Issue #12: an endpoint redeployed between its snapshot and its deletion was deleted, and
+// the snapshot described another config than the one running.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_changes_while_it_is_parked_stays_up() {
+    let account = Account::new("af-south-1").await;
+    // Endpoints are handled in name order: the one that changes first.
+    let moving_name = unique("a-moving");
+    let moving = seed_endpoint(&account.aws, &moving_name, &[("AutoShutdown", "true")]).await;
+    account.add_autoscaling(&moving_name).await;
+    let control_name = unique("b-still");
+    let control = seed_endpoint(&account.aws, &control_name, &[("AutoShutdown", "true")]).await;
+    let scaling_before = account.autoscaling(&moving_name).await;
+    let sm = account.aws.sagemaker();
+    let v2 = format!("{moving_name}-config-v2");
+    sm.create_endpoint_config()
+        .endpoint_config_name(&v2)
+        .production_variants(
+            aws_sdk_sagemaker::types::ProductionVariant::builder()
+                .variant_name("AllTraffic")
+                .model_name(format!("{moving_name}-model"))
+                .instance_type(aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large)
+                .initial_instance_count(1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Every call of the run waits 150-300 ms in the proxy; the redeployment lands right
+    // after the snapshot is written, before the endpoint is deleted.
+    let proxy = support::faultproxy::Proxy::start("0", 5, &["--latency-ms", "300"]);
+    let key = format!("snapshots/endpoints/{moving_name}.json");
+    let run = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let running = scope.spawn(|| run_through(&account, &proxy, EVENING));
+            tokio::runtime::Handle::current().block_on(async {
+                while account.object_keys(&key).await.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                sm.delete_endpoint()
+                    .endpoint_name(&moving_name)
+                    .send()
+                    .await
+                    .unwrap();
+                sm.create_endpoint()
+                    .endpoint_name(&moving_name)
+                    .endpoint_config_name(&v2)
+                    .tags(Tag::builder().key("AutoShutdown").value("true").build())
+                    .send()
+                    .await
+                    .unwrap();
+            });
+            running.join().unwrap()
+        })
+    });
+    assert_eq!(
+        actions_for(&run, &moving),
+        [
+            ("write-snapshot", "done"),
+            ("deregister-autoscaling", "done"),
+            ("restore-autoscaling", "done")
+        ],
+        "{}",
+        run.report
+    );
+    assert_eq!(
+        support::entries_for(&run.report, "findings", &moving)[0]["rule"],
+        "endpoint-changed-while-parking"
+    );
+    let described = sm
+        .describe_endpoint()
+        .endpoint_name(&moving_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.endpoint_config_name(),
+        Some(v2.as_str()),
+        "the new deployment is up"
+    );
+    assert_eq!(account.autoscaling(&moving_name).await, scaling_before);
+    // Control: the endpoint that did not change was parked by the same run.
+    assert!(actions_for(&run, &control).contains(&("delete-endpoint", "done")));
+    assert_eq!(account.endpoint_status(&control_name).await, None);
+
+    // The next run plans again: it replaces the snapshot with one of the new deployment.
+    let run = account.run(EVENING, &[], &[]);
+    assert_eq!(
+        actions_for(&run, &moving),
+        [
+            ("write-snapshot", "done"),
+            ("deregister-autoscaling", "done"),
+            ("delete-endpoint", "done")
+        ]
+    );
+    let snapshot: Value = serde_json::from_str(&object_text(&account, &key).await).unwrap();
+    assert_eq!(snapshot["endpoint_config_name"], v2.as_str());
 }

@@ -4,7 +4,8 @@
 //! Deregistering a scalable target deletes its policies and scheduled actions, so a capture
 //! must be complete before anything is deregistered: configurations this module cannot
 //! represent (predictive scaling, metric math) are refused with `Unsupported` rather than
-//! captured partially.
+//! captured partially. A step-scaling policy is captured with the CloudWatch alarms that
+//! invoke it, which are pointed at the policy's new ARN when it is put back.
 
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{
@@ -16,6 +17,15 @@ use aws_sdk_applicationautoscaling::types::{
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsError, AwsResultExt};
+use crate::metric_alarms::{self, MetricAlarm};
+
+/// The clients a capture or restore uses: scaling itself, and CloudWatch for the alarms of
+/// step-scaling policies.
+#[derive(Debug, Clone, Copy)]
+pub struct ScalingClients<'a> {
+    pub autoscaling: &'a Client,
+    pub cloudwatch: &'a aws_sdk_cloudwatch::Client,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScalingSnapshot {
@@ -51,6 +61,12 @@ pub struct Suspended {
 pub struct PolicySnapshot {
     pub name: String,
     pub policy: PolicyConfig,
+    /// The policy's ARN when captured: what its alarms' actions name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The alarms that invoke a step-scaling policy (target tracking makes its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<MetricAlarm>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,9 +146,10 @@ impl crate::report::ReportableError for ScalingError {
 /// Captures the scalable targets (with policies and scheduled actions) of `resource_ids`.
 /// Resources without a scalable target contribute nothing.
 pub async fn capture(
-    client: &Client,
+    clients: ScalingClients<'_>,
     resource_ids: &[String],
 ) -> Result<ScalingSnapshot, ScalingError> {
+    let client = clients.autoscaling;
     if resource_ids.is_empty() {
         return Ok(ScalingSnapshot { targets: vec![] });
     }
@@ -150,7 +167,7 @@ pub async fn capture(
             .unwrap_or_default()
         {
             let policies =
-                capture_policies(client, &target.resource_id, &target.scalable_dimension).await?;
+                capture_policies(clients, &target.resource_id, &target.scalable_dimension).await?;
             let scheduled_actions =
                 capture_scheduled_actions(client, &target.resource_id, &target.scalable_dimension)
                     .await?;
@@ -173,11 +190,12 @@ pub async fn capture(
 }
 
 async fn capture_policies(
-    client: &Client,
+    clients: ScalingClients<'_>,
     resource_id: &str,
     dimension: &ScalableDimension,
 ) -> Result<Vec<PolicySnapshot>, ScalingError> {
-    let mut pages = client
+    let mut pages = clients
+        .autoscaling
         .describe_scaling_policies()
         .service_namespace(ServiceNamespace::Sagemaker)
         .resource_id(resource_id)
@@ -191,7 +209,28 @@ async fn capture_policies(
             .scaling_policies
             .unwrap_or_default()
         {
-            policies.push(policy_snapshot(resource_id, policy)?);
+            let alarm_names: Vec<String> = match policy.policy_type {
+                PolicyType::StepScaling => policy
+                    .alarms()
+                    .iter()
+                    .map(|a| a.alarm_name.clone())
+                    .collect(),
+                // Target tracking creates and deletes its own alarms.
+                _ => Vec::new(),
+            };
+            let mut snapshot = policy_snapshot(resource_id, policy)?;
+            if !alarm_names.is_empty() {
+                snapshot.alarms = metric_alarms::describe(clients.cloudwatch, &alarm_names)
+                    .await?
+                    .map_err(|u| ScalingError::Unsupported {
+                        resource_id: resource_id.to_owned(),
+                        what: format!(
+                            "alarm {} of policy {} uses {}",
+                            u.alarm, snapshot.name, u.what
+                        ),
+                    })?;
+            }
+            policies.push(snapshot);
         }
     }
     Ok(policies)
@@ -273,6 +312,8 @@ fn policy_snapshot(
     Ok(PolicySnapshot {
         name: policy.policy_name,
         policy: config,
+        arn: Some(policy.policy_arn),
+        alarms: Vec::new(),
     })
 }
 
@@ -344,9 +385,14 @@ pub async fn deregister(client: &Client, snapshot: &ScalingSnapshot) -> Result<(
     Ok(())
 }
 
-/// Registers every target with its policies and scheduled actions again. All three calls are
-/// upserts, so restoring twice is harmless.
-pub async fn restore(client: &Client, snapshot: &ScalingSnapshot) -> Result<(), AwsError> {
+/// Registers every target with its policies and scheduled actions again, and points the
+/// alarms of step-scaling policies at their new ARNs. Every call is an upsert, so restoring
+/// twice is harmless.
+pub async fn restore(
+    clients: ScalingClients<'_>,
+    snapshot: &ScalingSnapshot,
+) -> Result<(), AwsError> {
+    let client = clients.autoscaling;
     for target in &snapshot.targets {
         let dimension = ScalableDimension::from(target.scalable_dimension.as_str());
         client
@@ -367,7 +413,14 @@ pub async fn restore(client: &Client, snapshot: &ScalingSnapshot) -> Result<(), 
             .await
             .aws("RegisterScalableTarget")?;
         for policy in &target.policies {
-            put_policy(client, &target.resource_id, &dimension, policy).await?;
+            let arn = put_policy(client, &target.resource_id, &dimension, policy).await?;
+            for alarm in &policy.alarms {
+                let alarm = match &policy.arn {
+                    Some(old) => alarm.repointed(old, &arn),
+                    None => alarm.clone(),
+                };
+                metric_alarms::put(clients.cloudwatch, &alarm).await?;
+            }
         }
         for action in &target.scheduled_actions {
             client
@@ -399,7 +452,7 @@ async fn put_policy(
     resource_id: &str,
     dimension: &ScalableDimension,
     policy: &PolicySnapshot,
-) -> Result<(), AwsError> {
+) -> Result<String, AwsError> {
     let request = client
         .put_scaling_policy()
         .service_namespace(ServiceNamespace::Sagemaker)
@@ -482,8 +535,8 @@ async fn put_policy(
                     .build(),
             ),
     };
-    request.send().await.aws("PutScalingPolicy")?;
-    Ok(())
+    let out = request.send().await.aws("PutScalingPolicy")?;
+    Ok(out.policy_arn)
 }
 
 fn invalid_snapshot(resource_id: &str, err: impl std::fmt::Display) -> AwsError {

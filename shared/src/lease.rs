@@ -81,22 +81,18 @@ pub async fn acquire(
         Ok(etag) => Ok(Acquired::Held(Lease { key, etag, record })),
         Err(StateError::Conflict { .. }) => {
             // Someone else took it between our read and our write: theirs now. Unless it is
-            // our own record: the SDK retried a create whose first attempt landed but whose
-            // answer was lost, and the retry found it there.
-            let current = store.get_versioned::<LeaseRecord>(&key).await?;
-            if let Some(Versioned { value, etag }) = &current
-                && *value == record
-            {
-                let etag = etag.clone();
-                return Ok(Acquired::Held(Lease { key, etag, record }));
+            // our own write, retried after its answer was lost.
+            match store.get_versioned::<LeaseRecord>(&key).await? {
+                Some(Versioned { value, etag }) if value == record => {
+                    Ok(Acquired::Held(Lease { key, etag, record }))
+                }
+                current => Ok(Acquired::Busy {
+                    holder: current
+                        .as_ref()
+                        .map_or_else(|| "another run".to_owned(), |v| v.value.holder.clone()),
+                    until: current.map_or(now + ttl, |v| v.value.expires_at),
+                }),
             }
-            let current = current.map(|v| v.value);
-            Ok(Acquired::Busy {
-                holder: current
-                    .as_ref()
-                    .map_or_else(|| "another run".to_owned(), |r| r.holder.clone()),
-                until: current.map_or(now + ttl, |r| r.expires_at),
-            })
         }
         Err(err) => Err(err),
     }

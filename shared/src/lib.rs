@@ -17,6 +17,7 @@ pub mod lease;
 pub mod lifecycle;
 pub mod logging;
 pub mod logs;
+pub mod metric_alarms;
 pub mod metric_data;
 pub mod metrics;
 pub mod notify;

@@ -16,6 +16,7 @@ use sagekeeper_core::Aws;
 use serde_json::Value;
 
 pub mod faultproxy;
+pub mod parking;
 pub mod retrain;
 
 pub const ACCOUNT: &str = "123456789012";

@@ -6,44 +6,75 @@ use sagekeeper_core::autoscaling::{self, ScalingError};
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
-use sagekeeper_core::sagemaker::park;
+use sagekeeper_core::sagemaker::park::{self, Stored};
 use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
 use sagekeeper_core::{Report, Severity};
 
 use crate::handler::{Deps, NAME};
-use crate::plan::{EndpointState, EndpointStep, NotebookStep};
+use crate::plan::{self, EndpointState, EndpointStep, NotebookStep};
 
-/// Runs one step; returns the snapshot of the endpoint when it is parked afterwards.
+/// What a step came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// The endpoint is parked afterwards, as this snapshot says.
+    Parked(Box<EndpointSnapshot>),
+    /// Done, or stopped at a failure the report shows; the next run goes on from there.
+    Other,
+    /// A concurrent run changed the snapshot since this run read it: read and plan again.
+    Replan,
+}
+
+/// Runs one step.
 pub async fn endpoint(
     deps: &Deps,
     state: &EndpointState,
     step: EndpointStep,
     now: DateTime<Utc>,
     report: &mut Report,
-) -> Option<EndpointSnapshot> {
+) -> Applied {
     match step {
         EndpointStep::Park => park(deps, state, now, report).await,
-        EndpointStep::ResumePark => {
-            let snapshot = state.snapshot.clone()?;
-            take_down(deps, state, &snapshot, report)
-                .await
-                .then_some(snapshot)
+        EndpointStep::ResumePark => match &state.snapshot {
+            Some(snapshot) if take_down(deps, state, snapshot, report).await => {
+                Applied::Parked(Box::new(snapshot.clone()))
+            }
+            _ => Applied::Other,
+        },
+        step => {
+            restore(deps, state, step, report).await;
+            Applied::Other
         }
+    }
+}
+
+/// The steps that bring a parked endpoint back.
+async fn restore(deps: &Deps, state: &EndpointState, step: EndpointStep, report: &mut Report) {
+    let Some(snapshot) = &state.snapshot else {
+        return;
+    };
+    match step {
+        EndpointStep::Park | EndpointStep::ResumePark => {}
         EndpointStep::Recreate => {
-            let snapshot = state.snapshot.as_ref()?;
-            let create = endpoints::create(
+            let create = endpoints::create_with(
                 &deps.sagemaker,
                 &state.name,
                 &snapshot.endpoint_config_name,
                 &snapshot.tags,
+                snapshot.deployment_config.as_ref(),
             );
             report
                 .perform(&state.arn, "recreate-endpoint", create)
                 .await;
-            None
+        }
+        EndpointStep::RestoreCapacity => {
+            let Some(live) = &state.live else {
+                return;
+            };
+            let capacities = plan::capacities_to_restore(snapshot, live);
+            let set = endpoints::set_capacities(&deps.sagemaker, &state.name, &capacities);
+            report.perform(&state.arn, "restore-capacity", set).await;
         }
         EndpointStep::RestoreCopies => {
-            let snapshot = state.snapshot.as_ref()?;
             for component in &snapshot.inference_components {
                 let scale = inference_components::set_copy_count(
                     &deps.sagemaker,
@@ -55,17 +86,15 @@ pub async fn endpoint(
                     break;
                 }
             }
-            None
         }
         EndpointStep::RestoreScaling => {
-            let snapshot = state.snapshot.as_ref()?;
             if !snapshot.scaling.is_empty() {
-                let restore = autoscaling::restore(&deps.autoscaling, &snapshot.scaling);
+                let restore = autoscaling::restore(deps.scaling(), &snapshot.scaling);
                 if !report
                     .attempt(&state.arn, "restore-autoscaling", restore)
                     .await
                 {
-                    return None;
+                    return;
                 }
             }
             let (key, archive_key) = (snapshot.key(), snapshot.archive_key());
@@ -73,36 +102,34 @@ pub async fn endpoint(
             report
                 .perform(&state.arn, "archive-snapshot", archive)
                 .await;
-            None
         }
     }
 }
 
-/// Snapshot, verify, and only then take the endpoint down.
+/// Snapshot, verify, and only then take the endpoint down. The snapshot is written only if
+/// the one this run read (or its absence) is still there.
 async fn park(
     deps: &Deps,
     state: &EndpointState,
     now: DateTime<Utc>,
     report: &mut Report,
-) -> Option<EndpointSnapshot> {
+) -> Applied {
     const SUBJECT: &str = "the endpoint";
-    let snapshot = park::captured(report, &state.arn, capture(deps, state, now).await, SUBJECT)?;
-    let key = snapshot.key();
-    let stored = park::store(
-        report,
-        &deps.state,
-        &state.arn,
-        &key,
-        "write-snapshot",
-        &snapshot,
-        SUBJECT,
-    );
-    if !stored.await {
-        return None;
+    let captured = park::captured(report, &state.arn, capture(deps, state, now).await, SUBJECT);
+    let Some(mut snapshot) = captured else {
+        return Applied::Other;
+    };
+    if let Some(previous) = &state.snapshot {
+        snapshot = park::carry_forward(snapshot, previous);
     }
-    take_down(deps, state, &snapshot, report)
-        .await
-        .then_some(snapshot)
+    let expect = state.snapshot_expect();
+    match park::store_if(report, &deps.state, &state.arn, &snapshot, &expect, SUBJECT).await {
+        Stored::Verified if take_down(deps, state, &snapshot, report).await => {
+            Applied::Parked(Box::new(snapshot))
+        }
+        Stored::Conflict => Applied::Replan,
+        _ => Applied::Other,
+    }
 }
 
 /// Deregisters autoscaling, then deletes the endpoint or scales its components to zero.
@@ -144,8 +171,47 @@ async fn take_down(
         }
         return true;
     }
+    if !still_as_snapshotted(deps, state, snapshot, report).await {
+        // Leave it as it was found: with its autoscaling.
+        if !snapshot.scaling.is_empty() {
+            let restore = autoscaling::restore(deps.scaling(), &snapshot.scaling);
+            report
+                .perform(&state.arn, "restore-autoscaling", restore)
+                .await;
+        }
+        return false;
+    }
     let delete = endpoints::delete(&deps.sagemaker, &state.name);
     report.attempt(&state.arn, "delete-endpoint", delete).await
+}
+
+/// Describes the endpoint again right before it is deleted: one that changed since the
+/// snapshot (redeployed, updating) is left up and reported, and the next run plans again.
+async fn still_as_snapshotted(
+    deps: &Deps,
+    state: &EndpointState,
+    snapshot: &EndpointSnapshot,
+    report: &mut Report,
+) -> bool {
+    let change = match endpoints::describe(&deps.sagemaker, &state.name).await {
+        Ok(Some(now)) => plan::changed_since(snapshot, &now),
+        // Gone already (a concurrent park): deleting again is harmless.
+        Ok(None) => None,
+        Err(err) => {
+            report.error(Some(&state.arn), &err);
+            return false;
+        }
+    };
+    let Some(change) = change else {
+        return true;
+    };
+    report.finding(
+        &state.arn,
+        "endpoint-changed-while-parking",
+        Severity::Medium,
+        format!("{change} since its snapshot was taken: it stays up and is planned again next run"),
+    );
+    false
 }
 
 async fn capture(
@@ -160,7 +226,7 @@ async fn capture(
         });
     };
     park::capture(
-        &deps.autoscaling,
+        deps.scaling(),
         live,
         config,
         &state.components,

@@ -3,16 +3,20 @@
 //! are harmless.
 
 use chrono::{DateTime, Utc};
+use sagekeeper_core::autoscaling::ScalingClients;
 use sagekeeper_core::pricing::PriceTable;
 use sagekeeper_core::sagemaker;
 use sagekeeper_core::state::StateStore;
 use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
 use serde_json::Value;
 
+use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
+
+use crate::apply::Applied;
 use crate::config::Config;
 use crate::plan::{self, EndpointState, Plan};
 use crate::policy::{self, Desired, Policy, SNOOZE_TAG};
-use crate::{apply, inventory};
+use crate::{apply, inventory, run_lease};
 
 pub const NAME: &str = "endpoint-scheduler";
 const ACCEPTS: &[TriggerKind] = &[TriggerKind::Schedule];
@@ -22,6 +26,8 @@ pub struct Deps {
     pub prices: PriceTable,
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// For the alarms of step-scaling policies.
+    pub cloudwatch: sagekeeper_core::metric_alarms::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub state: StateStore,
     pub reporter: Reporter,
@@ -35,11 +41,21 @@ impl Deps {
             prices: PriceTable::new(config.price_overrides.clone()),
             sagemaker: aws.sagemaker(),
             autoscaling: aws.autoscaling(),
+            cloudwatch: aws.cloudwatch(),
             tagging: aws.tagging(),
             state: StateStore::new(scope.hub.s3(), config.state_bucket.clone(), kms_key)
                 .within(&scope.state_namespace),
             reporter: Reporter::new(scope, &config.common),
             config: config.clone(),
+        }
+    }
+}
+
+impl Deps {
+    pub fn scaling(&self) -> ScalingClients<'_> {
+        ScalingClients {
+            autoscaling: &self.autoscaling,
+            cloudwatch: &self.cloudwatch,
         }
     }
 }
@@ -79,6 +95,9 @@ impl Parked {
 }
 
 async fn reconcile(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
+    let Some(turn) = run_lease::take(deps, report).await else {
+        return;
+    };
     tracing::info!(%now, "reconciling opted-in resources");
     let inventory = inventory::gather(deps, report).await;
     let mut parked = Parked::default();
@@ -96,24 +115,8 @@ async fn reconcile(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
         else {
             continue;
         };
-        let state = &without_expired_snooze(state, snooze_expired);
-        let parked_snapshot = match plan::plan_endpoint(state, desired) {
-            Plan::NoChange => state.snapshot.clone().filter(|_| desired != Desired::Up),
-            Plan::Step(step) => apply::endpoint(deps, state, step, now, report).await,
-            Plan::Skip(reason) => {
-                report.skipped(&state.arn, "schedule", reason);
-                None
-            }
-            Plan::Alert {
-                severity,
-                rule,
-                message,
-            } => {
-                report.finding(&state.arn, rule, severity, message);
-                None
-            }
-        };
-        if let Some(snapshot) = parked_snapshot {
+        let state = without_expired_snooze(state, snooze_expired);
+        if let Some(snapshot) = converge_endpoint(deps, state, desired, now, report).await {
             let (hourly, unknown) = snapshot.hourly_cost(&deps.prices);
             parked.endpoints += 1;
             parked.hourly_usd += hourly;
@@ -150,6 +153,52 @@ async fn reconcile(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
         }
     }
     record_savings(&parked, report);
+    run_lease::give_back(deps, turn, report).await;
+}
+
+/// How many times an endpoint is planned again after a concurrent run changed it under this
+/// one; past that it is left for the next run.
+const REPLANS: usize = 2;
+
+/// Plans and applies one endpoint's step, planning again from a fresh read when a concurrent
+/// run changed its snapshot meanwhile; returns its snapshot when it is parked afterwards.
+async fn converge_endpoint(
+    deps: &Deps,
+    mut state: EndpointState,
+    desired: Desired,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Option<EndpointSnapshot> {
+    for _ in 0..=REPLANS {
+        match plan::plan_endpoint(&state, desired) {
+            Plan::NoChange => return state.snapshot.filter(|_| desired != Desired::Up),
+            Plan::Step(step) => match apply::endpoint(deps, &state, step, now, report).await {
+                Applied::Parked(snapshot) => return Some(*snapshot),
+                Applied::Other => return None,
+                Applied::Replan => {}
+            },
+            Plan::Skip(reason) => {
+                report.skipped(&state.arn, "schedule", reason);
+                return None;
+            }
+            Plan::Alert {
+                severity,
+                rule,
+                message,
+            } => {
+                report.finding(&state.arn, rule, severity, message);
+                return None;
+            }
+        }
+        state = match inventory::refresh(deps, &state).await {
+            Ok(fresh) => fresh,
+            Err(err) => {
+                report.error(Some(&state.arn), &err);
+                return None;
+            }
+        };
+    }
+    None
 }
 
 /// The schedule's decision for one resource, and whether its snooze tag expired; an invalid

@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::aws::{DEFAULT_CONCURRENCY, map_bounded};
+use sagekeeper_core::report::ReportableError;
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
-use sagekeeper_core::sagemaker::snapshot::{EndpointSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_PREFIX};
+use sagekeeper_core::sagemaker::snapshot::{EndpointSnapshot, SNAPSHOT_PREFIX};
+use sagekeeper_core::state::{StateError, Versioned};
 use sagekeeper_core::tagging::{self, TaggedResource, Tags};
 use sagekeeper_core::{Arn, Report, Severity};
 
@@ -56,14 +59,22 @@ pub async fn gather(deps: &Deps, report: &mut Report) -> Inventory {
     let mut names: Vec<String> = live_endpoints.keys().cloned().collect();
     names.extend(
         snapshots
+            .read
             .keys()
             .filter(|n| !live_endpoints.contains_key(*n))
             .cloned(),
     );
     let described = map_bounded(names, DEFAULT_CONCURRENCY, |name| {
         let tagged = live_endpoints.get(&name).cloned();
-        let snapshot = snapshots.get(&name).cloned();
-        async move { describe_endpoint(deps, name, tagged, snapshot).await }
+        let read = snapshots.read.get(&name).cloned();
+        let problem = snapshots.problem(&name);
+        async move {
+            let (snapshot, etag) = read.map_or((None, None), |(s, e)| (Some(s), Some(e)));
+            let mut state = describe_endpoint(deps, name, tagged, snapshot).await?;
+            state.snapshot_etag = etag;
+            state.snapshot_problem = problem;
+            Ok::<_, (String, AwsError)>(state)
+        }
     })
     .await;
     let mut inventory = Inventory::default();
@@ -117,40 +128,137 @@ fn opted_in(tagged: Vec<TaggedResource>, report: &mut Report) -> Vec<TaggedResou
         .collect()
 }
 
-async fn read_snapshots(deps: &Deps, report: &mut Report) -> BTreeMap<String, EndpointSnapshot> {
+/// What the state bucket says about parked endpoints.
+#[derive(Debug, Default)]
+struct Snapshots {
+    /// Endpoint name → snapshot and the version it was read at.
+    read: BTreeMap<String, (EndpointSnapshot, String)>,
+    /// Endpoint name → why its snapshot could not be used.
+    problems: BTreeMap<String, String>,
+    /// Why the bucket could not be listed: then no endpoint's snapshot is known.
+    unlisted: Option<String>,
+}
+
+impl Snapshots {
+    fn problem(&self, name: &str) -> Option<String> {
+        self.unlisted
+            .clone()
+            .or_else(|| self.problems.get(name).cloned())
+    }
+}
+
+async fn read_snapshots(deps: &Deps, report: &mut Report) -> Snapshots {
+    let mut snapshots = Snapshots::default();
     let keys = match deps.state.list_keys(SNAPSHOT_PREFIX).await {
         Ok(keys) => keys,
         Err(err) => {
             report.error(None, &err);
-            return BTreeMap::new();
+            snapshots.unlisted = Some(format!(
+                "the state bucket s3://{} could not be listed",
+                deps.state.bucket()
+            ));
+            return snapshots;
         }
     };
     let read = map_bounded(keys, DEFAULT_CONCURRENCY, |key| async move {
-        let result = deps.state.get_json::<EndpointSnapshot>(&key).await;
+        let result = deps.state.get_versioned::<EndpointSnapshot>(&key).await;
         (key, result)
     })
     .await;
-    let mut snapshots = BTreeMap::new();
     for (key, result) in read {
         let location = deps.state.location(&key);
+        let name = endpoint_of(&key);
         match result {
-            Ok(Some(snapshot)) if snapshot.format == SNAPSHOT_FORMAT => {
-                snapshots.insert(snapshot.endpoint_name.clone(), snapshot);
+            Ok(Some(Versioned { value, etag })) if value.is_readable() => {
+                snapshots
+                    .read
+                    .insert(value.endpoint_name.clone(), (value, etag));
             }
-            Ok(Some(snapshot)) => report.finding(
-                &location,
-                "unknown-snapshot-format",
-                Severity::High,
-                format!(
-                    "snapshot format {} is not one this version reads; left untouched",
-                    snapshot.format
-                ),
-            ),
+            Ok(Some(Versioned { value, .. })) => {
+                report.finding(
+                    &location,
+                    "unknown-snapshot-format",
+                    Severity::High,
+                    format!(
+                        "snapshot format {} is not one this version reads; left untouched",
+                        value.format
+                    ),
+                );
+                snapshots.problems.insert(
+                    name.to_owned(),
+                    format!("its snapshot {location} is of format {}", value.format),
+                );
+            }
             Ok(None) => {}
-            Err(err) => report.error(Some(&location), &err),
+            Err(err) => {
+                report.error(Some(&location), &err);
+                snapshots.problems.insert(
+                    name.to_owned(),
+                    format!("its snapshot {location} could not be read"),
+                );
+            }
         }
     }
     snapshots
+}
+
+/// `snapshots/endpoints/<name>.json` → `<name>`.
+fn endpoint_of(key: &str) -> &str {
+    key.strip_prefix(SNAPSHOT_PREFIX)
+        .and_then(|k| k.strip_suffix(".json"))
+        .unwrap_or(key)
+}
+
+/// The endpoint read again (live state and snapshot), after a conflict showed that a
+/// concurrent run changed it since this run looked.
+pub async fn refresh(deps: &Deps, state: &EndpointState) -> Result<EndpointState, RefreshError> {
+    let key = EndpointSnapshot::key_for(&state.name);
+    let (snapshot, problem) = match deps.state.get_versioned::<EndpointSnapshot>(&key).await? {
+        Some(read) if read.value.is_readable() => (Some(read), None),
+        Some(read) => (
+            None,
+            Some(format!("its snapshot is of format {}", read.value.format)),
+        ),
+        None => (None, None),
+    };
+    let tagged = state.live.as_ref().map(|_| TaggedResource {
+        arn: state.arn.clone(),
+        tags: state.tags.clone(),
+    });
+    let mut fresh = describe_endpoint(
+        deps,
+        state.name.clone(),
+        tagged,
+        snapshot.as_ref().map(|v| v.value.clone()),
+    )
+    .await
+    .map_err(|(_, err)| err)?;
+    fresh.snapshot_etag = snapshot.map(|v| v.etag);
+    fresh.snapshot_problem = problem;
+    Ok(fresh)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+impl ReportableError for RefreshError {
+    fn kind(&self) -> &'static str {
+        match self {
+            RefreshError::State(e) => e.kind(),
+            RefreshError::Aws(e) => e.kind(),
+        }
+    }
+    fn retryable(&self) -> bool {
+        match self {
+            RefreshError::State(e) => e.retryable(),
+            RefreshError::Aws(e) => e.retryable(),
+        }
+    }
 }
 
 async fn describe_endpoint(
@@ -158,7 +266,7 @@ async fn describe_endpoint(
     name: String,
     tagged: Option<TaggedResource>,
     snapshot: Option<EndpointSnapshot>,
-) -> Result<EndpointState, (String, sagekeeper_core::AwsError)> {
+) -> Result<EndpointState, (String, AwsError)> {
     let fail = |err| (name.clone(), err);
     let live = endpoints::describe(&deps.sagemaker, &name)
         .await
@@ -200,5 +308,7 @@ async fn describe_endpoint(
         config,
         components,
         snapshot,
+        snapshot_etag: None,
+        snapshot_problem: None,
     })
 }

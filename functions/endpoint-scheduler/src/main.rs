@@ -8,6 +8,7 @@ mod handler;
 mod inventory;
 mod plan;
 mod policy;
+mod run_lease;
 mod schedule;
 
 use std::process::ExitCode;

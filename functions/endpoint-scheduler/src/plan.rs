@@ -3,10 +3,11 @@
 //! state this planner recognises and finishes.
 
 use sagekeeper_core::Severity;
-use sagekeeper_core::sagemaker::endpoints::{Endpoint, EndpointConfig};
+use sagekeeper_core::sagemaker::endpoints::{Endpoint, EndpointConfig, VariantCapacity};
 use sagekeeper_core::sagemaker::inference_components::InferenceComponent;
 use sagekeeper_core::sagemaker::notebooks::Notebook;
 use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
+use sagekeeper_core::state::Expect;
 use sagekeeper_core::tagging::Tags;
 
 use crate::policy::Desired;
@@ -25,6 +26,23 @@ pub struct EndpointState {
     /// Components hosted on an inference-component endpoint (empty otherwise).
     pub components: Vec<InferenceComponent>,
     pub snapshot: Option<EndpointSnapshot>,
+    /// The version (ETag) `snapshot` was read at: a new snapshot replaces only that version.
+    pub snapshot_etag: Option<String>,
+    /// Why the endpoint's snapshot is not known (the state bucket could not be listed, or its
+    /// snapshot could not be read or is of an unknown format): it must then not be parked,
+    /// or a snapshot nobody has read would be overwritten.
+    pub snapshot_problem: Option<String>,
+}
+
+impl EndpointState {
+    /// The condition a new snapshot of this endpoint is written under: there was none, or
+    /// it is still the one this run read.
+    pub fn snapshot_expect(&self) -> Expect {
+        match &self.snapshot_etag {
+            Some(etag) => Expect::Version(etag.clone()),
+            None => Expect::Absent,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +55,9 @@ pub enum EndpointStep {
     ResumePark,
     /// Create the endpoint again with the snapshot's name, config and tags.
     Recreate,
+    /// Give the recreated endpoint's variants the instance counts and weights they had (set
+    /// by hand or by autoscaling, so not in the config); autoscaling comes after.
+    RestoreCapacity,
     /// Give inference components their snapshot copy counts back.
     RestoreCopies,
     /// Register the snapshot's autoscaling again, then archive the snapshot.
@@ -73,6 +94,17 @@ impl<S> Plan<S> {
 pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Plan<EndpointStep> {
     if desired == Desired::Keep {
         return Plan::NoChange;
+    }
+    if let (Desired::Parked, Some(_), Some(problem)) =
+        (desired, &state.live, &state.snapshot_problem)
+    {
+        return Plan::Alert {
+            severity: Severity::High,
+            rule: "snapshot-unreadable",
+            message: format!(
+                "{problem}: parking could overwrite a snapshot nobody has read, so the endpoint stays up"
+            ),
+        };
     }
     let config = match &state.config {
         Some(config) => config,
@@ -120,7 +152,10 @@ pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Plan<EndpointSt
         },
         (Desired::Up, None, Some(_)) => Plan::Step(EndpointStep::Recreate),
         (Desired::Up, Some(_), None) | (Desired::Up, None, None) => Plan::NoChange,
-        (Desired::Up, Some(live), Some(_)) => match live.status.as_str() {
+        (Desired::Up, Some(live), Some(snapshot)) => match live.status.as_str() {
+            "InService" if !capacities_to_restore(snapshot, live).is_empty() => {
+                Plan::Step(EndpointStep::RestoreCapacity)
+            }
             "InService" => Plan::Step(EndpointStep::RestoreScaling),
             "Failed" => Plan::Alert {
                 severity: Severity::High,
@@ -133,6 +168,39 @@ pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Plan<EndpointSt
         },
         (Desired::Keep, ..) => Plan::NoChange,
     }
+}
+
+/// The variants whose live instance count or weight differs from the snapshot's. Variants
+/// the endpoint no longer has, and counts a format 1 snapshot could not know (0), are left
+/// alone; a weight the snapshot lacks is not changed.
+pub fn capacities_to_restore(snapshot: &EndpointSnapshot, live: &Endpoint) -> Vec<VariantCapacity> {
+    snapshot
+        .instances
+        .iter()
+        .filter(|v| v.count > 0)
+        .filter_map(|v| {
+            let count = *live.instance_counts.get(&v.variant)?;
+            let weight = live.weights.get(&v.variant);
+            let weight_differs = v.weight.is_some() && v.weight.as_ref() != weight;
+            (count != v.count || weight_differs).then(|| VariantCapacity {
+                variant: v.variant.clone(),
+                instance_count: v.count,
+                weight: v.weight.or(weight.copied()),
+            })
+        })
+        .collect()
+}
+
+/// Why the endpoint, described again right before it is deleted, is no longer the one the
+/// snapshot describes (someone redeployed or updated it meanwhile), or `None` if it is.
+pub fn changed_since(snapshot: &EndpointSnapshot, now: &Endpoint) -> Option<String> {
+    if now.config_name != snapshot.endpoint_config_name {
+        return Some(format!(
+            "its config is now {} (the snapshot has {})",
+            now.config_name, snapshot.endpoint_config_name
+        ));
+    }
+    (!now.is_in_service()).then(|| format!("it is now {}", now.status))
 }
 
 /// Inference-component endpoints are never deleted: their components scale to zero copies.
@@ -203,8 +271,10 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
     use sagekeeper_core::autoscaling::ScalingSnapshot;
-    use sagekeeper_core::sagemaker::endpoints::VariantConfig;
-    use sagekeeper_core::sagemaker::snapshot::{ComponentCopies, SNAPSHOT_FORMAT};
+    use sagekeeper_core::sagemaker::endpoints::{VariantConfig, Weight};
+    use sagekeeper_core::sagemaker::snapshot::{
+        ComponentCopies, SNAPSHOT_FORMAT, VariantInstances,
+    };
     use std::collections::BTreeMap;
 
     fn config(kind: &str) -> EndpointConfig {
@@ -228,6 +298,8 @@ mod tests {
             status: status.into(),
             config_name: config_name.into(),
             instance_counts: BTreeMap::from([("AllTraffic".into(), 1)]),
+            weights: BTreeMap::from([("AllTraffic".into(), Weight(1.0))]),
+            deployment_config: None,
         }
     }
 
@@ -249,6 +321,7 @@ mod tests {
                 .collect(),
             parked_at: Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap(),
             parked_by: "endpoint-scheduler".into(),
+            deployment_config: None,
         }
     }
 
@@ -265,6 +338,8 @@ mod tests {
             config: cfg,
             components: vec![],
             snapshot: snap,
+            snapshot_etag: None,
+            snapshot_problem: None,
         }
     }
 
@@ -463,6 +538,103 @@ mod tests {
         assert_eq!(
             plan_endpoint(&s, Desired::Parked),
             Plan::Step(EndpointStep::ResumePark)
+        );
+    }
+
+    #[test]
+    fn an_endpoint_whose_snapshot_is_unknown_is_never_parked() {
+        let mut s = state(
+            Some(live("InService", "cfg")),
+            Some(config("instance")),
+            None,
+        );
+        s.snapshot_problem = Some("the state bucket s3://b could not be listed".into());
+        let Plan::Alert { severity, rule, .. } = plan_endpoint(&s, Desired::Parked) else {
+            panic!()
+        };
+        assert_eq!((severity, rule), (Severity::High, "snapshot-unreadable"));
+        // Control: the same endpoint with its snapshot known is parked.
+        s.snapshot_problem = None;
+        assert_eq!(
+            plan_endpoint(&s, Desired::Parked),
+            Plan::Step(EndpointStep::Park)
+        );
+    }
+
+    #[test]
+    fn a_new_snapshot_replaces_only_the_version_that_was_read() {
+        let mut s = state(
+            Some(live("InService", "cfg-v2")),
+            Some(config("instance")),
+            Some(snapshot("cfg", &[])),
+        );
+        assert_eq!(s.snapshot_expect(), Expect::Absent);
+        s.snapshot_etag = Some("\"e1\"".into());
+        assert_eq!(s.snapshot_expect(), Expect::Version("\"e1\"".into()));
+    }
+
+    #[test]
+    fn hand_set_capacity_is_restored_before_autoscaling() {
+        let mut snap = snapshot("cfg", &[]);
+        snap.instances = vec![VariantInstances {
+            variant: "AllTraffic".into(),
+            instance_type: Some("ml.m5.large".into()),
+            count: 3,
+            weight: Some(Weight(0.5)),
+        }];
+        let mut s = state(
+            Some(live("InService", "cfg")),
+            Some(config("instance")),
+            Some(snap.clone()),
+        );
+        assert_eq!(
+            plan_endpoint(&s, Desired::Up),
+            Plan::Step(EndpointStep::RestoreCapacity)
+        );
+        let live_now = s.live.clone().unwrap();
+        assert_eq!(
+            capacities_to_restore(&snap, &live_now),
+            [VariantCapacity {
+                variant: "AllTraffic".into(),
+                instance_count: 3,
+                weight: Some(Weight(0.5)),
+            }]
+        );
+        // Once the live endpoint has them, autoscaling comes next.
+        let live_now = s.live.as_mut().unwrap();
+        live_now.instance_counts.insert("AllTraffic".into(), 3);
+        live_now.weights.insert("AllTraffic".into(), Weight(0.5));
+        assert_eq!(
+            plan_endpoint(&s, Desired::Up),
+            Plan::Step(EndpointStep::RestoreScaling)
+        );
+        // A format 1 snapshot knows the count but not the weight: the weight stays.
+        snap.instances[0].weight = None;
+        let live_now = s.live.as_mut().unwrap();
+        live_now.instance_counts.insert("AllTraffic".into(), 1);
+        assert_eq!(
+            capacities_to_restore(&snap, live_now),
+            [VariantCapacity {
+                variant: "AllTraffic".into(),
+                instance_count: 3,
+                weight: Some(Weight(0.5)),
+            }]
+        );
+    }
+
+    #[test]
+    fn an_endpoint_that_changed_since_its_snapshot_is_recognised() {
+        let snap = snapshot("cfg", &[]);
+        assert_eq!(changed_since(&snap, &live("InService", "cfg")), None);
+        assert!(
+            changed_since(&snap, &live("InService", "cfg-v2"))
+                .unwrap()
+                .contains("cfg-v2")
+        );
+        assert!(
+            changed_since(&snap, &live("Updating", "cfg"))
+                .unwrap()
+                .contains("Updating")
         );
     }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sagekeeper_core::autoscaling;
+use sagekeeper_core::autoscaling::{self, ScalingClients};
 use sagekeeper_core::lifecycle::{self, Rule};
 use sagekeeper_core::logs::{self, LogGroup};
 use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
@@ -132,8 +132,12 @@ pub async fn delete_idle(
         );
         return false;
     };
+    let scaling = ScalingClients {
+        autoscaling: &deps.autoscaling,
+        cloudwatch: &deps.cloudwatch,
+    };
     let capture = park::capture(
-        &deps.autoscaling,
+        scaling,
         &candidate.endpoint,
         &candidate.config,
         &[],

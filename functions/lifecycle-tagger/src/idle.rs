@@ -257,6 +257,8 @@ mod tests {
                 status: "InService".to_owned(),
                 config_name: "fraud-config".to_owned(),
                 instance_counts: BTreeMap::from([("AllTraffic".to_owned(), 2)]),
+                weights: BTreeMap::new(),
+                deployment_config: None,
             },
             config: EndpointConfig {
                 name: "fraud-config".to_owned(),

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::types::Tag;
+use aws_sdk_sagemaker::types::{
+    self as sdk, CapacitySizeType, DesiredWeightAndCapacity, Tag, TrafficRoutingConfigType,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsError, AwsResultExt};
 
@@ -16,6 +19,155 @@ pub struct Endpoint {
     pub config_name: String,
     /// Variant name → instances running now.
     pub instance_counts: BTreeMap<String, i32>,
+    /// Variant name → desired traffic weight (absent when SageMaker gives none).
+    pub weights: BTreeMap<String, Weight>,
+    /// How updates are deployed (blue/green or rolling, auto-rollback alarms): set when the
+    /// endpoint was created or last updated, not part of its config.
+    pub deployment_config: Option<DeploymentConfig>,
+}
+
+/// An endpoint's `DeploymentConfig`, as plain data a snapshot keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentConfig {
+    pub blue_green: Option<BlueGreen>,
+    pub rolling: Option<Rolling>,
+    /// Names of the alarms that roll a deployment back.
+    pub rollback_alarms: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlueGreen {
+    pub traffic_routing: Option<TrafficRouting>,
+    pub termination_wait_seconds: Option<i32>,
+    pub maximum_execution_timeout_seconds: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrafficRouting {
+    /// `ALL_AT_ONCE`, `CANARY`, `LINEAR`.
+    pub kind: Option<String>,
+    pub wait_interval_seconds: Option<i32>,
+    pub canary_size: Option<Capacity>,
+    pub linear_step_size: Option<Capacity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// `INSTANCE_COUNT` or `CAPACITY_PERCENT`.
+    pub kind: Option<String>,
+    pub value: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rolling {
+    pub maximum_batch_size: Option<Capacity>,
+    pub wait_interval_seconds: Option<i32>,
+    pub maximum_execution_timeout_seconds: Option<i32>,
+    pub rollback_maximum_batch_size: Option<Capacity>,
+}
+
+impl From<&sdk::DeploymentConfig> for DeploymentConfig {
+    fn from(c: &sdk::DeploymentConfig) -> Self {
+        let capacity = |c: Option<&sdk::CapacitySize>| {
+            c.map(|c| Capacity {
+                kind: c.r#type().map(|t| t.as_str().to_owned()),
+                value: c.value(),
+            })
+        };
+        DeploymentConfig {
+            blue_green: c.blue_green_update_policy().map(|b| BlueGreen {
+                traffic_routing: b.traffic_routing_configuration().map(|t| TrafficRouting {
+                    kind: t.r#type().map(|k| k.as_str().to_owned()),
+                    wait_interval_seconds: t.wait_interval_in_seconds(),
+                    canary_size: capacity(t.canary_size()),
+                    linear_step_size: capacity(t.linear_step_size()),
+                }),
+                termination_wait_seconds: b.termination_wait_in_seconds(),
+                maximum_execution_timeout_seconds: b.maximum_execution_timeout_in_seconds(),
+            }),
+            rolling: c.rolling_update_policy().map(|r| Rolling {
+                maximum_batch_size: capacity(r.maximum_batch_size()),
+                wait_interval_seconds: r.wait_interval_in_seconds(),
+                maximum_execution_timeout_seconds: r.maximum_execution_timeout_in_seconds(),
+                rollback_maximum_batch_size: capacity(r.rollback_maximum_batch_size()),
+            }),
+            rollback_alarms: c.auto_rollback_configuration().map(|a| {
+                a.alarms()
+                    .iter()
+                    .filter_map(|a| a.alarm_name().map(str::to_owned))
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl From<&DeploymentConfig> for sdk::DeploymentConfig {
+    fn from(c: &DeploymentConfig) -> Self {
+        let capacity = |c: &Option<Capacity>| {
+            c.as_ref().map(|c| {
+                sdk::CapacitySize::builder()
+                    .set_type(c.kind.as_deref().map(CapacitySizeType::from))
+                    .set_value(c.value)
+                    .build()
+            })
+        };
+        sdk::DeploymentConfig::builder()
+            .set_blue_green_update_policy(c.blue_green.as_ref().map(|b| {
+                sdk::BlueGreenUpdatePolicy::builder()
+                    .set_traffic_routing_configuration(b.traffic_routing.as_ref().map(|t| {
+                        sdk::TrafficRoutingConfig::builder()
+                            .set_type(t.kind.as_deref().map(TrafficRoutingConfigType::from))
+                            .set_wait_interval_in_seconds(t.wait_interval_seconds)
+                            .set_canary_size(capacity(&t.canary_size))
+                            .set_linear_step_size(capacity(&t.linear_step_size))
+                            .build()
+                    }))
+                    .set_termination_wait_in_seconds(b.termination_wait_seconds)
+                    .set_maximum_execution_timeout_in_seconds(b.maximum_execution_timeout_seconds)
+                    .build()
+            }))
+            .set_rolling_update_policy(c.rolling.as_ref().map(|r| {
+                sdk::RollingUpdatePolicy::builder()
+                    .set_maximum_batch_size(capacity(&r.maximum_batch_size))
+                    .set_wait_interval_in_seconds(r.wait_interval_seconds)
+                    .set_maximum_execution_timeout_in_seconds(r.maximum_execution_timeout_seconds)
+                    .set_rollback_maximum_batch_size(capacity(&r.rollback_maximum_batch_size))
+                    .build()
+            }))
+            .set_auto_rollback_configuration(c.rollback_alarms.as_ref().map(|names| {
+                sdk::AutoRollbackConfig::builder()
+                    .set_alarms(Some(
+                        names
+                            .iter()
+                            .map(|n| sdk::Alarm::builder().alarm_name(n).build())
+                            .collect(),
+                    ))
+                    .build()
+            }))
+            .build()
+    }
+}
+
+/// A variant's traffic weight. Compared bit for bit: a weight read from SageMaker, kept in a
+/// snapshot and read back is the same float, and `Eq` lets endpoints be compared whole.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Weight(pub f32);
+
+impl PartialEq for Weight {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Weight {}
+
+/// One variant's instance count and weight, as `UpdateEndpointWeightsAndCapacities` sets them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantCapacity {
+    pub variant: String,
+    pub instance_count: i32,
+    pub weight: Option<Weight>,
 }
 
 impl Endpoint {
@@ -93,6 +245,15 @@ pub async fn describe(client: &Client, name: &str) -> Result<Option<Endpoint>, A
                 ))
             })
             .collect(),
+        weights: out
+            .production_variants()
+            .iter()
+            .filter_map(|v| {
+                let weight = v.desired_weight().or(v.current_weight())?;
+                Some((v.variant_name()?.to_owned(), Weight(weight)))
+            })
+            .collect(),
+        deployment_config: out.last_deployment_config().map(DeploymentConfig::from),
     }))
 }
 
@@ -139,6 +300,17 @@ pub async fn create(
     config_name: &str,
     tags: &BTreeMap<String, String>,
 ) -> Result<String, AwsError> {
+    create_with(client, name, config_name, tags, None).await
+}
+
+/// `create`, with the deployment configuration the endpoint had.
+pub async fn create_with(
+    client: &Client,
+    name: &str,
+    config_name: &str,
+    tags: &BTreeMap<String, String>,
+    deployment: Option<&DeploymentConfig>,
+) -> Result<String, AwsError> {
     let tags: Vec<Tag> = tags
         .iter()
         .filter(|(key, _)| !key.starts_with("aws:"))
@@ -148,6 +320,7 @@ pub async fn create(
         .create_endpoint()
         .endpoint_name(name)
         .endpoint_config_name(config_name)
+        .set_deployment_config(deployment.map(sdk::DeploymentConfig::from))
         .set_tags((!tags.is_empty()).then_some(tags))
         .send()
         .await
@@ -162,6 +335,33 @@ pub async fn create(
         }
         Err(err) => Err(err),
     }
+}
+
+/// Sets the variants' instance counts (and weights, where given) on a live endpoint, e.g. the
+/// counts someone set by hand before it was parked; SageMaker then updates it in place.
+pub async fn set_capacities(
+    client: &Client,
+    name: &str,
+    capacities: &[VariantCapacity],
+) -> Result<(), AwsError> {
+    let desired = capacities
+        .iter()
+        .map(|c| {
+            DesiredWeightAndCapacity::builder()
+                .variant_name(&c.variant)
+                .desired_instance_count(c.instance_count)
+                .set_desired_weight(c.weight.map(|w| w.0))
+                .build()
+        })
+        .collect();
+    client
+        .update_endpoint_weights_and_capacities()
+        .endpoint_name(name)
+        .set_desired_weights_and_capacities(Some(desired))
+        .send()
+        .await
+        .aws("UpdateEndpointWeightsAndCapacities")?;
+    Ok(())
 }
 
 /// Deletes the endpoint only; its configuration and model stay, so it can be recreated.

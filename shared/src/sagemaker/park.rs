@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::autoscaling::{self, ScalingError};
+use crate::autoscaling::{self, ScalingClients, ScalingError};
 use crate::report::{Report, Severity};
 use crate::sagemaker::endpoints::{Endpoint, EndpointConfig};
 use crate::sagemaker::inference_components::InferenceComponent;
 use crate::sagemaker::snapshot::{
     ComponentCopies, EndpointSnapshot, SNAPSHOT_FORMAT, VariantInstances,
 };
-use crate::state::StateStore;
+use crate::state::{Expect, StateError, StateStore};
 use crate::tagging::Tags;
 
 /// The Application Auto Scaling resource ids of the endpoint's variants, or of its inference
@@ -38,7 +38,7 @@ pub fn scaling_resource_ids(
 /// Reads the endpoint's autoscaling and returns its snapshot. Autoscaling that cannot be
 /// captured completely is `ScalingError::Unsupported`: the endpoint must then stay up.
 pub async fn capture(
-    autoscaling_client: &aws_sdk_applicationautoscaling::Client,
+    scaling: ScalingClients<'_>,
     live: &Endpoint,
     config: &EndpointConfig,
     components: &[InferenceComponent],
@@ -47,7 +47,7 @@ pub async fn capture(
     parked_by: &str,
 ) -> Result<EndpointSnapshot, ScalingError> {
     let resource_ids = scaling_resource_ids(live, config, components);
-    let scaling = autoscaling::capture(autoscaling_client, &resource_ids).await?;
+    let scaling = autoscaling::capture(scaling, &resource_ids).await?;
     let hosts_components = config.hosts_inference_components();
     Ok(EndpointSnapshot {
         format: SNAPSHOT_FORMAT,
@@ -67,6 +67,7 @@ pub async fn capture(
                     .copied()
                     .or(v.initial_instance_count)
                     .unwrap_or(0),
+                weight: live.weights.get(&v.name).copied(),
             })
             .collect(),
         scaling,
@@ -83,6 +84,7 @@ pub async fn capture(
         },
         parked_at: now,
         parked_by: parked_by.to_owned(),
+        deployment_config: live.deployment_config.clone(),
     })
 }
 
@@ -131,4 +133,111 @@ pub async fn store(
     );
     report.finding(arn, "snapshot-failed", Severity::High, message);
     false
+}
+
+/// What writing a snapshot under a condition came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Written and read back (or, in a dry run, planned): the endpoint may be taken down.
+    Verified,
+    /// Another run created or replaced the snapshot since it was read: decide again from what
+    /// is there now, never overwrite it.
+    Conflict,
+    /// Not written; a finding says `subject` stays up.
+    Failed,
+}
+
+/// `store` as a conditional write (`expect`: absent, or the version that was read), under the
+/// snapshot's own key, reported as `write-snapshot`. A snapshot is never replaced by one a
+/// concurrent run did not see, so a poorer capture cannot overwrite a full one.
+pub async fn store_if(
+    report: &mut Report,
+    state: &StateStore,
+    arn: &str,
+    snapshot: &EndpointSnapshot,
+    expect: &Expect,
+    subject: &str,
+) -> Stored {
+    let key = snapshot.key();
+    let mut conflict = false;
+    let write = async {
+        match state.put_verified_if(&key, snapshot, expect).await {
+            Err(err @ StateError::Conflict { .. }) => {
+                conflict = true;
+                Err(err)
+            }
+            other => other,
+        }
+    };
+    if report.attempt(arn, "write-snapshot", write).await {
+        return Stored::Verified;
+    }
+    if conflict {
+        return Stored::Conflict;
+    }
+    let message = format!(
+        "the snapshot could not be written and verified in s3://{}, so {subject} stays up",
+        state.bucket()
+    );
+    report.finding(arn, "snapshot-failed", Severity::High, message);
+    Stored::Failed
+}
+
+/// A fresh capture of an endpoint that an earlier snapshot of the same config had captured
+/// with autoscaling, while the endpoint now has none: the autoscaling was deregistered by a
+/// park that did not finish (or by a concurrent one), not removed by its owner, so it is
+/// carried forward rather than dropped.
+pub fn carry_forward(mut fresh: EndpointSnapshot, previous: &EndpointSnapshot) -> EndpointSnapshot {
+    if fresh.endpoint_config_name == previous.endpoint_config_name
+        && fresh.scaling.is_empty()
+        && !previous.scaling.is_empty()
+    {
+        fresh.scaling = previous.scaling.clone();
+    }
+    fresh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autoscaling::{ScalingSnapshot, TargetSnapshot};
+    use chrono::TimeZone;
+
+    fn snapshot(config: &str, targets: usize) -> EndpointSnapshot {
+        EndpointSnapshot {
+            format: SNAPSHOT_FORMAT,
+            endpoint_name: "fraud".into(),
+            endpoint_arn: "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud".into(),
+            endpoint_config_name: config.into(),
+            tags: Tags::new(),
+            instances: vec![],
+            scaling: ScalingSnapshot {
+                targets: (0..targets)
+                    .map(|_| TargetSnapshot {
+                        resource_id: "endpoint/fraud/variant/AllTraffic".into(),
+                        scalable_dimension: "sagemaker:variant:DesiredInstanceCount".into(),
+                        min_capacity: 1,
+                        max_capacity: 4,
+                        suspended: None,
+                        policies: vec![],
+                        scheduled_actions: vec![],
+                    })
+                    .collect(),
+            },
+            inference_components: vec![],
+            parked_at: Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap(),
+            parked_by: "endpoint-scheduler".into(),
+            deployment_config: None,
+        }
+    }
+
+    #[test]
+    fn autoscaling_an_unfinished_park_removed_is_carried_forward() {
+        let previous = snapshot("cfg", 1);
+        let fresh = carry_forward(snapshot("cfg", 0), &previous);
+        assert_eq!(fresh.scaling, previous.scaling);
+        // Control: a redeployment (another config) is captured as it is.
+        let other = carry_forward(snapshot("cfg-v2", 0), &previous);
+        assert!(other.scaling.is_empty());
+    }
 }

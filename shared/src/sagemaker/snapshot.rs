@@ -7,9 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::autoscaling::ScalingSnapshot;
 use crate::pricing::PriceTable;
+use crate::sagemaker::endpoints::DeploymentConfig;
+pub use crate::sagemaker::endpoints::Weight;
 
 /// Bumped when the document's meaning changes; readers refuse formats they do not know.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+/// Format 2 added each variant's weight and made the instance counts something to restore
+/// (format 1 kept them for the savings estimate only).
+pub const SNAPSHOT_FORMAT: u32 = 2;
+/// Formats this version reads: a format 1 snapshot restores as it always did, plus its
+/// instance counts (the weights it lacks stay as the endpoint config sets them).
+pub const READABLE_FORMATS: [u32; 2] = [1, 2];
 pub const SNAPSHOT_PREFIX: &str = "snapshots/endpoints/";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,7 +26,8 @@ pub struct EndpointSnapshot {
     pub endpoint_arn: String,
     pub endpoint_config_name: String,
     pub tags: BTreeMap<String, String>,
-    /// What was running, for the savings estimate.
+    /// What was running: for the savings estimate, and restored once the endpoint is back
+    /// (an instance count set by hand or by autoscaling is not in the endpoint config).
     pub instances: Vec<VariantInstances>,
     /// Scalable targets of the variants (or components), with policies and scheduled actions.
     pub scaling: ScalingSnapshot,
@@ -28,6 +36,10 @@ pub struct EndpointSnapshot {
     pub inference_components: Vec<ComponentCopies>,
     pub parked_at: DateTime<Utc>,
     pub parked_by: String,
+    /// The endpoint's deployment configuration (blue/green or rolling, auto-rollback
+    /// alarms), given back when it is recreated; absent from format 1 snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_config: Option<DeploymentConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +47,9 @@ pub struct VariantInstances {
     pub variant: String,
     pub instance_type: Option<String>,
     pub count: i32,
+    /// The variant's desired traffic weight; absent from format 1 snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<Weight>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +76,10 @@ impl EndpointSnapshot {
         )
     }
 
+    pub fn is_readable(&self) -> bool {
+        READABLE_FORMATS.contains(&self.format)
+    }
+
     pub fn hosts_inference_components(&self) -> bool {
         !self.inference_components.is_empty()
     }
@@ -80,5 +99,34 @@ impl EndpointSnapshot {
             }
         }
         (total, unknown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot as the first format wrote it (no weights, no deployment config).
+    const FORMAT_1: &str = r#"{
+      "format": 1, "endpoint_name": "fraud",
+      "endpoint_arn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud",
+      "endpoint_config_name": "fraud-config", "tags": {"AutoShutdown": "true"},
+      "instances": [{"variant": "AllTraffic", "instance_type": "ml.m5.large", "count": 3}],
+      "scaling": {"targets": []}, "inference_components": [],
+      "parked_at": "2026-11-20T18:05:00Z", "parked_by": "endpoint-scheduler"
+    }"#;
+
+    #[test]
+    fn format_1_snapshots_stay_readable() {
+        let snapshot: EndpointSnapshot = serde_json::from_str(FORMAT_1).unwrap();
+        assert!(snapshot.is_readable());
+        assert_eq!(snapshot.instances[0].count, 3);
+        assert_eq!(snapshot.instances[0].weight, None);
+        assert_eq!(snapshot.deployment_config, None);
+        let future = EndpointSnapshot {
+            format: 3,
+            ..snapshot
+        };
+        assert!(!future.is_readable());
     }
 }
