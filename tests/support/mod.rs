@@ -17,6 +17,7 @@ use serde_json::Value;
 
 pub mod faultproxy;
 pub mod retrain;
+pub mod tagger;
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
