@@ -913,6 +913,56 @@ async fn a_silent_async_endpoint_is_unknown_and_one_with_an_empty_queue_is_idle(
     );
 }
 
+// A bucket created by CloudFormation carries `aws:cloudformation:*` system tags; S3's
+// PutBucketTagging refuses any tag set holding them, so writing the whole set back failed and
+// such a bucket was never tagged. The emulator gives stack-created buckets those tags and
+// refuses them from clients as S3 does (scripts/emulator/system_tags.py). Control: a bucket
+// without system tags is tagged as before.
+#[tokio::test]
+async fn a_bucket_created_by_cloudformation_is_tagged_and_keeps_its_system_tags() {
+    let sandbox = sandbox("eu-north-1").await;
+    let stacked = unique("tg-cfn");
+    support::tagger::cloudformation_bucket(&sandbox, &stacked);
+    let system_before: BTreeMap<String, String> = bucket_tags(&sandbox, &stacked)
+        .await
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("aws:"))
+        .collect();
+    assert_eq!(system_before.len(), 3, "{system_before:?}");
+    let plain = unique("tg-plain");
+    create_bucket(&sandbox, &plain, &[("Team", "research")]).await;
+    let env = [("DEFAULT_TAGS", r#"{"Environment": "sandbox"}"#)];
+
+    for bucket in [&stacked, &plain] {
+        let event = event_for(&sandbox, CREATE_BUCKET, &[("acme-ml-scratch", bucket)]);
+        let run = run(&sandbox, &event, &env);
+        assert!(
+            run.report["errors"].as_array().unwrap().is_empty(),
+            "{:#}",
+            run.report
+        );
+        let tagged: Vec<_> = actions(&run)
+            .into_iter()
+            .filter(|(_, action, _)| action.starts_with("add-tags"))
+            .collect();
+        assert_eq!(tagged.len(), 1, "{:#}", run.report);
+        assert_eq!(tagged[0].0, format!("arn:aws:s3:::{bucket}"));
+        assert_eq!(tagged[0].2, "done", "{:#}", run.report);
+    }
+
+    let tags = bucket_tags(&sandbox, &stacked).await;
+    assert_eq!(tags["CreatedBy"], CREATOR);
+    assert_eq!(tags["Environment"], "sandbox");
+    assert_eq!(tags["Team"], "data", "the template's tag stays");
+    for (key, value) in &system_before {
+        assert_eq!(tags.get(key), Some(value), "system tag {key} unchanged");
+    }
+    let tags = bucket_tags(&sandbox, &plain).await;
+    assert_eq!(tags["CreatedBy"], CREATOR);
+    assert_eq!(tags["Environment"], "sandbox");
+    assert_eq!(tags["Team"], "research");
+}
+
 #[tokio::test]
 async fn a_dry_run_sweep_reports_every_change_and_makes_none() {
     let sandbox = sandbox("ap-northeast-2").await;

@@ -11,10 +11,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import s3_conditional_writes  # noqa: E402
+import system_tags  # noqa: E402
 
 from moto import server  # noqa: E402
 
 s3_conditional_writes.install()
+system_tags.install()
 
 if __name__ == "__main__":
     server.main(sys.argv[1:])

@@ -1,5 +1,7 @@
-//! Seeding for tests/tagger.rs: asynchronous-inference endpoints and SageMaker metrics at a
-//! given time.
+//! Seeding for tests/tagger.rs: asynchronous-inference endpoints, SageMaker metrics at a
+//! given time, and buckets created by a CloudFormation stack.
+
+use std::process::Command;
 
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
@@ -8,7 +10,7 @@ use aws_sdk_sagemaker::types::{
     ProductionVariantInstanceType, Tag,
 };
 
-use super::{ACCOUNT, Sandbox};
+use super::{ACCOUNT, Sandbox, emulator_url, repo_root};
 
 /// A model, an asynchronous-inference endpoint config (one `AllTraffic` variant, 1 ×
 /// ml.m5.large) and its endpoint named `name`, with `tags` on the endpoint; its ARN.
@@ -97,4 +99,41 @@ pub async fn sagemaker_metric(
         .send()
         .await
         .expect("put metric data");
+}
+
+/// A bucket named `bucket` created by a CloudFormation stack of its own (with a `Team=data`
+/// tag from the template), in the sandbox's account and region. CloudFormation also gives it
+/// the system tags `aws:cloudformation:stack-name`, `stack-id` and `logical-id`
+/// (scripts/emulator/system_tags.py makes the emulator do so, as AWS does). The workspace has
+/// no CloudFormation SDK, so the stack is created with the emulator's own boto3.
+pub fn cloudformation_bucket(sandbox: &Sandbox, bucket: &str) {
+    const CREATE_STACK: &str = r#"
+import json, sys
+import boto3
+endpoint, region, stack, bucket = sys.argv[1:5]
+template = {"Resources": {"Data": {"Type": "AWS::S3::Bucket", "Properties": {
+    "BucketName": bucket, "Tags": [{"Key": "Team", "Value": "data"}]}}}}
+cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region)
+cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+assert status == "CREATE_COMPLETE", status
+"#;
+    let out = Command::new(repo_root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(CREATE_STACK)
+        .arg(emulator_url())
+        .arg(&sandbox.region)
+        .arg(format!("{bucket}-stack"))
+        .arg(bucket)
+        .env_clear()
+        .env("AWS_ACCESS_KEY_ID", &sandbox.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &sandbox.secret_access_key)
+        .env("AWS_SESSION_TOKEN", &sandbox.session_token)
+        .output()
+        .expect("run the emulator's python");
+    assert!(
+        out.status.success(),
+        "create the stack: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
