@@ -761,6 +761,208 @@ async fn an_idle_endpoint_past_its_grace_period_is_snapshotted_then_deleted() {
     assert_eq!(run.report["metrics"]["IdleEndpointsDeleted"], 1.0);
 }
 
+async fn endpoint_exists(sandbox: &Sandbox, name: &str) -> bool {
+    sandbox
+        .aws
+        .sagemaker()
+        .describe_endpoint()
+        .endpoint_name(name)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// Deletion on, 7 days of grace, snapshots to `state_bucket`.
+fn deleting(state_bucket: &str) -> [(&str, &str); 3] {
+    [
+        ("DELETE_IDLE_ENDPOINTS", "true"),
+        ("IDLE_GRACE_DAYS", "7"),
+        ("STATE_BUCKET", state_bucket),
+    ]
+}
+
+/// Tagged idle since long before the sweep's grace period: deleted if judged idle again.
+const IDLE_SINCE_LONG_AGO: (&str, &str) = ("sagekeeper:idle-since", "2026-11-10");
+
+// An asynchronous endpoint never publishes `Invocations`; it was judged by that metric, seen
+// as idle and deleted while it processed requests. It is judged by `InvocationsProcessed`
+// (and its queue) now. Control: a real-time endpoint with no invocations in the window, as old
+// and as long tagged idle, is still deleted.
+#[tokio::test]
+async fn an_async_endpoint_processing_requests_is_not_deleted_and_a_silent_real_time_one_is() {
+    let sandbox = sandbox("eu-north-1").await;
+    let state_bucket = unique("tg-state");
+    create_bucket(&sandbox, &state_bucket, &[]).await;
+    let busy = unique("async-busy");
+    let busy_arn =
+        support::tagger::seed_async_endpoint(&sandbox, &busy, &[LONG_AGO, IDLE_SINCE_LONG_AGO])
+            .await;
+    let silent = unique("rt-silent");
+    let silent_arn = seed_endpoint(&sandbox.aws, &silent, &[LONG_AGO, IDLE_SINCE_LONG_AGO]).await;
+    // Requests processed a day before the sweep (2026-11-20T18:05Z), and its queue watched.
+    let variant = [
+        ("EndpointName", busy.as_str()),
+        ("VariantName", "AllTraffic"),
+    ];
+    support::tagger::sagemaker_metric(
+        &sandbox,
+        "InvocationsProcessed",
+        &variant,
+        "2026-11-19T12:00:00Z",
+        25.0,
+    )
+    .await;
+    support::tagger::sagemaker_metric(
+        &sandbox,
+        "ApproximateBacklogSize",
+        &[("EndpointName", busy.as_str())],
+        "2026-11-19T12:00:00Z",
+        0.0,
+    )
+    .await;
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+
+    let run = run(&sandbox, &event, &deleting(&state_bucket));
+
+    assert!(endpoint_exists(&sandbox, &busy).await, "{:#}", run.report);
+    assert!(
+        !sagemaker_tags(&sandbox, &busy_arn)
+            .await
+            .contains_key("sagekeeper:idle-since"),
+        "in use: its idle-since tag goes"
+    );
+    assert!(
+        findings(&run, "idle-endpoint")
+            .iter()
+            .all(|(arn, _)| arn != &busy_arn)
+    );
+    assert!(
+        !endpoint_exists(&sandbox, &silent).await,
+        "{:#}",
+        run.report
+    );
+    let deleted: Vec<String> = actions(&run)
+        .into_iter()
+        .filter(|(_, action, outcome)| action == "delete-idle-endpoint" && outcome == "done")
+        .map(|(resource, ..)| resource)
+        .collect();
+    assert_eq!(deleted, [silent_arn]);
+}
+
+// No datapoint at all is "unknown" for an asynchronous endpoint: its queue size is published
+// while it is up, so silence shows nothing about its traffic. It stays, with an info finding.
+// Control: an asynchronous endpoint whose queue was watched all week and stayed empty, with no
+// request processed, is judged idle and deleted.
+#[tokio::test]
+async fn a_silent_async_endpoint_is_unknown_and_one_with_an_empty_queue_is_idle() {
+    let sandbox = sandbox("sa-east-1").await;
+    let state_bucket = unique("tg-state");
+    create_bucket(&sandbox, &state_bucket, &[]).await;
+    let silent = unique("async-silent");
+    let silent_arn =
+        support::tagger::seed_async_endpoint(&sandbox, &silent, &[LONG_AGO, IDLE_SINCE_LONG_AGO])
+            .await;
+    let quiet = unique("async-quiet");
+    let quiet_arn =
+        support::tagger::seed_async_endpoint(&sandbox, &quiet, &[LONG_AGO, IDLE_SINCE_LONG_AGO])
+            .await;
+    for day in 14..=20 {
+        support::tagger::sagemaker_metric(
+            &sandbox,
+            "ApproximateBacklogSize",
+            &[("EndpointName", quiet.as_str())],
+            &format!("2026-11-{day}T06:00:00Z"),
+            0.0,
+        )
+        .await;
+    }
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+
+    let run = run(&sandbox, &event, &deleting(&state_bucket));
+
+    assert!(endpoint_exists(&sandbox, &silent).await, "{:#}", run.report);
+    assert_eq!(
+        sagemaker_tags(&sandbox, &silent_arn).await["sagekeeper:idle-since"],
+        "2026-11-10",
+        "unknown: nothing changes"
+    );
+    let not_judged = findings(&run, "idle-endpoint-not-judged");
+    assert_eq!(not_judged.len(), 1, "{:#}", run.report);
+    assert_eq!(not_judged[0].0, silent_arn);
+    assert!(
+        not_judged[0].1.contains("ApproximateBacklogSize"),
+        "{}",
+        not_judged[0].1
+    );
+    let severity = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "idle-endpoint-not-judged")
+        .map(|f| f["severity"].clone());
+    assert_eq!(severity, Some(Value::from("info")));
+
+    assert!(!endpoint_exists(&sandbox, &quiet).await, "{:#}", run.report);
+    let idle = findings(&run, "idle-endpoint");
+    assert_eq!(idle.len(), 1, "{:#}", run.report);
+    assert_eq!(idle[0].0, quiet_arn);
+    assert!(
+        idle[0].1.starts_with("no request processed or queued"),
+        "{}",
+        idle[0].1
+    );
+}
+
+// A bucket created by CloudFormation carries `aws:cloudformation:*` system tags; S3's
+// PutBucketTagging refuses any tag set holding them, so writing the whole set back failed and
+// such a bucket was never tagged. The emulator gives stack-created buckets those tags and
+// refuses them from clients as S3 does (scripts/emulator/system_tags.py). Control: a bucket
+// without system tags is tagged as before.
+#[tokio::test]
+async fn a_bucket_created_by_cloudformation_is_tagged_and_keeps_its_system_tags() {
+    let sandbox = sandbox("eu-north-1").await;
+    let stacked = unique("tg-cfn");
+    support::tagger::cloudformation_bucket(&sandbox, &stacked);
+    let system_before: BTreeMap<String, String> = bucket_tags(&sandbox, &stacked)
+        .await
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("aws:"))
+        .collect();
+    assert_eq!(system_before.len(), 3, "{system_before:?}");
+    let plain = unique("tg-plain");
+    create_bucket(&sandbox, &plain, &[("Team", "research")]).await;
+    let env = [("DEFAULT_TAGS", r#"{"Environment": "sandbox"}"#)];
+
+    for bucket in [&stacked, &plain] {
+        let event = event_for(&sandbox, CREATE_BUCKET, &[("acme-ml-scratch", bucket)]);
+        let run = run(&sandbox, &event, &env);
+        assert!(
+            run.report["errors"].as_array().unwrap().is_empty(),
+            "{:#}",
+            run.report
+        );
+        let tagged: Vec<_> = actions(&run)
+            .into_iter()
+            .filter(|(_, action, _)| action.starts_with("add-tags"))
+            .collect();
+        assert_eq!(tagged.len(), 1, "{:#}", run.report);
+        assert_eq!(tagged[0].0, format!("arn:aws:s3:::{bucket}"));
+        assert_eq!(tagged[0].2, "done", "{:#}", run.report);
+    }
+
+    let tags = bucket_tags(&sandbox, &stacked).await;
+    assert_eq!(tags["CreatedBy"], CREATOR);
+    assert_eq!(tags["Environment"], "sandbox");
+    assert_eq!(tags["Team"], "data", "the template's tag stays");
+    for (key, value) in &system_before {
+        assert_eq!(tags.get(key), Some(value), "system tag {key} unchanged");
+    }
+    let tags = bucket_tags(&sandbox, &plain).await;
+    assert_eq!(tags["CreatedBy"], CREATOR);
+    assert_eq!(tags["Environment"], "sandbox");
+    assert_eq!(tags["Team"], "research");
+}
+
 #[tokio::test]
 async fn a_dry_run_sweep_reports_every_change_and_makes_none() {
     let sandbox = sandbox("ap-northeast-2").await;

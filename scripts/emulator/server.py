@@ -13,12 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import endpoint_deployment_config  # noqa: E402
 import s3_conditional_writes  # noqa: E402
 import step_scaling_alarms  # noqa: E402
+import system_tags  # noqa: E402
 
 from moto import server  # noqa: E402
 
 endpoint_deployment_config.install()
 s3_conditional_writes.install()
 step_scaling_alarms.install()
+system_tags.install()
 
 if __name__ == "__main__":
     server.main(sys.argv[1:])

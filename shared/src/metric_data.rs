@@ -11,38 +11,73 @@ use crate::aws::{AwsError, AwsResultExt};
 /// GetMetricData accepts at most this many queries per call.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
 
+/// The statistic read for each period, and how the periods are combined over the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    /// Counts (requests): the periods' sums are added up.
+    Sum,
+    /// Gauges (a queue's size): the largest of the periods' maxima.
+    Maximum,
+}
+
+impl Stat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stat::Sum => "Sum",
+            Stat::Maximum => "Maximum",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricQuery {
     pub namespace: String,
     pub metric: String,
     pub dimensions: Vec<(String, String)>,
+    pub stat: Stat,
 }
 
-/// The `Sum` of each metric from `start` to `end`, in `queries` order, read `period_secs` at a
-/// time and added up. A metric without datapoints sums to 0 (CloudWatch stores no zeros for
-/// missing traffic); `None` where CloudWatch could not answer completely (an internal error,
-/// no permission), so callers never mistake "unknown" for "zero".
-pub async fn sums(
+/// What CloudWatch holds for one metric over the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    /// How many periods have a datapoint. 0: the metric was not published in the window
+    /// (CloudWatch stores nothing, not zeros, for a metric nobody published), which callers
+    /// must read as "no traffic" or "unknown" depending on what publishes it.
+    pub datapoints: usize,
+    /// The periods' values combined by the query's [`Stat`]; 0 without datapoints.
+    pub value: f64,
+}
+
+impl Reading {
+    pub fn is_empty(&self) -> bool {
+        self.datapoints == 0
+    }
+}
+
+/// Each metric from `start` to `end`, in `queries` order, read `period_secs` at a time and
+/// combined by its [`Stat`]. `None` where CloudWatch could not answer completely (an internal
+/// error, no permission), so callers never mistake "unknown" for "zero".
+pub async fn read(
     client: &Client,
     queries: &[MetricQuery],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     period_secs: i32,
-) -> Result<Vec<Option<f64>>, AwsError> {
-    let mut sums = Vec::with_capacity(queries.len());
+) -> Result<Vec<Option<Reading>>, AwsError> {
+    let mut readings = Vec::with_capacity(queries.len());
     for chunk in queries.chunks(MAX_QUERIES_PER_CALL) {
-        sums.extend(sums_of_chunk(client, chunk, start, end, period_secs).await?);
+        readings.extend(read_chunk(client, chunk, start, end, period_secs).await?);
     }
-    Ok(sums)
+    Ok(readings)
 }
 
-async fn sums_of_chunk(
+async fn read_chunk(
     client: &Client,
     chunk: &[MetricQuery],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     period_secs: i32,
-) -> Result<Vec<Option<f64>>, AwsError> {
+) -> Result<Vec<Option<Reading>>, AwsError> {
     let data_queries: Vec<MetricDataQuery> = chunk
         .iter()
         .enumerate()
@@ -63,7 +98,7 @@ async fn sums_of_chunk(
                     MetricStat::builder()
                         .metric(metric)
                         .period(period_secs)
-                        .stat("Sum")
+                        .stat(q.stat.as_str())
                         .build(),
                 )
                 .return_data(true)
@@ -77,25 +112,41 @@ async fn sums_of_chunk(
         .end_time(SmithyDateTime::from_millis(end.timestamp_millis()))
         .into_paginator()
         .send();
-    // Per query: the running sum, and the status of its latest page (a result split over
-    // pages says PartialData until its last one).
-    let mut totals: Vec<(f64, Option<StatusCode>)> = vec![(0.0, None); chunk.len()];
+    // Per query: what its pages said so far, and the status of its latest page (a result
+    // split over pages says PartialData until its last one).
+    let mut totals: Vec<(Reading, Option<StatusCode>)> = vec![
+        (
+            Reading {
+                datapoints: 0,
+                value: 0.0,
+            },
+            None
+        );
+        chunk.len()
+    ];
     while let Some(page) = pages.next().await {
         let page = page.aws("GetMetricData")?;
         for result in page.metric_data_results.unwrap_or_default() {
             let Some(index) = result.id.as_deref().and_then(index_of) else {
                 continue;
             };
-            let Some(total) = totals.get_mut(index) else {
+            let (Some(total), Some(query)) = (totals.get_mut(index), chunk.get(index)) else {
                 continue;
             };
-            total.0 += result.values.unwrap_or_default().iter().sum::<f64>();
+            for value in result.values.unwrap_or_default() {
+                total.0.value = match (query.stat, total.0.datapoints) {
+                    (_, 0) => value,
+                    (Stat::Sum, _) => total.0.value + value,
+                    (Stat::Maximum, _) => total.0.value.max(value),
+                };
+                total.0.datapoints += 1;
+            }
             total.1 = result.status_code;
         }
     }
     Ok(totals
         .into_iter()
-        .map(|(sum, status)| (status == Some(StatusCode::Complete)).then_some(sum))
+        .map(|(reading, status)| (status == Some(StatusCode::Complete)).then_some(reading))
         .collect())
 }
 
@@ -124,7 +175,12 @@ mod tests {
                 ("EndpointName".to_owned(), format!("ep-{endpoint}")),
                 ("VariantName".to_owned(), "AllTraffic".to_owned()),
             ],
+            stat: Stat::Sum,
         }
+    }
+
+    fn reading(datapoints: usize, value: f64) -> Option<Reading> {
+        Some(Reading { datapoints, value })
     }
 
     fn result(id: &str, values: &[f64], status: StatusCode) -> MetricDataResult {
@@ -177,7 +233,7 @@ mod tests {
         );
         let queries: Vec<MetricQuery> = (0..501).map(invocations).collect();
         let end = Utc.with_ymd_and_hms(2026, 11, 20, 4, 0, 0).unwrap();
-        let sums = sums(
+        let sums = read(
             &client,
             &queries,
             end - chrono::Duration::days(7),
@@ -187,15 +243,80 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(sums.len(), 501);
-        assert_eq!(sums[0], Some(7.0));
-        assert_eq!(sums[1], Some(0.0));
+        assert_eq!(sums[0], reading(3, 7.0));
+        // Complete without a datapoint: published by nobody in the window, not unknown.
+        assert_eq!(sums[1], reading(0, 0.0));
+        assert!(sums[1].is_some_and(|r| r.is_empty()));
         // An internal error, and metrics CloudWatch said nothing about, are unknown.
         assert_eq!(sums[2], None);
         assert_eq!(sums[3], None);
-        assert_eq!(sums[500], Some(7.0));
+        assert_eq!(sums[500], reading(1, 7.0));
         assert_eq!(
             first_page.num_calls() + second_page.num_calls() + second_call.num_calls(),
             3
         );
+    }
+
+    // A gauge is read with its own statistic and combined by maximum, not added up.
+    #[tokio::test]
+    async fn a_maximum_query_asks_for_maximum_and_keeps_the_largest_period() {
+        let rule = mock!(Client::get_metric_data)
+            .match_requests(|r| {
+                let stats: Vec<Option<&str>> = r
+                    .metric_data_queries()
+                    .iter()
+                    .map(|q| q.metric_stat().and_then(|s| s.stat()))
+                    .collect();
+                stats == [Some("Maximum"), Some("Sum")]
+            })
+            .then_output(|| {
+                GetMetricDataOutput::builder()
+                    .metric_data_results(
+                        MetricDataResult::builder()
+                            .id("m0")
+                            .set_values(Some(vec![0.0, 4.0, 2.0]))
+                            .status_code(StatusCode::Complete)
+                            .build(),
+                    )
+                    .metric_data_results(
+                        MetricDataResult::builder()
+                            .id("m1")
+                            .set_values(Some(vec![0.0, 4.0, 2.0]))
+                            .status_code(StatusCode::Complete)
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&rule]);
+        let query = |stat| MetricQuery {
+            namespace: "AWS/SageMaker".to_owned(),
+            metric: "ApproximateBacklogSize".to_owned(),
+            dimensions: vec![("EndpointName".to_owned(), "ep".to_owned())],
+            stat,
+        };
+        let end = Utc.with_ymd_and_hms(2026, 11, 20, 4, 0, 0).unwrap();
+        let readings = read(
+            &client,
+            &[query(Stat::Maximum), query(Stat::Sum)],
+            end - chrono::Duration::days(7),
+            end,
+            86_400,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            readings,
+            [
+                Some(Reading {
+                    datapoints: 3,
+                    value: 4.0
+                }),
+                Some(Reading {
+                    datapoints: 3,
+                    value: 6.0
+                })
+            ]
+        );
+        assert_eq!(rule.num_calls(), 1);
     }
 }

@@ -1,63 +1,68 @@
-//! Adding tags to an S3 bucket. PutBucketTagging replaces the bucket's whole tag set, so the
-//! set is read again right before writing and only keys the bucket does not have are added:
-//! a tag the owner set (even since the run's plan) keeps its value.
+//! Adding tags to an S3 bucket without rewriting its tag set. S3's own PutBucketTagging
+//! replaces the whole set, and S3 refuses a set holding system tags (`aws:` keys, e.g. the
+//! `aws:cloudformation:*` tags of every bucket a stack created) from any client, so writing the
+//! set back fails on such buckets. The Resource Groups Tagging API's TagResources adds keys to a
+//! bucket and leaves the others, system tags included, as they are. The set is read right
+//! before writing and only keys the bucket does not have are sent: a tag the owner set (even
+//! since the run's plan) keeps its value.
 
-use aws_sdk_s3::Client;
-use aws_sdk_s3::types::{Tag, Tagging};
-
-use crate::aws::{AwsError, AwsResultExt};
+use crate::aws::AwsError;
+use crate::report::ReportableError;
 use crate::s3;
-use crate::tagging::Tags;
+use crate::tagging::{self, TagFailure, Tags};
 
-/// S3 accepts at most this many tags on a bucket.
+/// S3 accepts at most this many tags on a bucket; system tags (`aws:`) do not count.
 pub const MAX_BUCKET_TAGS: usize = 50;
+
+/// Keys under this prefix are AWS's own: no client may set them.
+pub const SYSTEM_TAG_PREFIX: &str = "aws:";
 
 /// Adds the keys of `new` the bucket does not have yet; returns the keys added.
 pub async fn add_missing(
-    client: &Client,
+    s3_client: &aws_sdk_s3::Client,
+    tagging_client: &aws_sdk_resourcegroupstagging::Client,
     bucket: &str,
     new: &Tags,
 ) -> Result<Vec<String>, AwsError> {
-    let mut tags = s3::get_tags(client, bucket).await?;
-    let added: Vec<String> = new
-        .keys()
-        .filter(|key| !tags.contains_key(*key))
-        .cloned()
+    let tags = s3::get_tags(s3_client, bucket).await?;
+    let added: Tags = new
+        .iter()
+        .filter(|(key, _)| !tags.contains_key(*key))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if added.is_empty() {
-        return Ok(added);
+        return Ok(Vec::new());
     }
-    for key in &added {
-        tags.insert(key.clone(), new[key].clone());
-    }
-    if tags.len() > MAX_BUCKET_TAGS {
+    let user_tags = tags
+        .keys()
+        .chain(added.keys())
+        .filter(|key| !key.starts_with(SYSTEM_TAG_PREFIX))
+        .count();
+    if user_tags > MAX_BUCKET_TAGS {
         return Err(AwsError {
-            operation: "PutBucketTagging",
+            operation: "TagResources",
             code: "TooManyTags".to_owned(),
             message: format!(
-                "{bucket} would have {} tags; S3 accepts at most {MAX_BUCKET_TAGS}",
-                tags.len()
+                "{bucket} would have {user_tags} tags; S3 accepts at most {MAX_BUCKET_TAGS}"
             ),
             retryable: false,
         });
     }
-    let tag_set = tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()
-        .and_then(|set| Tagging::builder().set_tag_set(Some(set)).build())
-        .map_err(|e| AwsError {
-            operation: "PutBucketTagging",
-            code: "InvalidRequest".to_owned(),
-            message: format!("{bucket}: {e}"),
-            retryable: false,
-        })?;
-    client
-        .put_bucket_tagging()
-        .bucket(bucket)
-        .tagging(tag_set)
-        .send()
-        .await
-        .aws("PutBucketTagging")?;
-    Ok(added)
+    let arn = s3::bucket_arn(bucket);
+    let failures =
+        tagging::tag_resources(tagging_client, std::slice::from_ref(&arn), &added).await?;
+    if let Some(failure) = failures.into_iter().next() {
+        return Err(failed(failure));
+    }
+    Ok(added.into_keys().collect())
+}
+
+/// A bucket TagResources could not tag, as the error of this one-bucket write.
+fn failed(failure: TagFailure) -> AwsError {
+    AwsError {
+        operation: "TagResources",
+        retryable: failure.retryable(),
+        message: failure.to_string(),
+        code: failure.code,
+    }
 }

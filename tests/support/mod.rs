@@ -18,6 +18,7 @@ use serde_json::Value;
 pub mod faultproxy;
 pub mod parking;
 pub mod retrain;
+pub mod tagger;
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";

@@ -24,9 +24,10 @@ fn describe(tags: &Tags) -> String {
         .join(", ")
 }
 
-/// Adds tags: SageMaker resources through the tagging API, up to 20 resources with the same
-/// new tags per call; buckets one by one (their tag set is replaced as a whole, so it is read
-/// again right before writing). Returns the resources tagged.
+/// Adds tags through the tagging API, which adds keys and leaves the others as they are:
+/// SageMaker resources up to 20 with the same new tags per call; buckets one by one, with
+/// their tag set read again right before writing so only keys still missing are sent.
+/// Returns the resources tagged.
 pub async fn add_tags(
     deps: &Deps,
     wanted: Vec<(Target, String, Tags)>,
@@ -39,7 +40,7 @@ pub async fn add_tags(
             Target::SageMaker => by_tags.entry(tags).or_default().push(arn),
             Target::Bucket(bucket) => {
                 let action = format!("add-tags {}", describe(&tags));
-                let add = s3_tags::add_missing(&deps.s3, &bucket, &tags);
+                let add = s3_tags::add_missing(&deps.s3, &deps.tagging, &bucket, &tags);
                 if report.attempt(&arn, &action, add).await {
                     tagged += 1;
                 }

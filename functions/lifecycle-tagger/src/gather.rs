@@ -14,7 +14,7 @@ use sagekeeper_core::lifecycle::{self, LifecycleConfig};
 use sagekeeper_core::logs::{self, LogGroup};
 use sagekeeper_core::report::ReportableError;
 use sagekeeper_core::sagemaker::catalog::{self, Kind, Listed};
-use sagekeeper_core::sagemaker::{endpoints, lineage, tags};
+use sagekeeper_core::sagemaker::{endpoints, invocation_mode, lineage, tags};
 use sagekeeper_core::tagging::Tags;
 use sagekeeper_core::{AwsError, Report, iam, s3};
 
@@ -395,13 +395,24 @@ async fn read_endpoints(
             let Some(endpoint) = endpoints::describe(&deps.sagemaker, &l.name).await? else {
                 return Ok(None);
             };
-            let config = endpoints::describe_config(&deps.sagemaker, &endpoint.config_name).await?;
-            Ok::<_, AwsError>(config.map(|config| Candidate {
+            let Some(config) =
+                endpoints::describe_config(&deps.sagemaker, &endpoint.config_name).await?
+            else {
+                return Ok(None);
+            };
+            // Real-time or asynchronous decides which metrics show its traffic.
+            let Some(mode) =
+                invocation_mode::of_config(&deps.sagemaker, &endpoint.config_name).await?
+            else {
+                return Ok(None);
+            };
+            Ok::<_, AwsError>(Some(Candidate {
                 arn: l.arn.clone(),
                 tags: tags.clone(),
                 created: l.created,
                 endpoint,
                 config,
+                mode,
             }))
         }
         .await;

@@ -1,15 +1,31 @@
-//! Idle endpoints: which endpoints to judge, how to read their traffic, and the verdict — a
-//! pure function of the endpoint, its invocation counts, the policy and the clock.
+//! Idle endpoints: which endpoints to judge, which metrics to read for each, and the verdict —
+//! a pure function of the endpoint, what CloudWatch holds, the policy and the clock.
 //!
-//! An endpoint is idle when none of its variants was invoked in the last `IDLE_DAYS` days. It
-//! gets a `sagekeeper:idle-since` date (kept while it stays idle, removed once it is used
-//! again) and a finding with what it costs; when deletion is on, it is deleted once
-//! `IDLE_GRACE_DAYS` have passed since that date.
+//! An endpoint is idle when it took no request in the last `IDLE_DAYS` days. It gets a
+//! `sagekeeper:idle-since` date (kept while it stays idle, removed once it is used again) and
+//! a finding with what it costs; when deletion is on, it is deleted once `IDLE_GRACE_DAYS`
+//! have passed since that date.
+//!
+//! Each kind of endpoint is judged by what it publishes (AWS/SageMaker namespace):
+//! - real-time: `Invocations` per variant (`EndpointName`, `VariantName`). SageMaker publishes
+//!   it for requests and never a zero ("SageMaker doesn't emit metrics with a value of zero",
+//!   the autoscaling guide's scale-in note), so a window without datapoints is a window
+//!   without requests: idle.
+//! - asynchronous: never `Invocations`. `InvocationsProcessed` per variant counts requests
+//!   handled (published like `Invocations`, only when there are some), and
+//!   `ApproximateBacklogSize` (`EndpointName`) is the queue's size, published while the
+//!   endpoint is up, zero included. Idle needs that queue metric present and zero throughout
+//!   and nothing processed; without a single queue datapoint nothing shows that the
+//!   endpoint's metrics reach CloudWatch at all, so the verdict is "unknown", never idle.
+//! - inference components: traffic is counted per component, which is not read here: an info
+//!   finding, never tagged idle nor deleted.
+//! - serverless: costs nothing when idle, so it is not judged.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sagekeeper_core::metric_data::MetricQuery;
+use sagekeeper_core::metric_data::{MetricQuery, Reading, Stat};
 use sagekeeper_core::pricing::PriceTable;
 use sagekeeper_core::sagemaker::endpoints::{Endpoint, EndpointConfig};
+use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
 use sagekeeper_core::tagging::Tags;
 
 use crate::creator::CREATED_AT;
@@ -17,8 +33,9 @@ use crate::creator::CREATED_AT;
 pub const IDLE_SINCE_TAG: &str = "sagekeeper:idle-since";
 /// Hours in an average month, for monthly cost estimates.
 pub const HOURS_PER_MONTH: f64 = 730.0;
-/// Invocation counts are read a day at a time and added up.
+/// Metrics are read a day at a time and combined.
 pub const PERIOD_SECS: i32 = 86_400;
+const NAMESPACE: &str = "AWS/SageMaker";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdlePolicy {
@@ -36,6 +53,32 @@ pub struct Candidate {
     pub created: Option<DateTime<Utc>>,
     pub endpoint: Endpoint,
     pub config: EndpointConfig,
+    pub mode: InvocationMode,
+}
+
+/// What a metric's silence (no datapoint in the window) says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenSilent {
+    /// Published only when there is traffic: silence is no traffic.
+    NoTraffic,
+    /// Published the whole time the endpoint is up, zero included: silence says nothing.
+    Unknown,
+}
+
+/// One metric that decides whether an endpoint is idle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    pub query: MetricQuery,
+    pub when_silent: WhenSilent,
+}
+
+/// Why an endpoint is not judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotJudged {
+    /// Idleness does not apply now (not in service, too young, serverless): nothing to say.
+    Quiet(String),
+    /// It may cost money idle, but its traffic is not read here: an info finding.
+    Unreadable(String),
 }
 
 impl Candidate {
@@ -53,39 +96,62 @@ impl Candidate {
         }
     }
 
-    /// The variants whose traffic decides, or why this endpoint is not judged.
-    pub fn variants_to_judge(
+    /// The metrics whose readings decide, or why this endpoint is not judged.
+    pub fn signals(
         &self,
         policy: &IdlePolicy,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<Signal>, NotJudged> {
         if !self.endpoint.is_in_service() {
-            return Err(format!("it is {}", self.endpoint.status));
+            return Err(NotJudged::Quiet(format!("it is {}", self.endpoint.status)));
         }
         if self.config.is_serverless() {
-            return Err("serverless endpoints cost nothing when idle".to_owned());
-        }
-        if self.config.hosts_inference_components() {
-            return Err(
-                "its traffic is counted per inference component, which idle detection does not read yet"
-                    .to_owned(),
-            );
+            return Err(NotJudged::Quiet(
+                "serverless endpoints cost nothing when idle".to_owned(),
+            ));
         }
         if self
             .first_seen()
             .is_some_and(|t| t > window_start(policy, now))
         {
-            return Err(format!(
+            return Err(NotJudged::Quiet(format!(
                 "it is younger than the {}-day idle window",
                 policy.idle_days
+            )));
+        }
+        if self.config.hosts_inference_components() {
+            return Err(NotJudged::Unreadable(
+                "its traffic is counted per inference component, which idle detection does not read; it is neither tagged idle nor deleted"
+                    .to_owned(),
             ));
         }
-        Ok(self
-            .config
-            .variants
-            .iter()
-            .map(|v| v.name.clone())
-            .collect())
+        let name = &self.endpoint.name;
+        let per_variant = |metric: &'static str| -> Vec<Signal> {
+            self.config
+                .variants
+                .iter()
+                .map(|v| Signal {
+                    query: variant_query(metric, name, &v.name),
+                    when_silent: WhenSilent::NoTraffic,
+                })
+                .collect()
+        };
+        Ok(match self.mode {
+            InvocationMode::RealTime => per_variant("Invocations"),
+            InvocationMode::Async => {
+                let mut signals = per_variant("InvocationsProcessed");
+                signals.push(Signal {
+                    query: MetricQuery {
+                        namespace: NAMESPACE.to_owned(),
+                        metric: "ApproximateBacklogSize".to_owned(),
+                        dimensions: vec![("EndpointName".to_owned(), name.clone())],
+                        stat: Stat::Maximum,
+                    },
+                    when_silent: WhenSilent::Unknown,
+                });
+                signals
+            }
+        })
     }
 
     /// On-demand cost per month of what runs now; unknown instance types are listed apart.
@@ -135,15 +201,16 @@ pub fn window_start(policy: &IdlePolicy, now: DateTime<Utc>) -> DateTime<Utc> {
     now - Duration::days(i64::from(policy.idle_days))
 }
 
-/// The `Invocations` metric of one variant.
-pub fn invocations_query(endpoint: &str, variant: &str) -> MetricQuery {
+/// A per-variant count (`Invocations`, `InvocationsProcessed`), summed.
+pub fn variant_query(metric: &str, endpoint: &str, variant: &str) -> MetricQuery {
     MetricQuery {
-        namespace: "AWS/SageMaker".to_owned(),
-        metric: "Invocations".to_owned(),
+        namespace: NAMESPACE.to_owned(),
+        metric: metric.to_owned(),
         dimensions: vec![
             ("EndpointName".to_owned(), endpoint.to_owned()),
             ("VariantName".to_owned(), variant.to_owned()),
         ],
+        stat: Stat::Sum,
     }
 }
 
@@ -153,8 +220,13 @@ pub enum Verdict {
         /// It was idle before: its idle-since tag goes.
         clear_idle_tag: bool,
     },
-    /// CloudWatch could not say for every variant: nothing is decided.
+    /// CloudWatch could not say for every metric: nothing is decided.
     Unknown,
+    /// These metrics, which the endpoint publishes while it is up, have no datapoint in the
+    /// window: nothing shows its traffic reaches CloudWatch, so nothing is decided.
+    NoData {
+        metrics: Vec<String>,
+    },
     Idle(Idle),
 }
 
@@ -180,22 +252,34 @@ pub enum Deletion {
     BadSinceTag(String),
 }
 
-/// `sums` holds each variant's invocation count over the window (`None`: unknown).
+/// `observed` pairs each of the candidate's signals with its reading over the window
+/// (`None`: CloudWatch could not answer completely).
 pub fn judge(
     candidate: &Candidate,
-    sums: &[Option<f64>],
+    observed: &[(Signal, Option<Reading>)],
     policy: &IdlePolicy,
     now: DateTime<Utc>,
     prices: &PriceTable,
 ) -> Verdict {
     let tagged = candidate.tags.get(IDLE_SINCE_TAG);
-    if sums.iter().any(|s| s.is_some_and(|n| n > 0.0)) {
+    if observed
+        .iter()
+        .any(|(_, r)| r.is_some_and(|r| r.value > 0.0))
+    {
         return Verdict::Active {
             clear_idle_tag: tagged.is_some(),
         };
     }
-    if sums.is_empty() || sums.iter().any(Option::is_none) {
+    if observed.is_empty() || observed.iter().any(|(_, r)| r.is_none()) {
         return Verdict::Unknown;
+    }
+    let silent: Vec<String> = observed
+        .iter()
+        .filter(|(s, r)| s.when_silent == WhenSilent::Unknown && r.is_some_and(|r| r.is_empty()))
+        .map(|(s, _)| s.query.metric.clone())
+        .collect();
+    if !silent.is_empty() {
+        return Verdict::NoData { metrics: silent };
     }
     let today = now.date_naive();
     let parsed = tagged.map(|t| NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d"));
@@ -271,7 +355,27 @@ mod tests {
                     managed_min_instances: None,
                 }],
             },
+            mode: InvocationMode::RealTime,
         }
+    }
+
+    /// Readings of the `AllTraffic` variant's `Invocations`, one per entry: `Some(0.0)` is a
+    /// window without datapoints, `None` a metric CloudWatch could not answer for.
+    fn invocations(sums: &[Option<f64>]) -> Vec<(Signal, Option<Reading>)> {
+        sums.iter()
+            .map(|sum| {
+                (
+                    Signal {
+                        query: variant_query("Invocations", "fraud", "AllTraffic"),
+                        when_silent: WhenSilent::NoTraffic,
+                    },
+                    sum.map(|value| Reading {
+                        datapoints: usize::from(value > 0.0),
+                        value,
+                    }),
+                )
+            })
+            .collect()
     }
 
     fn idle(verdict: Verdict) -> Idle {
@@ -286,7 +390,7 @@ mod tests {
         let c = candidate(&[]);
         let verdict = idle(judge(
             &c,
-            &[Some(0.0)],
+            &invocations(&[Some(0.0)]),
             &policy(false),
             now(),
             &PriceTable::default(),
@@ -312,7 +416,7 @@ mod tests {
         assert_eq!(
             judge(
                 &c,
-                &[Some(0.0), Some(1.0)],
+                &invocations(&[Some(0.0), Some(1.0)]),
                 &policy(true),
                 now(),
                 &PriceTable::default()
@@ -324,7 +428,7 @@ mod tests {
         assert_eq!(
             judge(
                 &candidate(&[]),
-                &[Some(3.0)],
+                &invocations(&[Some(3.0)]),
                 &policy(true),
                 now(),
                 &PriceTable::default()
@@ -341,7 +445,7 @@ mod tests {
         assert_eq!(
             judge(
                 &c,
-                &[Some(0.0), None],
+                &invocations(&[Some(0.0), None]),
                 &policy(true),
                 now(),
                 &PriceTable::default()
@@ -359,7 +463,7 @@ mod tests {
         let prices = PriceTable::default();
         let fresh = idle(judge(
             &candidate(&[]),
-            &[Some(0.0)],
+            &invocations(&[Some(0.0)]),
             &policy(true),
             now(),
             &prices,
@@ -372,7 +476,7 @@ mod tests {
         );
         let in_grace = idle(judge(
             &candidate(&[(IDLE_SINCE_TAG, "2026-11-14")]),
-            &[Some(0.0)],
+            &invocations(&[Some(0.0)]),
             &policy(true),
             now(),
             &prices,
@@ -386,7 +490,7 @@ mod tests {
         );
         let due = idle(judge(
             &candidate(&[(IDLE_SINCE_TAG, "2026-11-13")]),
-            &[Some(0.0)],
+            &invocations(&[Some(0.0)]),
             &policy(true),
             now(),
             &prices,
@@ -395,7 +499,7 @@ mod tests {
         assert_eq!(due.since, NaiveDate::from_ymd_opt(2026, 11, 13).unwrap());
         let off = idle(judge(
             &candidate(&[(IDLE_SINCE_TAG, "2026-01-01")]),
-            &[Some(0.0)],
+            &invocations(&[Some(0.0)]),
             &policy(false),
             now(),
             &prices,
@@ -403,7 +507,7 @@ mod tests {
         assert_eq!(off.deletion, Deletion::Off);
         let bad = idle(judge(
             &candidate(&[(IDLE_SINCE_TAG, "last week")]),
-            &[Some(0.0)],
+            &invocations(&[Some(0.0)]),
             &policy(true),
             now(),
             &prices,
@@ -412,50 +516,67 @@ mod tests {
         assert_eq!(bad.tag, None);
     }
 
+    fn metrics(signals: &[Signal]) -> Vec<(&str, Stat, WhenSilent)> {
+        signals
+            .iter()
+            .map(|s| (s.query.metric.as_str(), s.query.stat, s.when_silent))
+            .collect()
+    }
+
+    fn quiet(reason: Result<Vec<Signal>, NotJudged>) -> String {
+        match reason {
+            Err(NotJudged::Quiet(reason)) => reason,
+            other => panic!("expected a quiet reason, got {other:?}"),
+        }
+    }
+
     #[test]
     fn only_old_enough_in_service_instance_endpoints_are_judged() {
         let p = policy(false);
         assert_eq!(
-            candidate(&[]).variants_to_judge(&p, now()),
-            Ok(vec!["AllTraffic".to_owned()])
+            metrics(&candidate(&[]).signals(&p, now()).unwrap()),
+            [("Invocations", Stat::Sum, WhenSilent::NoTraffic)]
         );
 
         let mut young = candidate(&[]);
         young.created = Some(now() - Duration::days(2));
-        assert!(
-            young
-                .variants_to_judge(&p, now())
-                .unwrap_err()
-                .contains("younger")
-        );
+        assert!(quiet(young.signals(&p, now())).contains("younger"));
         // Re-created by the scheduler last night, but first created long ago.
         young
             .tags
             .insert(CREATED_AT.to_owned(), "2026-09-01T10:00:00Z".to_owned());
-        assert!(young.variants_to_judge(&p, now()).is_ok());
+        assert!(young.signals(&p, now()).is_ok());
 
         let mut updating = candidate(&[]);
         updating.endpoint.status = "Updating".to_owned();
-        assert_eq!(
-            updating.variants_to_judge(&p, now()).unwrap_err(),
-            "it is Updating"
-        );
+        assert_eq!(quiet(updating.signals(&p, now())), "it is Updating");
 
         let mut serverless = candidate(&[]);
         serverless.config.variants[0].serverless = true;
         serverless.config.variants[0].instance_type = None;
-        assert!(serverless.variants_to_judge(&p, now()).is_err());
+        assert!(quiet(serverless.signals(&p, now())).contains("serverless"));
+    }
 
+    // An endpoint hosting inference components costs money idle, but its traffic is counted
+    // per component: an info finding, never a verdict.
+    #[test]
+    fn inference_component_endpoints_are_reported_as_not_judged() {
         let mut components = candidate(&[]);
         components.config.variants[0].model_name = None;
-        assert!(components.variants_to_judge(&p, now()).is_err());
+        match components.signals(&policy(true), now()) {
+            Err(NotJudged::Unreadable(reason)) => {
+                assert!(reason.contains("inference component"), "{reason}")
+            }
+            other => panic!("expected unreadable, got {other:?}"),
+        }
     }
 
     #[test]
     fn queries_name_the_endpoint_and_variant() {
-        let q = invocations_query("fraud", "AllTraffic");
+        let q = variant_query("Invocations", "fraud", "AllTraffic");
         assert_eq!(q.namespace, "AWS/SageMaker");
         assert_eq!(q.metric, "Invocations");
+        assert_eq!(q.stat, Stat::Sum);
         assert_eq!(
             q.dimensions,
             [
@@ -463,5 +584,97 @@ mod tests {
                 ("VariantName".to_owned(), "AllTraffic".to_owned())
             ]
         );
+    }
+
+    fn async_candidate(tags: &[(&str, &str)]) -> Candidate {
+        Candidate {
+            mode: InvocationMode::Async,
+            ..candidate(tags)
+        }
+    }
+
+    /// An asynchronous endpoint's readings: requests processed, then the queue's maximum.
+    fn async_readings(
+        c: &Candidate,
+        processed: Option<Reading>,
+        backlog: Option<Reading>,
+    ) -> Vec<(Signal, Option<Reading>)> {
+        let signals = c.signals(&policy(true), now()).unwrap();
+        signals.into_iter().zip([processed, backlog]).collect()
+    }
+
+    fn read(datapoints: usize, value: f64) -> Option<Reading> {
+        Some(Reading { datapoints, value })
+    }
+
+    // An asynchronous endpoint never publishes Invocations: it is judged by the requests it
+    // processed and by its queue, never by Invocations.
+    #[test]
+    fn an_async_endpoint_is_judged_by_processed_requests_and_its_queue() {
+        let c = async_candidate(&[]);
+        let signals = c.signals(&policy(true), now()).unwrap();
+        assert_eq!(
+            metrics(&signals),
+            [
+                ("InvocationsProcessed", Stat::Sum, WhenSilent::NoTraffic),
+                ("ApproximateBacklogSize", Stat::Maximum, WhenSilent::Unknown),
+            ]
+        );
+        assert_eq!(
+            signals[1].query.dimensions,
+            [("EndpointName".to_owned(), "fraud".to_owned())]
+        );
+        let prices = PriceTable::default();
+        let verdict = |processed, backlog| {
+            judge(
+                &c,
+                &async_readings(&c, processed, backlog),
+                &policy(true),
+                now(),
+                &prices,
+            )
+        };
+        let active = Verdict::Active {
+            clear_idle_tag: false,
+        };
+        assert_eq!(verdict(read(2, 40.0), read(7, 0.0)), active, "processed");
+        assert_eq!(verdict(read(0, 0.0), read(7, 3.0)), active, "queued");
+        assert_eq!(verdict(read(0, 0.0), None), Verdict::Unknown);
+        // Nothing at all: its metrics may not reach CloudWatch; unknown, never idle.
+        assert_eq!(
+            verdict(read(0, 0.0), read(0, 0.0)),
+            Verdict::NoData {
+                metrics: vec!["ApproximateBacklogSize".to_owned()]
+            }
+        );
+        // The queue was watched all week and stayed empty, and nothing was processed: idle.
+        assert!(matches!(
+            verdict(read(0, 0.0), read(7, 0.0)),
+            Verdict::Idle(Idle {
+                deletion: Deletion::InGrace { .. },
+                ..
+            })
+        ));
+    }
+
+    // The control: a real-time endpoint publishes Invocations only for requests, so a window
+    // without datapoints is a window without requests.
+    #[test]
+    fn a_silent_real_time_endpoint_is_idle_and_due_after_its_grace_period() {
+        let c = candidate(&[(IDLE_SINCE_TAG, "2026-11-01")]);
+        let silent = [(
+            Signal {
+                query: variant_query("Invocations", "fraud", "AllTraffic"),
+                when_silent: WhenSilent::NoTraffic,
+            },
+            read(0, 0.0),
+        )];
+        assert!(matches!(
+            judge(&c, &silent, &policy(true), now(), &PriceTable::default()),
+            Verdict::Idle(Idle {
+                deletion: Deletion::Due,
+                ..
+            })
+        ));
     }
 }

@@ -2,17 +2,24 @@
 //! apply. Each returns what it changed for the headline and the metrics.
 
 use chrono::{DateTime, Utc};
-use sagekeeper_core::metric_data;
+use sagekeeper_core::metric_data::{self, MetricQuery};
+use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
 use sagekeeper_core::tagging::Tags;
 use sagekeeper_core::{Report, Severity};
 
 use crate::apply;
 use crate::gather::{Bucket, Subject, Target};
 use crate::handler::Deps;
-use crate::idle::{self, Candidate, Deletion, IDLE_SINCE_TAG, Idle, IdlePolicy, Verdict};
+use crate::idle::{
+    self, Candidate, Deletion, IDLE_SINCE_TAG, Idle, IdlePolicy, NotJudged, Verdict,
+};
 use crate::lifecycle_plan::{self, Classified, DATA_CLASS_TAG, DataClass};
 use crate::retention;
 use crate::tags_plan::{self, TagPolicy};
+
+/// The finding for an endpoint whose idleness cannot be judged (never tagged idle, never
+/// deleted).
+pub const NOT_JUDGED_RULE: &str = "idle-endpoint-not-judged";
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Tally {
@@ -107,8 +114,8 @@ pub async fn retention(
     }
 }
 
-/// Reads every judged endpoint's invocations in as few calls as possible, then tags, reports
-/// and (when due and allowed) deletes the idle ones.
+/// Reads the metrics of every judged endpoint in as few calls as possible, then tags,
+/// reports and (when due and allowed) deletes the idle ones.
 pub async fn idle(
     deps: &Deps,
     candidates: &[Candidate],
@@ -121,40 +128,46 @@ pub async fn idle(
         delete: deps.config.delete_idle_endpoints,
         grace_days: deps.config.idle_grace_days,
     };
-    let mut queries = Vec::new();
     let mut judged = Vec::new();
     for candidate in candidates {
-        match candidate.variants_to_judge(&policy, now) {
-            Ok(variants) => {
-                let start = queries.len();
-                queries.extend(
-                    variants
-                        .iter()
-                        .map(|v| idle::invocations_query(&candidate.endpoint.name, v)),
-                );
-                judged.push((candidate, start..queries.len()));
-            }
-            Err(reason) => {
+        match candidate.signals(&policy, now) {
+            Ok(signals) => judged.push((candidate, signals)),
+            Err(NotJudged::Quiet(reason)) => {
                 tracing::debug!(resource = %candidate.arn, %reason, "not judged for idleness")
             }
+            Err(NotJudged::Unreadable(reason)) => report.finding(
+                &candidate.arn,
+                NOT_JUDGED_RULE,
+                Severity::Info,
+                format!("idleness not judged: {reason}"),
+            ),
         }
     }
     if judged.is_empty() {
         return;
     }
+    let queries: Vec<MetricQuery> = judged
+        .iter()
+        .flat_map(|(_, signals)| signals.iter().map(|s| s.query.clone()))
+        .collect();
     let start = idle::window_start(&policy, now);
-    let sums =
-        match metric_data::sums(&deps.cloudwatch, &queries, start, now, idle::PERIOD_SECS).await {
-            Ok(sums) => sums,
+    let readings =
+        match metric_data::read(&deps.cloudwatch, &queries, start, now, idle::PERIOD_SECS).await {
+            Ok(readings) => readings,
             Err(err) => {
                 report.error(None, &err);
                 return;
             }
         };
+    let mut readings = readings.into_iter();
     let mut new_tags = Vec::new();
     let mut due = Vec::new();
-    for (candidate, range) in judged {
-        match idle::judge(candidate, &sums[range], &policy, now, &deps.prices) {
+    for (candidate, signals) in judged {
+        let observed: Vec<_> = signals
+            .into_iter()
+            .map(|signal| (signal, readings.next().flatten()))
+            .collect();
+        match idle::judge(candidate, &observed, &policy, now, &deps.prices) {
             Verdict::Active {
                 clear_idle_tag: true,
             } => apply::clear_idle_tag(deps, &candidate.arn, report).await,
@@ -162,7 +175,24 @@ pub async fn idle(
             Verdict::Unknown => report.skipped(
                 &candidate.arn,
                 "idle-check",
-                "CloudWatch did not return every variant's invocations",
+                match candidate.mode {
+                    InvocationMode::RealTime => {
+                        "CloudWatch did not return every variant's invocations"
+                    }
+                    InvocationMode::Async => {
+                        "CloudWatch did not return every variant's processed requests and the queue size"
+                    }
+                },
+            ),
+            Verdict::NoData { metrics } => report.finding(
+                &candidate.arn,
+                NOT_JUDGED_RULE,
+                Severity::Info,
+                format!(
+                    "idleness not judged: {} had no datapoint in the last {} days, though the endpoint publishes it while it is up, so its traffic is unknown; it is neither tagged idle nor deleted",
+                    metrics.join(", "),
+                    policy.idle_days
+                ),
             ),
             Verdict::Idle(verdict) => {
                 tally.idle += 1;
@@ -192,8 +222,12 @@ pub async fn idle(
 }
 
 fn idle_message(candidate: &Candidate, verdict: &Idle, policy: &IdlePolicy) -> String {
+    let traffic = match candidate.mode {
+        InvocationMode::RealTime => "no invocations",
+        InvocationMode::Async => "no request processed or queued",
+    };
     let mut message = format!(
-        "no invocations in the last {} days (idle since {}); ~${:.2}/month on-demand for {}",
+        "{traffic} in the last {} days (idle since {}); ~${:.2}/month on-demand for {}",
         policy.idle_days,
         verdict.since,
         verdict.monthly_usd,

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod endpoint_configs;
 pub mod endpoints;
 pub mod inference_components;
+pub mod invocation_mode;
 pub mod jobs;
 pub mod lineage;
 pub mod monitoring;

@@ -1,0 +1,139 @@
+//! Seeding for tests/tagger.rs: asynchronous-inference endpoints, SageMaker metrics at a
+//! given time, and buckets created by a CloudFormation stack.
+
+use std::process::Command;
+
+use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use aws_sdk_sagemaker::types::{
+    AsyncInferenceConfig, AsyncInferenceOutputConfig, ContainerDefinition, ProductionVariant,
+    ProductionVariantInstanceType, Tag,
+};
+
+use super::{ACCOUNT, Sandbox, emulator_url, repo_root};
+
+/// A model, an asynchronous-inference endpoint config (one `AllTraffic` variant, 1 ×
+/// ml.m5.large) and its endpoint named `name`, with `tags` on the endpoint; its ARN.
+pub async fn seed_async_endpoint(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) -> String {
+    let sm = sandbox.aws.sagemaker();
+    sm.create_model()
+        .model_name(format!("{name}-model"))
+        .execution_role_arn(format!(
+            "arn:aws:iam::{ACCOUNT}:role/SageMakerExecutionRole"
+        ))
+        .primary_container(
+            ContainerDefinition::builder()
+                .image("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create model");
+    sm.create_endpoint_config()
+        .endpoint_config_name(format!("{name}-config"))
+        .production_variants(
+            ProductionVariant::builder()
+                .variant_name("AllTraffic")
+                .model_name(format!("{name}-model"))
+                .instance_type(ProductionVariantInstanceType::MlM5Large)
+                .initial_instance_count(1)
+                .build(),
+        )
+        .async_inference_config(
+            AsyncInferenceConfig::builder()
+                .output_config(
+                    AsyncInferenceOutputConfig::builder()
+                        .s3_output_path(format!("s3://{name}-results/out/"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create async endpoint config");
+    sm.create_endpoint()
+        .endpoint_name(name)
+        .endpoint_config_name(format!("{name}-config"))
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("create async endpoint")
+        .endpoint_arn
+        .expect("endpoint arn")
+}
+
+/// One datapoint of an AWS/SageMaker metric with `dimensions`, at `time` (RFC 3339), as
+/// SageMaker would publish it.
+pub async fn sagemaker_metric(
+    sandbox: &Sandbox,
+    metric: &str,
+    dimensions: &[(&str, &str)],
+    time: &str,
+    value: f64,
+) {
+    let secs = chrono::DateTime::parse_from_rfc3339(time)
+        .expect("an RFC 3339 time")
+        .timestamp();
+    sandbox
+        .aws
+        .cloudwatch()
+        .put_metric_data()
+        .namespace("AWS/SageMaker")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name(metric)
+                .set_dimensions(Some(
+                    dimensions
+                        .iter()
+                        .map(|(name, value)| Dimension::builder().name(*name).value(*value).build())
+                        .collect(),
+                ))
+                .timestamp(CwDateTime::from_secs(secs))
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put metric data");
+}
+
+/// A bucket named `bucket` created by a CloudFormation stack of its own (with a `Team=data`
+/// tag from the template), in the sandbox's account and region. CloudFormation also gives it
+/// the system tags `aws:cloudformation:stack-name`, `stack-id` and `logical-id`
+/// (scripts/emulator/system_tags.py makes the emulator do so, as AWS does). The workspace has
+/// no CloudFormation SDK, so the stack is created with the emulator's own boto3.
+pub fn cloudformation_bucket(sandbox: &Sandbox, bucket: &str) {
+    const CREATE_STACK: &str = r#"
+import json, sys
+import boto3
+endpoint, region, stack, bucket = sys.argv[1:5]
+template = {"Resources": {"Data": {"Type": "AWS::S3::Bucket", "Properties": {
+    "BucketName": bucket, "Tags": [{"Key": "Team", "Value": "data"}]}}}}
+cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region)
+cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+assert status == "CREATE_COMPLETE", status
+"#;
+    let out = Command::new(repo_root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(CREATE_STACK)
+        .arg(emulator_url())
+        .arg(&sandbox.region)
+        .arg(format!("{bucket}-stack"))
+        .arg(bucket)
+        .env_clear()
+        .env("AWS_ACCESS_KEY_ID", &sandbox.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &sandbox.secret_access_key)
+        .env("AWS_SESSION_TOKEN", &sandbox.session_token)
+        .output()
+        .expect("run the emulator's python");
+    assert!(
+        out.status.success(),
+        "create the stack: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
