@@ -10,11 +10,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import s3_bucket_reads  # noqa: E402
 import s3_conditional_writes  # noqa: E402
 
 from moto import server  # noqa: E402
 
 s3_conditional_writes.install()
+s3_bucket_reads.install()
 
 if __name__ == "__main__":
     server.main(sys.argv[1:])
