@@ -1487,3 +1487,186 @@ fn a_resource_deleted_before_the_run_is_noted_not_failed() {
         [("evaluate", "skipped")]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// What relies on a bucket, and owners' choices
+// ---------------------------------------------------------------------------------------------
+
+/// A sweep in remediate mode, in an account of its own, over buckets that something relies on
+/// and their controls: the same bucket without the dangerous detail.
+#[tokio::test]
+async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
+    use support::buckets::{self, arn};
+    let account = support::sandbox("us-east-1").await;
+    let aws = &account.aws;
+    let kms = aws.kms();
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let key = kms.create_key().send().await.unwrap().key_metadata.unwrap();
+        let key = key.arn.unwrap();
+        kms.enable_key_rotation().key_id(&key).send().await.unwrap();
+        keys.push(key);
+    }
+    let (required, owners) = (keys[0].clone(), keys[1].clone());
+    let name = |what: &str| format!("{}-{what}", unique("enf-rel"));
+    let [
+        plain,
+        app,
+        access_logs,
+        acl_logs,
+        alb_logs,
+        site,
+        replicated,
+        kms_replicated,
+        dr,
+        owned,
+        edited,
+        stale,
+    ] = [
+        "plain",
+        "app",
+        "access-logs",
+        "acl-logs",
+        "alb-logs",
+        "site",
+        "repl",
+        "repl-kms",
+        "dr",
+        "owned",
+        "edited",
+        "stale",
+    ]
+    .map(name);
+    for bucket in [
+        &plain,
+        &app,
+        &access_logs,
+        &acl_logs,
+        &alb_logs,
+        &site,
+        &replicated,
+        &kms_replicated,
+        &dr,
+    ] {
+        buckets::create(aws, bucket, None).await;
+    }
+    buckets::deliver_access_logs(aws, &app, &access_logs).await;
+    buckets::grant_log_delivery(aws, &acl_logs).await;
+    buckets::put_policy(aws, &alb_logs, vec![buckets::elb_log_delivery(&alb_logs)]).await;
+    buckets::host_website(aws, &site).await;
+    buckets::replicate(aws, &replicated, &dr, false, &required).await;
+    buckets::replicate(aws, &kms_replicated, &dr, true, &required).await;
+    // The owner's own key, and our TLS statement as two owners edited it: one made an exception
+    // for a role (kept), one narrowed it to reads (no longer TLS-only: put right).
+    buckets::create(aws, &owned, Some(&owners)).await;
+    buckets::create(aws, &edited, Some(&required)).await;
+    buckets::create(aws, &stale, Some(&required)).await;
+    let ours = |bucket: &str| {
+        let mut statement = tls_only(bucket);
+        statement["Sid"] = json!("SagekeeperDenyInsecureTransport");
+        statement
+    };
+    let mut excepted = ours(&edited);
+    excepted["Condition"]["ArnNotEquals"] =
+        json!({"aws:PrincipalArn": "arn:aws:iam::123456789012:role/LegacyUploader"});
+    buckets::put_policy(aws, &edited, vec![excepted.clone()]).await;
+    let mut narrowed = ours(&stale);
+    narrowed["Action"] = json!("s3:GetObject");
+    buckets::put_policy(aws, &stale, vec![narrowed]).await;
+    buckets::put_policy(aws, &owned, vec![ours(&owned)]).await;
+    for bucket in [&owned, &edited, &stale] {
+        buckets::block_public_access(aws, bucket).await;
+    }
+
+    let run = account.run(
+        ENFORCER,
+        "scheduled.json",
+        &[],
+        &[("KMS_KEY_ARN", required.as_str())],
+    );
+    let report = &run.report;
+    assert_eq!(run.code(), 0, "{report:#}\n{}", run.stderr());
+    let (enc, pol, pab) = (
+        "put-bucket-encryption",
+        "put-bucket-policy",
+        "put-public-access-block",
+    );
+    let all_done = [(enc, "done"), (pol, "done"), (pab, "done")];
+    let safe_done = [(enc, "skipped"), (pol, "done"), (pab, "done")];
+    // THEN the controls get all three remediations
+    for bucket in [&plain, &app, &kms_replicated, &dr] {
+        assert_eq!(actions(report, &arn(bucket)), all_done, "{bucket}");
+        assert_eq!(
+            buckets::encryption(aws, bucket).await.1.as_deref(),
+            Some(required.as_str())
+        );
+    }
+    // AND log targets and a replication source without KMS-aware replication keep SSE-S3, each
+    // with the reason, and get the TLS-only deny and the public access block
+    for (bucket, says) in [
+        (&access_logs, format!("server access logs of {app}")),
+        (&acl_logs, "S3 Log Delivery group".to_owned()),
+        (&alb_logs, "Elastic Load Balancing".to_owned()),
+        (&replicated, "to-dr".to_owned()),
+    ] {
+        let bucket_arn = arn(bucket);
+        assert_eq!(actions(report, &bucket_arn), safe_done, "{bucket}");
+        let refused = entries_for(report, "findings", &bucket_arn)
+            .into_iter()
+            .find(|f| {
+                f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("not remediated"))
+            })
+            .unwrap_or_else(|| panic!("{bucket}: {:#}", report["findings"]));
+        assert_eq!(refused["severity"], "info");
+        assert!(
+            refused["message"].as_str().unwrap().contains(&says),
+            "{refused}"
+        );
+        assert_eq!(
+            buckets::encryption(aws, bucket).await.0,
+            "AES256",
+            "{bucket}"
+        );
+        assert!(
+            buckets::public_access_blocked(aws, bucket).await,
+            "{bucket}"
+        );
+    }
+    assert!(
+        buckets::statements(aws, &alb_logs)
+            .await
+            .contains(&buckets::elb_log_delivery(&alb_logs))
+    );
+    // AND a static website is left as it is
+    assert_eq!(
+        actions(report, &arn(&site)),
+        [(enc, "skipped"), (pol, "skipped"), (pab, "skipped")]
+    );
+    assert_eq!(buckets::statements(aws, &site).await, Vec::<Value>::new());
+    assert!(!buckets::public_access_blocked(aws, &site).await);
+    // AND the owner's key is kept, with a finding
+    assert_eq!(actions(report, &arn(&owned)), [(enc, "skipped")]);
+    assert_breaks(
+        report,
+        &arn(&owned),
+        S3_RULES[0],
+        "high",
+        "not the required key",
+    );
+    assert_eq!(
+        buckets::encryption(aws, &owned).await.1.as_deref(),
+        Some(owners.as_str())
+    );
+    // AND the owner's exception is kept and reported low; the narrowed copy is put right
+    assert!(
+        actions(report, &arn(&edited)).is_empty(),
+        "{:#}",
+        report["actions"]
+    );
+    assert_breaks(report, &arn(&edited), S3_RULES[1], "low", "LegacyUploader");
+    assert_eq!(buckets::statements(aws, &edited).await, [excepted]);
+    assert_eq!(actions(report, &arn(&stale)), [(pol, "done")]);
+    assert_eq!(buckets::statements(aws, &stale).await, [ours(&stale)]);
+}

@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import endpoint_deployment_config  # noqa: E402
+import s3_bucket_reads  # noqa: E402
 import s3_conditional_writes  # noqa: E402
 import step_scaling_alarms  # noqa: E402
 import system_tags  # noqa: E402
@@ -21,6 +22,7 @@ endpoint_deployment_config.install()
 s3_conditional_writes.install()
 step_scaling_alarms.install()
 system_tags.install()
+s3_bucket_reads.install()
 
 if __name__ == "__main__":
     server.main(sys.argv[1:])

@@ -1,5 +1,6 @@
 //! S3 bucket settings: list buckets, read and write default encryption, the bucket policy and
-//! the public access block, and read bucket tags. SDK types stop here.
+//! the public access block; read bucket tags, and what tells what relies on a bucket (logging,
+//! website, replication, ACL). SDK types stop here.
 //!
 //! "Not configured" is an answer, not an error: each getter returns `None` for it, whatever
 //! error code S3 (or the emulator) uses to say so.
@@ -261,6 +262,134 @@ pub async fn get_tags(client: &Client, bucket: &str) -> Result<Tags, AwsError> {
         Err(err) if err.is_code("NoSuchTagSet") => Ok(Tags::new()),
         Err(err) => Err(err),
     }
+}
+
+/// The bucket this bucket's server access logs go to, or `None` when logging is off.
+pub async fn get_logging_target(client: &Client, bucket: &str) -> Result<Option<String>, AwsError> {
+    let out = client
+        .get_bucket_logging()
+        .bucket(bucket)
+        .send()
+        .await
+        .aws("GetBucketLogging")?;
+    Ok(out
+        .logging_enabled()
+        .map(|l| l.target_bucket().to_owned())
+        .filter(|target| !target.is_empty()))
+}
+
+/// A bucket's static website configuration: it serves either documents or one redirect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Website {
+    /// The host every request is redirected to, when the website only redirects.
+    pub redirect_all_to: Option<String>,
+}
+
+/// The bucket's website configuration, or `None` when it is not a static website.
+pub async fn get_website(client: &Client, bucket: &str) -> Result<Option<Website>, AwsError> {
+    match client
+        .get_bucket_website()
+        .bucket(bucket)
+        .send()
+        .await
+        .aws("GetBucketWebsite")
+    {
+        Ok(out) => Ok(Some(Website {
+            redirect_all_to: out
+                .redirect_all_requests_to()
+                .map(|r| r.host_name().to_owned()),
+        })),
+        Err(err) if err.is_code("NoSuchWebsiteConfiguration") => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// One rule of a bucket's replication configuration, as far as encryption is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationRule {
+    pub id: Option<String>,
+    pub enabled: bool,
+    /// `SourceSelectionCriteria.SseKmsEncryptedObjects` is enabled: without it S3 does not
+    /// replicate objects encrypted with SSE-KMS.
+    pub replicates_sse_kms: bool,
+    /// The key replicas are encrypted with in the destination, when one is set.
+    pub replica_kms_key_id: Option<String>,
+}
+
+/// The rules of the bucket's replication configuration; none when it does not replicate.
+pub async fn get_replication(
+    client: &Client,
+    bucket: &str,
+) -> Result<Vec<ReplicationRule>, AwsError> {
+    use aws_sdk_s3::types::{ReplicationRuleStatus, SseKmsEncryptedObjectsStatus};
+    let out = match client
+        .get_bucket_replication()
+        .bucket(bucket)
+        .send()
+        .await
+        .aws("GetBucketReplication")
+    {
+        Ok(out) => out,
+        Err(err) if err.is_code("ReplicationConfigurationNotFoundError") => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let rules = out
+        .replication_configuration()
+        .map(|c| c.rules())
+        .unwrap_or_default();
+    Ok(rules
+        .iter()
+        .map(|rule| ReplicationRule {
+            id: rule.id().map(str::to_owned),
+            enabled: *rule.status() == ReplicationRuleStatus::Enabled,
+            replicates_sse_kms: rule
+                .source_selection_criteria()
+                .and_then(|c| c.sse_kms_encrypted_objects())
+                .is_some_and(|o| *o.status() == SseKmsEncryptedObjectsStatus::Enabled),
+            replica_kms_key_id: rule
+                .destination()
+                .and_then(|d| d.encryption_configuration())
+                .and_then(|e| e.replica_kms_key_id())
+                .map(str::to_owned),
+        })
+        .collect())
+}
+
+/// One grant of a bucket ACL: the grantee (a group URI, a canonical user id or an e-mail
+/// address) and the permission, in S3's spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclGrant {
+    pub grantee: String,
+    pub permission: String,
+}
+
+/// The S3 log delivery group, which the legacy (ACL) set-up of server access logging grants
+/// write access to the target bucket.
+pub const LOG_DELIVERY_GROUP: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+
+/// The grants of the bucket's ACL.
+pub async fn get_acl_grants(client: &Client, bucket: &str) -> Result<Vec<AclGrant>, AwsError> {
+    let out = client
+        .get_bucket_acl()
+        .bucket(bucket)
+        .send()
+        .await
+        .aws("GetBucketAcl")?;
+    Ok(out
+        .grants()
+        .iter()
+        .filter_map(|grant| {
+            let grantee = grant.grantee()?;
+            let who = grantee.uri().or(grantee.id()).or(grantee.email_address())?;
+            Some(AclGrant {
+                grantee: who.to_owned(),
+                permission: grant
+                    .permission()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect())
 }
 
 /// A request this adapter could not even build: a bug, never worth a retry.

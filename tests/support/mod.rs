@@ -15,6 +15,7 @@ use aws_sdk_sagemaker::types::{
 use sagekeeper_core::Aws;
 use serde_json::Value;
 
+pub mod buckets;
 pub mod faultproxy;
 pub mod parking;
 pub mod retrain;

@@ -2,7 +2,7 @@
 //! through the core adapters. One resource that cannot be read is a note in the report, never
 //! the end of the run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use sagekeeper_core::aws::{self, AwsError};
@@ -13,7 +13,7 @@ use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks, tags};
 use sagekeeper_core::{Report, Trigger};
 
 use crate::config::Config;
-use crate::model::{Bucket, Inventory, Job, JobKind, Key, Notebook};
+use crate::model::{Bucket, BucketUses, Inventory, Job, JobKind, Key, Notebook};
 
 /// The SDK clients the enforcer reads and writes with, built once at cold start.
 #[derive(Debug, Clone)]
@@ -139,6 +139,24 @@ impl Gathered {
         }
     }
 
+    /// A bucket, and a note for each piece of its evidence that could not be read (the plan
+    /// refuses what that evidence could have ruled out).
+    fn keep_bucket(&mut self, bucket: Bucket) {
+        let uses = &bucket.uses;
+        let errors = [
+            uses.website.as_ref().err(),
+            uses.replication.as_ref().err(),
+            uses.acl.as_ref().err(),
+        ];
+        for error in errors.into_iter().flatten() {
+            self.notes.push(Note::Failed {
+                resource: Some(bucket.arn.clone()),
+                error: error.clone(),
+            });
+        }
+        self.inventory.buckets.push(bucket);
+    }
+
     fn failed(&mut self, error: AwsError) {
         self.notes.push(Note::Failed {
             resource: None,
@@ -166,7 +184,10 @@ pub async fn gather(clients: &Clients, config: &Config, scope: &Scope) -> Gather
             sweep_endpoint_configs(sm, *created_since, &mut gathered).await;
             sweep_notebooks(sm, &mut gathered).await;
         }
-        Scope::Bucket(name) => gather_bucket(&clients.s3, config, name, &mut gathered).await,
+        Scope::Bucket(name) => {
+            gather_bucket(&clients.s3, config, name, &mut gathered).await;
+            attach_log_sources(clients, None, &mut gathered).await;
+        }
         Scope::Job(kind, name) => {
             let result = jobs::describe(sm, *kind, name).await.map(Some);
             let resource = format!("{} {name}", kind.arn_type());
@@ -223,7 +244,7 @@ async fn gather_bucket(
         }
         result => {
             if let Some(bucket) = gathered.keep(&arn, result) {
-                gathered.inventory.buckets.push(bucket);
+                gathered.keep_bucket(bucket);
             }
         }
     }
@@ -251,7 +272,68 @@ async fn describe_bucket(
         policy: s3_api::get_policy(s3, name).await?,
         public_access_block: s3_api::get_public_access_block(s3, name).await?,
         tags,
+        uses: BucketUses {
+            // Filled in by `attach_log_sources`, from the other buckets' configurations.
+            log_sources: Ok(Vec::new()),
+            website: s3_api::get_website(s3, name).await,
+            replication: s3_api::get_replication(s3, name).await,
+            acl: s3_api::get_acl_grants(s3, name).await,
+        },
     }))
+}
+
+/// Which buckets send their server access logs to the gathered buckets. Only the source
+/// bucket's configuration says so, so every bucket of the region is read (sources and targets
+/// share a region), not only those in scope. `all`: the region's buckets, when already listed.
+async fn attach_log_sources(clients: &Clients, all: Option<Vec<String>>, gathered: &mut Gathered) {
+    if gathered.inventory.buckets.is_empty() {
+        return;
+    }
+    let names = match all {
+        Some(names) => Ok(names),
+        None => s3_api::list_buckets(&clients.s3, None, clients.region.as_deref()).await,
+    };
+    let names = match names {
+        Ok(names) => names,
+        Err(error) => {
+            for bucket in &mut gathered.inventory.buckets {
+                bucket.uses.log_sources = Err(error.clone());
+            }
+            return gathered.failed(error);
+        }
+    };
+    let read = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
+        let result = s3_api::get_logging_target(&clients.s3, &name).await;
+        (name, result)
+    })
+    .await;
+    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unknown: Option<AwsError> = None;
+    for (source, result) in read {
+        match result {
+            Ok(Some(target)) => sources.entry(target).or_default().push(source),
+            Ok(None) => {}
+            // Deleted since it was listed: it logs nowhere any more.
+            Err(error) if is_gone(&error) => {}
+            Err(error) => {
+                let error = AwsError {
+                    message: format!("{} (bucket {source})", error.message),
+                    ..error
+                };
+                gathered.notes.push(Note::Failed {
+                    resource: Some(s3_api::bucket_arn(&source)),
+                    error: error.clone(),
+                });
+                unknown.get_or_insert(error);
+            }
+        }
+    }
+    for bucket in &mut gathered.inventory.buckets {
+        bucket.uses.log_sources = match &unknown {
+            Some(error) => Err(error.clone()),
+            None => Ok(sources.remove(&bucket.name).unwrap_or_default()),
+        };
+    }
 }
 
 async fn describe_notebook(
@@ -274,6 +356,8 @@ async fn sweep_buckets(clients: &Clients, config: &Config, gathered: &mut Gather
         Ok(names) => names,
         Err(error) => return gathered.failed(error),
     };
+    // Without a prefix the listing is every bucket of the region, which log sources need.
+    let all = config.bucket_prefix.is_none().then(|| names.clone());
     let described = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
         let result = describe_bucket(&clients.s3, config, &name).await;
         (name, result)
@@ -281,9 +365,10 @@ async fn sweep_buckets(clients: &Clients, config: &Config, gathered: &mut Gather
     .await;
     for (name, result) in described {
         if let Some(bucket) = gathered.keep(&s3_api::bucket_arn(&name), result) {
-            gathered.inventory.buckets.push(bucket);
+            gathered.keep_bucket(bucket);
         }
     }
+    attach_log_sources(clients, all, gathered).await;
 }
 
 async fn sweep_jobs(

@@ -9,6 +9,7 @@ mod handler;
 mod model;
 mod plan;
 mod policy;
+mod reliance;
 mod rules;
 
 use std::process::ExitCode;

@@ -3,8 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::kms::KeyInfo;
-use sagekeeper_core::s3::{DefaultEncryption, PublicAccessBlock};
+use sagekeeper_core::s3::{
+    AclGrant, DefaultEncryption, PublicAccessBlock, ReplicationRule, Website,
+};
 use sagekeeper_core::sagemaker::notebooks;
 use sagekeeper_core::tagging::Tags;
 
@@ -27,6 +30,33 @@ pub struct Bucket {
     pub policy: Option<String>,
     pub public_access_block: Option<PublicAccessBlock>,
     pub tags: Tags,
+    /// What relies on the bucket as it is, read from S3: it decides which remediations are safe.
+    pub uses: BucketUses,
+}
+
+/// A piece of evidence, or the error that kept it from being read.
+pub type Evidence<T> = Result<T, AwsError>;
+
+/// The bucket-side evidence of what depends on a bucket's encryption, policy and public access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketUses {
+    /// The buckets (of this account and region) whose server access logs go to this one.
+    pub log_sources: Evidence<Vec<String>>,
+    pub website: Evidence<Option<Website>>,
+    pub replication: Evidence<Vec<ReplicationRule>>,
+    pub acl: Evidence<Vec<AclGrant>>,
+}
+
+impl Default for BucketUses {
+    /// Nothing relies on the bucket.
+    fn default() -> Self {
+        BucketUses {
+            log_sources: Ok(Vec::new()),
+            website: Ok(None),
+            replication: Ok(Vec::new()),
+            acl: Ok(Vec::new()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 
 use sagekeeper_core::kms::KeyManager;
 use sagekeeper_core::report::Finding;
+use sagekeeper_core::s3::{DSSE_KMS, SSE_KMS};
 use sagekeeper_core::tagging::Tags;
 use sagekeeper_core::{Report, Severity};
 
 use crate::config::Config;
 use crate::model::{Bucket, EndpointConfig, Inventory, Job, JobKind, Key, Notebook, Subject};
 use crate::policy::{self, Merge};
+use crate::reliance::{self, Refusal};
 use crate::rules::{self, Context, Evaluation, Mode, Rule, RuleInfo, kms, s3, sagemaker};
 
 /// The tag an endpoint config gets when it breaks rules in remediate mode: it cannot be
@@ -21,13 +23,34 @@ pub const NONCOMPLIANT_TAG: &str = "sagekeeper:noncompliant";
 /// One write. Each is safe to repeat and none deletes anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remediation {
-    PutBucketEncryption { bucket: String, kms_key_id: String },
-    PutBucketPolicy { bucket: String, policy: String },
-    PutPublicAccessBlock { bucket: String },
-    EnableKeyRotation { key_arn: String },
-    StopJob { kind: JobKind, name: String },
-    StopNotebook { name: String },
-    TagEndpointConfig { arn: String, tags: Tags },
+    PutBucketEncryption {
+        bucket: String,
+        kms_key_id: String,
+    },
+    /// `read` is the policy as the run read it; `apply` reads it again before writing and
+    /// merges again when it changed meanwhile.
+    PutBucketPolicy {
+        bucket: String,
+        read: Option<String>,
+        policy: String,
+    },
+    PutPublicAccessBlock {
+        bucket: String,
+    },
+    EnableKeyRotation {
+        key_arn: String,
+    },
+    StopJob {
+        kind: JobKind,
+        name: String,
+    },
+    StopNotebook {
+        name: String,
+    },
+    TagEndpointConfig {
+        arn: String,
+        tags: Tags,
+    },
 }
 
 impl Remediation {
@@ -109,7 +132,11 @@ impl Plan {
                 let message = match &e.evaluation {
                     Evaluation::Compliant => "compliant".to_owned(),
                     Evaluation::NotApplicable(why) => format!("not applicable: {why}"),
-                    Evaluation::NonCompliant(_) | Evaluation::Exempt(_) => continue,
+                    Evaluation::NonCompliant(_)
+                    | Evaluation::Exempt(_)
+                    | Evaluation::Excepted(_) => {
+                        continue;
+                    }
                 };
                 report.finding(e.resource.as_str(), e.rule.id, Severity::Info, message);
             }
@@ -154,6 +181,10 @@ impl Plan {
                     self.findings
                         .push(finding(resource, rule.id, Severity::Info, why.clone()));
                 }
+                Evaluation::Excepted(what) => {
+                    self.findings
+                        .push(finding(resource, rule.id, Severity::Low, what.clone()));
+                }
                 Evaluation::Compliant | Evaluation::NotApplicable(_) => {}
             }
         }
@@ -194,7 +225,23 @@ pub fn plan(inventory: &Inventory, config: &Config) -> Plan {
     let mut plan = Plan::default();
     for bucket in &inventory.buckets {
         let failing = evaluate(&mut plan, bucket, &context, config);
-        plan.steps.extend(bucket_steps(bucket, &failing, &context));
+        let refusals: Vec<Refusal> = reliance::refusals(bucket)
+            .into_iter()
+            .filter(|r| failing.contains(&r.rule))
+            .collect();
+        for refusal in &refusals {
+            // Known reliance is how the bucket must be (info); unread evidence is a gap (low).
+            let severity = if refusal.known {
+                Severity::Info
+            } else {
+                Severity::Low
+            };
+            let message = format!("not remediated: {}", refusal.reason);
+            plan.findings
+                .push(finding(&bucket.arn, refusal.rule, severity, message));
+        }
+        plan.steps
+            .extend(bucket_steps(bucket, &failing, &context, &refusals));
     }
     for job in &inventory.jobs {
         let failing = evaluate(&mut plan, job, &context, config);
@@ -268,61 +315,111 @@ impl RulesFor for Key {
 
 /// Encryption, then the policy, then the public access block: with BlockPublicPolicy on, S3
 /// refuses to store a policy that still grants public access, so merging our statement into
-/// such a policy must come first.
-fn bucket_steps(bucket: &Bucket, failing: &[&str], context: &Context) -> Vec<Step> {
+/// such a policy must come first. A remediation something relies on not happening (`refusals`)
+/// is skipped, with the reasons.
+fn bucket_steps(
+    bucket: &Bucket,
+    failing: &[&str],
+    context: &Context,
+    refusals: &[Refusal],
+) -> Vec<Step> {
     let mut steps = Vec::new();
     let write = |remediation| Step::Write {
         resource: bucket.arn.clone(),
         remediation,
     };
+    let skip = |action: &'static str, reason: String| Step::Skip {
+        resource: bucket.arn.clone(),
+        action,
+        reason,
+    };
+    let refused = |rule: &str| {
+        let reasons: Vec<&str> = refusals
+            .iter()
+            .filter(|r| r.rule == rule)
+            .map(|r| r.reason.as_str())
+            .collect();
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    };
     if failing.contains(&s3::DEFAULT_ENCRYPTION) {
-        steps.push(match encryption_key(bucket, context) {
-            Some(kms_key_id) => write(Remediation::PutBucketEncryption {
-                bucket: bucket.name.clone(),
-                kms_key_id,
-            }),
-            None => Step::Skip {
-                resource: bucket.arn.clone(),
-                action: "put-bucket-encryption",
-                reason: "no KMS_KEY_ARN is configured and the bucket has no customer-managed key to keep"
-                    .to_owned(),
+        let action = "put-bucket-encryption";
+        steps.push(match refused(s3::DEFAULT_ENCRYPTION) {
+            Some(why) => skip(action, why),
+            None => match encryption_key(bucket, context) {
+                Ok(kms_key_id) => write(Remediation::PutBucketEncryption {
+                    bucket: bucket.name.clone(),
+                    kms_key_id,
+                }),
+                Err(why) => skip(action, why),
             },
         });
     }
     if failing.contains(&s3::DENY_INSECURE_TRANSPORT) {
-        match policy::merge_tls_only(bucket.policy.as_deref(), &bucket.name) {
-            Ok(Merge::Updated(policy)) => steps.push(write(Remediation::PutBucketPolicy {
-                bucket: bucket.name.clone(),
-                policy,
-            })),
-            // Our statement is there but the rule still fails: nothing a merge could add.
-            Ok(Merge::Unchanged) => {}
-            Err(err) => steps.push(Step::Skip {
-                resource: bucket.arn.clone(),
-                action: "put-bucket-policy",
-                reason: format!("{err}; the policy is left unchanged"),
-            }),
+        let action = "put-bucket-policy";
+        match refused(s3::DENY_INSECURE_TRANSPORT) {
+            Some(why) => steps.push(skip(action, why)),
+            None => match policy::merge_tls_only(bucket.policy.as_deref(), &bucket.name) {
+                Ok(Merge::Updated(policy)) => steps.push(write(Remediation::PutBucketPolicy {
+                    bucket: bucket.name.clone(),
+                    read: bucket.policy.clone(),
+                    policy,
+                })),
+                // Our statement is there but the rule still fails: nothing a merge could add.
+                Ok(Merge::Unchanged) => {}
+                Err(err) => {
+                    steps.push(skip(action, format!("{err}; the policy is left unchanged")))
+                }
+            },
         }
     }
     if failing.contains(&s3::PUBLIC_ACCESS_BLOCK) {
-        steps.push(write(Remediation::PutPublicAccessBlock {
-            bucket: bucket.name.clone(),
-        }));
+        steps.push(match refused(s3::PUBLIC_ACCESS_BLOCK) {
+            Some(why) => skip("put-public-access-block", why),
+            None => write(Remediation::PutPublicAccessBlock {
+                bucket: bucket.name.clone(),
+            }),
+        });
     }
     steps
 }
 
-/// The required key when one is configured; otherwise the bucket's own customer-managed key,
-/// kept (only the bucket key is missing then).
-fn encryption_key(bucket: &Bucket, context: &Context) -> Option<String> {
-    if let Some(required) = context.required_kms_key {
-        return Some(required.to_owned());
+/// The key to set as default encryption, or why none is set. Only a bucket without default
+/// encryption or on SSE-S3 gets a new key (`KMS_KEY_ARN`): a bucket already on SSE-KMS keeps
+/// its key, because changing it changes who can read new objects. A customer-managed key
+/// without an S3 Bucket Key gets the bucket key, with the same key.
+fn encryption_key(bucket: &Bucket, context: &Context) -> Result<String, String> {
+    let current = bucket
+        .encryption
+        .as_ref()
+        .filter(|e| e.algorithm == SSE_KMS || e.algorithm == DSSE_KMS);
+    let Some(current) = current else {
+        return context.required_kms_key.map(str::to_owned).ok_or_else(|| {
+            "no KMS_KEY_ARN is configured and the bucket has no customer-managed key to keep"
+                .to_owned()
+        });
+    };
+    let key = current.kms_key_id.as_deref();
+    let described = key.and_then(|k| context.keys.get(k));
+    let aws_managed = match (key, described) {
+        (None, _) => true,
+        (_, Some(described)) => described.info.manager == KeyManager::Aws,
+        (Some(key), None) => key.ends_with("alias/aws/s3"),
+    };
+    let kept = match described {
+        Some(described) => described.info.arn.clone(),
+        None => key.unwrap_or("aws/s3").to_owned(),
+    };
+    if aws_managed {
+        return Err(format!(
+            "the bucket already uses SSE-KMS with the AWS managed key {kept}, which is kept: switching keys changes who can read new objects, so only SSE-S3 or no default encryption is changed"
+        ));
     }
-    let current = bucket.encryption.as_ref()?.kms_key_id.as_deref()?;
-    match context.keys.get(current) {
-        Some(key) if key.info.manager == KeyManager::Customer => Some(key.info.arn.clone()),
-        _ => None,
+    if current.algorithm == SSE_KMS && !current.bucket_key_enabled {
+        return Ok(kept);
     }
+    Err(format!(
+        "the bucket's own customer-managed key {kept} is kept: only SSE-S3 or no default encryption is changed"
+    ))
 }
 
 fn job_steps(job: &Job, failing: &[&str], config: &Config) -> Vec<Step> {
@@ -811,5 +908,226 @@ mod tests {
             }]
         );
         assert_eq!(plan.findings.len(), 1);
+    }
+
+    const OTHER_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/owners-own";
+
+    fn kms_bucket(name: &str, key: Option<&str>) -> Bucket {
+        Bucket {
+            name: name.to_owned(),
+            arn: format!("arn:aws:s3:::{name}"),
+            encryption: Some(DefaultEncryption {
+                algorithm: SSE_KMS.to_owned(),
+                kms_key_id: key.map(str::to_owned),
+                bucket_key_enabled: true,
+            }),
+            policy: Some(
+                serde_json::json!({"Statement": [policy::tls_only_statement(name)]}).to_string(),
+            ),
+            ..good_bucket()
+        }
+    }
+
+    fn encryption_steps<'a>(plan: &'a Plan, arn: &str) -> Vec<&'a Step> {
+        plan.steps
+            .iter()
+            .filter(|step| match step {
+                Step::Write {
+                    resource,
+                    remediation,
+                } => resource == arn && remediation.action() == "put-bucket-encryption",
+                Step::Skip {
+                    resource, action, ..
+                } => resource == arn && *action == "put-bucket-encryption",
+            })
+            .collect()
+    }
+
+    // GIVEN a bucket on its owner's customer-managed key, one on the AWS managed key, and (the
+    // control) one on SSE-S3, with KMS_KEY_ARN set
+    // THEN only the SSE-S3 bucket gets the required key; the others keep theirs, with a finding.
+    #[test]
+    fn a_buckets_own_kms_key_is_kept_and_only_sse_s3_is_changed() {
+        let mut index = keys();
+        index.insert(OTHER_KEY, key(OTHER_KEY, KeyManager::Customer, true));
+        let own = kms_bucket("owners", Some(OTHER_KEY));
+        let aws_managed = kms_bucket("aws-managed", Some("alias/aws/s3"));
+        let sse_s3 = Bucket {
+            name: "sse-s3".to_owned(),
+            arn: "arn:aws:s3:::sse-s3".to_owned(),
+            ..open_bucket()
+        };
+        let plan = plan(
+            &Inventory {
+                buckets: vec![own.clone(), aws_managed.clone(), sse_s3.clone()],
+                keys: index,
+                ..Inventory::default()
+            },
+            &config(&[]),
+        );
+        let own_finding = plan
+            .findings
+            .iter()
+            .find(|f| f.resource == own.arn && f.rule == s3::DEFAULT_ENCRYPTION)
+            .unwrap();
+        assert!(own_finding.message.contains("not the required key"));
+        assert_eq!(
+            encryption_steps(&plan, &own.arn),
+            [&Step::Skip {
+                resource: own.arn.clone(),
+                action: "put-bucket-encryption",
+                reason: format!(
+                    "the bucket's own customer-managed key {OTHER_KEY} is kept: only SSE-S3 or no default encryption is changed"
+                ),
+            }]
+        );
+        let Step::Skip { reason, .. } = encryption_steps(&plan, &aws_managed.arn)[0] else {
+            panic!("the AWS managed key is kept too")
+        };
+        assert!(reason.contains("AWS managed key"), "{reason}");
+        assert_eq!(
+            encryption_steps(&plan, &sse_s3.arn),
+            [&Step::Write {
+                resource: sse_s3.arn.clone(),
+                remediation: Remediation::PutBucketEncryption {
+                    bucket: "sse-s3".to_owned(),
+                    kms_key_id: KEY_ARN.to_owned(),
+                },
+            }]
+        );
+        // The owner's key without a bucket key: the bucket key is added, the key stays.
+        let mut no_bucket_key = own.clone();
+        if let Some(e) = no_bucket_key.encryption.as_mut() {
+            e.bucket_key_enabled = false;
+        }
+        let mut index = keys();
+        index.insert(OTHER_KEY, key(OTHER_KEY, KeyManager::Customer, true));
+        let plan = super::plan(
+            &Inventory {
+                buckets: vec![no_bucket_key],
+                keys: index,
+                ..Inventory::default()
+            },
+            &config(&[]),
+        );
+        assert_eq!(
+            writes(&plan),
+            [&Remediation::PutBucketEncryption {
+                bucket: "owners".to_owned(),
+                kms_key_id: OTHER_KEY.to_owned(),
+            }]
+        );
+    }
+
+    fn plan_one(bucket: Bucket) -> Plan {
+        plan(
+            &Inventory {
+                buckets: vec![bucket],
+                ..inventory()
+            },
+            &config(&[]),
+        )
+    }
+
+    // GIVEN buckets that break all three S3 rules and that something relies on
+    // THEN the remediation that would break it is skipped with the reason, an info finding says
+    // so, and the safe ones are done; the control (nothing relies on it) gets all three.
+    #[test]
+    fn remediations_a_bucket_relies_on_not_happening_are_skipped_and_the_safe_ones_done() {
+        use crate::model::BucketUses;
+        use sagekeeper_core::s3::Website;
+        let all_three = [
+            "put-bucket-encryption",
+            "put-bucket-policy",
+            "put-public-access-block",
+        ];
+        let control = plan_one(open_bucket());
+        assert_eq!(writes(&control).len(), 3);
+
+        let log_target = Bucket {
+            uses: BucketUses {
+                log_sources: Ok(vec!["acme-app".to_owned()]),
+                ..BucketUses::default()
+            },
+            ..open_bucket()
+        };
+        let plan = plan_one(log_target.clone());
+        assert_eq!(
+            actions(&plan).iter().map(|a| a.1).collect::<Vec<_>>(),
+            all_three
+        );
+        assert_eq!(skips(&plan).len(), 1);
+        assert!(skips(&plan)[0].contains("server access logs of acme-app"));
+        assert!(matches!(
+            writes(&plan)[..],
+            [
+                Remediation::PutBucketPolicy { .. },
+                Remediation::PutPublicAccessBlock { .. }
+            ]
+        ));
+        let note = plan
+            .findings
+            .iter()
+            .find(|f| f.message.starts_with("not remediated"))
+            .unwrap();
+        assert_eq!(
+            (note.rule.as_str(), note.severity),
+            (s3::DEFAULT_ENCRYPTION, Severity::Info)
+        );
+
+        let website = Bucket {
+            uses: BucketUses {
+                website: Ok(Some(Website {
+                    redirect_all_to: None,
+                })),
+                ..BucketUses::default()
+            },
+            ..open_bucket()
+        };
+        let plan = plan_one(website);
+        assert_eq!(writes(&plan), Vec::<&Remediation>::new());
+        assert_eq!(skips(&plan).len(), 3);
+
+        let unread = Bucket {
+            uses: BucketUses {
+                replication: Err(sagekeeper_core::aws::AwsError {
+                    operation: "GetBucketReplication",
+                    code: "AccessDenied".to_owned(),
+                    message: "Access Denied".to_owned(),
+                    retryable: false,
+                }),
+                ..BucketUses::default()
+            },
+            ..open_bucket()
+        };
+        let plan = plan_one(unread);
+        assert_eq!(writes(&plan).len(), 2);
+        assert!(skips(&plan)[0].contains("could not be read"));
+        let note = plan
+            .findings
+            .iter()
+            .find(|f| f.message.starts_with("not remediated"))
+            .unwrap();
+        assert_eq!(note.severity, Severity::Low);
+    }
+
+    // GIVEN our statement as the owner edited it (a principal exception)
+    // THEN no policy write, and a low finding naming the exception (not a non-compliance).
+    #[test]
+    fn an_owners_exception_in_our_tls_statement_is_kept_and_reported_low() {
+        let mut edited = policy::tls_only_statement("acme-ml-training-data");
+        edited["Condition"]["StringNotEquals"] = serde_json::json!({"aws:PrincipalArn": "arn:aws:iam::123456789012:role/LegacyUploader"});
+        let bucket = Bucket {
+            policy: Some(
+                serde_json::json!({"Version": "2012-10-17", "Statement": [edited]}).to_string(),
+            ),
+            ..good_bucket()
+        };
+        let plan = plan_one(bucket);
+        assert_eq!(plan.steps, []);
+        assert_eq!(plan.findings.len(), 1);
+        assert_eq!(plan.findings[0].severity, Severity::Low);
+        assert!(plan.findings[0].message.contains("LegacyUploader"));
+        assert_eq!(plan.metrics["NonCompliantResources"], 0.0);
     }
 }

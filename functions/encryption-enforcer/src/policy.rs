@@ -3,8 +3,10 @@
 //!
 //! The merge never touches other statements: they are carried over as parsed JSON values, equal
 //! to what was stored (key order within an object may differ, as it does for any JSON
-//! re-serialization; IAM ignores it). Our statement is recognised by its Sid, so merging into a
-//! policy that already has it changes nothing, and a run after a remediation is a no-op.
+//! re-serialization; IAM ignores it). Our statement is recognised by its Sid. A policy that
+//! already denies requests without TLS (by effect, not by text: ours, an owner's edited copy of
+//! ours with their exceptions, or an equivalent statement of theirs) is left as it is, so a run
+//! after a remediation is a no-op and an owner's exception is not reverted every day.
 
 use serde_json::{Map, Value, json};
 
@@ -28,10 +30,22 @@ pub enum PolicyError {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Merge {
-    /// Our statement is already there, exactly as we would write it.
+    /// The policy already denies requests without TLS (see `tls_deny`): nothing to change.
     Unchanged,
     /// The policy to store.
     Updated(String),
+}
+
+/// How a policy denies requests made without TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsDeny {
+    Absent,
+    /// A statement denies every S3 action on the bucket's objects to everyone without TLS.
+    Everyone,
+    /// Denied with the owner's exceptions: our statement as they edited it (a principal
+    /// exception, an extra condition), or a deny of everyone with extra conditions. Each
+    /// exception, as written.
+    WithExceptions(Vec<String>),
 }
 
 /// The statement denying every S3 action on the bucket and its objects unless the request came
@@ -49,12 +63,16 @@ pub fn tls_only_statement(bucket: &str) -> Value {
 }
 
 /// `policy` with our TLS-only statement: added at the end, or put in place of an edited copy
-/// of it; every other statement stays as it was.
+/// of it that no longer denies requests without TLS; every other statement stays as it was. A
+/// policy that already denies them (`tls_deny` is not `Absent`) is `Unchanged`.
 pub fn merge_tls_only(policy: Option<&str>, bucket: &str) -> Result<Merge, PolicyError> {
     let ours = tls_only_statement(bucket);
     let (mut document, mut statements) = match policy {
         None => (Map::new(), Vec::new()),
         Some(text) => {
+            if tls_deny(text, bucket)? != TlsDeny::Absent {
+                return Ok(Merge::Unchanged);
+            }
             let mut document = parse(text)?;
             let statements = match document.remove("Statement") {
                 None => Vec::new(),
@@ -70,7 +88,6 @@ pub fn merge_tls_only(policy: Option<&str>, bucket: &str) -> Result<Merge, Polic
         .iter()
         .position(|s| s.get("Sid") == ours.get("Sid"))
     {
-        Some(at) if statements[at] == ours => return Ok(Merge::Unchanged),
         Some(at) => statements[at] = ours,
         None => statements.push(ours),
     }
@@ -85,24 +102,90 @@ pub fn merge_tls_only(policy: Option<&str>, bucket: &str) -> Result<Merge, Polic
     Ok(Merge::Updated(text))
 }
 
-/// True when some statement denies all S3 actions on the bucket's objects to everyone when
-/// `aws:SecureTransport` is false: ours, or any equivalent one somebody else wrote.
+/// True when the policy denies requests without TLS (`tls_deny` is not `Absent`).
 pub fn denies_insecure_transport(policy: &str, bucket: &str) -> Result<bool, PolicyError> {
+    Ok(tls_deny(policy, bucket)? != TlsDeny::Absent)
+}
+
+/// Whether some statement denies all S3 actions on the bucket's objects when
+/// `aws:SecureTransport` is false, compared by effect: ours, an equivalent one somebody else
+/// wrote, or ours as the owner edited it. Someone else's statement counts only when it denies
+/// everyone (a deny of a few principals is not a TLS-only rule); our own statement keeps
+/// counting with the owner's principal exception (`NotPrincipal`, a narrower `Principal`) or
+/// extra conditions, which are returned so they can be reported.
+pub fn tls_deny(policy: &str, bucket: &str) -> Result<TlsDeny, PolicyError> {
     let document = parse(policy)?;
-    let statements = match document.get("Statement") {
-        None => return Ok(false),
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(single @ Value::Object(_)) => vec![single],
-        Some(_) => return Err(PolicyError::NotAPolicy("Statement is not a list")),
-    };
     let objects = format!("{}/*", sagekeeper_core::s3::bucket_arn(bucket));
-    Ok(statements.into_iter().any(|s| {
-        s.get("Effect").and_then(Value::as_str) == Some("Deny")
-            && is_everyone(s.get("Principal"))
+    let mut exceptions = Vec::new();
+    for s in statements(&document)? {
+        let denies = s.get("Effect").and_then(Value::as_str) == Some("Deny")
             && strings(s.get("Action")).any(|a| a == "s3:*" || a == "*")
             && strings(s.get("Resource")).any(|r| r == "*" || r == objects)
-            && insecure_transport_condition(s.get("Condition"))
-    }))
+            && insecure_transport_condition(s.get("Condition"));
+        if !denies {
+            continue;
+        }
+        let principal = principal_exception(s);
+        let ours = s.get("Sid").and_then(Value::as_str) == Some(SID);
+        if principal.is_some() && !ours {
+            continue;
+        }
+        let found: Vec<String> = principal
+            .into_iter()
+            .chain(condition_exceptions(s.get("Condition")))
+            .collect();
+        if found.is_empty() {
+            return Ok(TlsDeny::Everyone);
+        }
+        exceptions.extend(found);
+    }
+    Ok(if exceptions.is_empty() {
+        TlsDeny::Absent
+    } else {
+        TlsDeny::WithExceptions(exceptions)
+    })
+}
+
+/// Every principal an `Allow` statement names (`*`, account or role ARNs, account ids, service
+/// names), for telling which services deliver to the bucket.
+pub fn allowed_principals(policy: &str) -> Result<Vec<String>, PolicyError> {
+    let document = parse(policy)?;
+    let mut found = Vec::new();
+    for s in statements(&document)? {
+        if s.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        match s.get("Principal") {
+            Some(Value::String(p)) => found.push(p.clone()),
+            Some(Value::Object(kinds)) => {
+                for names in kinds.values() {
+                    found.extend(strings(Some(names)).map(str::to_owned));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+/// The statements of `before` (other than ours, which a merge may replace) that `after` no
+/// longer has. A missing or unparseable policy has no statements.
+pub fn lost_statements(before: Option<&str>, after: Option<&str>) -> Vec<Value> {
+    let all = |text: Option<&str>| -> Vec<Value> {
+        text.and_then(|t| parse(t).ok())
+            .and_then(|d| {
+                statements(&d)
+                    .ok()
+                    .map(|s| s.into_iter().cloned().collect())
+            })
+            .unwrap_or_default()
+    };
+    let kept = all(after);
+    all(before)
+        .into_iter()
+        .filter(|s| s.get("Sid").and_then(Value::as_str) != Some(SID))
+        .filter(|s| !kept.contains(s))
+        .collect()
 }
 
 fn parse(text: &str) -> Result<Map<String, Value>, PolicyError> {
@@ -110,6 +193,15 @@ fn parse(text: &str) -> Result<Map<String, Value>, PolicyError> {
         Ok(Value::Object(document)) => Ok(document),
         Ok(_) => Err(PolicyError::NotAPolicy("not a JSON object")),
         Err(err) => Err(PolicyError::NotJson(err.to_string())),
+    }
+}
+
+fn statements(document: &Map<String, Value>) -> Result<Vec<&Value>, PolicyError> {
+    match document.get("Statement") {
+        None => Ok(Vec::new()),
+        Some(Value::Array(list)) => Ok(list.iter().collect()),
+        Some(single @ Value::Object(_)) => Ok(vec![single]),
+        Some(_) => Err(PolicyError::NotAPolicy("Statement is not a list")),
     }
 }
 
@@ -129,6 +221,42 @@ fn is_everyone(principal: Option<&Value>) -> bool {
         Some(Value::Object(map)) => strings(map.get("AWS")).any(|p| p == "*"),
         _ => false,
     }
+}
+
+/// Who a deny statement leaves out, when it does not cover everyone.
+fn principal_exception(statement: &Value) -> Option<String> {
+    if let Some(not) = statement.get("NotPrincipal") {
+        return Some(format!("NotPrincipal {not}"));
+    }
+    let principal = statement.get("Principal");
+    if is_everyone(principal) {
+        return None;
+    }
+    Some(match principal {
+        Some(p) => format!("only Principal {p}"),
+        None => "no Principal".to_owned(),
+    })
+}
+
+/// The conditions of a deny besides `aws:SecureTransport`: each narrows when it applies.
+fn condition_exceptions(condition: Option<&Value>) -> Vec<String> {
+    let Some(Value::Object(operators)) = condition else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (operator, keys) in operators {
+        let Some(keys) = keys.as_object() else {
+            found.push(format!("{operator} {keys}"));
+            continue;
+        };
+        for (key, value) in keys {
+            if operator == "Bool" && key.eq_ignore_ascii_case("aws:SecureTransport") {
+                continue;
+            }
+            found.push(format!("{operator} {key} {value}"));
+        }
+    }
+    found
 }
 
 /// `{"Bool": {"aws:SecureTransport": "false"}}`, with IAM's case-insensitive condition keys and
@@ -304,5 +432,120 @@ mod tests {
             "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}})
         ));
         assert!(!denies_insecure_transport(r#"{"Version": "2012-10-17"}"#, BUCKET).unwrap());
+    }
+
+    fn with(statements: Vec<Value>) -> String {
+        json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    }
+
+    // GIVEN our statement as an owner edited it: a principal exception (NotPrincipal, or a
+    // Principal narrowed to some accounts) or an extra condition
+    // THEN it still counts, by effect, and merging leaves the policy as it is; the control (the
+    // same statement without TLS: SecureTransport "true") is put right.
+    #[test]
+    fn an_owners_edited_copy_of_our_statement_is_kept_with_its_exceptions() {
+        let edits = [
+            (
+                "NotPrincipal",
+                json!({"AWS": "arn:aws:iam::123456789012:role/Legacy"}),
+                "NotPrincipal",
+            ),
+            (
+                "Principal",
+                json!({"AWS": ["arn:aws:iam::210987654321:root"]}),
+                "only Principal",
+            ),
+        ];
+        for (field, value, says) in edits {
+            let mut edited = tls_only_statement(BUCKET);
+            let object = edited.as_object_mut().unwrap();
+            object.remove("Principal");
+            object.insert(field.to_owned(), value);
+            let policy = with(vec![other_statements()[0].clone(), edited]);
+            match tls_deny(&policy, BUCKET).unwrap() {
+                TlsDeny::WithExceptions(found) => {
+                    assert_eq!(found.len(), 1, "{found:?}");
+                    assert!(found[0].starts_with(says), "{found:?}");
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+            assert_eq!(
+                merge_tls_only(Some(&policy), BUCKET).unwrap(),
+                Merge::Unchanged
+            );
+        }
+        let mut conditioned = tls_only_statement(BUCKET);
+        conditioned["Condition"]["StringNotEquals"] = json!({"aws:SourceVpce": "vpce-1a2b3c4d"});
+        let policy = with(vec![conditioned]);
+        assert_eq!(
+            tls_deny(&policy, BUCKET).unwrap(),
+            TlsDeny::WithExceptions(vec![
+                r#"StringNotEquals aws:SourceVpce "vpce-1a2b3c4d""#.to_owned()
+            ])
+        );
+        assert_eq!(
+            merge_tls_only(Some(&policy), BUCKET).unwrap(),
+            Merge::Unchanged
+        );
+        // Ours as written, and the owner's own equivalent rule, deny everyone.
+        assert_eq!(
+            tls_deny(&with(vec![tls_only_statement(BUCKET)]), BUCKET).unwrap(),
+            TlsDeny::Everyone
+        );
+        // The control: an edit that no longer denies plain HTTP is put right.
+        let mut disabled = tls_only_statement(BUCKET);
+        disabled["Condition"] = json!({"Bool": {"aws:SecureTransport": "true"}});
+        disabled["NotPrincipal"] = json!({"AWS": "arn:aws:iam::123456789012:role/Legacy"});
+        let policy = with(vec![disabled]);
+        assert_eq!(tls_deny(&policy, BUCKET).unwrap(), TlsDeny::Absent);
+        assert_eq!(
+            updated(merge_tls_only(Some(&policy), BUCKET).unwrap())["Statement"],
+            json!([tls_only_statement(BUCKET)])
+        );
+    }
+
+    #[test]
+    fn somebody_elses_deny_of_a_few_principals_is_not_a_tls_only_rule() {
+        let mut theirs = tls_only_statement(BUCKET);
+        theirs["Sid"] = json!("TheirRule");
+        theirs["Principal"] = json!({"AWS": "arn:aws:iam::210987654321:root"});
+        assert_eq!(
+            tls_deny(&with(vec![theirs]), BUCKET).unwrap(),
+            TlsDeny::Absent
+        );
+    }
+
+    #[test]
+    fn lost_statements_are_those_no_longer_there_ours_aside() {
+        let before = with(vec![
+            other_statements()[0].clone(),
+            other_statements()[1].clone(),
+            tls_only_statement(BUCKET),
+        ]);
+        let after = with(vec![other_statements()[1].clone()]);
+        assert_eq!(
+            lost_statements(Some(&before), Some(&after)),
+            [other_statements()[0].clone()]
+        );
+        assert_eq!(
+            lost_statements(Some(&before), Some(&before)),
+            Vec::<Value>::new()
+        );
+        assert_eq!(lost_statements(None, Some(&after)), Vec::<Value>::new());
+        assert_eq!(lost_statements(Some(&after), None).len(), 1);
+    }
+
+    #[test]
+    fn allowed_principals_lists_who_allow_statements_name() {
+        let policy = with(vec![
+            json!({"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com", "AWS": ["arn:aws:iam::127311923021:root"]}, "Action": "s3:PutObject", "Resource": "*"}),
+            json!({"Effect": "Deny", "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "s3:*", "Resource": "*"}),
+        ]);
+        let mut found = allowed_principals(&policy).unwrap();
+        found.sort();
+        assert_eq!(
+            found,
+            ["arn:aws:iam::127311923021:root", "logging.s3.amazonaws.com"]
+        );
     }
 }

@@ -49,6 +49,9 @@ pub enum Evaluation {
     NotApplicable(String),
     /// Non-compliant, but the resource is exempt from the rule: why, and what is wrong.
     Exempt(String),
+    /// Compliant with an exception its owner wrote into the control (e.g. a principal left out
+    /// of the TLS-only deny): kept as it is, and reported at low severity so it stays visible.
+    Excepted(String),
 }
 
 /// A rule over one kind of resource.

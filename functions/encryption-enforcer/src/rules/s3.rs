@@ -7,7 +7,7 @@ use sagekeeper_core::s3::{DSSE_KMS, SSE_KMS};
 
 use super::{Context, Evaluation, Mode, Rule, RuleInfo};
 use crate::model::Bucket;
-use crate::policy;
+use crate::policy::{self, TlsDeny};
 
 pub const DEFAULT_ENCRYPTION: &str = "s3-default-encryption-kms";
 pub const DENY_INSECURE_TRANSPORT: &str = "s3-deny-insecure-transport";
@@ -102,9 +102,13 @@ fn deny_insecure_transport(bucket: &Bucket, _: &Context) -> Evaluation {
             "no bucket policy, so requests over plain HTTP are allowed".to_owned(),
         );
     };
-    match policy::denies_insecure_transport(text, &bucket.name) {
-        Ok(true) => Evaluation::Compliant,
-        Ok(false) => Evaluation::NonCompliant(
+    match policy::tls_deny(text, &bucket.name) {
+        Ok(TlsDeny::Everyone) => Evaluation::Compliant,
+        Ok(TlsDeny::WithExceptions(exceptions)) => Evaluation::Excepted(format!(
+            "the policy denies requests without TLS with the owner's exceptions, kept as they are: {}",
+            exceptions.join("; ")
+        )),
+        Ok(TlsDeny::Absent) => Evaluation::NonCompliant(
             "the bucket policy does not deny requests with aws:SecureTransport=false".to_owned(),
         ),
         Err(err) => Evaluation::NonCompliant(format!("{err}; it is left unchanged")),
@@ -179,6 +183,7 @@ pub(crate) mod tests {
             ),
             public_access_block: Some(PublicAccessBlock::ALL_ON),
             tags: Tags::new(),
+            uses: crate::model::BucketUses::default(),
         }
     }
 
