@@ -292,3 +292,56 @@ async fn one_summary_message_per_run_and_none_when_nothing_to_say() {
     let envelope = &messages[0];
     assert_eq!(envelope["MessageAttributes"]["severity"]["Value"], "medium");
 }
+
+/// ARNs the code builds take the deployment's partition: in a China region a bucket is
+/// `arn:aws-cn:s3:::…` (a policy naming `arn:aws:…` there would be refused).
+#[tokio::test]
+async fn bucket_arns_take_the_partition_of_the_region() {
+    for (region, partition) in [("cn-north-1", "aws-cn"), ("us-east-1", "aws")] {
+        let s3 = support::aws_in(region).await.s3();
+        let bucket = support::unique("sk-partition");
+        let mut create = s3.create_bucket().bucket(&bucket);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        create.send().await.expect("create bucket");
+        let mut event: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                support::repo_root().join("events/cloudtrail-s3-create-bucket.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        event["region"] = Value::from(region);
+        event["detail"]["awsRegion"] = Value::from(region);
+        event["detail"]["requestParameters"]["bucketName"] = Value::from(bucket.as_str());
+        let path = std::env::temp_dir().join(format!("{bucket}.json"));
+        std::fs::write(&path, event.to_string()).unwrap();
+
+        let run = support::run_function_in(
+            region,
+            "encryption-enforcer",
+            path.to_str().unwrap(),
+            &["--dry-run"],
+            &[],
+            support::emulator_url(),
+        );
+        let arn = format!("arn:{partition}:s3:::{bucket}");
+        assert!(
+            !entries_for(&run.report, "findings", &arn).is_empty(),
+            "{region}: nothing about {arn}: {}",
+            run.report
+        );
+        let text = run.report.to_string();
+        let other = if partition == "aws" {
+            "arn:aws-cn:"
+        } else {
+            "arn:aws:"
+        };
+        assert!(!text.contains(other), "{region}: {text}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Amazon Resource Names: parsed once, so callers compare fields instead of string prefixes.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Arn {
@@ -76,6 +77,20 @@ pub fn partition_of(region: &str) -> &'static str {
         .iter()
         .find(|(prefix, _)| region.starts_with(prefix))
         .map_or("aws", |(_, partition)| partition)
+}
+
+static HOME_PARTITION: OnceLock<&'static str> = OnceLock::new();
+
+/// Records the deployment's partition, once at start, from its own region. Everything a
+/// deployment governs is in that partition (roles cannot be assumed across partitions), so
+/// ARNs that name no region (S3 buckets) take it.
+pub fn set_home_partition(region: &str) {
+    let _ = HOME_PARTITION.set(partition_of(region));
+}
+
+/// The partition recorded by `set_home_partition`; `aws` until then.
+pub fn home_partition() -> &'static str {
+    HOME_PARTITION.get().copied().unwrap_or("aws")
 }
 
 impl fmt::Display for Arn {

@@ -52,6 +52,7 @@ pub async fn run<C, D>(
         Ok(aws) => aws,
         Err(err) => return launch.startup_failed(&err),
     };
+    crate::arn::set_home_partition(hub.region().unwrap_or_default());
     let parts = Parts {
         function,
         dry_run: common.dry_run,

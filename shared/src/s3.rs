@@ -14,9 +14,14 @@ use aws_sdk_s3::types::{
 use crate::aws::{AwsError, AwsResultExt};
 use crate::tagging::Tags;
 
-/// The bucket's ARN; S3 bucket ARNs have neither region nor account.
+/// The bucket's ARN in the deployment's partition; S3 bucket ARNs have neither region nor
+/// account.
 pub fn bucket_arn(bucket: &str) -> String {
-    format!("arn:aws:s3:::{bucket}")
+    bucket_arn_in(crate::arn::home_partition(), bucket)
+}
+
+pub fn bucket_arn_in(partition: &str, bucket: &str) -> String {
+    format!("arn:{partition}:s3:::{bucket}")
 }
 
 /// Names of the buckets in `region` (when given) whose name starts with `prefix` (when given).
@@ -413,6 +418,12 @@ mod tests {
     };
     use aws_smithy_mocks::{mock, mock_client};
     use aws_smithy_types::error::ErrorMetadata;
+
+    #[test]
+    fn bucket_arns_name_their_partition() {
+        assert_eq!(bucket_arn_in("aws-cn", "b"), "arn:aws-cn:s3:::b");
+        assert_eq!(bucket_arn_in("aws", "b"), "arn:aws:s3:::b");
+    }
 
     #[test]
     fn public_access_block_names_what_is_off() {
