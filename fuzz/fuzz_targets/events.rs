@@ -4,6 +4,10 @@
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../../shared/src/arn.rs"]
+#[allow(dead_code)]
+mod arn;
+
 #[path = "../../shared/src/report.rs"]
 #[allow(dead_code)]
 mod report;
