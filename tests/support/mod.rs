@@ -86,16 +86,11 @@ pub async fn seed_endpoint(aws: &Aws, name: &str, tags: &[(&str, &str)]) -> Stri
     seed_endpoint_of_type(aws, name, ProductionVariantInstanceType::MlM5Large, 1, tags).await
 }
 
-pub async fn seed_endpoint_of_type(
-    aws: &Aws,
-    name: &str,
-    instance_type: ProductionVariantInstanceType,
-    count: i32,
-    tags: &[(&str, &str)],
-) -> String {
-    let sm = aws.sagemaker();
-    sm.create_model()
-        .model_name(format!("{name}-model"))
+/// An XGBoost model named `name`, run as the account's SageMaker execution role.
+pub async fn seed_model(aws: &Aws, name: &str) {
+    aws.sagemaker()
+        .create_model()
+        .model_name(name)
         .execution_role_arn(format!(
             "arn:aws:iam::{ACCOUNT}:role/SageMakerExecutionRole"
         ))
@@ -107,6 +102,17 @@ pub async fn seed_endpoint_of_type(
         .send()
         .await
         .expect("create model");
+}
+
+pub async fn seed_endpoint_of_type(
+    aws: &Aws,
+    name: &str,
+    instance_type: ProductionVariantInstanceType,
+    count: i32,
+    tags: &[(&str, &str)],
+) -> String {
+    let sm = aws.sagemaker();
+    seed_model(aws, &format!("{name}-model")).await;
     sm.create_endpoint_config()
         .endpoint_config_name(format!("{name}-config"))
         .production_variants(

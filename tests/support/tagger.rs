@@ -6,29 +6,17 @@ use std::process::Command;
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_sagemaker::types::{
-    AsyncInferenceConfig, AsyncInferenceOutputConfig, ContainerDefinition, ProductionVariant,
+    AsyncInferenceConfig, AsyncInferenceOutputConfig, ProductionVariant,
     ProductionVariantInstanceType, Tag,
 };
 
-use super::{ACCOUNT, Sandbox, emulator_url, repo_root};
+use super::{Sandbox, emulator_url, repo_root};
 
 /// A model, an asynchronous-inference endpoint config (one `AllTraffic` variant, 1 ×
 /// ml.m5.large) and its endpoint named `name`, with `tags` on the endpoint; its ARN.
 pub async fn seed_async_endpoint(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) -> String {
     let sm = sandbox.aws.sagemaker();
-    sm.create_model()
-        .model_name(format!("{name}-model"))
-        .execution_role_arn(format!(
-            "arn:aws:iam::{ACCOUNT}:role/SageMakerExecutionRole"
-        ))
-        .primary_container(
-            ContainerDefinition::builder()
-                .image("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create model");
+    super::seed_model(&sandbox.aws, &format!("{name}-model")).await;
     sm.create_endpoint_config()
         .endpoint_config_name(format!("{name}-config"))
         .production_variants(
