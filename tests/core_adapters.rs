@@ -1,6 +1,6 @@
 //! The core crate's AWS adapters against the local emulator.
 
-use sagekeeper_core::notify::{self, Notifier};
+use sagekeeper_core::run::notify::{self, Notifier};
 use sagekeeper_core::tagging;
 use sagekeeper_core::{Outcome, Report, Severity};
 
@@ -92,7 +92,7 @@ async fn one_notification_with_subject_body_and_attributes_reaches_subscribers()
 
 #[tokio::test]
 async fn a_conditional_write_never_overwrites_what_another_run_wrote() {
-    use sagekeeper_core::state::{Expect, StateError, StateStore};
+    use sagekeeper_core::s3::state::{Expect, StateError, StateStore};
     let aws = aws().await;
     let store = StateStore::new(aws.s3(), support::new_bucket(&aws, "cond").await, None);
 
@@ -131,8 +131,8 @@ async fn a_conditional_write_never_overwrites_what_another_run_wrote() {
 #[tokio::test]
 async fn one_run_of_several_at_once_holds_a_lease_until_it_expires_or_is_released() {
     use chrono::{Duration, TimeZone, Utc};
-    use sagekeeper_core::lease::{self, Acquired};
-    use sagekeeper_core::state::StateStore;
+    use sagekeeper_core::s3::lease::{self, Acquired};
+    use sagekeeper_core::s3::state::StateStore;
     let aws = aws().await;
     let store = StateStore::new(aws.s3(), support::new_bucket(&aws, "lease").await, None);
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 18, 0, 0).unwrap();

@@ -2,7 +2,7 @@
 //! of each is rejected with an error that says what is wrong.
 
 use sagekeeper_core::events::{AlarmDelivery, AlarmState, EventError};
-use sagekeeper_core::fanout;
+use sagekeeper_core::run::fanout;
 use sagekeeper_core::{Trigger, TriggerKind};
 use serde_json::Value;
 

@@ -7,8 +7,8 @@
 //! Not emulated, covered by smithy mocks in the core crate: the emulator drops fields of
 //! lifecycle rules (NewerNoncurrentVersions of a noncurrent expiration, object-size filters),
 //! so the field-for-field round trip of the owner's rules is tested in
-//! shared/src/lifecycle.rs; GetMetricData batching (500 metrics per call) and pagination in
-//! shared/src/metric_data.rs; TagResources' 20-ARN limit in shared/src/tagging.rs; a training
+//! shared/src/s3/lifecycle.rs; GetMetricData batching (500 metrics per call) and pagination in
+//! shared/src/cloudwatch/metric_data.rs; TagResources' 20-ARN limit in shared/src/tagging.rs; a training
 //! job's tuning-job parent in shared/src/sagemaker/lineage.rs.
 
 use std::collections::BTreeMap;
@@ -21,8 +21,9 @@ use aws_sdk_s3::types::{
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag as S3Tag,
     Tagging,
 };
-use sagekeeper_core::lifecycle::{self, Expiration, Filter, Rule};
-use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
+use sagekeeper_core::model::lifecycle::{Expiration, Filter, Rule};
+use sagekeeper_core::model::snapshot::EndpointSnapshot;
+use sagekeeper_core::s3::lifecycle;
 use serde_json::Value;
 
 mod support;

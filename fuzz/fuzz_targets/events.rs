@@ -4,13 +4,19 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../shared/src/arn.rs"]
-#[allow(dead_code)]
-mod arn;
+// The core crate's module paths, so the included files' `crate::` imports resolve without the
+// AWS SDK.
+mod model {
+    #[path = "../../../shared/src/model/arn.rs"]
+    #[allow(dead_code)]
+    pub mod arn;
+}
 
-#[path = "../../shared/src/report.rs"]
-#[allow(dead_code)]
-mod report;
+mod run {
+    #[path = "../../../shared/src/run/report.rs"]
+    #[allow(dead_code)]
+    pub mod report;
+}
 
 #[path = "../../shared/src/events/mod.rs"]
 #[allow(dead_code)]

@@ -17,7 +17,7 @@ use aws_sdk_applicationautoscaling::types::{
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::metric_alarms::{self, MetricAlarm};
+use crate::cloudwatch::metric_alarms::{self, MetricAlarm};
 
 /// The clients a capture or restore uses: scaling itself, and CloudWatch for the alarms of
 /// step-scaling policies.
@@ -131,7 +131,7 @@ pub enum ScalingError {
     Unsupported { resource_id: String, what: String },
 }
 
-impl crate::report::ReportableError for ScalingError {
+impl crate::run::report::ReportableError for ScalingError {
     fn kind(&self) -> &'static str {
         match self {
             ScalingError::Aws(_) => "aws",

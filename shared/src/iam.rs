@@ -3,7 +3,7 @@
 use aws_sdk_iam::Client;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::tagging::Tags;
+use crate::model::tags::Tags;
 
 /// The role's tags; `None` when there is no such role (deleted, or in another account).
 /// `role_name` is the name alone: role names are unique in an account whatever their path.

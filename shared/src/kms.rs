@@ -5,7 +5,7 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyState, MultiRegionKeyType, OriginType};
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::tagging::Tags;
+use crate::model::tags::Tags;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyManager {

@@ -1,22 +1,11 @@
 //! Resource Groups Tagging API: tags for many resources in one call per 100, instead of one
 //! ListTags call per resource.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_resourcegroupstagging::Client;
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
 use crate::aws::{AwsError, AwsResultExt};
-
-pub type Tags = BTreeMap<String, String>;
-
-/// Tags from `(key, value)` pairs, as written in code and tests.
-pub fn from_pairs(pairs: &[(&str, &str)]) -> Tags {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+use crate::model::tags::Tags;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaggedResource {
@@ -74,7 +63,7 @@ pub struct TagFailure {
     pub message: String,
 }
 
-impl crate::report::ReportableError for TagFailure {
+impl crate::run::report::ReportableError for TagFailure {
     fn kind(&self) -> &'static str {
         "aws"
     }

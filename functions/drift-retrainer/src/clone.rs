@@ -1,7 +1,7 @@
 //! The definition of a retraining job copied from a training job: the same algorithm, data,
 //! role, encryption, network and tags, run on managed spot capacity with checkpoints. Pure.
 
-use sagekeeper_core::s3_objects::S3Uri;
+use sagekeeper_core::s3::objects::S3Uri;
 use sagekeeper_core::sagemaker::training::{
     Checkpoint, DescribedTrainingJob, TrainingJobDefinition,
 };

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use sagekeeper_core::s3_objects::S3Uri;
+use sagekeeper_core::s3::objects::S3Uri;
 use sagekeeper_core::{Arn, CommonConfig, ConfigError, Env};
 
 use crate::clone::CloneSettings;

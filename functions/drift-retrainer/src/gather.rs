@@ -5,13 +5,13 @@
 use chrono::{DateTime, Utc};
 use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::events::AlarmChange;
-use sagekeeper_core::report::ReportableError;
-use sagekeeper_core::s3_objects::{self, S3Uri};
+use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::report::ReportableError;
+use sagekeeper_core::s3::objects::{self, S3Uri};
 use sagekeeper_core::sagemaker::monitoring::{self, ExecutionQuery};
 use sagekeeper_core::sagemaker::pipelines::{self, PipelineError};
 use sagekeeper_core::sagemaker::{endpoints, tags, training};
-use sagekeeper_core::tagging::Tags;
-use sagekeeper_core::{Report, alarms};
+use sagekeeper_core::{Report, cloudwatch::alarm_tags};
 
 use crate::handler::Deps;
 use crate::key::RetrainKey;
@@ -81,7 +81,7 @@ async fn resolve(
     endpoint: Option<&str>,
 ) -> Result<Resolution, GatherError> {
     let alarm_tags = match &alarm.alarm_arn {
-        Some(arn) => alarms::tags(&deps.cloudwatch, arn).await?,
+        Some(arn) => alarm_tags::tags(&deps.cloudwatch, arn).await?,
         None => Tags::new(),
     };
     let endpoint_tags = match endpoint {
@@ -241,7 +241,7 @@ async fn why(
         Err(err) => return unavailable(format!("the output of the monitoring execution: {err}")),
     };
     let uri = output.join(REPORT_FILE);
-    match s3_objects::get_json::<ViolationReport>(&deps.s3, &uri, MAX_REPORT_BYTES).await {
+    match objects::get_json::<ViolationReport>(&deps.s3, &uri, MAX_REPORT_BYTES).await {
         Ok(Some(found)) => Why::Report {
             uri: uri.to_string(),
             summary: summarize(&found, deps.config.violations_top_n),

@@ -2,7 +2,7 @@
 //! decide with a pure function, then start at most one retrain.
 
 use sagekeeper_core::events::AlarmChange;
-use sagekeeper_core::state::StateStore;
+use sagekeeper_core::s3::state::StateStore;
 use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
 use serde_json::Value;
 

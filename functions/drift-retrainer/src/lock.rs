@@ -1,15 +1,15 @@
 //! One retrain per target at a time: two different alarms on one endpoint (data quality and
 //! model quality) fire at the same moment, each with its own key, and each would find the
 //! other's retrain missing from the history. A run that is about to start a retrain takes the
-//! target's lease in the state bucket first (`sagekeeper_core::lease`, an S3 conditional
+//! target's lease in the state bucket first (`sagekeeper_core::s3::lease`, an S3 conditional
 //! write), reads the history again while holding it, decides again, and gives it back.
 
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use sagekeeper_core::lease::{self, Acquired, LEASE_PREFIX, Lease};
-use sagekeeper_core::report::ReportableError;
-use sagekeeper_core::state::{StateError, StateStore};
+use sagekeeper_core::run::report::ReportableError;
+use sagekeeper_core::s3::lease::{self, Acquired, LEASE_PREFIX, Lease};
+use sagekeeper_core::s3::state::{StateError, StateStore};
 
 /// Longer than a run may take (the function's timeout is 60 s): a run that dies holding the
 /// lock holds up others for at most this long.

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sagekeeper_core::entrypoint::run(
+    sagekeeper_core::run::entrypoint::run(
         handler::NAME,
         "starts one retraining when a Model Monitor drift alarm fires",
         config::Config::from_env,

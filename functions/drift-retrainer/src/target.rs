@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use sagekeeper_core::Arn;
-use sagekeeper_core::tagging::Tags;
+use sagekeeper_core::model::tags::Tags;
 use serde::Deserialize;
 
 pub const PIPELINE_TAG: &str = "sagekeeper:retrain-pipeline";
@@ -152,7 +152,7 @@ fn name_of(value: &str, arn_type: &str) -> String {
 mod tests {
     use super::*;
 
-    use sagekeeper_core::tagging::from_pairs as tags;
+    use sagekeeper_core::model::tags::from_pairs as tags;
 
     fn found(target: Target, source: Source) -> Resolution {
         Resolution::Found(Resolved { target, source })

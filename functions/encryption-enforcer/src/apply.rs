@@ -4,7 +4,7 @@
 use sagekeeper_core::Report;
 use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::kms as kms_api;
-use sagekeeper_core::report::{Outcome, ReportableError};
+use sagekeeper_core::run::report::{Outcome, ReportableError};
 use sagekeeper_core::s3 as s3_api;
 use sagekeeper_core::s3::PublicAccessBlock;
 use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks};

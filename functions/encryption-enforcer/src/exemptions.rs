@@ -35,7 +35,7 @@ pub fn exemption(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sagekeeper_core::tagging::Tags;
+    use sagekeeper_core::model::tags::Tags;
 
     struct Thing(Tags);
     impl Subject for Thing {
@@ -48,7 +48,7 @@ mod tests {
     }
 
     fn tagged(pairs: &[(&str, &str)]) -> Thing {
-        Thing(sagekeeper_core::tagging::from_pairs(pairs))
+        Thing(sagekeeper_core::model::tags::from_pairs(pairs))
     }
 
     #[test]

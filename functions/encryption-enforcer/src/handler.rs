@@ -1,7 +1,7 @@
 //! Handles a daily sweep or one CloudTrail API call: gather the resources in scope, evaluate
 //! the rules, plan, apply, report.
 
-use sagekeeper_core::{Report, Reporter, Severity, TriggerKind, sessions};
+use sagekeeper_core::{Report, Reporter, Severity, TriggerKind, aws::sessions};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -47,7 +47,7 @@ impl Deps {
 /// (buckets keep their own customer-managed key, or get SSE-KMS with the AWS-managed key).
 fn foreign_key(
     config: &Config,
-    target: Option<&sagekeeper_core::targets::Target>,
+    target: Option<&sagekeeper_core::aws::targets::Target>,
 ) -> Option<String> {
     let key = config.common.kms_key_arn.as_ref()?;
     let target = target?;
@@ -99,7 +99,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Report {
 mod tests {
     use super::*;
     use sagekeeper_core::Env;
-    use sagekeeper_core::targets::Target as AccountRegion;
+    use sagekeeper_core::aws::targets::Target as AccountRegion;
 
     #[test]
     fn the_required_key_applies_only_in_its_own_account_and_region() {

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sagekeeper_core::entrypoint::run(
+    sagekeeper_core::run::entrypoint::run(
         handler::NAME,
         "finds and fixes unencrypted or exposed ML data",
         config::Config::from_env,

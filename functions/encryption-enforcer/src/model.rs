@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::kms::KeyInfo;
+use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::s3::{
     AclGrant, DefaultEncryption, PublicAccessBlock, ReplicationRule, Website,
 };
 use sagekeeper_core::sagemaker::notebooks;
-use sagekeeper_core::tagging::Tags;
 
 pub use sagekeeper_core::sagemaker::endpoint_configs::EndpointConfig;
 pub use sagekeeper_core::sagemaker::jobs::{Job, JobKind};

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use sagekeeper_core::kms::KeyManager;
-use sagekeeper_core::report::Finding;
+use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::report::Finding;
 use sagekeeper_core::s3::{DSSE_KMS, SSE_KMS};
-use sagekeeper_core::tagging::Tags;
 use sagekeeper_core::{Report, Severity};
 
 use crate::config::Config;

@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use sagekeeper_core::autoscaling::{self, ScalingError};
+use sagekeeper_core::model::snapshot::EndpointSnapshot;
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
 use sagekeeper_core::sagemaker::park::{self, Stored};
-use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
 use sagekeeper_core::{Report, Severity};
 
 use crate::handler::{Deps, NAME};

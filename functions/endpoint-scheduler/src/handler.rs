@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use sagekeeper_core::autoscaling::ScalingClients;
-use sagekeeper_core::pricing::PriceTable;
+use sagekeeper_core::model::pricing::PriceTable;
+use sagekeeper_core::s3::state::StateStore;
 use sagekeeper_core::sagemaker;
-use sagekeeper_core::state::StateStore;
 use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
 use serde_json::Value;
 
-use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
+use sagekeeper_core::model::snapshot::EndpointSnapshot;
 
 use crate::apply::Applied;
 use crate::config::Config;
@@ -27,7 +27,7 @@ pub struct Deps {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     /// For the alarms of step-scaling policies.
-    pub cloudwatch: sagekeeper_core::metric_alarms::Client,
+    pub cloudwatch: sagekeeper_core::cloudwatch::metric_alarms::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub state: StateStore,
     pub reporter: Reporter,
@@ -207,7 +207,7 @@ async fn converge_endpoint(
 async fn decide(
     deps: &Deps,
     arn: &str,
-    tags: &sagekeeper_core::tagging::Tags,
+    tags: &sagekeeper_core::model::tags::Tags,
     exists: bool,
     now: DateTime<Utc>,
     report: &mut Report,

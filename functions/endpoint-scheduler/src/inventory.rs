@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 
 use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::aws::{DEFAULT_CONCURRENCY, map_bounded};
-use sagekeeper_core::report::ReportableError;
+use sagekeeper_core::model::snapshot::{EndpointSnapshot, SNAPSHOT_PREFIX};
+use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::report::ReportableError;
+use sagekeeper_core::s3::state::{StateError, Versioned};
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
-use sagekeeper_core::sagemaker::snapshot::{EndpointSnapshot, SNAPSHOT_PREFIX};
-use sagekeeper_core::state::{StateError, Versioned};
-use sagekeeper_core::tagging::{self, TaggedResource, Tags};
+use sagekeeper_core::tagging::{self, TaggedResource};
 use sagekeeper_core::{Arn, Report, Severity};
 
 use crate::handler::Deps;

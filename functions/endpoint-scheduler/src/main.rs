@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sagekeeper_core::entrypoint::run(
+    sagekeeper_core::run::entrypoint::run(
         handler::NAME,
         "parks SageMaker endpoints and notebooks outside business hours",
         config::Config::from_env,

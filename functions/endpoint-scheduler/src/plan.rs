@@ -3,12 +3,12 @@
 //! state this planner recognises and finishes.
 
 use sagekeeper_core::Severity;
+use sagekeeper_core::model::snapshot::EndpointSnapshot;
+use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::s3::state::Expect;
 use sagekeeper_core::sagemaker::endpoints::{Endpoint, EndpointConfig, VariantCapacity};
 use sagekeeper_core::sagemaker::inference_components::InferenceComponent;
 use sagekeeper_core::sagemaker::notebooks::Notebook;
-use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
-use sagekeeper_core::state::Expect;
-use sagekeeper_core::tagging::Tags;
 
 use crate::policy::Desired;
 
@@ -271,10 +271,8 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
     use sagekeeper_core::autoscaling::ScalingSnapshot;
+    use sagekeeper_core::model::snapshot::{ComponentCopies, SNAPSHOT_FORMAT, VariantInstances};
     use sagekeeper_core::sagemaker::endpoints::{VariantConfig, Weight};
-    use sagekeeper_core::sagemaker::snapshot::{
-        ComponentCopies, SNAPSHOT_FORMAT, VariantInstances,
-    };
     use std::collections::BTreeMap;
 
     fn config(kind: &str) -> EndpointConfig {

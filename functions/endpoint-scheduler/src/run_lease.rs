@@ -7,7 +7,7 @@
 
 use chrono::{Duration, Utc};
 use sagekeeper_core::Report;
-use sagekeeper_core::lease::{self, Acquired, LEASE_PREFIX, Lease};
+use sagekeeper_core::s3::lease::{self, Acquired, LEASE_PREFIX, Lease};
 
 use crate::handler::{Deps, NAME};
 

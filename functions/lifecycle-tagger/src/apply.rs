@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sagekeeper_core::autoscaling::{self, ScalingClients};
-use sagekeeper_core::lifecycle::{self, Rule};
-use sagekeeper_core::logs::{self, LogGroup};
-use sagekeeper_core::sagemaker::snapshot::EndpointSnapshot;
+use sagekeeper_core::cloudwatch::log_groups::{self, LogGroup};
+use sagekeeper_core::model::lifecycle::Rule;
+use sagekeeper_core::model::snapshot::EndpointSnapshot;
+use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::sagemaker::{self, endpoints, park};
-use sagekeeper_core::tagging::{self, MAX_ARNS_PER_TAG_CALL, Tags};
-use sagekeeper_core::{Report, Severity, s3_tags};
+use sagekeeper_core::tagging::{self, MAX_ARNS_PER_TAG_CALL};
+use sagekeeper_core::{Report, Severity, s3};
 
 use crate::gather::{Bucket, Target};
 use crate::handler::{Deps, NAME};
@@ -40,7 +41,7 @@ pub async fn add_tags(
             Target::SageMaker => by_tags.entry(tags).or_default().push(arn),
             Target::Bucket(bucket) => {
                 let action = format!("add-tags {}", describe(&tags));
-                let add = s3_tags::add_missing(&deps.s3, &deps.tagging, &bucket, &tags);
+                let add = s3::tags::add_missing(&deps.s3, &deps.tagging, &bucket, &tags);
                 if report.attempt(&arn, &action, add).await {
                     tagged += 1;
                 }
@@ -87,12 +88,12 @@ pub async fn lifecycle_rules(
 ) -> bool {
     let ids: Vec<&str> = rules.iter().filter_map(|r| r.id.as_deref()).collect();
     let action = format!("put-lifecycle-rules {}", ids.join(", "));
-    let put = lifecycle::put_merged(&deps.s3, &bucket.name, rules, RULE_ID_PREFIX);
+    let put = s3::lifecycle::put_merged(&deps.s3, &bucket.name, rules, RULE_ID_PREFIX);
     report.attempt(&bucket.arn, &action, put).await
 }
 
 pub async fn retention(deps: &Deps, group: &LogGroup, days: i32, report: &mut Report) -> bool {
-    let put = logs::put_retention(&deps.logs, &group.name, days);
+    let put = log_groups::put_retention(&deps.logs, &group.name, days);
     report
         .attempt(&group.arn, &format!("put-retention {days} days"), put)
         .await

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use sagekeeper_core::logs::RETENTION_DAYS;
-use sagekeeper_core::tagging::Tags;
+use sagekeeper_core::cloudwatch::log_groups::RETENTION_DAYS;
+use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::{CommonConfig, ConfigError, Env};
 use serde::Deserialize;
 

@@ -9,13 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use sagekeeper_core::aws::{DEFAULT_CONCURRENCY, map_bounded};
+use sagekeeper_core::cloudwatch::log_groups::{self, LogGroup};
 use sagekeeper_core::events::{ApiCall, ResourceRef};
-use sagekeeper_core::lifecycle::{self, LifecycleConfig};
-use sagekeeper_core::logs::{self, LogGroup};
-use sagekeeper_core::report::ReportableError;
+use sagekeeper_core::model::lifecycle::LifecycleConfig;
+use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::report::ReportableError;
 use sagekeeper_core::sagemaker::catalog::{self, Kind, Listed};
 use sagekeeper_core::sagemaker::{endpoints, invocation_mode, lineage, tags};
-use sagekeeper_core::tagging::Tags;
 use sagekeeper_core::{AwsError, Report, iam, s3};
 
 use crate::creator::{self, CREATED_BY, Creator};
@@ -159,7 +159,7 @@ pub async fn created(
 async fn bucket_state(deps: &Deps, name: &str, tags: &Tags) -> Result<Bucket, AwsError> {
     let class = lifecycle_plan::classify(name, tags, &deps.config.data_class_prefixes);
     let lifecycle = match class {
-        Classified::Class(_) => lifecycle::get(&deps.s3, name).await?,
+        Classified::Class(_) => s3::lifecycle::get(&deps.s3, name).await?,
         _ => LifecycleConfig::default(),
     };
     Ok(Bucket {
@@ -212,7 +212,7 @@ pub async fn sweep(deps: &Deps, now: DateTime<Utc>, report: &mut Report) -> Inve
         inventory.buckets.push(bucket);
     }
     inventory.log_groups = reported(
-        logs::list_with_prefix(&deps.logs, SAGEMAKER_LOG_PREFIX).await,
+        log_groups::list_with_prefix(&deps.logs, SAGEMAKER_LOG_PREFIX).await,
         None,
         report,
     )

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sagekeeper_core::events::ApiCall;
-use sagekeeper_core::pricing::PriceTable;
-use sagekeeper_core::state::StateStore;
+use sagekeeper_core::model::pricing::PriceTable;
+use sagekeeper_core::s3::state::StateStore;
 use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
 use serde_json::Value;
 

@@ -22,11 +22,11 @@
 //! - serverless: costs nothing when idle, so it is not judged.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sagekeeper_core::metric_data::{MetricQuery, Reading, Stat};
-use sagekeeper_core::pricing::PriceTable;
+use sagekeeper_core::cloudwatch::metric_data::{MetricQuery, Reading, Stat};
+use sagekeeper_core::model::pricing::PriceTable;
+use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::sagemaker::endpoints::{Endpoint, EndpointConfig};
 use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
-use sagekeeper_core::tagging::Tags;
 
 use crate::creator::CREATED_AT;
 
@@ -333,7 +333,7 @@ mod tests {
     fn candidate(tags: &[(&str, &str)]) -> Candidate {
         Candidate {
             arn: "arn:aws:sagemaker:eu-west-3:123456789012:endpoint/fraud".to_owned(),
-            tags: sagekeeper_core::tagging::from_pairs(tags),
+            tags: sagekeeper_core::model::tags::from_pairs(tags),
             created: Some(Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap()),
             endpoint: Endpoint {
                 name: "fraud".to_owned(),

@@ -4,11 +4,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use sagekeeper_core::lifecycle::{
+use sagekeeper_core::model::lifecycle::{
     self, Expiration, Filter, LifecycleConfig, MergeError, MergePlan, NoncurrentExpiration, Rule,
     Transition,
 };
-use sagekeeper_core::tagging::Tags;
+use sagekeeper_core::model::tags::Tags;
 
 use crate::config::LifecycleDays;
 
@@ -143,7 +143,7 @@ pub fn plan_bucket(
 mod tests {
     use super::*;
 
-    use sagekeeper_core::tagging::from_pairs as tags;
+    use sagekeeper_core::model::tags::from_pairs as tags;
 
     fn owner_rule() -> Rule {
         Rule {

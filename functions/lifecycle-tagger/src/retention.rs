@@ -1,7 +1,7 @@
 //! Log retention: SageMaker log groups that keep their events forever get the configured
 //! retention; a retention someone chose is left as it is.
 
-use sagekeeper_core::logs::LogGroup;
+use sagekeeper_core::cloudwatch::log_groups::LogGroup;
 
 /// SageMaker writes training, processing, transform, endpoint and notebook logs here.
 pub const SAGEMAKER_LOG_PREFIX: &str = "/aws/sagemaker/";

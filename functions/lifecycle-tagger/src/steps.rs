@@ -2,9 +2,9 @@
 //! apply. Each returns what it changed for the headline and the metrics.
 
 use chrono::{DateTime, Utc};
-use sagekeeper_core::metric_data::{self, MetricQuery};
+use sagekeeper_core::cloudwatch::metric_data::{self, MetricQuery};
+use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
-use sagekeeper_core::tagging::Tags;
 use sagekeeper_core::{Report, Severity};
 
 use crate::apply;
@@ -102,7 +102,7 @@ pub async fn lifecycle(deps: &Deps, buckets: &[Bucket], report: &mut Report, tal
 
 pub async fn retention(
     deps: &Deps,
-    groups: &[sagekeeper_core::logs::LogGroup],
+    groups: &[sagekeeper_core::cloudwatch::log_groups::LogGroup],
     report: &mut Report,
     tally: &mut Tally,
 ) {

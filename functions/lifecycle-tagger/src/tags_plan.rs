@@ -5,7 +5,7 @@
 //! never changed, whatever its value: the owner set it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sagekeeper_core::tagging::Tags;
+use sagekeeper_core::model::tags::Tags;
 
 use crate::creator::{CREATED_AT, CREATED_BY};
 
@@ -69,7 +69,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    use sagekeeper_core::tagging::from_pairs as tags;
+    use sagekeeper_core::model::tags::from_pairs as tags;
 
     fn required() -> Vec<String> {
         [

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{EventError, TriggerKind, typed};
-use crate::arn::partition_of;
+use crate::model::arn::partition_of;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiCall {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::report::ReportableError;
+use crate::run::report::ReportableError;
 
 pub use alarm::{AlarmChange, AlarmDelivery, AlarmMetric, AlarmState};
 pub use cloudtrail::{ApiCall, ResourceRef};

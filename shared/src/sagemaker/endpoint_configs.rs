@@ -7,8 +7,8 @@ use aws_smithy_types::DateTime as SmithyDateTime;
 use chrono::{DateTime, Utc};
 
 use crate::aws::{self, AwsError, AwsResultExt};
+use crate::model::tags::Tags;
 use crate::sagemaker::tags;
-use crate::tagging::Tags;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointConfig {

@@ -11,8 +11,8 @@ use aws_smithy_types::DateTime as SmithyDateTime;
 use chrono::{DateTime, Utc};
 
 use crate::aws::{AwsError, AwsResultExt};
+use crate::model::tags::Tags;
 use crate::sagemaker::tags;
-use crate::tagging::Tags;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum JobKind {

@@ -5,8 +5,8 @@
 use aws_sdk_sagemaker::Client;
 
 use crate::aws::{AwsError, AwsResultExt};
+use crate::model::tags::Tags;
 use crate::sagemaker::catalog::Kind;
-use crate::tagging::Tags;
 
 /// SageMaker tags every job a pipeline starts with the pipeline execution's ARN.
 pub const PIPELINE_EXECUTION_TAG: &str = "sagemaker:pipeline-execution-arn";

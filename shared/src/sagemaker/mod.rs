@@ -11,7 +11,6 @@ pub mod monitoring;
 pub mod notebooks;
 pub mod park;
 pub mod pipelines;
-pub mod snapshot;
 pub mod tags;
 pub mod training;
 

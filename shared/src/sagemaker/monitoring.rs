@@ -10,8 +10,8 @@ use aws_sdk_sagemaker::types::{ExecutionStatus, MonitoringExecutionSortKey, Sort
 use aws_smithy_types::DateTime as SmithyDateTime;
 use chrono::{DateTime, Utc};
 
-use crate::arn::Arn;
 use crate::aws::{AwsError, AwsResultExt};
+use crate::model::arn::Arn;
 
 /// Which executions to look at: a schedule's, or (without one) any schedule's of an endpoint,
 /// scheduled before `before`.

@@ -5,14 +5,14 @@
 use chrono::{DateTime, Utc};
 
 use crate::autoscaling::{self, ScalingClients, ScalingError};
-use crate::report::{Report, Severity};
-use crate::sagemaker::endpoints::{Endpoint, EndpointConfig};
-use crate::sagemaker::inference_components::InferenceComponent;
-use crate::sagemaker::snapshot::{
+use crate::model::snapshot::{
     ComponentCopies, EndpointSnapshot, SNAPSHOT_FORMAT, VariantInstances,
 };
-use crate::state::{Expect, StateError, StateStore};
-use crate::tagging::Tags;
+use crate::model::tags::Tags;
+use crate::run::report::{Report, Severity};
+use crate::s3::state::{Expect, StateError, StateStore};
+use crate::sagemaker::endpoints::{Endpoint, EndpointConfig};
+use crate::sagemaker::inference_components::InferenceComponent;
 
 /// The Application Auto Scaling resource ids of the endpoint's variants, or of its inference
 /// components when it hosts them.

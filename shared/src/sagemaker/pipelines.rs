@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::report::ReportableError;
+use crate::run::report::ReportableError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pipeline {

@@ -8,7 +8,7 @@ use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::Tag;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::tagging::Tags;
+use crate::model::tags::Tags;
 
 pub async fn list(client: &Client, arn: &str) -> Result<Tags, AwsError> {
     let mut pages = client

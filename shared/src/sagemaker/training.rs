@@ -25,8 +25,8 @@ use aws_smithy_types::DateTime as SmithyDateTime;
 use chrono::{DateTime, Utc};
 
 use crate::aws::{AwsError, AwsResultExt};
+use crate::model::tags::Tags;
 use crate::sagemaker::tags;
-use crate::tagging::Tags;
 
 /// Everything CreateTrainingJob takes that this module carries.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -131,8 +131,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::model::{Key, KeyIndex, TagMatch};
     use sagekeeper_core::kms::KeyInfo;
+    use sagekeeper_core::model::tags::Tags;
     use sagekeeper_core::s3::{DefaultEncryption, PublicAccessBlock};
-    use sagekeeper_core::tagging::Tags;
 
     pub const KEY_ARN: &str =
         "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";

@@ -272,8 +272,8 @@ fn notebook_root_access(notebook: &Notebook, _: &Context) -> Evaluation {
 pub(crate) mod tests {
     use super::*;
     use crate::model::{KeyIndex, TagMatch};
+    use sagekeeper_core::model::tags::Tags;
     use sagekeeper_core::sagemaker::notebooks;
-    use sagekeeper_core::tagging::Tags;
 
     /// A multi-instance training job that passes every rule, tagged as sensitive.
     pub fn good_job() -> Job {

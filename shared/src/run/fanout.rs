@@ -8,8 +8,8 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::aws::targets::Target;
 use crate::aws::{AwsError, AwsResultExt};
-use crate::targets::Target;
 
 /// SQS takes at most ten messages per SendMessageBatch.
 const BATCH: usize = 10;

@@ -8,7 +8,7 @@ use aws_sdk_s3::Client;
 use serde::de::DeserializeOwned;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::report::ReportableError;
+use crate::run::report::ReportableError;
 
 /// `s3://bucket/key`, split. The key may be empty (the bucket's root) or end with `/` (a prefix).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

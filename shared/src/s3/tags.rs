@@ -7,9 +7,10 @@
 //! since the run's plan) keeps its value.
 
 use crate::aws::AwsError;
-use crate::report::ReportableError;
+use crate::model::tags::Tags;
+use crate::run::report::ReportableError;
 use crate::s3;
-use crate::tagging::{self, TagFailure, Tags};
+use crate::tagging::{self, TagFailure};
 
 /// S3 accepts at most this many tags on a bucket; system tags (`aws:`) do not count.
 pub const MAX_BUCKET_TAGS: usize = 50;

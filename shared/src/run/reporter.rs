@@ -3,12 +3,12 @@
 use chrono::Utc;
 use serde_json::Value;
 
+use crate::aws::sessions::Scope;
 use crate::config::CommonConfig;
 use crate::events::{Trigger, TriggerKind};
-use crate::notify::{self, Notifier};
-use crate::report::Report;
-use crate::sessions::Scope;
-use crate::{logging, metrics};
+use crate::run::notify::{self, Notifier};
+use crate::run::report::Report;
+use crate::run::{emf, logging};
 
 #[derive(Debug, Clone)]
 pub struct Reporter {
@@ -87,7 +87,7 @@ impl Reporter {
         } else {
             tracing::info!(function = %report.function, trigger = %report.trigger, target, done, planned, failed, findings, errors, "run finished");
         }
-        let emf = metrics::emf_document(&report, Utc::now().timestamp_millis());
+        let emf = emf::emf_document(&report, Utc::now().timestamp_millis());
         logging::write_line(&emf.to_string());
         report
     }

@@ -1,5 +1,5 @@
 //! Where an event is handled. A single-account deployment handles every event in its own
-//! account and region. With targets configured (see [`crate::targets`]):
+//! account and region. With targets configured (see [`crate::aws::targets`]):
 //! - a scheduled sweep fans out: one SQS message per target when `FANOUT_QUEUE_URL` is set,
 //!   else every target in this invocation, `TARGET_CONCURRENCY` at a time;
 //! - an SQS-triggered invocation handles each message's target and names the failed messages
@@ -17,13 +17,13 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::aws::sessions::{Scope, Sessions};
+use crate::aws::targets::{Accounts, Target, TargetsConfig};
 use crate::aws::{Aws, AwsError, map_bounded};
-use crate::fanout::{self, BatchItemFailure, Delivery};
-use crate::report::{Outcome, Report, ReportableError, Severity};
-use crate::reporter::Reporter;
-use crate::sessions::{Scope, Sessions};
-use crate::targets::{Accounts, Target, TargetsConfig};
-use crate::{Trigger, organizations};
+use crate::run::fanout::{self, BatchItemFailure, Delivery};
+use crate::run::report::{Outcome, Report, ReportableError, Severity};
+use crate::run::reporter::Reporter;
+use crate::{Trigger, aws::organizations};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Route {

@@ -159,7 +159,7 @@ impl TargetsConfig {
     pub fn role_arn(&self, account: &str, region: &str) -> String {
         format!(
             "arn:{}:iam::{account}:role/{}",
-            crate::arn::partition_of(region),
+            crate::model::arn::partition_of(region),
             self.member_role
         )
     }

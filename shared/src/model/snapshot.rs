@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::autoscaling::ScalingSnapshot;
-use crate::pricing::PriceTable;
+use crate::model::pricing::PriceTable;
 use crate::sagemaker::endpoints::DeploymentConfig;
 pub use crate::sagemaker::endpoints::Weight;
 

@@ -10,13 +10,13 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crate::aws::Aws;
+use crate::aws::sessions::Scope;
+use crate::aws::targets::TargetsConfig;
 use crate::config::{CommonConfig, ConfigError, Env, LogLevel};
-use crate::dispatch::{Dispatcher, Parts, Response};
-use crate::logging::{self, LogSink};
-use crate::report::Report;
-use crate::reporter::Reporter;
-use crate::sessions::Scope;
-use crate::targets::TargetsConfig;
+use crate::run::dispatch::{Dispatcher, Parts, Response};
+use crate::run::logging::{self, LogSink};
+use crate::run::report::Report;
+use crate::run::reporter::Reporter;
 
 /// Exit codes outside Lambda.
 pub const EXIT_OK: u8 = 0;
@@ -26,7 +26,7 @@ pub const EXIT_USAGE: u8 = 2;
 /// A function's whole `main`: start (Lambda or shell), read the typed configuration (an
 /// invalid value stops here, naming the variable), build the SDK configuration and the
 /// function's dependencies for its own account once, then serve events with `handle` in
-/// whichever account and region each event is for (see [`crate::dispatch`]). `build` makes
+/// whichever account and region each event is for (see [`crate::run::dispatch`]). `build` makes
 /// the dependencies for one scope; it is called again for every other target.
 pub async fn run<C, D>(
     function: &'static str,
@@ -52,7 +52,7 @@ pub async fn run<C, D>(
         Ok(aws) => aws,
         Err(err) => return launch.startup_failed(&err),
     };
-    crate::arn::set_home_partition(hub.region().unwrap_or_default());
+    crate::model::arn::set_home_partition(hub.region().unwrap_or_default());
     let parts = Parts {
         function,
         dry_run: common.dry_run,
@@ -387,7 +387,7 @@ mod tests {
     #[test]
     fn an_sqs_batch_retries_through_batch_item_failures_not_a_function_error() {
         let runs = |batch_item_failures| {
-            Response::Targets(crate::dispatch::TargetRuns {
+            Response::Targets(crate::run::dispatch::TargetRuns {
                 function: "endpoint-scheduler".to_owned(),
                 dry_run: false,
                 batch_item_failures,

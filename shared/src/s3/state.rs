@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::report::ReportableError;
-use crate::s3_objects;
+use crate::run::report::ReportableError;
+use crate::s3::objects;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -163,12 +163,12 @@ impl StateStore {
         &self,
         key: &str,
     ) -> Result<Option<Versioned<T>>, StateError> {
-        let found = s3_objects::get_object(&self.s3, &self.bucket, &self.full(key)).await?;
+        let found = objects::get_object(&self.s3, &self.bucket, &self.full(key)).await?;
         let Some(object) = found else {
             return Ok(None);
         };
         let etag = object.e_tag.clone().unwrap_or_default();
-        let bytes = s3_objects::read_body(object).await?;
+        let bytes = objects::read_body(object).await?;
         let value = serde_json::from_slice(&bytes).map_err(|source| self.corrupt(key, source))?;
         Ok(Some(Versioned { value, etag }))
     }

@@ -4,7 +4,7 @@
 use aws_sdk_cloudwatch::Client;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::tagging::Tags;
+use crate::model::tags::Tags;
 
 /// The alarm's tags. An alarm deleted since it fired has none to give, so "not found" is an
 /// empty set rather than an error.

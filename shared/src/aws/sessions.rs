@@ -10,8 +10,8 @@ use aws_config::Region;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
+use crate::aws::targets::{Target, TargetsConfig};
 use crate::aws::{Aws, AwsError, AwsResultExt};
-use crate::targets::{Target, TargetsConfig};
 
 /// Assumed-role sessions last an hour; one is renewed when less than this is left, which is
 /// more than a Lambda invocation can run.
@@ -54,7 +54,7 @@ pub struct AssumeError {
     pub source: AwsError,
 }
 
-impl crate::report::ReportableError for AssumeError {
+impl crate::run::report::ReportableError for AssumeError {
     fn kind(&self) -> &'static str {
         "assume-role"
     }

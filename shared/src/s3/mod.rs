@@ -4,6 +4,16 @@
 //!
 //! "Not configured" is an answer, not an error: each getter returns `None` for it, whatever
 //! error code S3 (or the emulator) uses to say so.
+//!
+//! Submodules: `objects` (JSON documents other services write), `tags` (adding bucket tags),
+//! `lifecycle` (a bucket's lifecycle rules), `state` (our own state bucket) and `lease` (runs
+//! excluding each other through it).
+
+pub mod lease;
+pub mod lifecycle;
+pub mod objects;
+pub mod state;
+pub mod tags;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
@@ -12,12 +22,12 @@ use aws_sdk_s3::types::{
 };
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::tagging::Tags;
+use crate::model::tags::Tags;
 
 /// The bucket's ARN in the deployment's partition; S3 bucket ARNs have neither region nor
 /// account.
 pub fn bucket_arn(bucket: &str) -> String {
-    bucket_arn_in(crate::arn::home_partition(), bucket)
+    bucket_arn_in(crate::model::arn::home_partition(), bucket)
 }
 
 pub fn bucket_arn_in(partition: &str, bucket: &str) -> String {

@@ -1,5 +1,12 @@
 //! The one place SDK clients are configured, AWS errors are classified, and per-resource calls
 //! are fanned out with a bound.
+//!
+//! Submodules: `targets` (which accounts and regions a deployment governs), `sessions` (clients
+//! per target) and `organizations` (the accounts of an organisation).
+
+pub mod organizations;
+pub mod sessions;
+pub mod targets;
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,7 +18,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::StreamExt;
 
 use crate::config::{ConfigError, Env};
-use crate::report::ReportableError;
+use crate::run::report::ReportableError;
 
 /// The retry mode and attempts: `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` when set, else adaptive
 /// with 5 attempts.

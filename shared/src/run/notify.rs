@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::report::{Outcome, Report, Severity};
+use crate::run::report::{Outcome, Report, Severity};
 
 /// SNS accepts 256 KiB including attributes; stay clear of it.
 pub const MAX_MESSAGE_BYTES: usize = 240 * 1024;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::state::{Expect, StateError, StateStore, Versioned};
+use crate::s3::state::{Expect, StateError, StateStore, Versioned};
 
 pub const LEASE_PREFIX: &str = "leases/";
 

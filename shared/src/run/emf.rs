@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::report::Report;
+use crate::run::report::Report;
 
 pub const NAMESPACE: &str = "Sagekeeper";
 
@@ -55,7 +55,7 @@ pub fn emf_document(report: &Report, timestamp_ms: i64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Outcome, Severity};
+    use crate::run::report::{Outcome, Severity};
     use chrono::{TimeZone, Utc};
 
     #[test]

@@ -1,0 +1,7 @@
+//! Plain data and pure decisions every function shares: no AWS call in here.
+
+pub mod arn;
+pub mod lifecycle;
+pub mod pricing;
+pub mod snapshot;
+pub mod tags;

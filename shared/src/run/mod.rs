@@ -1,0 +1,12 @@
+//! One run of a function, start to finish: the Lambda-or-shell entrypoint, where an event is
+//! handled (this account, fan-out, SQS), the report and how it is delivered (log lines, EMF
+//! metrics, one SNS message).
+
+pub mod dispatch;
+pub mod emf;
+pub mod entrypoint;
+pub mod fanout;
+pub mod logging;
+pub mod notify;
+pub mod report;
+pub mod reporter;
