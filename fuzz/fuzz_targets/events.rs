@@ -6,14 +6,14 @@ use libfuzzer_sys::fuzz_target;
 
 // The core crate's module paths, so the included files' `crate::` imports resolve without the
 // AWS SDK.
+#[path = "../../shared/src/model"]
 mod model {
-    #[path = "../../../shared/src/model/arn.rs"]
     #[allow(dead_code)]
     pub mod arn;
 }
 
+#[path = "../../shared/src/run"]
 mod run {
-    #[path = "../../../shared/src/run/report.rs"]
     #[allow(dead_code)]
     pub mod report;
 }

@@ -6,7 +6,7 @@ use sagekeeper_core::events::AlarmChange;
 use sagekeeper_core::sagemaker::{pipelines, training};
 use sagekeeper_core::{Outcome, Report, Severity};
 
-use crate::handler::Deps;
+use crate::clients::Clients;
 use crate::plan::{self, Plan, Situation};
 
 /// What CreateTrainingJob did with the deterministic name.
@@ -17,7 +17,7 @@ enum Created {
 }
 
 pub async fn apply(
-    deps: &Deps,
+    clients: &Clients,
     alarm: &AlarmChange,
     situation: &Situation,
     plan: Plan,
@@ -60,7 +60,7 @@ pub async fn apply(
         }
         Plan::StartPipeline { resource, start } => {
             drift_finding(report, &alarm_resource, &subject, why.detail());
-            let write = pipelines::start(&deps.sagemaker, &start);
+            let write = pipelines::start(&clients.sagemaker, &start);
             let execution = report
                 .perform(&resource, "start-pipeline-execution", write)
                 .await;
@@ -88,7 +88,7 @@ pub async fn apply(
             }
             let definition = &clone.definition;
             let write = async {
-                match training::create(&deps.sagemaker, definition).await {
+                match training::create(&clients.sagemaker, definition).await {
                     Ok(arn) => Ok(Created::New(arn)),
                     Err(err) if err.is_code("ResourceInUse") => Ok(Created::Existing),
                     Err(err) => Err(err),

@@ -13,7 +13,8 @@ use sagekeeper_core::sagemaker::pipelines::{self, PipelineError};
 use sagekeeper_core::sagemaker::{endpoints, tags, training};
 use sagekeeper_core::{Report, cloudwatch::alarm_tags};
 
-use crate::handler::Deps;
+use crate::clients::Clients;
+use crate::config::Config;
 use crate::key::RetrainKey;
 use crate::plan::{self, PastRun, RETRAIN_KEY_TAG, RETRAINED_FROM_TAG, Situation, TargetState};
 use crate::target::{self, Resolution, Target};
@@ -47,12 +48,17 @@ const MAX_REPORT_BYTES: usize = 5 * 1024 * 1024;
 
 /// What the decision needs, or `None` when it cannot be known (the error is in the report):
 /// without the target's history, starting anything could start a second retrain.
-pub async fn situation(deps: &Deps, alarm: &AlarmChange, report: &mut Report) -> Option<Situation> {
+pub async fn situation(
+    clients: &Clients,
+    config: &Config,
+    alarm: &AlarmChange,
+    report: &mut Report,
+) -> Option<Situation> {
     let endpoint = alarm.dimension("Endpoint").map(str::to_owned);
     let schedule = alarm.dimension("MonitoringSchedule").map(str::to_owned);
     let gathered = async {
-        let resolution = resolve(deps, alarm, endpoint.as_deref()).await?;
-        target_state(deps, alarm, resolution).await
+        let resolution = resolve(clients, config, alarm, endpoint.as_deref()).await?;
+        target_state(clients, alarm, resolution).await
     };
     let target = match gathered.await {
         Ok(target) => target,
@@ -63,7 +69,14 @@ pub async fn situation(deps: &Deps, alarm: &AlarmChange, report: &mut Report) ->
     };
     let why = match &target {
         TargetState::Pipeline { .. } | TargetState::Job { .. } => {
-            why(deps, alarm, endpoint.as_deref(), schedule.as_deref()).await
+            why(
+                clients,
+                config,
+                alarm,
+                endpoint.as_deref(),
+                schedule.as_deref(),
+            )
+            .await
         }
         _ => Why::Unavailable("not looked for: there is nothing to retrain".to_owned()),
     };
@@ -76,31 +89,32 @@ pub async fn situation(deps: &Deps, alarm: &AlarmChange, report: &mut Report) ->
 }
 
 async fn resolve(
-    deps: &Deps,
+    clients: &Clients,
+    config: &Config,
     alarm: &AlarmChange,
     endpoint: Option<&str>,
 ) -> Result<Resolution, GatherError> {
     let alarm_tags = match &alarm.alarm_arn {
-        Some(arn) => alarm_tags::tags(&deps.cloudwatch, arn).await?,
+        Some(arn) => alarm_tags::tags(&clients.cloudwatch, arn).await?,
         None => Tags::new(),
     };
     let endpoint_tags = match endpoint {
-        Some(name) => match endpoints::describe(&deps.sagemaker, name).await? {
-            Some(found) => tags::list(&deps.sagemaker, &found.arn).await?,
+        Some(name) => match endpoints::describe(&clients.sagemaker, name).await? {
+            Some(found) => tags::list(&clients.sagemaker, &found.arn).await?,
             None => Tags::new(),
         },
         None => Tags::new(),
     };
     Ok(target::resolve(
         endpoint,
-        &deps.config.targets,
+        &config.targets,
         &alarm_tags,
         &endpoint_tags,
     ))
 }
 
 async fn target_state(
-    deps: &Deps,
+    clients: &Clients,
     alarm: &AlarmChange,
     resolution: Resolution,
 ) -> Result<TargetState, GatherError> {
@@ -113,17 +127,17 @@ async fn target_state(
         Resolution::Found(resolved) => resolved,
     };
     let state = match &resolved.target {
-        Target::Pipeline(name) => match pipelines::describe(&deps.sagemaker, name).await? {
+        Target::Pipeline(name) => match pipelines::describe(&clients.sagemaker, name).await? {
             None => TargetState::Missing(resolved),
             Some(pipeline) => TargetState::Pipeline {
-                history: pipeline_history(deps, name, since).await?,
+                history: pipeline_history(clients, name, since).await?,
                 pipeline,
             },
         },
-        Target::TrainingJob(name) => match training::describe(&deps.sagemaker, name).await? {
+        Target::TrainingJob(name) => match training::describe(&clients.sagemaker, name).await? {
             None => TargetState::Missing(resolved),
             Some(source) => TargetState::Job {
-                history: job_history(deps, &source.definition.name, since).await?,
+                history: job_history(clients, &source.definition.name, since).await?,
                 source: Box::new(source),
             },
         },
@@ -134,17 +148,17 @@ async fn target_state(
 /// Reads the target's history again, e.g. once the per-target lock is held: another run may
 /// have started a retrain since the first read.
 pub async fn refresh_history(
-    deps: &Deps,
+    clients: &Clients,
     alarm: &AlarmChange,
     target: &mut TargetState,
 ) -> Result<(), GatherError> {
     let since = plan::history_start(alarm.changed_at);
     match target {
         TargetState::Pipeline { pipeline, history } => {
-            *history = pipeline_history(deps, &pipeline.name, since).await?;
+            *history = pipeline_history(clients, &pipeline.name, since).await?;
         }
         TargetState::Job { source, history } => {
-            *history = job_history(deps, &source.definition.name, since).await?;
+            *history = job_history(clients, &source.definition.name, since).await?;
         }
         _ => {}
     }
@@ -153,12 +167,12 @@ pub async fn refresh_history(
 
 /// Every execution of the pipeline counts, manual ones too.
 async fn pipeline_history(
-    deps: &Deps,
+    clients: &Clients,
     pipeline: &str,
     since: DateTime<Utc>,
 ) -> Result<Vec<PastRun>, GatherError> {
     Ok(
-        pipelines::executions_since(&deps.sagemaker, pipeline, since)
+        pipelines::executions_since(&clients.sagemaker, pipeline, since)
             .await?
             .into_iter()
             .map(|e| PastRun {
@@ -177,14 +191,14 @@ async fn pipeline_history(
 /// prefix only narrows the listing: `card-fraud`'s copies (`card-fraud-rt-…`) contain
 /// `fraud-rt-`, and two long names may share their first 49 characters.
 async fn job_history(
-    deps: &Deps,
+    clients: &Clients,
     source: &str,
     since: DateTime<Utc>,
 ) -> Result<Vec<PastRun>, GatherError> {
     let prefix = RetrainKey::job_prefix(source);
     let mut history = Vec::new();
-    for job in training::list_named(&deps.sagemaker, &prefix, since).await? {
-        let tags = tags::list(&deps.sagemaker, &job.arn).await?;
+    for job in training::list_named(&clients.sagemaker, &prefix, since).await? {
+        let tags = tags::list(&clients.sagemaker, &job.arn).await?;
         if tags.get(RETRAINED_FROM_TAG).map(String::as_str) != Some(source) {
             continue;
         }
@@ -203,7 +217,8 @@ async fn job_history(
 /// The latest finished monitoring execution before the alarm, and its violations. Never an
 /// error: a retrain does not wait for an explanation, so any failure is "unavailable".
 async fn why(
-    deps: &Deps,
+    clients: &Clients,
+    config: &Config,
     alarm: &AlarmChange,
     endpoint: Option<&str>,
     schedule: Option<&str>,
@@ -213,7 +228,7 @@ async fn why(
         endpoint,
         before: alarm.changed_at,
     };
-    let execution = match monitoring::latest_finished(&deps.sagemaker, query).await {
+    let execution = match monitoring::latest_finished(&clients.sagemaker, query).await {
         Ok(Some(execution)) => execution,
         Ok(None) => {
             let of = schedule
@@ -241,10 +256,10 @@ async fn why(
         Err(err) => return unavailable(format!("the output of the monitoring execution: {err}")),
     };
     let uri = output.join(REPORT_FILE);
-    match objects::get_json::<ViolationReport>(&deps.s3, &uri, MAX_REPORT_BYTES).await {
+    match objects::get_json::<ViolationReport>(&clients.s3, &uri, MAX_REPORT_BYTES).await {
         Ok(Some(found)) => Why::Report {
             uri: uri.to_string(),
-            summary: summarize(&found, deps.config.violations_top_n),
+            summary: summarize(&found, config.violations_top_n),
         },
         Ok(None) => unavailable(format!("{uri} does not exist")),
         Err(err) => unavailable(format!("{uri} could not be read: {err}")),

@@ -9,7 +9,7 @@ use sagekeeper_core::s3 as s3_api;
 use sagekeeper_core::s3::PublicAccessBlock;
 use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks};
 
-use crate::gather::Clients;
+use crate::clients::Clients;
 use crate::plan::{Remediation, Step};
 use crate::policy::{self, Merge};
 
@@ -199,6 +199,7 @@ mod tests {
             sagemaker: mock_client!(aws_sdk_sagemaker, [&stop]),
             kms: mock_client!(aws_sdk_kms, [&rotate]),
             region: Some("us-east-1".to_owned()),
+            target: None,
         };
         Mocks {
             stop,
@@ -316,6 +317,7 @@ mod tests {
             sagemaker: mock_client!(aws_sdk_sagemaker, [&stop]),
             kms: mock_client!(aws_sdk_kms, [&unused]),
             region: Some("us-east-1".to_owned()),
+            target: None,
         };
         PolicyStore {
             stored,

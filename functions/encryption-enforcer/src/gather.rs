@@ -4,91 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
+use sagekeeper_core::Report;
 use sagekeeper_core::aws::{self, AwsError};
-use sagekeeper_core::events::EventError;
 use sagekeeper_core::kms::{self as kms_api, KeyManager};
 use sagekeeper_core::s3 as s3_api;
 use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks, tags};
-use sagekeeper_core::{Report, Trigger};
 
+use crate::clients::Clients;
 use crate::config::Config;
+use crate::decide::Subject;
 use crate::model::{Bucket, BucketUses, Inventory, Job, JobKind, Key, Notebook};
-
-/// The SDK clients the enforcer reads and writes with, built once at cold start.
-#[derive(Debug, Clone)]
-pub struct Clients {
-    pub s3: aws_sdk_s3::Client,
-    pub sagemaker: aws_sdk_sagemaker::Client,
-    pub kms: aws_sdk_kms::Client,
-    /// Buckets in other regions cannot be configured through this region's S3 client.
-    pub region: Option<String>,
-}
-
-/// What one run evaluates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Every bucket in scope, every running job and those created since `created_since`,
-    /// every endpoint config in use or created since then, every notebook instance, and the
-    /// keys they use.
-    Sweep {
-        created_since: DateTime<Utc>,
-    },
-    Bucket(String),
-    Job(JobKind, String),
-    EndpointConfig(String),
-    Notebook(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Evaluate(Scope),
-    /// A well-formed trigger about nothing the enforcer checks.
-    Ignore {
-        resource: String,
-        reason: String,
-    },
-}
-
-/// What the trigger asks to evaluate. Pure: a malformed API call is an error before any AWS
-/// call is made.
-pub fn target(trigger: &Trigger, sweep_lookback: Duration) -> Result<Target, EventError> {
-    let call = match trigger {
-        Trigger::Schedule(schedule) => {
-            return Ok(Target::Evaluate(Scope::Sweep {
-                created_since: schedule.time - sweep_lookback,
-            }));
-        }
-        Trigger::ApiCall(call) => call,
-        Trigger::Alarm(alarm) => {
-            return Ok(Target::Ignore {
-                resource: alarm.alarm_name.clone(),
-                reason: "alarms are not an encryption-enforcer trigger".to_owned(),
-            });
-        }
-    };
-    let Some(resource) = call.resource()? else {
-        return Ok(Target::Ignore {
-            resource: "-".to_owned(),
-            reason: format!("{} is not a call sagekeeper follows", call.event_name),
-        });
-    };
-    let scope = match resource.kind {
-        "bucket" => Scope::Bucket(resource.name),
-        "endpoint-config" => Scope::EndpointConfig(resource.name),
-        "notebook-instance" => Scope::Notebook(resource.name),
-        kind => match JobKind::from_arn_type(kind) {
-            Some(job_kind) => Scope::Job(job_kind, resource.name),
-            None => {
-                return Ok(Target::Ignore {
-                    resource: resource.arn,
-                    reason: format!("the encryption-enforcer does not evaluate {kind} resources"),
-                });
-            }
-        },
-    };
-    Ok(Target::Evaluate(scope))
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
@@ -174,34 +100,34 @@ fn is_gone(error: &AwsError) -> bool {
                 .any(|m| error.message.contains(m)))
 }
 
-pub async fn gather(clients: &Clients, config: &Config, scope: &Scope) -> Gathered {
+pub async fn gather(clients: &Clients, config: &Config, scope: &Subject) -> Gathered {
     let mut gathered = Gathered::default();
     let sm = &clients.sagemaker;
     match scope {
-        Scope::Sweep { created_since } => {
+        Subject::Sweep { created_since } => {
             sweep_buckets(clients, config, &mut gathered).await;
             sweep_jobs(sm, *created_since, &mut gathered).await;
             sweep_endpoint_configs(sm, *created_since, &mut gathered).await;
             sweep_notebooks(sm, &mut gathered).await;
         }
-        Scope::Bucket(name) => {
+        Subject::Bucket(name) => {
             gather_bucket(&clients.s3, config, name, &mut gathered).await;
             attach_log_sources(clients, None, &mut gathered).await;
         }
-        Scope::Job(kind, name) => {
+        Subject::Job(kind, name) => {
             let result = jobs::describe(sm, *kind, name).await.map(Some);
             let resource = format!("{} {name}", kind.arn_type());
             if let Some(job) = gathered.keep(&resource, result) {
                 gathered.inventory.jobs.push(job);
             }
         }
-        Scope::EndpointConfig(name) => {
+        Subject::EndpointConfig(name) => {
             let result = endpoint_configs::describe(sm, name).await.map(Some);
             if let Some(config) = gathered.keep(&format!("endpoint-config {name}"), result) {
                 gathered.inventory.endpoint_configs.push(config);
             }
         }
-        Scope::Notebook(name) => {
+        Subject::Notebook(name) => {
             let result = describe_notebook(sm, name).await.map(Some);
             if let Some(notebook) = gathered.keep(&format!("notebook-instance {name}"), result) {
                 gathered.inventory.notebooks.push(notebook);
@@ -210,7 +136,7 @@ pub async fn gather(clients: &Clients, config: &Config, scope: &Scope) -> Gather
     }
     let mut references = gathered.inventory.key_references();
     // The sweep also checks the key everything should use, even before anything uses it.
-    if let (Scope::Sweep { .. }, Some(required)) = (scope, &config.common.kms_key_arn) {
+    if let (Subject::Sweep { .. }, Some(required)) = (scope, &config.common.kms_key_arn) {
         references.insert(required.to_string());
     }
     gather_keys(&clients.kms, references, &mut gathered).await;
@@ -493,118 +419,6 @@ async fn describe_key(kms: &aws_sdk_kms::Client, reference: &str) -> Result<Key,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn parse(event: serde_json::Value) -> Trigger {
-        Trigger::parse(&event).unwrap()
-    }
-
-    fn api_call(source: &str, name: &str, params: serde_json::Value) -> Trigger {
-        parse(json!({
-            "version": "0", "id": "e1", "detail-type": "AWS API Call via CloudTrail",
-            "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-20T18:05:00Z",
-            "region": "us-east-1", "resources": [], "detail": {
-                "eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "accountId": "123456789012"},
-                "eventTime": "2026-11-20T18:04:59Z", "eventSource": source, "eventName": name,
-                "awsRegion": "us-east-1", "sourceIPAddress": "10.0.0.1", "userAgent": "boto3",
-                "requestParameters": params, "responseElements": null,
-                "requestID": "r1", "eventID": "e1", "eventType": "AwsApiCall"
-            }
-        }))
-    }
-
-    #[test]
-    fn a_schedule_sweeps_what_was_created_within_the_lookback() {
-        let trigger = parse(json!({
-            "version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": "2026-11-20T05:00:00Z", "region": "us-east-1",
-            "resources": [], "detail": {}
-        }));
-        let Target::Evaluate(Scope::Sweep { created_since }) =
-            target(&trigger, Duration::hours(26)).unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(created_since.to_rfc3339(), "2026-11-19T03:00:00+00:00");
-    }
-
-    #[test]
-    fn api_calls_name_the_one_resource_to_evaluate() {
-        let lookback = Duration::hours(26);
-        let cases = [
-            (
-                "s3.amazonaws.com",
-                "DeleteBucketPublicAccessBlock",
-                json!({"bucketName": "b1"}),
-                Scope::Bucket("b1".into()),
-            ),
-            (
-                "sagemaker.amazonaws.com",
-                "CreateProcessingJob",
-                json!({"processingJobName": "p1"}),
-                Scope::Job(JobKind::Processing, "p1".into()),
-            ),
-            (
-                "sagemaker.amazonaws.com",
-                "CreateHyperParameterTuningJob",
-                json!({"hyperParameterTuningJobName": "h1"}),
-                Scope::Job(JobKind::HyperParameterTuning, "h1".into()),
-            ),
-            (
-                "sagemaker.amazonaws.com",
-                "CreateEndpointConfig",
-                json!({"endpointConfigName": "c1"}),
-                Scope::EndpointConfig("c1".into()),
-            ),
-            (
-                "sagemaker.amazonaws.com",
-                "CreateNotebookInstance",
-                json!({"notebookInstanceName": "n1"}),
-                Scope::Notebook("n1".into()),
-            ),
-        ];
-        for (source, name, params, scope) in cases {
-            assert_eq!(
-                target(&api_call(source, name, params), lookback).unwrap(),
-                Target::Evaluate(scope),
-                "{name}"
-            );
-        }
-    }
-
-    #[test]
-    fn unrelated_calls_are_ignored_and_malformed_ones_are_errors() {
-        let lookback = Duration::hours(26);
-        let Target::Ignore { reason, .. } = target(
-            &api_call(
-                "sagemaker.amazonaws.com",
-                "CreateModel",
-                json!({"modelName": "m"}),
-            ),
-            lookback,
-        )
-        .unwrap() else {
-            panic!()
-        };
-        assert_eq!(
-            reason,
-            "the encryption-enforcer does not evaluate model resources"
-        );
-        let Target::Ignore { reason, .. } = target(
-            &api_call("sts.amazonaws.com", "AssumeRole", json!({})),
-            lookback,
-        )
-        .unwrap() else {
-            panic!()
-        };
-        assert!(reason.contains("AssumeRole"));
-        let err = target(
-            &api_call("sagemaker.amazonaws.com", "CreateTrainingJob", json!({})),
-            lookback,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("trainingJobName"), "{err}");
-    }
 
     #[test]
     fn gone_resources_are_recognised_by_each_services_answer() {

@@ -2,26 +2,21 @@
 //! jobs, endpoint configs, notebooks, KMS keys).
 
 mod apply;
+mod clients;
 mod config;
+mod decide;
 mod exemptions;
 mod gather;
-mod handler;
 mod model;
 mod plan;
 mod policy;
 mod reliance;
 mod rules;
+mod run;
 
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sagekeeper_core::run::entrypoint::run(
-        handler::NAME,
-        "finds and fixes unencrypted or exposed ML data",
-        config::Config::from_env,
-        handler::Deps::new,
-        handler::handle,
-    )
-    .await
+    sagekeeper_core::run::entrypoint::run::<run::EncryptionEnforcer>().await
 }

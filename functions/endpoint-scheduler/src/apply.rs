@@ -10,8 +10,9 @@ use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
 use sagekeeper_core::sagemaker::park::{self, Stored};
 use sagekeeper_core::{Report, Severity};
 
-use crate::handler::{Deps, NAME};
+use crate::clients::Clients;
 use crate::plan::{self, EndpointState, EndpointStep, NotebookStep};
+use crate::run::NAME;
 
 /// What a step came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,29 +27,34 @@ pub enum Applied {
 
 /// Runs one step.
 pub async fn endpoint(
-    deps: &Deps,
+    clients: &Clients,
     state: &EndpointState,
     step: EndpointStep,
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> Applied {
     match step {
-        EndpointStep::Park => park(deps, state, now, report).await,
+        EndpointStep::Park => park(clients, state, now, report).await,
         EndpointStep::ResumePark => match &state.snapshot {
-            Some(snapshot) if take_down(deps, state, snapshot, report).await => {
+            Some(snapshot) if take_down(clients, state, snapshot, report).await => {
                 Applied::Parked(Box::new(snapshot.clone()))
             }
             _ => Applied::Other,
         },
         step => {
-            restore(deps, state, step, report).await;
+            restore(clients, state, step, report).await;
             Applied::Other
         }
     }
 }
 
 /// The steps that bring a parked endpoint back.
-async fn restore(deps: &Deps, state: &EndpointState, step: EndpointStep, report: &mut Report) {
+async fn restore(
+    clients: &Clients,
+    state: &EndpointState,
+    step: EndpointStep,
+    report: &mut Report,
+) {
     let Some(snapshot) = &state.snapshot else {
         return;
     };
@@ -56,7 +62,7 @@ async fn restore(deps: &Deps, state: &EndpointState, step: EndpointStep, report:
         EndpointStep::Park | EndpointStep::ResumePark => {}
         EndpointStep::Recreate => {
             let create = endpoints::create_with(
-                &deps.sagemaker,
+                &clients.sagemaker,
                 &state.name,
                 &snapshot.endpoint_config_name,
                 &snapshot.tags,
@@ -71,13 +77,13 @@ async fn restore(deps: &Deps, state: &EndpointState, step: EndpointStep, report:
                 return;
             };
             let capacities = plan::capacities_to_restore(snapshot, live);
-            let set = endpoints::set_capacities(&deps.sagemaker, &state.name, &capacities);
+            let set = endpoints::set_capacities(&clients.sagemaker, &state.name, &capacities);
             report.perform(&state.arn, "restore-capacity", set).await;
         }
         EndpointStep::RestoreCopies => {
             for component in &snapshot.inference_components {
                 let scale = inference_components::set_copy_count(
-                    &deps.sagemaker,
+                    &clients.sagemaker,
                     &component.name,
                     component.copies,
                 );
@@ -89,7 +95,7 @@ async fn restore(deps: &Deps, state: &EndpointState, step: EndpointStep, report:
         }
         EndpointStep::RestoreScaling => {
             if !snapshot.scaling.is_empty() {
-                let restore = autoscaling::restore(deps.scaling(), &snapshot.scaling);
+                let restore = autoscaling::restore(clients.scaling(), &snapshot.scaling);
                 if !report
                     .attempt(&state.arn, "restore-autoscaling", restore)
                     .await
@@ -98,7 +104,7 @@ async fn restore(deps: &Deps, state: &EndpointState, step: EndpointStep, report:
                 }
             }
             let (key, archive_key) = (snapshot.key(), snapshot.archive_key());
-            let archive = deps.state.archive(&key, &archive_key);
+            let archive = clients.state.archive(&key, &archive_key);
             report
                 .perform(&state.arn, "archive-snapshot", archive)
                 .await;
@@ -109,13 +115,18 @@ async fn restore(deps: &Deps, state: &EndpointState, step: EndpointStep, report:
 /// Snapshot, verify, and only then take the endpoint down. The snapshot is written only if
 /// the one this run read (or its absence) is still there.
 async fn park(
-    deps: &Deps,
+    clients: &Clients,
     state: &EndpointState,
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> Applied {
     const SUBJECT: &str = "the endpoint";
-    let captured = park::captured(report, &state.arn, capture(deps, state, now).await, SUBJECT);
+    let captured = park::captured(
+        report,
+        &state.arn,
+        capture(clients, state, now).await,
+        SUBJECT,
+    );
     let Some(mut snapshot) = captured else {
         return Applied::Other;
     };
@@ -123,8 +134,17 @@ async fn park(
         snapshot = park::carry_forward(snapshot, previous);
     }
     let expect = state.snapshot_expect();
-    match park::store_if(report, &deps.state, &state.arn, &snapshot, &expect, SUBJECT).await {
-        Stored::Verified if take_down(deps, state, &snapshot, report).await => {
+    match park::store_if(
+        report,
+        &clients.state,
+        &state.arn,
+        &snapshot,
+        &expect,
+        SUBJECT,
+    )
+    .await
+    {
+        Stored::Verified if take_down(clients, state, &snapshot, report).await => {
             Applied::Parked(Box::new(snapshot))
         }
         Stored::Conflict => Applied::Replan,
@@ -134,13 +154,13 @@ async fn park(
 
 /// Deregisters autoscaling, then deletes the endpoint or scales its components to zero.
 async fn take_down(
-    deps: &Deps,
+    clients: &Clients,
     state: &EndpointState,
     snapshot: &EndpointSnapshot,
     report: &mut Report,
 ) -> bool {
     if !snapshot.scaling.is_empty() {
-        let deregister = autoscaling::deregister(&deps.autoscaling, &snapshot.scaling);
+        let deregister = autoscaling::deregister(&clients.autoscaling, &snapshot.scaling);
         if !report
             .attempt(&state.arn, "deregister-autoscaling", deregister)
             .await
@@ -150,7 +170,8 @@ async fn take_down(
     }
     if snapshot.hosts_inference_components() {
         for component in &snapshot.inference_components {
-            let scale = inference_components::set_copy_count(&deps.sagemaker, &component.name, 0);
+            let scale =
+                inference_components::set_copy_count(&clients.sagemaker, &component.name, 0);
             let action = format!("scale-to-zero {}", component.name);
             if !report.attempt(&state.arn, &action, scale).await {
                 return false;
@@ -171,29 +192,29 @@ async fn take_down(
         }
         return true;
     }
-    if !still_as_snapshotted(deps, state, snapshot, report).await {
+    if !still_as_snapshotted(clients, state, snapshot, report).await {
         // Leave it as it was found: with its autoscaling.
         if !snapshot.scaling.is_empty() {
-            let restore = autoscaling::restore(deps.scaling(), &snapshot.scaling);
+            let restore = autoscaling::restore(clients.scaling(), &snapshot.scaling);
             report
                 .perform(&state.arn, "restore-autoscaling", restore)
                 .await;
         }
         return false;
     }
-    let delete = endpoints::delete(&deps.sagemaker, &state.name);
+    let delete = endpoints::delete(&clients.sagemaker, &state.name);
     report.attempt(&state.arn, "delete-endpoint", delete).await
 }
 
 /// Describes the endpoint again right before it is deleted: one that changed since the
 /// snapshot (redeployed, updating) is left up and reported, and the next run plans again.
 async fn still_as_snapshotted(
-    deps: &Deps,
+    clients: &Clients,
     state: &EndpointState,
     snapshot: &EndpointSnapshot,
     report: &mut Report,
 ) -> bool {
-    let change = match endpoints::describe(&deps.sagemaker, &state.name).await {
+    let change = match endpoints::describe(&clients.sagemaker, &state.name).await {
         Ok(Some(now)) => plan::changed_since(snapshot, &now),
         // Gone already (a concurrent park): deleting again is harmless.
         Ok(None) => None,
@@ -215,7 +236,7 @@ async fn still_as_snapshotted(
 }
 
 async fn capture(
-    deps: &Deps,
+    clients: &Clients,
     state: &EndpointState,
     now: DateTime<Utc>,
 ) -> Result<EndpointSnapshot, ScalingError> {
@@ -226,7 +247,7 @@ async fn capture(
         });
     };
     park::capture(
-        deps.scaling(),
+        clients.scaling(),
         live,
         config,
         &state.components,
@@ -239,14 +260,14 @@ async fn capture(
 
 /// Runs one notebook step; returns true when the notebook is stopped afterwards.
 pub async fn notebook(
-    deps: &Deps,
+    clients: &Clients,
     notebook: &Notebook,
     step: NotebookStep,
     report: &mut Report,
 ) -> bool {
     match step {
         NotebookStep::Stop => {
-            let stop = notebooks::stop(&deps.sagemaker, &notebook.name);
+            let stop = notebooks::stop(&clients.sagemaker, &notebook.name);
             report.attempt(&notebook.arn, "stop-notebook", stop).await
         }
         NotebookStep::Start => {
@@ -254,7 +275,7 @@ pub async fn notebook(
                 .perform(
                     &notebook.arn,
                     "start-notebook",
-                    notebooks::start(&deps.sagemaker, &notebook.name),
+                    notebooks::start(&clients.sagemaker, &notebook.name),
                 )
                 .await;
             false

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::{CommonConfig, ConfigError, Env};
 
 use crate::schedule::Schedule;
@@ -26,6 +27,8 @@ pub struct Config {
     pub schedules: BTreeMap<String, Schedule>,
     /// USD per hour by instance type, replacing the built-in prices in savings estimates.
     pub price_overrides: BTreeMap<String, f64>,
+    /// The built-in prices with `price_overrides` applied.
+    pub prices: PriceTable,
 }
 
 pub const DEFAULT_SCHEDULE: &str = "Mon-Fri 08:00-19:00";
@@ -47,6 +50,7 @@ impl Config {
             })?;
         let common = CommonConfig::from_env(env, dry_run_flag)?;
         let timezone = env.timezone_or("TIMEZONE", Tz::UTC)?;
+        let price_overrides = price_overrides(env)?;
         Ok(Config {
             common,
             state_bucket: state_bucket.to_owned(),
@@ -54,7 +58,8 @@ impl Config {
             timezone,
             holidays: env.dates("HOLIDAYS")?,
             schedules: named_schedules(env, timezone)?,
-            price_overrides: price_overrides(env)?,
+            prices: PriceTable::new(price_overrides.clone()),
+            price_overrides,
         })
     }
 }

@@ -15,7 +15,7 @@ use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
 use sagekeeper_core::tagging::{self, TaggedResource};
 use sagekeeper_core::{Arn, Report, Severity};
 
-use crate::handler::Deps;
+use crate::clients::Clients;
 use crate::plan::EndpointState;
 
 pub const OPT_IN_TAG: &str = "AutoShutdown";
@@ -29,15 +29,21 @@ pub struct Inventory {
 
 /// Reads everything a run needs. A resource that cannot be read is an error in the report
 /// and is left out of this run; the others go on.
-pub async fn gather(deps: &Deps, report: &mut Report) -> Inventory {
-    let tagged =
-        match tagging::resources_with_tag(&deps.tagging, RESOURCE_TYPES, OPT_IN_TAG, &[]).await {
-            Ok(tagged) => tagged,
-            Err(err) => {
-                report.error(None, &err);
-                return Inventory::default();
-            }
-        };
+pub async fn gather(clients: &Clients, report: &mut Report) -> Inventory {
+    let tagged = match tagging::resources_with_tag(
+        &clients.tagging,
+        RESOURCE_TYPES,
+        OPT_IN_TAG,
+        &[],
+    )
+    .await
+    {
+        Ok(tagged) => tagged,
+        Err(err) => {
+            report.error(None, &err);
+            return Inventory::default();
+        }
+    };
     let opted_in = opted_in(tagged, report);
     let mut live_endpoints: BTreeMap<String, TaggedResource> = BTreeMap::new();
     let mut notebook_names = Vec::new();
@@ -55,7 +61,7 @@ pub async fn gather(deps: &Deps, report: &mut Report) -> Inventory {
             _ => {}
         }
     }
-    let snapshots = read_snapshots(deps, report).await;
+    let snapshots = read_snapshots(clients, report).await;
 
     let mut names: Vec<String> = live_endpoints.keys().cloned().collect();
     names.extend(
@@ -71,7 +77,7 @@ pub async fn gather(deps: &Deps, report: &mut Report) -> Inventory {
         let problem = snapshots.problem(&name);
         async move {
             let (snapshot, etag) = read.map_or((None, None), |(s, e)| (Some(s), Some(e)));
-            let mut state = describe_endpoint(deps, name, tagged, snapshot).await?;
+            let mut state = describe_endpoint(clients, name, tagged, snapshot).await?;
             state.snapshot_etag = etag;
             state.snapshot_problem = problem;
             Ok::<_, (String, AwsError)>(state)
@@ -90,7 +96,7 @@ pub async fn gather(deps: &Deps, report: &mut Report) -> Inventory {
         notebook_names,
         DEFAULT_CONCURRENCY,
         |(name, tags)| async move {
-            notebooks::describe(&deps.sagemaker, &name)
+            notebooks::describe(&clients.sagemaker, &name)
                 .await
                 .map(|n| (n, tags))
                 .map_err(|e| (name, e))
@@ -148,26 +154,26 @@ impl Snapshots {
     }
 }
 
-async fn read_snapshots(deps: &Deps, report: &mut Report) -> Snapshots {
+async fn read_snapshots(clients: &Clients, report: &mut Report) -> Snapshots {
     let mut snapshots = Snapshots::default();
-    let keys = match deps.state.list_keys(SNAPSHOT_PREFIX).await {
+    let keys = match clients.state.list_keys(SNAPSHOT_PREFIX).await {
         Ok(keys) => keys,
         Err(err) => {
             report.error(None, &err);
             snapshots.unlisted = Some(format!(
                 "the state bucket s3://{} could not be listed",
-                deps.state.bucket()
+                clients.state.bucket()
             ));
             return snapshots;
         }
     };
     let read = map_bounded(keys, DEFAULT_CONCURRENCY, |key| async move {
-        let result = deps.state.get_versioned::<EndpointSnapshot>(&key).await;
+        let result = clients.state.get_versioned::<EndpointSnapshot>(&key).await;
         (key, result)
     })
     .await;
     for (key, result) in read {
-        let location = deps.state.location(&key);
+        let location = clients.state.location(&key);
         let name = endpoint_of(&key);
         match result {
             Ok(Some(Versioned { value, etag })) if value.is_readable() => {
@@ -212,9 +218,16 @@ fn endpoint_of(key: &str) -> &str {
 
 /// The endpoint read again (live state and snapshot), after a conflict showed that a
 /// concurrent run changed it since this run looked.
-pub async fn refresh(deps: &Deps, state: &EndpointState) -> Result<EndpointState, RefreshError> {
+pub async fn refresh(
+    clients: &Clients,
+    state: &EndpointState,
+) -> Result<EndpointState, RefreshError> {
     let key = EndpointSnapshot::key_for(&state.name);
-    let (snapshot, problem) = match deps.state.get_versioned::<EndpointSnapshot>(&key).await? {
+    let (snapshot, problem) = match clients
+        .state
+        .get_versioned::<EndpointSnapshot>(&key)
+        .await?
+    {
         Some(read) if read.value.is_readable() => (Some(read), None),
         Some(read) => (
             None,
@@ -227,7 +240,7 @@ pub async fn refresh(deps: &Deps, state: &EndpointState) -> Result<EndpointState
         tags: state.tags.clone(),
     });
     let mut fresh = describe_endpoint(
-        deps,
+        clients,
         state.name.clone(),
         tagged,
         snapshot.as_ref().map(|v| v.value.clone()),
@@ -263,13 +276,13 @@ impl ReportableError for RefreshError {
 }
 
 async fn describe_endpoint(
-    deps: &Deps,
+    clients: &Clients,
     name: String,
     tagged: Option<TaggedResource>,
     snapshot: Option<EndpointSnapshot>,
 ) -> Result<EndpointState, (String, AwsError)> {
     let fail = |err| (name.clone(), err);
-    let live = endpoints::describe(&deps.sagemaker, &name)
+    let live = endpoints::describe(&clients.sagemaker, &name)
         .await
         .map_err(fail)?;
     let config_name = live
@@ -277,14 +290,14 @@ async fn describe_endpoint(
         .map(|l| l.config_name.clone())
         .or_else(|| snapshot.as_ref().map(|s| s.endpoint_config_name.clone()));
     let config = match &config_name {
-        Some(config_name) => endpoints::describe_config(&deps.sagemaker, config_name)
+        Some(config_name) => endpoints::describe_config(&clients.sagemaker, config_name)
             .await
             .map_err(fail)?,
         None => None,
     };
     let components = match (&live, &config) {
         (Some(_), Some(config)) if config.hosts_inference_components() => {
-            inference_components::list_for_endpoint(&deps.sagemaker, &name)
+            inference_components::list_for_endpoint(&clients.sagemaker, &name)
                 .await
                 .map_err(fail)?
         }

@@ -2,12 +2,13 @@
 //! hours and restores them exactly as they were.
 
 mod apply;
+mod clients;
 mod config;
 mod custodian;
-mod handler;
 mod inventory;
 mod plan;
 mod policy;
+mod run;
 mod run_lease;
 mod schedule;
 
@@ -15,12 +16,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sagekeeper_core::run::entrypoint::run(
-        handler::NAME,
-        "parks SageMaker endpoints and notebooks outside business hours",
-        config::Config::from_env,
-        handler::Deps::new,
-        handler::handle,
-    )
-    .await
+    sagekeeper_core::run::entrypoint::run::<run::EndpointScheduler>().await
 }

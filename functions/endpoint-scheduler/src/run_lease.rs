@@ -9,7 +9,8 @@ use chrono::{Duration, Utc};
 use sagekeeper_core::Report;
 use sagekeeper_core::s3::lease::{self, Acquired, LEASE_PREFIX, Lease};
 
-use crate::handler::{Deps, NAME};
+use crate::clients::Clients;
+use crate::run::NAME;
 
 const LEASE: &str = NAME;
 /// Longer than a run may last (the function's 300 s timeout), shorter than the 15 minutes
@@ -25,14 +26,16 @@ pub enum Turn {
 }
 
 /// Takes the lease; `None` (reported) when another run holds it or it cannot be taken.
-pub async fn take(deps: &Deps, report: &mut Report) -> Option<Turn> {
-    if deps.config.common.dry_run {
+pub async fn take(clients: &Clients, report: &mut Report) -> Option<Turn> {
+    if report.dry_run {
         return Some(Turn::DryRun);
     }
-    let location = deps.state.location(&format!("{LEASE_PREFIX}{LEASE}.json"));
+    let location = clients
+        .state
+        .location(&format!("{LEASE_PREFIX}{LEASE}.json"));
     // The wall clock, not the event's time: the lease is about runs happening now.
     let taken = lease::acquire(
-        &deps.state,
+        &clients.state,
         LEASE,
         &holder(),
         Utc::now(),
@@ -58,14 +61,14 @@ pub async fn take(deps: &Deps, report: &mut Report) -> Option<Turn> {
     }
 }
 
-pub async fn give_back(deps: &Deps, turn: Turn, report: &mut Report) {
+pub async fn give_back(clients: &Clients, turn: Turn, report: &mut Report) {
     let Turn::Alone(lease) = turn else {
         return;
     };
-    let location = deps.state.location(lease.key());
+    let location = clients.state.location(lease.key());
     let mut last = None;
     for _ in 0..RELEASE_ATTEMPTS {
-        match lease::release(&deps.state, lease.clone(), Utc::now()).await {
+        match lease::release(&clients.state, lease.clone(), Utc::now()).await {
             Ok(()) => return,
             Err(err) => last = Some(err),
         }

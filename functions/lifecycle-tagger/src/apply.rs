@@ -13,10 +13,11 @@ use sagekeeper_core::sagemaker::{self, endpoints, park};
 use sagekeeper_core::tagging::{self, MAX_ARNS_PER_TAG_CALL};
 use sagekeeper_core::{Report, Severity, s3};
 
+use crate::clients::Clients;
 use crate::gather::{Bucket, Target};
-use crate::handler::{Deps, NAME};
 use crate::idle::{Candidate, IDLE_SINCE_TAG};
 use crate::lifecycle_plan::RULE_ID_PREFIX;
+use crate::run::NAME;
 
 fn describe(tags: &Tags) -> String {
     tags.iter()
@@ -30,7 +31,7 @@ fn describe(tags: &Tags) -> String {
 /// their tag set read again right before writing so only keys still missing are sent.
 /// Returns the resources tagged.
 pub async fn add_tags(
-    deps: &Deps,
+    clients: &Clients,
     wanted: Vec<(Target, String, Tags)>,
     report: &mut Report,
 ) -> usize {
@@ -41,7 +42,7 @@ pub async fn add_tags(
             Target::SageMaker => by_tags.entry(tags).or_default().push(arn),
             Target::Bucket(bucket) => {
                 let action = format!("add-tags {}", describe(&tags));
-                let add = s3::tags::add_missing(&deps.s3, &deps.tagging, &bucket, &tags);
+                let add = s3::tags::add_missing(&clients.s3, &clients.tagging, &bucket, &tags);
                 if report.attempt(&arn, &action, add).await {
                     tagged += 1;
                 }
@@ -51,7 +52,7 @@ pub async fn add_tags(
     for (tags, arns) in by_tags {
         let action = format!("add-tags {}", describe(&tags));
         for chunk in arns.chunks(MAX_ARNS_PER_TAG_CALL) {
-            tagged += tag_batch(deps, chunk, &tags, &action, report).await;
+            tagged += tag_batch(clients, chunk, &tags, &action, report).await;
         }
     }
     tagged
@@ -59,13 +60,13 @@ pub async fn add_tags(
 
 /// One TagResources call; resources it could not tag are errors of their own.
 async fn tag_batch(
-    deps: &Deps,
+    clients: &Clients,
     arns: &[String],
     tags: &Tags,
     action: &str,
     report: &mut Report,
 ) -> usize {
-    let call = tagging::tag_resources(&deps.tagging, arns, tags);
+    let call = tagging::tag_resources(&clients.tagging, arns, tags);
     match report.perform(&arns.join(", "), action, call).await {
         Some(failures) => {
             for failure in &failures {
@@ -81,26 +82,31 @@ async fn tag_batch(
 /// Writes our rules into the bucket's lifecycle configuration (read again and merged at the
 /// moment of writing, so the owner's rules stay as they are).
 pub async fn lifecycle_rules(
-    deps: &Deps,
+    clients: &Clients,
     bucket: &Bucket,
     rules: &[Rule],
     report: &mut Report,
 ) -> bool {
     let ids: Vec<&str> = rules.iter().filter_map(|r| r.id.as_deref()).collect();
     let action = format!("put-lifecycle-rules {}", ids.join(", "));
-    let put = s3::lifecycle::put_merged(&deps.s3, &bucket.name, rules, RULE_ID_PREFIX);
+    let put = s3::lifecycle::put_merged(&clients.s3, &bucket.name, rules, RULE_ID_PREFIX);
     report.attempt(&bucket.arn, &action, put).await
 }
 
-pub async fn retention(deps: &Deps, group: &LogGroup, days: i32, report: &mut Report) -> bool {
-    let put = log_groups::put_retention(&deps.logs, &group.name, days);
+pub async fn retention(
+    clients: &Clients,
+    group: &LogGroup,
+    days: i32,
+    report: &mut Report,
+) -> bool {
+    let put = log_groups::put_retention(&clients.logs, &group.name, days);
     report
         .attempt(&group.arn, &format!("put-retention {days} days"), put)
         .await
 }
 
-pub async fn clear_idle_tag(deps: &Deps, arn: &str, report: &mut Report) {
-    let delete = sagemaker::delete_tags(&deps.sagemaker, arn, &[IDLE_SINCE_TAG]);
+pub async fn clear_idle_tag(clients: &Clients, arn: &str, report: &mut Report) {
+    let delete = sagemaker::delete_tags(&clients.sagemaker, arn, &[IDLE_SINCE_TAG]);
     report
         .perform(arn, &format!("remove-tag {IDLE_SINCE_TAG}"), delete)
         .await;
@@ -120,12 +126,12 @@ pub fn deleted_snapshot_key(snapshot: &EndpointSnapshot) -> String {
 /// autoscaling with policies and scheduled actions, what was running), verifies the snapshot,
 /// and only then deregisters autoscaling and deletes the endpoint (config and model stay).
 pub async fn delete_idle(
-    deps: &Deps,
+    clients: &Clients,
     candidate: &Candidate,
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> bool {
-    let Some(state) = &deps.state else {
+    let Some(state) = &clients.state else {
         report.finding(
             &candidate.arn,
             "idle-endpoint-not-deleted",
@@ -135,8 +141,8 @@ pub async fn delete_idle(
         return false;
     };
     let scaling = ScalingClients {
-        autoscaling: &deps.autoscaling,
-        cloudwatch: &deps.cloudwatch,
+        autoscaling: &clients.autoscaling,
+        cloudwatch: &clients.cloudwatch,
     };
     let capture = park::capture(
         scaling,
@@ -167,7 +173,7 @@ pub async fn delete_idle(
         return false;
     }
     if !snapshot.scaling.is_empty() {
-        let deregister = autoscaling::deregister(&deps.autoscaling, &snapshot.scaling);
+        let deregister = autoscaling::deregister(&clients.autoscaling, &snapshot.scaling);
         if !report
             .attempt(&candidate.arn, "deregister-autoscaling", deregister)
             .await
@@ -175,7 +181,7 @@ pub async fn delete_idle(
             return false;
         }
     }
-    let delete = endpoints::delete(&deps.sagemaker, &candidate.endpoint.name);
+    let delete = endpoints::delete(&clients.sagemaker, &candidate.endpoint.name);
     report
         .attempt(&candidate.arn, "delete-idle-endpoint", delete)
         .await

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use sagekeeper_core::cloudwatch::log_groups::RETENTION_DAYS;
+use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::{CommonConfig, ConfigError, Env};
 use serde::Deserialize;
@@ -39,6 +40,8 @@ pub struct Config {
     pub idle_grace_days: u32,
     /// Where snapshots of deleted idle endpoints go; required when deletion is on.
     pub state_bucket: Option<String>,
+    /// Instance prices, for what an idle endpoint costs.
+    pub prices: PriceTable,
 }
 
 /// Day counts of the lifecycle rules, by data class. `LIFECYCLE_DAYS` overrides any of them.
@@ -158,6 +161,7 @@ impl Config {
             delete_idle_endpoints,
             idle_grace_days: env.number_or("IDLE_GRACE_DAYS", 7u32, 0..=365)?,
             state_bucket,
+            prices: PriceTable::default(),
         })
     }
 }

@@ -18,8 +18,9 @@ use sagekeeper_core::sagemaker::catalog::{self, Kind, Listed};
 use sagekeeper_core::sagemaker::{endpoints, invocation_mode, lineage, tags};
 use sagekeeper_core::{AwsError, Report, iam, s3};
 
+use crate::clients::Clients;
+use crate::config::Config;
 use crate::creator::{self, CREATED_BY, Creator};
-use crate::handler::Deps;
 use crate::idle::Candidate;
 use crate::lifecycle_plan::{self, Classified};
 use crate::retention::SAGEMAKER_LOG_PREFIX;
@@ -79,7 +80,8 @@ fn reported<T, E: ReportableError>(
 
 /// The resource a create call made. `None` when it could not be read (in the report).
 pub async fn created(
-    deps: &Deps,
+    clients: &Clients,
+    config: &Config,
     call: &ApiCall,
     resource: &ResourceRef,
     report: &mut Report,
@@ -87,7 +89,7 @@ pub async fn created(
     let creator = Creator::from_identity(&call.user_identity);
     let role = match creator.as_ref().and_then(|c| c.role_in(&call.account)) {
         Some(role) => reported(
-            iam::role_tags(&deps.iam, role).await,
+            iam::role_tags(&clients.iam, role).await,
             Some(&resource.arn),
             report,
         )?,
@@ -96,12 +98,12 @@ pub async fn created(
     let mut inventory = Inventory::default();
     let (target, own, parents) = if resource.kind == "bucket" {
         let own = reported(
-            s3::get_tags(&deps.s3, &resource.name).await,
+            s3::get_tags(&clients.s3, &resource.name).await,
             Some(&resource.arn),
             report,
         )?;
         let bucket = reported(
-            bucket_state(deps, &resource.name, &own).await,
+            bucket_state(clients, config, &resource.name, &own).await,
             Some(&resource.arn),
             report,
         )?;
@@ -121,19 +123,19 @@ pub async fn created(
             return None;
         };
         let own = reported(
-            tags::list(&deps.sagemaker, &resource.arn).await,
+            tags::list(&clients.sagemaker, &resource.arn).await,
             Some(&resource.arn),
             report,
         )?;
         let parent_arns = reported(
-            lineage::parents(&deps.sagemaker, kind, &resource.name, &own).await,
+            lineage::parents(&clients.sagemaker, kind, &resource.name, &own).await,
             Some(&resource.arn),
             report,
         )?;
         let mut parents = Vec::new();
         for parent in parent_arns {
             parents.push(reported(
-                tags::list(&deps.sagemaker, &parent).await,
+                tags::list(&clients.sagemaker, &parent).await,
                 Some(&resource.arn),
                 report,
             )?);
@@ -156,10 +158,15 @@ pub async fn created(
 }
 
 /// The data class of a bucket and, when it has one, its lifecycle configuration.
-async fn bucket_state(deps: &Deps, name: &str, tags: &Tags) -> Result<Bucket, AwsError> {
-    let class = lifecycle_plan::classify(name, tags, &deps.config.data_class_prefixes);
+async fn bucket_state(
+    clients: &Clients,
+    config: &Config,
+    name: &str,
+    tags: &Tags,
+) -> Result<Bucket, AwsError> {
+    let class = lifecycle_plan::classify(name, tags, &config.data_class_prefixes);
     let lifecycle = match class {
-        Classified::Class(_) => s3::lifecycle::get(&deps.s3, name).await?,
+        Classified::Class(_) => s3::lifecycle::get(&clients.s3, name).await?,
         _ => LifecycleConfig::default(),
     };
     Ok(Bucket {
@@ -171,12 +178,17 @@ async fn bucket_state(deps: &Deps, name: &str, tags: &Tags) -> Result<Bucket, Aw
 }
 
 /// Everything the daily sweep looks at.
-pub async fn sweep(deps: &Deps, now: DateTime<Utc>, report: &mut Report) -> Inventory {
-    let listed = list_sagemaker(deps, now, report).await;
-    let tagged = read_tags(deps, listed, report).await;
-    let buckets = read_buckets(deps, report).await;
+pub async fn sweep(
+    clients: &Clients,
+    config: &Config,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Inventory {
+    let listed = list_sagemaker(clients, now, report).await;
+    let tagged = read_tags(clients, listed, report).await;
+    let buckets = read_buckets(clients, config, report).await;
     let roles = read_roles(
-        deps,
+        clients,
         tagged
             .iter()
             .map(|(_, t)| t)
@@ -186,7 +198,7 @@ pub async fn sweep(deps: &Deps, now: DateTime<Utc>, report: &mut Report) -> Inve
     .await;
 
     let mut inventory = Inventory::default();
-    let parents = read_parents(deps, &tagged, report).await;
+    let parents = read_parents(clients, &tagged, report).await;
     for (listed, own) in &tagged {
         let Some(parents) = parents.get(&listed.arn) else {
             continue;
@@ -212,12 +224,12 @@ pub async fn sweep(deps: &Deps, now: DateTime<Utc>, report: &mut Report) -> Inve
         inventory.buckets.push(bucket);
     }
     inventory.log_groups = reported(
-        log_groups::list_with_prefix(&deps.logs, SAGEMAKER_LOG_PREFIX).await,
+        log_groups::list_with_prefix(&clients.logs, SAGEMAKER_LOG_PREFIX).await,
         None,
         report,
     )
     .unwrap_or_default();
-    inventory.endpoints = read_endpoints(deps, &tagged, report).await;
+    inventory.endpoints = read_endpoints(clients, &tagged, report).await;
     inventory
 }
 
@@ -249,10 +261,10 @@ fn sweep_subject(
     })
 }
 
-async fn list_sagemaker(deps: &Deps, now: DateTime<Utc>, report: &mut Report) -> Vec<Listed> {
+async fn list_sagemaker(clients: &Clients, now: DateTime<Utc>, report: &mut Report) -> Vec<Listed> {
     let since = now - Duration::days(JOB_LOOKBACK_DAYS);
     let lists = map_bounded(Kind::ALL, DEFAULT_CONCURRENCY, |kind| {
-        catalog::list(&deps.sagemaker, kind, since)
+        catalog::list(&clients.sagemaker, kind, since)
     })
     .await;
     lists
@@ -262,9 +274,13 @@ async fn list_sagemaker(deps: &Deps, now: DateTime<Utc>, report: &mut Report) ->
         .collect()
 }
 
-async fn read_tags(deps: &Deps, listed: Vec<Listed>, report: &mut Report) -> Vec<(Listed, Tags)> {
+async fn read_tags(
+    clients: &Clients,
+    listed: Vec<Listed>,
+    report: &mut Report,
+) -> Vec<(Listed, Tags)> {
     let read = map_bounded(listed, DEFAULT_CONCURRENCY, |l| async move {
-        let tags = tags::list(&deps.sagemaker, &l.arn).await;
+        let tags = tags::list(&clients.sagemaker, &l.arn).await;
         (l, tags)
     })
     .await;
@@ -279,12 +295,12 @@ async fn read_tags(deps: &Deps, listed: Vec<Listed>, report: &mut Report) -> Vec
 /// Parent tags of every resource, by the resource's ARN; a resource whose parents could not
 /// be read is absent.
 async fn read_parents(
-    deps: &Deps,
+    clients: &Clients,
     tagged: &[(Listed, Tags)],
     report: &mut Report,
 ) -> BTreeMap<String, Vec<Tags>> {
     let lineages = map_bounded(tagged, DEFAULT_CONCURRENCY, |(l, own)| async move {
-        let parents = lineage::parents(&deps.sagemaker, l.kind, &l.name, own).await;
+        let parents = lineage::parents(&clients.sagemaker, l.kind, &l.name, own).await;
         (l.arn.clone(), parents)
     })
     .await;
@@ -304,7 +320,7 @@ async fn read_parents(
         .collect();
     let fetched: BTreeMap<String, Result<Tags, AwsError>> =
         map_bounded(unknown, DEFAULT_CONCURRENCY, |arn| async move {
-            let tags = tags::list(&deps.sagemaker, &arn).await;
+            let tags = tags::list(&clients.sagemaker, &arn).await;
             (arn, tags)
         })
         .await
@@ -332,7 +348,7 @@ async fn read_parents(
 /// Tags of the roles named by `CreatedBy` tags: role → `Some(tags)` (`Some(None)`: no such
 /// role), and `None` when they could not be read.
 async fn read_roles<'a>(
-    deps: &Deps,
+    clients: &Clients,
     tag_sets: impl Iterator<Item = &'a Tags>,
     report: &mut Report,
 ) -> BTreeMap<String, Option<Option<Tags>>> {
@@ -342,7 +358,7 @@ async fn read_roles<'a>(
         .map(str::to_owned)
         .collect();
     let read = map_bounded(roles, DEFAULT_CONCURRENCY, |role| async move {
-        let tags = iam::role_tags(&deps.iam, &role).await;
+        let tags = iam::role_tags(&clients.iam, &role).await;
         (role, tags)
     })
     .await;
@@ -356,8 +372,12 @@ async fn read_roles<'a>(
 }
 
 /// The region's buckets with their tags, class and (for classified ones) lifecycle rules.
-async fn read_buckets(deps: &Deps, report: &mut Report) -> Vec<(Bucket, Tags)> {
-    let names = match s3::list_buckets(&deps.s3, None, deps.region.as_deref()).await {
+async fn read_buckets(
+    clients: &Clients,
+    config: &Config,
+    report: &mut Report,
+) -> Vec<(Bucket, Tags)> {
+    let names = match s3::list_buckets(&clients.s3, None, clients.region.as_deref()).await {
         Ok(names) => names,
         Err(err) => {
             report.error(None, &err);
@@ -366,8 +386,8 @@ async fn read_buckets(deps: &Deps, report: &mut Report) -> Vec<(Bucket, Tags)> {
     };
     let read = map_bounded(names, DEFAULT_CONCURRENCY, |name| async move {
         let state = async {
-            let tags = s3::get_tags(&deps.s3, &name).await?;
-            let bucket = bucket_state(deps, &name, &tags).await?;
+            let tags = s3::get_tags(&clients.s3, &name).await?;
+            let bucket = bucket_state(clients, config, &name, &tags).await?;
             Ok::<_, AwsError>((bucket, tags))
         }
         .await;
@@ -385,24 +405,24 @@ async fn read_buckets(deps: &Deps, report: &mut Report) -> Vec<(Bucket, Tags)> {
 
 /// Live endpoints with their configuration, for idle detection.
 async fn read_endpoints(
-    deps: &Deps,
+    clients: &Clients,
     tagged: &[(Listed, Tags)],
     report: &mut Report,
 ) -> Vec<Candidate> {
     let endpoints = tagged.iter().filter(|(l, _)| l.kind == Kind::Endpoint);
     let described = map_bounded(endpoints, DEFAULT_CONCURRENCY, |(l, tags)| async move {
         let read = async {
-            let Some(endpoint) = endpoints::describe(&deps.sagemaker, &l.name).await? else {
+            let Some(endpoint) = endpoints::describe(&clients.sagemaker, &l.name).await? else {
                 return Ok(None);
             };
             let Some(config) =
-                endpoints::describe_config(&deps.sagemaker, &endpoint.config_name).await?
+                endpoints::describe_config(&clients.sagemaker, &endpoint.config_name).await?
             else {
                 return Ok(None);
             };
             // Real-time or asynchronous decides which metrics show its traffic.
             let Some(mode) =
-                invocation_mode::of_config(&deps.sagemaker, &endpoint.config_name).await?
+                invocation_mode::of_config(&clients.sagemaker, &endpoint.config_name).await?
             else {
                 return Ok(None);
             };

@@ -2,13 +2,14 @@
 //! class, sets log retention and flags idle endpoints.
 
 mod apply;
+mod clients;
 mod config;
 mod creator;
 mod gather;
-mod handler;
 mod idle;
 mod lifecycle_plan;
 mod retention;
+mod run;
 mod steps;
 mod tags_plan;
 
@@ -16,12 +17,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sagekeeper_core::run::entrypoint::run(
-        handler::NAME,
-        "tags ML resources for cost allocation and makes old data cheaper",
-        config::Config::from_env,
-        handler::Deps::new,
-        handler::handle,
-    )
-    .await
+    sagekeeper_core::run::entrypoint::run::<run::LifecycleTagger>().await
 }

@@ -8,8 +8,9 @@ use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
 use sagekeeper_core::{Report, Severity};
 
 use crate::apply;
+use crate::clients::Clients;
+use crate::config::Config;
 use crate::gather::{Bucket, Subject, Target};
-use crate::handler::Deps;
 use crate::idle::{
     self, Candidate, Deletion, IDLE_SINCE_TAG, Idle, IdlePolicy, NotJudged, Verdict,
 };
@@ -32,10 +33,16 @@ pub struct Tally {
     pub deleted: usize,
 }
 
-pub async fn tags(deps: &Deps, subjects: &[Subject], report: &mut Report, tally: &mut Tally) {
+pub async fn tags(
+    clients: &Clients,
+    config: &Config,
+    subjects: &[Subject],
+    report: &mut Report,
+    tally: &mut Tally,
+) {
     let policy = TagPolicy {
-        required: &deps.config.required_tags,
-        defaults: &deps.config.default_tags,
+        required: &config.required_tags,
+        defaults: &config.default_tags,
     };
     let mut wanted = Vec::new();
     for subject in subjects {
@@ -60,11 +67,17 @@ pub async fn tags(deps: &Deps, subjects: &[Subject], report: &mut Report, tally:
             wanted.push((subject.target.clone(), subject.arn.clone(), plan.add));
         }
     }
-    tally.tagged += apply::add_tags(deps, wanted, report).await;
+    tally.tagged += apply::add_tags(clients, wanted, report).await;
 }
 
-pub async fn lifecycle(deps: &Deps, buckets: &[Bucket], report: &mut Report, tally: &mut Tally) {
-    let days = &deps.config.lifecycle_days;
+pub async fn lifecycle(
+    clients: &Clients,
+    config: &Config,
+    buckets: &[Bucket],
+    report: &mut Report,
+    tally: &mut Tally,
+) {
+    let days = &config.lifecycle_days;
     for bucket in buckets {
         let class = match &bucket.class {
             Classified::None => continue,
@@ -86,7 +99,7 @@ pub async fn lifecycle(deps: &Deps, buckets: &[Bucket], report: &mut Report, tal
             Ok(None) => tracing::debug!(resource = %bucket.arn, %class, "lifecycle rules in place"),
             Ok(Some(_)) => {
                 let rules = lifecycle_plan::rules_for(class, days);
-                if apply::lifecycle_rules(deps, bucket, &rules, report).await {
+                if apply::lifecycle_rules(clients, bucket, &rules, report).await {
                     tally.buckets += 1;
                 }
             }
@@ -101,14 +114,15 @@ pub async fn lifecycle(deps: &Deps, buckets: &[Bucket], report: &mut Report, tal
 }
 
 pub async fn retention(
-    deps: &Deps,
+    clients: &Clients,
+    config: &Config,
     groups: &[sagekeeper_core::cloudwatch::log_groups::LogGroup],
     report: &mut Report,
     tally: &mut Tally,
 ) {
-    let days = deps.config.log_retention_days;
+    let days = config.log_retention_days;
     for group in retention::plan(groups) {
-        if apply::retention(deps, group, days, report).await {
+        if apply::retention(clients, group, days, report).await {
             tally.log_groups += 1;
         }
     }
@@ -117,16 +131,17 @@ pub async fn retention(
 /// Reads the metrics of every judged endpoint in as few calls as possible, then tags,
 /// reports and (when due and allowed) deletes the idle ones.
 pub async fn idle(
-    deps: &Deps,
+    clients: &Clients,
+    config: &Config,
     candidates: &[Candidate],
     now: DateTime<Utc>,
     report: &mut Report,
     tally: &mut Tally,
 ) {
     let policy = IdlePolicy {
-        idle_days: deps.config.idle_days,
-        delete: deps.config.delete_idle_endpoints,
-        grace_days: deps.config.idle_grace_days,
+        idle_days: config.idle_days,
+        delete: config.delete_idle_endpoints,
+        grace_days: config.idle_grace_days,
     };
     let mut judged = Vec::new();
     for candidate in candidates {
@@ -152,7 +167,8 @@ pub async fn idle(
         .collect();
     let start = idle::window_start(&policy, now);
     let readings =
-        match metric_data::read(&deps.cloudwatch, &queries, start, now, idle::PERIOD_SECS).await {
+        match metric_data::read(&clients.cloudwatch, &queries, start, now, idle::PERIOD_SECS).await
+        {
             Ok(readings) => readings,
             Err(err) => {
                 report.error(None, &err);
@@ -167,10 +183,10 @@ pub async fn idle(
             .into_iter()
             .map(|signal| (signal, readings.next().flatten()))
             .collect();
-        match idle::judge(candidate, &observed, &policy, now, &deps.prices) {
+        match idle::judge(candidate, &observed, &policy, now, &config.prices) {
             Verdict::Active {
                 clear_idle_tag: true,
-            } => apply::clear_idle_tag(deps, &candidate.arn, report).await,
+            } => apply::clear_idle_tag(clients, &candidate.arn, report).await,
             Verdict::Active { .. } => {}
             Verdict::Unknown => report.skipped(
                 &candidate.arn,
@@ -213,9 +229,9 @@ pub async fn idle(
             }
         }
     }
-    apply::add_tags(deps, new_tags, report).await;
+    apply::add_tags(clients, new_tags, report).await;
     for candidate in due {
-        if apply::delete_idle(deps, candidate, now, report).await {
+        if apply::delete_idle(clients, candidate, now, report).await {
             tally.deleted += 1;
         }
     }

@@ -2,6 +2,7 @@
 //! parsed into one typed [`Trigger`]. Malformed or unexpected payloads are typed errors, so a
 //! handler can report them without making any AWS call.
 
+mod accepted;
 mod alarm;
 mod cloudtrail;
 
@@ -14,6 +15,7 @@ use serde_json::Value;
 
 use crate::run::report::ReportableError;
 
+pub use accepted::{Accepted, SweepOrCall, accept};
 pub use alarm::{AlarmChange, AlarmDelivery, AlarmMetric, AlarmState};
 pub use cloudtrail::{ApiCall, ResourceRef};
 
@@ -139,15 +141,21 @@ impl Trigger {
         if accepted.contains(&trigger.kind()) {
             Ok(trigger)
         } else {
-            Err(EventError::NotAccepted {
-                function: function.to_owned(),
-                kind: trigger.kind(),
-                accepted: accepted
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+            Err(EventError::not_accepted(function, trigger.kind(), accepted))
+        }
+    }
+}
+
+impl EventError {
+    pub fn not_accepted(function: &str, kind: TriggerKind, accepted: &[TriggerKind]) -> Self {
+        EventError::NotAccepted {
+            function: function.to_owned(),
+            kind,
+            accepted: accepted
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 }

@@ -12,10 +12,10 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::aws::sessions::Scope;
 use crate::aws::targets::TargetsConfig;
-use crate::config::{CommonConfig, ConfigError, Env, LogLevel};
+use crate::config::{CommonConfig, Env, LogLevel};
 use crate::run::dispatch::{Dispatcher, Parts, Response};
+use crate::run::function::{Bound, Function};
 use crate::run::logging::{self, LogSink};
-use crate::run::report::Report;
 use crate::run::reporter::Reporter;
 
 /// Exit codes outside Lambda.
@@ -25,22 +25,16 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// A function's whole `main`: start (Lambda or shell), read the typed configuration (an
 /// invalid value stops here, naming the variable), build the SDK configuration and the
-/// function's dependencies for its own account once, then serve events with `handle` in
-/// whichever account and region each event is for (see [`crate::run::dispatch`]). `build` makes
-/// the dependencies for one scope; it is called again for every other target.
-pub async fn run<C, D>(
-    function: &'static str,
-    about: &'static str,
-    load_config: impl FnOnce(&Env, bool) -> Result<C, ConfigError>,
-    build: impl Fn(&Scope, &C) -> D,
-    handle: impl AsyncFn(&D, Value) -> Report,
-) -> ExitCode {
-    let launch = match Launch::from_process(function, about) {
+/// function's clients for its own account once, then serve events in whichever account and
+/// region each event is for (see [`crate::run::dispatch`]); clients for every other target
+/// are built when an event is for it.
+pub async fn run<F: Function>() -> ExitCode {
+    let launch = match Launch::from_process(F::NAME, F::ABOUT) {
         Ok(launch) => launch,
         Err(code) => return code,
     };
     let env = launch.env();
-    let settings = load_config(env, launch.dry_run_flag()).and_then(|config| {
+    let settings = F::config(env, launch.dry_run_flag()).and_then(|config| {
         let common = CommonConfig::from_env(env, launch.dry_run_flag())?;
         Ok((config, common, TargetsConfig::from_env(env)?))
     });
@@ -54,7 +48,7 @@ pub async fn run<C, D>(
     };
     crate::model::arn::set_home_partition(hub.region().unwrap_or_default());
     let parts = Parts {
-        function,
+        function: F::NAME,
         dry_run: common.dry_run,
         sweep_in_place: launch.dry_run_flag(),
         reporter: Reporter::new(&Scope::home(&hub), &common),
@@ -62,7 +56,9 @@ pub async fn run<C, D>(
         targets,
         hub,
     };
-    let dispatcher = Dispatcher::new(parts, build, handle);
+    let dispatcher = Dispatcher::new(parts, Bound::<F>::new, async |bound: &Bound<F>, event| {
+        bound.handle(event).await
+    });
     launch.serve(|event| dispatcher.dispatch(event)).await
 }
 
@@ -310,6 +306,7 @@ fn read_event(input: &EventInput) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::report::Report;
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

@@ -175,6 +175,22 @@ impl Report {
         });
     }
 
+    /// The value of a read that may fail: on failure the error is recorded (against
+    /// `resource`) and the run goes on without the value.
+    pub fn keep<T, E: ReportableError>(
+        &mut self,
+        resource: Option<&str>,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.error(resource, &err);
+                None
+            }
+        }
+    }
+
     pub fn add_metric(&mut self, name: &str, value: f64) {
         *self.metrics.entry(name.to_owned()).or_default() += value;
     }

@@ -1,11 +1,9 @@
 //! Finishing a run: one summary log line, one EMF document, one SNS message.
 
 use chrono::Utc;
-use serde_json::Value;
 
 use crate::aws::sessions::Scope;
 use crate::config::CommonConfig;
-use crate::events::{Trigger, TriggerKind};
 use crate::run::notify::{self, Notifier};
 use crate::run::report::Report;
 use crate::run::{emf, logging};
@@ -30,32 +28,17 @@ impl Reporter {
         }
     }
 
-    /// The frame of every handler: parse the trigger (a bad one is a typed error in the
-    /// report, with no AWS call), run `body` on it, then finish the report.
-    pub async fn run<F>(
-        &self,
-        function: &str,
-        dry_run: bool,
-        accepts: &[TriggerKind],
-        event: Value,
-        body: F,
-    ) -> Report
-    where
-        F: AsyncFnOnce(Trigger, &mut Report),
-    {
-        let mut report = Report::new(function, dry_run, Utc::now());
-        report.target = self.target.clone();
-        match Trigger::parse_for(function, &event, accepts) {
-            Ok(trigger) => {
-                report.trigger = trigger.label();
-                body(trigger, &mut report).await;
-            }
-            Err(err) => {
-                report.trigger = "invalid".to_owned();
-                report.error(None, &err);
-            }
+    /// Logs and metrics only: no notification.
+    pub fn log_only() -> Self {
+        Reporter {
+            notifier: None,
+            target: None,
         }
-        self.finish(report).await
+    }
+
+    /// The account and region reports are about, `account/region`; `None` at home.
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
     }
 
     /// Emits the report's log line, metrics and notification, and returns it as the response.

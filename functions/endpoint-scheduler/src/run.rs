@@ -3,77 +3,44 @@
 //! are harmless.
 
 use chrono::{DateTime, Utc};
-use sagekeeper_core::autoscaling::ScalingClients;
-use sagekeeper_core::model::pricing::PriceTable;
-use sagekeeper_core::s3::state::StateStore;
+use sagekeeper_core::events::Schedule;
+use sagekeeper_core::run::function::Function;
 use sagekeeper_core::sagemaker;
-use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
-use serde_json::Value;
+use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope, Severity};
 
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
 
 use crate::apply::Applied;
+use crate::clients::Clients;
 use crate::config::Config;
 use crate::plan::{self, EndpointState, Plan};
 use crate::policy::{self, Desired, Policy, SNOOZE_TAG};
 use crate::{apply, inventory, run_lease};
 
-pub const NAME: &str = "endpoint-scheduler";
-const ACCEPTS: &[TriggerKind] = &[TriggerKind::Schedule];
+pub const NAME: &str = EndpointScheduler::NAME;
 
-pub struct Deps {
-    pub config: Config,
-    pub prices: PriceTable,
-    pub sagemaker: aws_sdk_sagemaker::Client,
-    pub autoscaling: aws_sdk_applicationautoscaling::Client,
-    /// For the alarms of step-scaling policies.
-    pub cloudwatch: sagekeeper_core::cloudwatch::metric_alarms::Client,
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
-    pub state: StateStore,
-    pub reporter: Reporter,
-}
+pub struct EndpointScheduler;
 
-impl Deps {
-    pub fn new(scope: &Scope, config: &Config) -> Self {
-        let aws = &scope.resources;
-        let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
-        Deps {
-            prices: PriceTable::new(config.price_overrides.clone()),
-            sagemaker: aws.sagemaker(),
-            autoscaling: aws.autoscaling(),
-            cloudwatch: aws.cloudwatch(),
-            tagging: aws.tagging(),
-            state: StateStore::new(scope.hub.s3(), config.state_bucket.clone(), kms_key)
-                .within(&scope.state_namespace),
-            reporter: Reporter::new(scope, &config.common),
-            config: config.clone(),
-        }
+impl Function for EndpointScheduler {
+    const NAME: &'static str = "endpoint-scheduler";
+    const ABOUT: &'static str = "parks SageMaker endpoints and notebooks outside business hours";
+    type Trigger = Schedule;
+    type Config = Config;
+    type Clients = Clients;
+
+    fn config(env: &Env, dry_run_flag: bool) -> Result<Config, ConfigError> {
+        Config::from_env(env, dry_run_flag)
     }
-}
-
-impl Deps {
-    pub fn scaling(&self) -> ScalingClients<'_> {
-        ScalingClients {
-            autoscaling: &self.autoscaling,
-            cloudwatch: &self.cloudwatch,
-        }
+    fn common(config: &Config) -> &CommonConfig {
+        &config.common
     }
-}
+    fn clients(scope: &Scope, config: &Config) -> Clients {
+        Clients::new(scope, config)
+    }
 
-pub async fn handle(deps: &Deps, event: Value) -> Report {
-    deps.reporter
-        .run(
-            NAME,
-            deps.config.common.dry_run,
-            ACCEPTS,
-            event,
-            async |trigger, report| {
-                if let Trigger::Schedule(schedule) = trigger {
-                    reconcile(deps, schedule.time, report).await;
-                }
-            },
-        )
-        .await
+    async fn run(clients: &Clients, config: &Config, schedule: Schedule, report: &mut Report) {
+        reconcile(clients, config, schedule.time, report).await;
+    }
 }
 
 /// What is parked once the run's steps are done, for the savings estimate.
@@ -94,17 +61,18 @@ impl Parked {
     }
 }
 
-async fn reconcile(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
-    let Some(turn) = run_lease::take(deps, report).await else {
+async fn reconcile(clients: &Clients, config: &Config, now: DateTime<Utc>, report: &mut Report) {
+    let Some(turn) = run_lease::take(clients, report).await else {
         return;
     };
     tracing::info!(%now, "reconciling opted-in resources");
-    let inventory = inventory::gather(deps, report).await;
+    let inventory = inventory::gather(clients, report).await;
     let mut parked = Parked::default();
 
     for state in &inventory.endpoints {
         let Some((desired, snooze_expired)) = decide(
-            deps,
+            clients,
+            config,
             &state.arn,
             &state.tags,
             state.live.is_some(),
@@ -116,8 +84,8 @@ async fn reconcile(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
             continue;
         };
         let state = without_expired_snooze(state, snooze_expired);
-        if let Some(snapshot) = converge_endpoint(deps, state, desired, now, report).await {
-            let (hourly, unknown) = snapshot.hourly_cost(&deps.prices);
+        if let Some(snapshot) = converge_endpoint(clients, state, desired, now, report).await {
+            let (hourly, unknown) = snapshot.hourly_cost(&config.prices);
             parked.endpoints += 1;
             parked.hourly_usd += hourly;
             parked.unpriced.extend(unknown);
@@ -125,12 +93,14 @@ async fn reconcile(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
     }
 
     for (notebook, tags) in &inventory.notebooks {
-        let Some((desired, _)) = decide(deps, &notebook.arn, tags, true, now, report).await else {
+        let Some((desired, _)) =
+            decide(clients, config, &notebook.arn, tags, true, now, report).await
+        else {
             continue;
         };
         let stopped = match plan::plan_notebook(notebook, desired) {
             Plan::NoChange => notebook.is_stopped(),
-            Plan::Step(step) => apply::notebook(deps, notebook, step, report).await,
+            Plan::Step(step) => apply::notebook(clients, notebook, step, report).await,
             Plan::Skip(reason) => {
                 report.skipped(&notebook.arn, "schedule", reason);
                 false
@@ -147,13 +117,13 @@ async fn reconcile(deps: &Deps, now: DateTime<Utc>, report: &mut Report) {
         if stopped {
             parked.notebooks += 1;
             parked.add_price(
-                deps.prices.hourly(&notebook.instance_type),
+                config.prices.hourly(&notebook.instance_type),
                 &notebook.instance_type,
             );
         }
     }
     record_savings(&parked, report);
-    run_lease::give_back(deps, turn, report).await;
+    run_lease::give_back(clients, turn, report).await;
 }
 
 /// How many times an endpoint is planned again after a concurrent run changed it under this
@@ -163,7 +133,7 @@ const REPLANS: usize = 2;
 /// Plans and applies one endpoint's step, planning again from a fresh read when a concurrent
 /// run changed its snapshot meanwhile; returns its snapshot when it is parked afterwards.
 async fn converge_endpoint(
-    deps: &Deps,
+    clients: &Clients,
     mut state: EndpointState,
     desired: Desired,
     now: DateTime<Utc>,
@@ -172,7 +142,7 @@ async fn converge_endpoint(
     for _ in 0..=REPLANS {
         match plan::plan_endpoint(&state, desired) {
             Plan::NoChange => return state.snapshot.filter(|_| desired != Desired::Up),
-            Plan::Step(step) => match apply::endpoint(deps, &state, step, now, report).await {
+            Plan::Step(step) => match apply::endpoint(clients, &state, step, now, report).await {
                 Applied::Parked(snapshot) => return Some(*snapshot),
                 Applied::Other => return None,
                 Applied::Replan => {}
@@ -190,7 +160,7 @@ async fn converge_endpoint(
                 return None;
             }
         }
-        state = match inventory::refresh(deps, &state).await {
+        state = match inventory::refresh(clients, &state).await {
             Ok(fresh) => fresh,
             Err(err) => {
                 report.error(Some(&state.arn), &err);
@@ -205,14 +175,15 @@ async fn converge_endpoint(
 /// schedule or snooze tag is a finding for that resource, which is then left untouched.
 /// Removes an expired snooze tag from a live resource.
 async fn decide(
-    deps: &Deps,
+    clients: &Clients,
+    config: &Config,
     arn: &str,
     tags: &sagekeeper_core::model::tags::Tags,
     exists: bool,
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> Option<(Desired, bool)> {
-    let decision = match policy::decide(tags, &Policy::from(&deps.config), now) {
+    let decision = match policy::decide(tags, &Policy::from(config), now) {
         Ok(decision) => decision,
         Err(err) => {
             report.finding(
@@ -237,7 +208,7 @@ async fn decide(
         );
     }
     if decision.remove_expired_snooze && exists {
-        let remove = sagemaker::delete_tags(&deps.sagemaker, arn, &[SNOOZE_TAG]);
+        let remove = sagemaker::delete_tags(&clients.sagemaker, arn, &[SNOOZE_TAG]);
         report.perform(arn, "remove-expired-snooze", remove).await;
     }
     Some((decision.desired, decision.remove_expired_snooze))

@@ -1,83 +1,59 @@
-//! Handles one alarm state change, in any of its three delivery shapes: gather plain data,
-//! decide with a pure function, then start at most one retrain.
+//! One alarm state change, in any of its three delivery shapes: gather plain data, decide with
+//! a pure function, then start at most one retrain.
 
 use sagekeeper_core::events::AlarmChange;
-use sagekeeper_core::s3::state::StateStore;
-use sagekeeper_core::{Report, Reporter, Scope, Severity, Trigger, TriggerKind};
-use serde_json::Value;
+use sagekeeper_core::run::function::Function;
+use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope, Severity};
 
+use crate::clients::Clients;
 use crate::config::Config;
 use crate::key::RetrainKey;
 use crate::plan::{Plan, Situation};
 use crate::{apply, gather, lock, plan};
 
-pub const NAME: &str = "drift-retrainer";
-const ACCEPTS: &[TriggerKind] = &[TriggerKind::Alarm];
+pub struct DriftRetrainer;
 
-pub struct Deps {
-    pub config: Config,
-    pub sagemaker: aws_sdk_sagemaker::Client,
-    pub s3: aws_sdk_s3::Client,
-    /// Alarm tags only.
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    /// The per-target retrain locks (STATE_BUCKET); without it nothing starts.
-    pub state: Option<StateStore>,
-    pub reporter: Reporter,
-}
+impl Function for DriftRetrainer {
+    const NAME: &'static str = "drift-retrainer";
+    const ABOUT: &'static str = "starts one retraining when a Model Monitor drift alarm fires";
+    type Trigger = AlarmChange;
+    type Config = Config;
+    type Clients = Clients;
 
-impl Deps {
-    pub fn new(scope: &Scope, config: &Config) -> Self {
-        let aws = &scope.resources;
-        Deps {
-            sagemaker: aws.sagemaker(),
-            s3: aws.s3(),
-            cloudwatch: aws.cloudwatch(),
-            state: config.state_bucket.as_ref().map(|bucket| {
-                let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
-                StateStore::new(scope.hub.s3(), bucket.clone(), kms_key)
-                    .within(&scope.state_namespace)
-            }),
-            reporter: Reporter::new(scope, &config.common),
-            config: config.clone(),
-        }
+    fn config(env: &Env, dry_run_flag: bool) -> Result<Config, ConfigError> {
+        Config::from_env(env, dry_run_flag)
+    }
+    fn common(config: &Config) -> &CommonConfig {
+        &config.common
+    }
+    fn clients(scope: &Scope, config: &Config) -> Clients {
+        Clients::new(scope, config)
+    }
+
+    async fn run(clients: &Clients, config: &Config, alarm: AlarmChange, report: &mut Report) {
+        retrain(clients, config, &alarm, report).await;
     }
 }
 
-pub async fn handle(deps: &Deps, event: Value) -> Report {
-    deps.reporter
-        .run(
-            NAME,
-            deps.config.common.dry_run,
-            ACCEPTS,
-            event,
-            async |trigger, report| {
-                if let Trigger::Alarm(alarm) = trigger {
-                    retrain(deps, &alarm, report).await;
-                }
-            },
-        )
-        .await
-}
-
-async fn retrain(deps: &Deps, alarm: &AlarmChange, report: &mut Report) {
+async fn retrain(clients: &Clients, config: &Config, alarm: &AlarmChange, report: &mut Report) {
     // Nothing to gather for a transition that can start nothing: no AWS call at all.
     if let Some(reason) = plan::ignored(alarm) {
         report.skipped(plan::alarm_resource(alarm), "retrain", reason);
         return;
     }
     let key = RetrainKey::of(alarm);
-    let Some(mut situation) = gather::situation(deps, alarm, report).await else {
+    let Some(mut situation) = gather::situation(clients, config, alarm, report).await else {
         return;
     };
-    let policy = deps.config.policy();
+    let policy = config.policy();
     let mut plan = plan::plan(alarm, &situation, &key, &policy);
     let mut held = None;
     // Only a start needs the target's lock; a dry run takes it too, so that it answers what a
     // real run would do (its lease is given back at once and changes no resource).
     if plan.starts() {
-        match (&deps.state, situation.lock_name()) {
+        match (&clients.state, situation.lock_name()) {
             (Some(store), Some(name)) => {
-                let holder = lock::holder(NAME, &alarm.alarm_name, &key.marker());
+                let holder = lock::holder(DriftRetrainer::NAME, &alarm.alarm_name, &key.marker());
                 let lease = match lock::take(store, &name, &holder).await {
                     Ok(lease) => lease,
                     Err(err) => {
@@ -87,7 +63,8 @@ async fn retrain(deps: &Deps, alarm: &AlarmChange, report: &mut Report) {
                 };
                 // Decide again on the history read under the lock: a run that held it before
                 // us may have started a retrain our first read did not see.
-                if let Err(err) = gather::refresh_history(deps, alarm, &mut situation.target).await
+                if let Err(err) =
+                    gather::refresh_history(clients, alarm, &mut situation.target).await
                 {
                     report.error(Some(&plan::alarm_resource(alarm)), &err);
                     lock::give_back(store, lease).await;
@@ -100,7 +77,7 @@ async fn retrain(deps: &Deps, alarm: &AlarmChange, report: &mut Report) {
         }
     }
     tracing::info!(alarm = %alarm.alarm_name, key = key.as_str(), plan = %plan.summary(), "decided");
-    apply::apply(deps, alarm, &situation, plan, report).await;
+    apply::apply(clients, alarm, &situation, plan, report).await;
     if let Some((store, lease)) = held {
         lock::give_back(store, lease).await;
     }
@@ -150,7 +127,10 @@ mod tests {
         OutputDataConfig, PipelineExecutionStatus, PipelineExecutionSummary, StoppingCondition, Tag,
     };
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-    use sagekeeper_core::{Aws, Env, Outcome};
+    use sagekeeper_core::run::function;
+    use sagekeeper_core::s3::state::StateStore;
+    use sagekeeper_core::{Env, Outcome, Reporter};
+    use serde_json::Value;
 
     use crate::target::{JOB_TAG, PIPELINE_TAG};
 
@@ -159,29 +139,26 @@ mod tests {
     const PIPELINE_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/fraud-retrain";
     const JOB_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:training-job/churn";
 
+    async fn handle(clients: &Clients, event: Value) -> Report {
+        let config = Config::from_env(&Env::default(), false).unwrap();
+        function::handle::<DriftRetrainer>(clients, &config, &Reporter::log_only(), event).await
+    }
+
     fn event() -> Value {
         serde_json::from_str(include_str!("../../../events/alarm-eventbridge.json")).unwrap()
     }
 
     /// An alarm untagged, no monitoring execution, no report; `sagemaker` for the rest.
-    fn deps(sagemaker: &[&Rule]) -> Deps {
-        let config = Config::from_env(&Env::default(), false).unwrap();
+    fn clients(sagemaker: &[&Rule]) -> Clients {
         let untagged_alarm = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource)
             .then_output(|| ListTagsForResourceOutput::builder().build());
         let no_report = mock!(aws_sdk_s3::Client::get_object)
             .then_error(|| GetObjectError::unhandled("no report is read in these tests"));
-        Deps {
+        Clients {
             sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker),
             s3: mock_client!(aws_sdk_s3, [&no_report]),
             cloudwatch: mock_client!(aws_sdk_cloudwatch, [&untagged_alarm]),
             state: Some(free_locks()),
-            reporter: Reporter::new(
-                &Scope::home(&Aws::from_sdk_config(
-                    aws_config::SdkConfig::builder().build(),
-                )),
-                &config.common,
-            ),
-            config,
         }
     }
 
@@ -265,9 +242,9 @@ mod tests {
                     )
                     .build()
             });
-        let deps = deps(&with(&endpoint, &[&pipeline, &running, &start]));
+        let clients = clients(&with(&endpoint, &[&pipeline, &running, &start]));
 
-        let report = handle(&deps, event()).await;
+        let report = handle(&clients, event()).await;
 
         assert_eq!(start.num_calls(), 0);
         assert_eq!(report.actions.len(), 1, "{:?}", report.actions);
@@ -294,9 +271,9 @@ mod tests {
                     .build(),
             )
         });
-        let deps = deps(&with(&endpoint, &[&pipeline, &denied, &start]));
+        let clients = clients(&with(&endpoint, &[&pipeline, &denied, &start]));
 
-        let report = handle(&deps, event()).await;
+        let report = handle(&clients, event()).await;
 
         assert_eq!(start.num_calls(), 0);
         assert!(report.actions.is_empty());
@@ -338,12 +315,12 @@ mod tests {
                     .build(),
             )
         });
-        let deps = deps(&with(
+        let clients = clients(&with(
             &endpoint,
             &[&source, &source_tags, &no_copies, &taken],
         ));
 
-        let report = handle(&deps, event()).await;
+        let report = handle(&clients, event()).await;
 
         assert_eq!(taken.num_calls(), 1);
         assert_eq!(report.actions.len(), 1);
@@ -369,10 +346,10 @@ mod tests {
         let no_history = mock!(aws_sdk_sagemaker::Client::list_pipeline_executions)
             .then_output(|| ListPipelineExecutionsOutput::builder().build());
         let (pipeline, start) = (pipeline(), start());
-        let mut deps = deps(&with(&endpoint, &[&pipeline, &no_history, &start]));
-        deps.state = None;
+        let mut clients = clients(&with(&endpoint, &[&pipeline, &no_history, &start]));
+        clients.state = None;
 
-        let report = handle(&deps, event()).await;
+        let report = handle(&clients, event()).await;
 
         assert_eq!(start.num_calls(), 0);
         assert!(report.actions.is_empty(), "{:?}", report.actions);
@@ -382,8 +359,8 @@ mod tests {
         assert!(report.findings[0].message.contains("STATE_BUCKET"));
 
         // Control: the same alarm with the lock available starts the pipeline.
-        let deps = self::deps(&with(&endpoint, &[&pipeline, &no_history, &start]));
-        let report = handle(&deps, event()).await;
+        let clients = self::clients(&with(&endpoint, &[&pipeline, &no_history, &start]));
+        let report = handle(&clients, event()).await;
         assert_eq!(start.num_calls(), 1);
         assert_eq!(report.actions[0].outcome, Outcome::Done, "{report:?}");
     }
