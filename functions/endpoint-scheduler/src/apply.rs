@@ -3,16 +3,99 @@
 
 use chrono::{DateTime, Utc};
 use sagekeeper_core::autoscaling::{self, ScalingError};
+use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
+use sagekeeper_core::run::plan::Plan;
+use sagekeeper_core::s3::state::Expect;
+use sagekeeper_core::sagemaker;
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
-use sagekeeper_core::sagemaker::park::{self, Stored};
+use sagekeeper_core::sagemaker::park::{Keep, Running, TakeDown, TakenDown};
 use sagekeeper_core::{Report, Severity};
 
 use crate::clients::Clients;
-use crate::plan::{self, EndpointState, EndpointStep, NotebookStep};
-use crate::run::NAME;
+use crate::config::NAME;
+use crate::gather;
+use crate::model::EndpointState;
+use crate::plan::{self, Converge, EndpointStep, NotebookStep, Parked, Write};
+use crate::policy::{Desired, SNOOZE_TAG};
+
+/// Carries out the run's writes in order; returns what they parked.
+pub async fn apply(
+    clients: &Clients,
+    prices: &PriceTable,
+    writes: Vec<(String, Write)>,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Parked {
+    let mut parked = Parked::default();
+    for (arn, write) in writes {
+        match write {
+            Write::RemoveExpiredSnooze => {
+                let remove = sagemaker::delete_tags(&clients.sagemaker, &arn, &[SNOOZE_TAG]);
+                report.perform(&arn, "remove-expired-snooze", remove).await;
+            }
+            Write::Endpoint {
+                state,
+                desired,
+                step,
+            } => {
+                if let Some(snapshot) = converge(clients, *state, desired, step, now, report).await
+                {
+                    parked.endpoint(&snapshot, prices);
+                }
+            }
+            Write::Notebook { notebook, step } => {
+                if self::notebook(clients, &notebook, step, report).await {
+                    parked.notebook(&notebook, prices);
+                }
+            }
+        }
+    }
+    parked
+}
+
+/// How many times an endpoint is planned again after a concurrent run changed it under this
+/// one; past that it is left for the next run.
+const REPLANS: usize = 2;
+
+/// Applies one endpoint's step, planning again from a fresh read when a concurrent run
+/// changed its snapshot meanwhile; returns its snapshot when it is parked afterwards.
+async fn converge(
+    clients: &Clients,
+    mut state: EndpointState,
+    desired: Desired,
+    mut step: EndpointStep,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Option<EndpointSnapshot> {
+    for _ in 0..=REPLANS {
+        match endpoint(clients, &state, step, now, report).await {
+            Applied::Parked(snapshot) => return Some(*snapshot),
+            Applied::Other => return None,
+            Applied::Replan => {}
+        }
+        state = match gather::refresh(clients, &state).await {
+            Ok(fresh) => fresh,
+            Err(err) => {
+                report.error(Some(&state.arn), &err);
+                return None;
+            }
+        };
+        step = match plan::plan_endpoint(&state, desired) {
+            Converge::NoChange => return state.snapshot.filter(|_| desired != Desired::Up),
+            Converge::Step(step) => step,
+            converge => {
+                let mut replanned: Plan<Write> = Plan::new();
+                plan::not_converged(&mut replanned, &state.arn, converge);
+                replanned.record(report);
+                return None;
+            }
+        };
+    }
+    None
+}
 
 /// What a step came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +109,7 @@ pub enum Applied {
 }
 
 /// Runs one step.
-pub async fn endpoint(
+async fn endpoint(
     clients: &Clients,
     state: &EndpointState,
     step: EndpointStep,
@@ -35,12 +118,21 @@ pub async fn endpoint(
 ) -> Applied {
     match step {
         EndpointStep::Park => park(clients, state, now, report).await,
-        EndpointStep::ResumePark => match &state.snapshot {
-            Some(snapshot) if take_down(clients, state, snapshot, report).await => {
+        EndpointStep::ResumePark => {
+            let Some(snapshot) = &state.snapshot else {
+                return Applied::Other;
+            };
+            let variants = state.config.as_ref().map(|c| c.variants.as_slice());
+            let take_down = take_down(clients, state.snapshot_expect());
+            if take_down
+                .finish(&state.arn, variants.unwrap_or_default(), snapshot, report)
+                .await
+            {
                 Applied::Parked(Box::new(snapshot.clone()))
+            } else {
+                Applied::Other
             }
-            _ => Applied::Other,
-        },
+        }
         step => {
             restore(clients, state, step, report).await;
             Applied::Other
@@ -120,146 +212,45 @@ async fn park(
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> Applied {
-    const SUBJECT: &str = "the endpoint";
-    let captured = park::captured(
-        report,
-        &state.arn,
-        capture(clients, state, now).await,
-        SUBJECT,
-    );
-    let Some(mut snapshot) = captured else {
-        return Applied::Other;
-    };
-    if let Some(previous) = &state.snapshot {
-        snapshot = park::carry_forward(snapshot, previous);
-    }
-    let expect = state.snapshot_expect();
-    match park::store_if(
-        report,
-        &clients.state,
-        &state.arn,
-        &snapshot,
-        &expect,
-        SUBJECT,
-    )
-    .await
-    {
-        Stored::Verified if take_down(clients, state, &snapshot, report).await => {
-            Applied::Parked(Box::new(snapshot))
-        }
-        Stored::Conflict => Applied::Replan,
-        _ => Applied::Other,
-    }
-}
-
-/// Deregisters autoscaling, then deletes the endpoint or scales its components to zero.
-async fn take_down(
-    clients: &Clients,
-    state: &EndpointState,
-    snapshot: &EndpointSnapshot,
-    report: &mut Report,
-) -> bool {
-    if !snapshot.scaling.is_empty() {
-        let deregister = autoscaling::deregister(&clients.autoscaling, &snapshot.scaling);
-        if !report
-            .attempt(&state.arn, "deregister-autoscaling", deregister)
-            .await
-        {
-            return false;
-        }
-    }
-    if snapshot.hosts_inference_components() {
-        for component in &snapshot.inference_components {
-            let scale =
-                inference_components::set_copy_count(&clients.sagemaker, &component.name, 0);
-            let action = format!("scale-to-zero {}", component.name);
-            if !report.attempt(&state.arn, &action, scale).await {
-                return false;
-            }
-        }
-        for variant in state.config.iter().flat_map(|c| &c.variants) {
-            if let Some(min) = variant.managed_min_instances.filter(|min| *min > 0) {
-                report.finding(
-                    &state.arn,
-                    "managed-scaling-minimum",
-                    Severity::Low,
-                    format!(
-                        "variant {} keeps at least {min} instance(s) while parked: set its managed instance scaling minimum to 0 to stop paying for them",
-                        variant.name
-                    ),
-                );
-            }
-        }
-        return true;
-    }
-    if !still_as_snapshotted(clients, state, snapshot, report).await {
-        // Leave it as it was found: with its autoscaling.
-        if !snapshot.scaling.is_empty() {
-            let restore = autoscaling::restore(clients.scaling(), &snapshot.scaling);
-            report
-                .perform(&state.arn, "restore-autoscaling", restore)
-                .await;
-        }
-        return false;
-    }
-    let delete = endpoints::delete(&clients.sagemaker, &state.name);
-    report.attempt(&state.arn, "delete-endpoint", delete).await
-}
-
-/// Describes the endpoint again right before it is deleted: one that changed since the
-/// snapshot (redeployed, updating) is left up and reported, and the next run plans again.
-async fn still_as_snapshotted(
-    clients: &Clients,
-    state: &EndpointState,
-    snapshot: &EndpointSnapshot,
-    report: &mut Report,
-) -> bool {
-    let change = match endpoints::describe(&clients.sagemaker, &state.name).await {
-        Ok(Some(now)) => plan::changed_since(snapshot, &now),
-        // Gone already (a concurrent park): deleting again is harmless.
-        Ok(None) => None,
-        Err(err) => {
-            report.error(Some(&state.arn), &err);
-            return false;
-        }
-    };
-    let Some(change) = change else {
-        return true;
-    };
-    report.finding(
-        &state.arn,
-        "endpoint-changed-while-parking",
-        Severity::Medium,
-        format!("{change} since its snapshot was taken: it stays up and is planned again next run"),
-    );
-    false
-}
-
-async fn capture(
-    clients: &Clients,
-    state: &EndpointState,
-    now: DateTime<Utc>,
-) -> Result<EndpointSnapshot, ScalingError> {
-    let (Some(live), Some(config)) = (&state.live, &state.config) else {
-        return Err(ScalingError::Unsupported {
+    let (Some(endpoint), Some(config)) = (&state.live, &state.config) else {
+        let err = ScalingError::Unsupported {
             resource_id: state.name.clone(),
             what: "an endpoint without a live configuration".to_owned(),
-        });
+        };
+        let message = format!("{err}; the endpoint stays up");
+        report.finding(&state.arn, "cannot-snapshot", Severity::High, message);
+        return Applied::Other;
     };
-    park::capture(
-        clients.scaling(),
-        live,
+    let running = Running {
+        arn: &state.arn,
+        endpoint,
         config,
-        &state.components,
-        &state.tags,
-        now,
-        NAME,
-    )
-    .await
+        components: &state.components,
+        tags: &state.tags,
+    };
+    let take_down = take_down(clients, state.snapshot_expect());
+    match take_down
+        .run(running, state.snapshot.as_ref(), now, report)
+        .await
+    {
+        TakenDown::Down(snapshot) => Applied::Parked(snapshot),
+        TakenDown::Replan => Applied::Replan,
+        TakenDown::StaysUp => Applied::Other,
+    }
+}
+
+fn take_down(clients: &Clients, expect: Expect) -> TakeDown<'_> {
+    TakeDown {
+        sagemaker: &clients.sagemaker,
+        scaling: clients.scaling(),
+        state: &clients.state,
+        keep: Keep::ForRestore { expect },
+        by: NAME,
+    }
 }
 
 /// Runs one notebook step; returns true when the notebook is stopped afterwards.
-pub async fn notebook(
+async fn notebook(
     clients: &Clients,
     notebook: &Notebook,
     step: NotebookStep,

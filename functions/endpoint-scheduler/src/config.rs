@@ -12,6 +12,9 @@ use sagekeeper_core::{CommonConfig, ConfigError, Env};
 
 use crate::schedule::Schedule;
 
+/// The function's name in reports, logs, metrics, leases and snapshots.
+pub const NAME: &str = "endpoint-scheduler";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub common: CommonConfig,

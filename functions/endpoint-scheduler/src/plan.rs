@@ -2,48 +2,17 @@
 //! decision give the steps that converge it. Every intermediate state a crash can leave is a
 //! state this planner recognises and finishes.
 
+use chrono::{DateTime, Utc};
 use sagekeeper_core::Severity;
+use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
 use sagekeeper_core::model::tags::Tags;
-use sagekeeper_core::s3::state::Expect;
-use sagekeeper_core::sagemaker::endpoints::{Endpoint, EndpointConfig, VariantCapacity};
-use sagekeeper_core::sagemaker::inference_components::InferenceComponent;
+use sagekeeper_core::run::plan::Plan;
+use sagekeeper_core::sagemaker::endpoints::{Endpoint, VariantCapacity};
 use sagekeeper_core::sagemaker::notebooks::Notebook;
 
-use crate::policy::Desired;
-
-/// What a run saw of one endpoint, live or parked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EndpointState {
-    pub name: String,
-    pub arn: String,
-    /// Live tags, or the snapshot's when the endpoint is parked.
-    pub tags: Tags,
-    pub live: Option<Endpoint>,
-    /// The live endpoint's configuration, or the snapshot's when parked; `None` when it no
-    /// longer exists.
-    pub config: Option<EndpointConfig>,
-    /// Components hosted on an inference-component endpoint (empty otherwise).
-    pub components: Vec<InferenceComponent>,
-    pub snapshot: Option<EndpointSnapshot>,
-    /// The version (ETag) `snapshot` was read at: a new snapshot replaces only that version.
-    pub snapshot_etag: Option<String>,
-    /// Why the endpoint's snapshot is not known (the state bucket could not be listed, or its
-    /// snapshot could not be read or is of an unknown format): it must then not be parked,
-    /// or a snapshot nobody has read would be overwritten.
-    pub snapshot_problem: Option<String>,
-}
-
-impl EndpointState {
-    /// The condition a new snapshot of this endpoint is written under: there was none, or
-    /// it is still the one this run read.
-    pub fn snapshot_expect(&self) -> Expect {
-        match &self.snapshot_etag {
-            Some(etag) => Expect::Version(etag.clone()),
-            None => Expect::Absent,
-        }
-    }
-}
+use crate::model::{EndpointState, Observed};
+use crate::policy::{self, Desired, Policy, SNOOZE_TAG};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointStep {
@@ -71,7 +40,7 @@ pub enum NotebookStep {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Plan<S> {
+pub enum Converge<S> {
     /// Already as desired.
     NoChange,
     Step(S),
@@ -85,20 +54,20 @@ pub enum Plan<S> {
     },
 }
 
-impl<S> Plan<S> {
+impl<S> Converge<S> {
     fn skip(reason: impl Into<String>) -> Self {
-        Plan::Skip(reason.into())
+        Converge::Skip(reason.into())
     }
 }
 
-pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Plan<EndpointStep> {
+pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Converge<EndpointStep> {
     if desired == Desired::Keep {
-        return Plan::NoChange;
+        return Converge::NoChange;
     }
     if let (Desired::Parked, Some(_), Some(problem)) =
         (desired, &state.live, &state.snapshot_problem)
     {
-        return Plan::Alert {
+        return Converge::Alert {
             severity: Severity::High,
             rule: "snapshot-unreadable",
             message: format!(
@@ -109,7 +78,7 @@ pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Plan<EndpointSt
     let config = match &state.config {
         Some(config) => config,
         None if state.live.is_none() && desired == Desired::Up => {
-            return Plan::Alert {
+            return Converge::Alert {
                 severity: Severity::High,
                 rule: "parked-endpoint-config-missing",
                 message: format!(
@@ -122,51 +91,51 @@ pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Plan<EndpointSt
             };
         }
         None if state.live.is_some() && desired == Desired::Parked => {
-            return Plan::Alert {
+            return Converge::Alert {
                 severity: Severity::Medium,
                 rule: "endpoint-config-missing",
                 message: "its endpoint config no longer exists: parking would lose the endpoint, so it stays up".to_owned(),
             };
         }
-        None => return Plan::NoChange,
+        None => return Converge::NoChange,
     };
     if config.is_serverless() {
-        return Plan::skip("serverless endpoint: already pay-per-use");
+        return Converge::skip("serverless endpoint: already pay-per-use");
     }
     if config.hosts_inference_components() {
         return plan_component_endpoint(state, desired);
     }
     match (desired, &state.live, &state.snapshot) {
-        (Desired::Parked, None, _) => Plan::NoChange,
+        (Desired::Parked, None, _) => Converge::NoChange,
         (Desired::Parked, Some(live), snapshot) => match live.status.as_str() {
             "InService" => match snapshot {
                 Some(s) if s.endpoint_config_name == live.config_name => {
-                    Plan::Step(EndpointStep::ResumePark)
+                    Converge::Step(EndpointStep::ResumePark)
                 }
-                _ => Plan::Step(EndpointStep::Park),
+                _ => Converge::Step(EndpointStep::Park),
             },
-            "Deleting" => Plan::NoChange,
-            status => Plan::skip(format!(
+            "Deleting" => Converge::NoChange,
+            status => Converge::skip(format!(
                 "endpoint is {status}; only InService endpoints are parked"
             )),
         },
-        (Desired::Up, None, Some(_)) => Plan::Step(EndpointStep::Recreate),
-        (Desired::Up, Some(_), None) | (Desired::Up, None, None) => Plan::NoChange,
+        (Desired::Up, None, Some(_)) => Converge::Step(EndpointStep::Recreate),
+        (Desired::Up, Some(_), None) | (Desired::Up, None, None) => Converge::NoChange,
         (Desired::Up, Some(live), Some(snapshot)) => match live.status.as_str() {
             "InService" if !capacities_to_restore(snapshot, live).is_empty() => {
-                Plan::Step(EndpointStep::RestoreCapacity)
+                Converge::Step(EndpointStep::RestoreCapacity)
             }
-            "InService" => Plan::Step(EndpointStep::RestoreScaling),
-            "Failed" => Plan::Alert {
+            "InService" => Converge::Step(EndpointStep::RestoreScaling),
+            "Failed" => Converge::Alert {
                 severity: Severity::High,
                 rule: "restored-endpoint-failed",
                 message: "the recreated endpoint is Failed; the snapshot is kept".to_owned(),
             },
-            status => Plan::skip(format!(
+            status => Converge::skip(format!(
                 "endpoint is {status}: autoscaling is restored once it is InService"
             )),
         },
-        (Desired::Keep, ..) => Plan::NoChange,
+        (Desired::Keep, ..) => Converge::NoChange,
     }
 }
 
@@ -191,22 +160,10 @@ pub fn capacities_to_restore(snapshot: &EndpointSnapshot, live: &Endpoint) -> Ve
         .collect()
 }
 
-/// Why the endpoint, described again right before it is deleted, is no longer the one the
-/// snapshot describes (someone redeployed or updated it meanwhile), or `None` if it is.
-pub fn changed_since(snapshot: &EndpointSnapshot, now: &Endpoint) -> Option<String> {
-    if now.config_name != snapshot.endpoint_config_name {
-        return Some(format!(
-            "its config is now {} (the snapshot has {})",
-            now.config_name, snapshot.endpoint_config_name
-        ));
-    }
-    (!now.is_in_service()).then(|| format!("it is now {}", now.status))
-}
-
 /// Inference-component endpoints are never deleted: their components scale to zero copies.
-fn plan_component_endpoint(state: &EndpointState, desired: Desired) -> Plan<EndpointStep> {
+fn plan_component_endpoint(state: &EndpointState, desired: Desired) -> Converge<EndpointStep> {
     let Some(live) = &state.live else {
-        return Plan::NoChange;
+        return Converge::NoChange;
     };
     let copies = |name: &str| {
         state
@@ -220,49 +177,242 @@ fn plan_component_endpoint(state: &EndpointState, desired: Desired) -> Plan<Endp
             if live.is_in_service() && state.components.iter().all(|c| c.is_in_service()) =>
         {
             if state.components.iter().all(|c| c.desired_copies == 0) {
-                Plan::NoChange
+                Converge::NoChange
             } else {
-                Plan::Step(EndpointStep::Park)
+                Converge::Step(EndpointStep::Park)
             }
         }
         (Desired::Parked, None) => {
-            Plan::skip("endpoint or components not InService; parked when they are")
+            Converge::skip("endpoint or components not InService; parked when they are")
         }
         (Desired::Parked, Some(_)) if state.components.iter().any(|c| c.desired_copies > 0) => {
-            Plan::Step(EndpointStep::ResumePark)
+            Converge::Step(EndpointStep::ResumePark)
         }
-        (Desired::Parked, Some(_)) => Plan::NoChange,
-        (Desired::Up, None) => Plan::NoChange,
+        (Desired::Parked, Some(_)) => Converge::NoChange,
+        (Desired::Up, None) => Converge::NoChange,
         (Desired::Up, Some(snapshot)) => {
             let restored = snapshot
                 .inference_components
                 .iter()
                 .all(|c| copies(&c.name).is_none_or(|now| now >= c.copies));
             if !restored {
-                Plan::Step(EndpointStep::RestoreCopies)
+                Converge::Step(EndpointStep::RestoreCopies)
             } else if state.components.iter().all(|c| c.is_in_service()) {
-                Plan::Step(EndpointStep::RestoreScaling)
+                Converge::Step(EndpointStep::RestoreScaling)
             } else {
-                Plan::skip(
+                Converge::skip(
                     "components are scaling up: autoscaling is restored once they are InService",
                 )
             }
         }
-        (Desired::Keep, _) => Plan::NoChange,
+        (Desired::Keep, _) => Converge::NoChange,
     }
 }
 
-pub fn plan_notebook(notebook: &Notebook, desired: Desired) -> Plan<NotebookStep> {
+pub fn plan_notebook(notebook: &Notebook, desired: Desired) -> Converge<NotebookStep> {
     match desired {
-        Desired::Keep => Plan::NoChange,
-        Desired::Parked if notebook.is_in_service() => Plan::Step(NotebookStep::Stop),
-        Desired::Up if notebook.is_stopped() => Plan::Step(NotebookStep::Start),
-        Desired::Parked if notebook.is_stopped() => Plan::NoChange,
-        Desired::Up if notebook.is_in_service() => Plan::NoChange,
-        _ => Plan::skip(format!(
+        Desired::Keep => Converge::NoChange,
+        Desired::Parked if notebook.is_in_service() => Converge::Step(NotebookStep::Stop),
+        Desired::Up if notebook.is_stopped() => Converge::Step(NotebookStep::Start),
+        Desired::Parked if notebook.is_stopped() => Converge::NoChange,
+        Desired::Up if notebook.is_in_service() => Converge::NoChange,
+        _ => Converge::skip(format!(
             "notebook is {}; only InService or Stopped notebooks are acted upon",
             notebook.status
         )),
+    }
+}
+
+/// A write the scheduler makes; `apply` carries each out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// Remove an expired `sagekeeper:snooze-until` tag from a live resource.
+    RemoveExpiredSnooze,
+    Endpoint {
+        state: Box<EndpointState>,
+        desired: Desired,
+        step: EndpointStep,
+    },
+    Notebook {
+        notebook: Box<Notebook>,
+        step: NotebookStep,
+    },
+}
+
+/// The whole run's plan: for each opted-in resource the schedule's decision (an invalid
+/// schedule or snooze tag is a finding, and the resource is left untouched), then the step
+/// that converges it. Also returns what is already parked and stays so, for the savings.
+pub fn plan(
+    observed: &Observed,
+    policy: &Policy<'_>,
+    prices: &PriceTable,
+    now: DateTime<Utc>,
+) -> (Plan<Write>, Parked) {
+    let mut plan = Plan::new();
+    let mut parked = Parked::default();
+    for state in &observed.endpoints {
+        let live = state.live.is_some();
+        let Some((desired, snooze_expired)) =
+            decide(&mut plan, &state.arn, &state.tags, live, policy, now)
+        else {
+            continue;
+        };
+        let state = without_expired_snooze(state, snooze_expired);
+        match plan_endpoint(&state, desired) {
+            Converge::NoChange => {
+                if let Some(snapshot) = state.snapshot.as_ref().filter(|_| desired != Desired::Up) {
+                    parked.endpoint(snapshot, prices);
+                }
+            }
+            Converge::Step(step) => {
+                let arn = state.arn.clone();
+                let state = Box::new(state);
+                plan.write(
+                    arn,
+                    Write::Endpoint {
+                        state,
+                        desired,
+                        step,
+                    },
+                );
+            }
+            converge => not_converged(&mut plan, &state.arn, converge),
+        }
+    }
+    for (notebook, tags) in &observed.notebooks {
+        let Some((desired, _)) = decide(&mut plan, &notebook.arn, tags, true, policy, now) else {
+            continue;
+        };
+        match plan_notebook(notebook, desired) {
+            Converge::NoChange if notebook.is_stopped() => parked.notebook(notebook, prices),
+            Converge::NoChange => {}
+            Converge::Step(step) => {
+                let notebook_write = Write::Notebook {
+                    notebook: Box::new(notebook.clone()),
+                    step,
+                };
+                plan.write(&notebook.arn, notebook_write);
+            }
+            converge => not_converged(&mut plan, &notebook.arn, converge),
+        }
+    }
+    (plan, parked)
+}
+
+/// A skip or an alert, into the plan (or, for an endpoint planned again during apply, into
+/// the report through a plan of its own).
+pub fn not_converged<S, W>(plan: &mut Plan<W>, arn: &str, converge: Converge<S>) {
+    match converge {
+        Converge::Skip(reason) => plan.skip(arn, "schedule", reason),
+        Converge::Alert {
+            severity,
+            rule,
+            message,
+        } => plan.finding(arn, rule, severity, message),
+        Converge::NoChange | Converge::Step(_) => {}
+    }
+}
+
+/// The schedule's decision for one resource and whether its snooze tag expired. `None` when
+/// its tags are invalid (a finding). Keeping a resource is reported as a skip; an expired
+/// snooze tag on a live resource is a write.
+fn decide(
+    plan: &mut Plan<Write>,
+    arn: &str,
+    tags: &Tags,
+    exists: bool,
+    policy: &Policy<'_>,
+    now: DateTime<Utc>,
+) -> Option<(Desired, bool)> {
+    let decision = match policy::decide(tags, policy, now) {
+        Ok(decision) => decision,
+        Err(err) => {
+            let message = format!("{err}; left untouched");
+            plan.finding(arn, err.rule(), Severity::Medium, message);
+            return None;
+        }
+    };
+    tracing::debug!(resource = arn, source = %decision.source, desired = ?decision.desired, "decided");
+    if decision.desired == Desired::Keep {
+        let until = decision
+            .until_local()
+            .map(|u| format!(" until {u}"))
+            .unwrap_or_default();
+        let reason = format!("kept as it is by the {}{until}", decision.source);
+        plan.skip(arn, "schedule", reason);
+    }
+    if decision.remove_expired_snooze && exists {
+        plan.write(arn, Write::RemoveExpiredSnooze);
+    }
+    Some((decision.desired, decision.remove_expired_snooze))
+}
+
+/// An expired snooze tag must not travel into a snapshot or onto a recreated endpoint.
+fn without_expired_snooze(state: &EndpointState, expired: bool) -> EndpointState {
+    let mut state = state.clone();
+    if expired {
+        state.tags.remove(SNOOZE_TAG);
+        if let Some(snapshot) = &mut state.snapshot {
+            snapshot.tags.remove(SNOOZE_TAG);
+        }
+    }
+    state
+}
+
+/// What is parked once the run's steps are done, for the savings estimate.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Parked {
+    pub endpoints: usize,
+    pub notebooks: usize,
+    pub hourly_usd: f64,
+    /// Instance types without a known price.
+    pub unpriced: Vec<String>,
+}
+
+impl Parked {
+    pub fn endpoint(&mut self, snapshot: &EndpointSnapshot, prices: &PriceTable) {
+        let (hourly, unknown) = snapshot.hourly_cost(prices);
+        self.endpoints += 1;
+        self.hourly_usd += hourly;
+        self.unpriced.extend(unknown);
+    }
+
+    pub fn notebook(&mut self, notebook: &Notebook, prices: &PriceTable) {
+        self.notebooks += 1;
+        match prices.hourly(&notebook.instance_type) {
+            Some(price) => self.hourly_usd += price,
+            None => self.unpriced.push(notebook.instance_type.clone()),
+        }
+    }
+
+    pub fn add(&mut self, other: Parked) {
+        self.endpoints += other.endpoints;
+        self.notebooks += other.notebooks;
+        self.hourly_usd += other.hourly_usd;
+        self.unpriced.extend(other.unpriced);
+    }
+
+    /// The run's savings as metrics (`EndpointsParked`, `NotebooksStopped`,
+    /// `EstimatedHourlySavingsUSD`) and its headline.
+    pub fn savings(&self, dry_run: bool) -> Plan<Write> {
+        let mut savings = Plan::new();
+        savings.add_metric("EndpointsParked", self.endpoints as f64);
+        savings.add_metric("NotebooksStopped", self.notebooks as f64);
+        let hourly = (self.hourly_usd * 100.0).round() / 100.0;
+        savings.add_metric("EstimatedHourlySavingsUSD", hourly);
+        let verb = if dry_run { "would be parked" } else { "parked" };
+        let mut headline = format!(
+            "{} endpoint(s) and {} notebook(s) {verb}, ~${:.2}/h of on-demand instances",
+            self.endpoints, self.notebooks, self.hourly_usd
+        );
+        if !self.unpriced.is_empty() {
+            headline.push_str(&format!(
+                " (no price known for {})",
+                self.unpriced.join(", ")
+            ));
+        }
+        savings.headline = Some(headline);
+        savings
     }
 }
 
@@ -272,7 +422,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use sagekeeper_core::autoscaling::ScalingSnapshot;
     use sagekeeper_core::model::snapshot::{ComponentCopies, SNAPSHOT_FORMAT, VariantInstances};
+    use sagekeeper_core::s3::state::Expect;
+    use sagekeeper_core::sagemaker::endpoints::EndpointConfig;
     use sagekeeper_core::sagemaker::endpoints::{VariantConfig, Weight};
+    use sagekeeper_core::sagemaker::inference_components::InferenceComponent;
     use std::collections::BTreeMap;
 
     fn config(kind: &str) -> EndpointConfig {
@@ -349,6 +502,97 @@ mod tests {
         }
     }
 
+    fn run_plan(observed: &Observed, now: DateTime<Utc>) -> (Plan<Write>, Parked) {
+        let env = sagekeeper_core::Env::from_pairs([("STATE_BUCKET", "sagekeeper-state")]);
+        let config = crate::config::Config::from_env(&env, false).unwrap();
+        plan(observed, &Policy::from(&config), &config.prices, now)
+    }
+
+    /// Wednesday 2026-11-18 23:00 UTC: outside the default Mon-Fri 08:00-19:00 UTC schedule.
+    fn night() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 18, 23, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn an_expired_snooze_is_removed_before_the_endpoint_is_parked_without_it() {
+        let mut snoozed = state(
+            Some(live("InService", "cfg")),
+            Some(config("instance")),
+            None,
+        );
+        snoozed
+            .tags
+            .insert(SNOOZE_TAG.to_owned(), "2026-11-18T20:00:00Z".to_owned());
+        let observed = Observed {
+            endpoints: vec![snoozed.clone()],
+            notebooks: vec![],
+        };
+
+        let (plan, parked) = run_plan(&observed, night());
+
+        assert_eq!(plan.writes.len(), 2, "{:?}", plan.writes);
+        assert_eq!(
+            plan.writes[0],
+            (snoozed.arn.clone(), Write::RemoveExpiredSnooze)
+        );
+        let Write::Endpoint { state, step, .. } = &plan.writes[1].1 else {
+            panic!("{:?}", plan.writes[1]);
+        };
+        assert_eq!(*step, EndpointStep::Park);
+        assert!(!state.tags.contains_key(SNOOZE_TAG), "{:?}", state.tags);
+        assert_eq!(parked, Parked::default(), "nothing is parked before apply");
+        // Control: a snooze still running keeps the endpoint, and nothing is written.
+        snoozed
+            .tags
+            .insert(SNOOZE_TAG.to_owned(), "2026-11-19T20:00:00Z".to_owned());
+        let observed = Observed {
+            endpoints: vec![snoozed],
+            notebooks: vec![],
+        };
+        let (plan, _) = run_plan(&observed, night());
+        assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+        assert_eq!(plan.skips.len(), 1);
+        assert!(plan.skips[0].reason.starts_with("kept as it is by the"));
+    }
+
+    #[test]
+    fn an_endpoint_already_parked_counts_in_the_savings_without_a_write() {
+        let parked_state = state(None, Some(config("instance")), Some(snapshot("cfg", &[])));
+        let observed = Observed {
+            endpoints: vec![parked_state],
+            notebooks: vec![],
+        };
+        let (plan, parked) = run_plan(&observed, night());
+        assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+        assert_eq!(parked.endpoints, 1);
+    }
+
+    #[test]
+    fn the_savings_headline_says_what_is_parked_and_what_has_no_price() {
+        let parked = Parked {
+            endpoints: 2,
+            notebooks: 1,
+            hourly_usd: 0.3449,
+            unpriced: vec!["ml.x9.huge".to_owned()],
+        };
+        let savings = parked.savings(false);
+        assert_eq!(
+            savings.headline.as_deref(),
+            Some(
+                "2 endpoint(s) and 1 notebook(s) parked, ~$0.34/h of on-demand instances (no price known for ml.x9.huge)"
+            )
+        );
+        assert_eq!(savings.metrics["EstimatedHourlySavingsUSD"], 0.34);
+        assert_eq!(savings.metrics["EndpointsParked"], 2.0);
+        let dry = Parked::default().savings(true);
+        assert_eq!(
+            dry.headline.as_deref(),
+            Some(
+                "0 endpoint(s) and 0 notebook(s) would be parked, ~$0.00/h of on-demand instances"
+            )
+        );
+    }
+
     #[test]
     fn off_hours_parks_in_service_endpoints_and_leaves_parked_ones() {
         let up = state(
@@ -358,17 +602,17 @@ mod tests {
         );
         assert_eq!(
             plan_endpoint(&up, Desired::Parked),
-            Plan::Step(EndpointStep::Park)
+            Converge::Step(EndpointStep::Park)
         );
         let parked = state(None, Some(config("instance")), Some(snapshot("cfg", &[])));
-        assert_eq!(plan_endpoint(&parked, Desired::Parked), Plan::NoChange);
+        assert_eq!(plan_endpoint(&parked, Desired::Parked), Converge::NoChange);
     }
 
     #[test]
     fn endpoints_that_are_not_in_service_are_skipped_with_a_reason() {
         for status in ["Creating", "Updating", "Failed", "SystemUpdating"] {
             let s = state(Some(live(status, "cfg")), Some(config("instance")), None);
-            let Plan::Skip(reason) = plan_endpoint(&s, Desired::Parked) else {
+            let Converge::Skip(reason) = plan_endpoint(&s, Desired::Parked) else {
                 panic!("{status}")
             };
             assert!(reason.contains(status));
@@ -384,7 +628,7 @@ mod tests {
         );
         assert_eq!(
             plan_endpoint(&s, Desired::Parked),
-            Plan::Skip("serverless endpoint: already pay-per-use".into())
+            Converge::Skip("serverless endpoint: already pay-per-use".into())
         );
     }
 
@@ -397,7 +641,7 @@ mod tests {
         );
         assert_eq!(
             plan_endpoint(&s, Desired::Parked),
-            Plan::Step(EndpointStep::ResumePark)
+            Converge::Step(EndpointStep::ResumePark)
         );
         // Redeployed with another config since: take a fresh snapshot.
         let s = state(
@@ -407,7 +651,7 @@ mod tests {
         );
         assert_eq!(
             plan_endpoint(&s, Desired::Parked),
-            Plan::Step(EndpointStep::Park)
+            Converge::Step(EndpointStep::Park)
         );
     }
 
@@ -416,7 +660,7 @@ mod tests {
         let parked = state(None, Some(config("instance")), Some(snapshot("cfg", &[])));
         assert_eq!(
             plan_endpoint(&parked, Desired::Up),
-            Plan::Step(EndpointStep::Recreate)
+            Converge::Step(EndpointStep::Recreate)
         );
         let creating = state(
             Some(live("Creating", "cfg")),
@@ -425,7 +669,7 @@ mod tests {
         );
         assert!(matches!(
             plan_endpoint(&creating, Desired::Up),
-            Plan::Skip(_)
+            Converge::Skip(_)
         ));
         let in_service = state(
             Some(live("InService", "cfg")),
@@ -434,32 +678,32 @@ mod tests {
         );
         assert_eq!(
             plan_endpoint(&in_service, Desired::Up),
-            Plan::Step(EndpointStep::RestoreScaling)
+            Converge::Step(EndpointStep::RestoreScaling)
         );
         let restored = state(
             Some(live("InService", "cfg")),
             Some(config("instance")),
             None,
         );
-        assert_eq!(plan_endpoint(&restored, Desired::Up), Plan::NoChange);
+        assert_eq!(plan_endpoint(&restored, Desired::Up), Converge::NoChange);
     }
 
     #[test]
     fn a_config_deleted_while_parked_is_a_loud_finding_and_nothing_else() {
         let s = state(None, None, Some(snapshot("cfg", &[])));
-        let Plan::Alert { severity, rule, .. } = plan_endpoint(&s, Desired::Up) else {
+        let Converge::Alert { severity, rule, .. } = plan_endpoint(&s, Desired::Up) else {
             panic!()
         };
         assert_eq!(
             (severity, rule),
             (Severity::High, "parked-endpoint-config-missing")
         );
-        assert_eq!(plan_endpoint(&s, Desired::Parked), Plan::NoChange);
+        assert_eq!(plan_endpoint(&s, Desired::Parked), Converge::NoChange);
         // A live endpoint whose config is gone could not come back: never park it.
         let s = state(Some(live("InService", "cfg")), None, None);
         assert!(matches!(
             plan_endpoint(&s, Desired::Parked),
-            Plan::Alert {
+            Converge::Alert {
                 rule: "endpoint-config-missing",
                 ..
             }
@@ -475,7 +719,7 @@ mod tests {
         );
         assert!(matches!(
             plan_endpoint(&s, Desired::Up),
-            Plan::Alert {
+            Converge::Alert {
                 severity: Severity::High,
                 ..
             }
@@ -489,7 +733,7 @@ mod tests {
             Some(config("instance")),
             None,
         );
-        assert_eq!(plan_endpoint(&s, Desired::Keep), Plan::NoChange);
+        assert_eq!(plan_endpoint(&s, Desired::Keep), Converge::NoChange);
     }
 
     #[test]
@@ -505,7 +749,7 @@ mod tests {
         ];
         assert_eq!(
             plan_endpoint(&s, Desired::Parked),
-            Plan::Step(EndpointStep::Park)
+            Converge::Step(EndpointStep::Park)
         );
 
         // Parked: copies at zero, snapshot holds the counts.
@@ -514,10 +758,10 @@ mod tests {
             component("ic-a", "InService", 0),
             component("ic-b", "InService", 0),
         ];
-        assert_eq!(plan_endpoint(&s, Desired::Parked), Plan::NoChange);
+        assert_eq!(plan_endpoint(&s, Desired::Parked), Converge::NoChange);
         assert_eq!(
             plan_endpoint(&s, Desired::Up),
-            Plan::Step(EndpointStep::RestoreCopies)
+            Converge::Step(EndpointStep::RestoreCopies)
         );
 
         // Copies back but still scaling up: wait; then restore autoscaling.
@@ -525,17 +769,17 @@ mod tests {
             component("ic-a", "Updating", 2),
             component("ic-b", "InService", 1),
         ];
-        assert!(matches!(plan_endpoint(&s, Desired::Up), Plan::Skip(_)));
+        assert!(matches!(plan_endpoint(&s, Desired::Up), Converge::Skip(_)));
         s.components[0].status = "InService".into();
         assert_eq!(
             plan_endpoint(&s, Desired::Up),
-            Plan::Step(EndpointStep::RestoreScaling)
+            Converge::Step(EndpointStep::RestoreScaling)
         );
 
         // Crash after the snapshot, before scaling to zero.
         assert_eq!(
             plan_endpoint(&s, Desired::Parked),
-            Plan::Step(EndpointStep::ResumePark)
+            Converge::Step(EndpointStep::ResumePark)
         );
     }
 
@@ -547,7 +791,7 @@ mod tests {
             None,
         );
         s.snapshot_problem = Some("the state bucket s3://b could not be listed".into());
-        let Plan::Alert { severity, rule, .. } = plan_endpoint(&s, Desired::Parked) else {
+        let Converge::Alert { severity, rule, .. } = plan_endpoint(&s, Desired::Parked) else {
             panic!()
         };
         assert_eq!((severity, rule), (Severity::High, "snapshot-unreadable"));
@@ -555,7 +799,7 @@ mod tests {
         s.snapshot_problem = None;
         assert_eq!(
             plan_endpoint(&s, Desired::Parked),
-            Plan::Step(EndpointStep::Park)
+            Converge::Step(EndpointStep::Park)
         );
     }
 
@@ -587,7 +831,7 @@ mod tests {
         );
         assert_eq!(
             plan_endpoint(&s, Desired::Up),
-            Plan::Step(EndpointStep::RestoreCapacity)
+            Converge::Step(EndpointStep::RestoreCapacity)
         );
         let live_now = s.live.clone().unwrap();
         assert_eq!(
@@ -604,7 +848,7 @@ mod tests {
         live_now.weights.insert("AllTraffic".into(), Weight(0.5));
         assert_eq!(
             plan_endpoint(&s, Desired::Up),
-            Plan::Step(EndpointStep::RestoreScaling)
+            Converge::Step(EndpointStep::RestoreScaling)
         );
         // A format 1 snapshot knows the count but not the weight: the weight stays.
         snap.instances[0].weight = None;
@@ -623,14 +867,14 @@ mod tests {
     #[test]
     fn an_endpoint_that_changed_since_its_snapshot_is_recognised() {
         let snap = snapshot("cfg", &[]);
-        assert_eq!(changed_since(&snap, &live("InService", "cfg")), None);
+        assert_eq!(snap.changed_in(&live("InService", "cfg")), None);
         assert!(
-            changed_since(&snap, &live("InService", "cfg-v2"))
+            snap.changed_in(&live("InService", "cfg-v2"))
                 .unwrap()
                 .contains("cfg-v2")
         );
         assert!(
-            changed_since(&snap, &live("Updating", "cfg"))
+            snap.changed_in(&live("Updating", "cfg"))
                 .unwrap()
                 .contains("Updating")
         );
@@ -649,27 +893,27 @@ mod tests {
         };
         assert_eq!(
             plan_notebook(&notebook("InService"), Desired::Parked),
-            Plan::Step(NotebookStep::Stop)
+            Converge::Step(NotebookStep::Stop)
         );
         assert_eq!(
             plan_notebook(&notebook("Stopped"), Desired::Up),
-            Plan::Step(NotebookStep::Start)
+            Converge::Step(NotebookStep::Start)
         );
         assert_eq!(
             plan_notebook(&notebook("Stopped"), Desired::Parked),
-            Plan::NoChange
+            Converge::NoChange
         );
         assert_eq!(
             plan_notebook(&notebook("InService"), Desired::Up),
-            Plan::NoChange
+            Converge::NoChange
         );
         assert!(matches!(
             plan_notebook(&notebook("Pending"), Desired::Parked),
-            Plan::Skip(_)
+            Converge::Skip(_)
         ));
         assert_eq!(
             plan_notebook(&notebook("InService"), Desired::Keep),
-            Plan::NoChange
+            Converge::NoChange
         );
     }
 }

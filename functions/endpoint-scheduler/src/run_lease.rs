@@ -10,7 +10,7 @@ use sagekeeper_core::Report;
 use sagekeeper_core::s3::lease::{self, Acquired, LEASE_PREFIX, Lease};
 
 use crate::clients::Clients;
-use crate::run::NAME;
+use crate::config::NAME;
 
 const LEASE: &str = NAME;
 /// Longer than a run may last (the function's 300 s timeout), shorter than the 15 minutes

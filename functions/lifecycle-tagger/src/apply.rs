@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sagekeeper_core::autoscaling::{self, ScalingClients};
+use sagekeeper_core::autoscaling::ScalingClients;
 use sagekeeper_core::cloudwatch::log_groups::{self, LogGroup};
 use sagekeeper_core::model::lifecycle::Rule;
-use sagekeeper_core::model::snapshot::EndpointSnapshot;
 use sagekeeper_core::model::tags::Tags;
-use sagekeeper_core::sagemaker::{self, endpoints, park};
+use sagekeeper_core::sagemaker;
+use sagekeeper_core::sagemaker::park::{Keep, Running, TakeDown, TakenDown};
 use sagekeeper_core::tagging::{self, MAX_ARNS_PER_TAG_CALL};
 use sagekeeper_core::{Report, Severity, s3};
 
@@ -112,16 +112,6 @@ pub async fn clear_idle_tag(clients: &Clients, arn: &str, report: &mut Report) {
         .await;
 }
 
-/// Where the snapshot of an endpoint deleted for being idle goes. Not under the scheduler's
-/// `snapshots/endpoints/`: the scheduler would bring such an endpoint back in the morning.
-pub fn deleted_snapshot_key(snapshot: &EndpointSnapshot) -> String {
-    format!(
-        "deleted/endpoints/{}/{}.json",
-        snapshot.endpoint_name,
-        snapshot.parked_at.format("%Y%m%dT%H%M%SZ")
-    )
-}
-
 /// Snapshots the endpoint exactly as the scheduler does when parking it (configuration, tags,
 /// autoscaling with policies and scheduled actions, what was running), verifies the snapshot,
 /// and only then deregisters autoscaling and deletes the endpoint (config and model stay).
@@ -140,49 +130,25 @@ pub async fn delete_idle(
         );
         return false;
     };
-    let scaling = ScalingClients {
-        autoscaling: &clients.autoscaling,
-        cloudwatch: &clients.cloudwatch,
-    };
-    let capture = park::capture(
-        scaling,
-        &candidate.endpoint,
-        &candidate.config,
-        &[],
-        &candidate.tags,
-        now,
-        NAME,
-    )
-    .await;
-    const SUBJECT: &str = "the idle endpoint";
-    let Some(snapshot) = park::captured(report, &candidate.arn, capture, SUBJECT) else {
-        return false;
-    };
-    let key = deleted_snapshot_key(&snapshot);
-    let action = format!("write-snapshot {}", state.location(&key));
-    let stored = park::store(
-        report,
+    let take_down = TakeDown {
+        sagemaker: &clients.sagemaker,
+        scaling: ScalingClients {
+            autoscaling: &clients.autoscaling,
+            cloudwatch: &clients.cloudwatch,
+        },
         state,
-        &candidate.arn,
-        &key,
-        &action,
-        &snapshot,
-        SUBJECT,
-    );
-    if !stored.await {
-        return false;
-    }
-    if !snapshot.scaling.is_empty() {
-        let deregister = autoscaling::deregister(&clients.autoscaling, &snapshot.scaling);
-        if !report
-            .attempt(&candidate.arn, "deregister-autoscaling", deregister)
-            .await
-        {
-            return false;
-        }
-    }
-    let delete = endpoints::delete(&clients.sagemaker, &candidate.endpoint.name);
-    report
-        .attempt(&candidate.arn, "delete-idle-endpoint", delete)
-        .await
+        keep: Keep::Deleted,
+        by: NAME,
+    };
+    let running = Running {
+        arn: &candidate.arn,
+        endpoint: &candidate.endpoint,
+        config: &candidate.config,
+        components: &[],
+        tags: &candidate.tags,
+    };
+    matches!(
+        take_down.run(running, None, now, report).await,
+        TakenDown::Down(_)
+    )
 }

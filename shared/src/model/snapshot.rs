@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::autoscaling::ScalingSnapshot;
 use crate::model::pricing::PriceTable;
-use crate::sagemaker::endpoints::DeploymentConfig;
 pub use crate::sagemaker::endpoints::Weight;
+use crate::sagemaker::endpoints::{DeploymentConfig, Endpoint};
 
 /// Bumped when the document's meaning changes; readers refuse formats they do not know.
 /// Format 2 added each variant's weight and made the instance counts something to restore
@@ -74,6 +74,28 @@ impl EndpointSnapshot {
             self.endpoint_name,
             self.parked_at.format("%Y%m%dT%H%M%SZ")
         )
+    }
+
+    /// Where the snapshot of an endpoint deleted for good (idle) goes: not under
+    /// `SNAPSHOT_PREFIX`, or the scheduler would bring the endpoint back in the morning.
+    pub fn deleted_key(&self) -> String {
+        format!(
+            "deleted/endpoints/{}/{}.json",
+            self.endpoint_name,
+            self.parked_at.format("%Y%m%dT%H%M%SZ")
+        )
+    }
+
+    /// Why the endpoint, described again right before it is deleted, is no longer the one
+    /// this snapshot describes (someone redeployed or updated it meanwhile), or `None`.
+    pub fn changed_in(&self, now: &Endpoint) -> Option<String> {
+        if now.config_name != self.endpoint_config_name {
+            return Some(format!(
+                "its config is now {} (the snapshot has {})",
+                now.config_name, self.endpoint_config_name
+            ));
+        }
+        (!now.is_in_service()).then(|| format!("it is now {}", now.status))
     }
 
     pub fn is_readable(&self) -> bool {

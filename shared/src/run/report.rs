@@ -202,13 +202,30 @@ impl Report {
         F: Future<Output = Result<T, E>>,
         E: ReportableError,
     {
+        self.perform_with(resource, action, None, write).await
+    }
+
+    /// `perform`, with the write's parameters in the action's `detail` (the action stays a
+    /// stable id): e.g. `write-snapshot` with where the snapshot went. A failed write's detail
+    /// is its error.
+    pub async fn perform_with<F, T, E>(
+        &mut self,
+        resource: &str,
+        action: &str,
+        detail: Option<String>,
+        write: F,
+    ) -> Option<T>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: ReportableError,
+    {
         if self.dry_run {
-            self.action(resource, action, Outcome::Planned, None);
+            self.action(resource, action, Outcome::Planned, detail);
             return None;
         }
         match write.await {
             Ok(value) => {
-                self.action(resource, action, Outcome::Done, None);
+                self.action(resource, action, Outcome::Done, detail);
                 Some(value)
             }
             Err(err) => {
@@ -228,6 +245,20 @@ impl Report {
         write: impl Future<Output = Result<T, E>>,
     ) -> bool {
         self.perform(resource, action, write).await.is_some() || self.dry_run
+    }
+
+    /// `attempt`, with the write's parameters in the action's `detail`.
+    pub async fn attempt_with<T, E: ReportableError>(
+        &mut self,
+        resource: &str,
+        action: &str,
+        detail: Option<String>,
+        write: impl Future<Output = Result<T, E>>,
+    ) -> bool {
+        self.perform_with(resource, action, detail, write)
+            .await
+            .is_some()
+            || self.dry_run
     }
 
     pub fn summary(&self) -> Summary {

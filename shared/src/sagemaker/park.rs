@@ -11,8 +11,8 @@ use crate::model::snapshot::{
 use crate::model::tags::Tags;
 use crate::run::report::{Report, Severity};
 use crate::s3::state::{Expect, StateError, StateStore};
-use crate::sagemaker::endpoints::{Endpoint, EndpointConfig};
-use crate::sagemaker::inference_components::InferenceComponent;
+use crate::sagemaker::endpoints::{self, Endpoint, EndpointConfig, VariantConfig};
+use crate::sagemaker::inference_components::{self, InferenceComponent};
 
 /// The Application Auto Scaling resource ids of the endpoint's variants, or of its inference
 /// components when it hosts them.
@@ -88,99 +88,261 @@ pub async fn capture(
     })
 }
 
-/// A captured snapshot, or `None` with the reason `subject` (e.g. "the endpoint") stays up in
-/// the report: a finding when its autoscaling cannot be captured completely, else the error.
-pub fn captured(
-    report: &mut Report,
-    arn: &str,
-    capture: Result<EndpointSnapshot, ScalingError>,
-    subject: &str,
-) -> Option<EndpointSnapshot> {
-    match capture {
-        Ok(snapshot) => Some(snapshot),
-        Err(err @ ScalingError::Unsupported { .. }) => {
-            let message = format!("{err}; {subject} stays up");
-            report.finding(arn, "cannot-snapshot", Severity::High, message);
-            None
+/// Where a snapshot is kept, which decides who may bring the endpoint back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keep {
+    /// Under the endpoint's own key in `snapshots/endpoints/`, replacing only the version that
+    /// was read (`expect`): the scheduler brings the endpoint back from it.
+    ForRestore { expect: Expect },
+    /// Under `deleted/endpoints/`: the endpoint was deleted for good (idle), and is brought
+    /// back only by people.
+    Deleted,
+}
+
+impl Keep {
+    fn key(&self, snapshot: &EndpointSnapshot) -> String {
+        match self {
+            Keep::ForRestore { .. } => snapshot.key(),
+            Keep::Deleted => snapshot.deleted_key(),
         }
-        Err(err) => {
-            report.error(Some(arn), &err);
-            None
+    }
+
+    fn expect(&self) -> Expect {
+        match self {
+            Keep::ForRestore { expect } => expect.clone(),
+            Keep::Deleted => Expect::Absent,
+        }
+    }
+
+    /// How findings name what stays up.
+    fn subject(&self) -> &'static str {
+        match self {
+            Keep::ForRestore { .. } => "the endpoint",
+            Keep::Deleted => "the idle endpoint",
+        }
+    }
+
+    fn delete_action(&self) -> &'static str {
+        match self {
+            Keep::ForRestore { .. } => "delete-endpoint",
+            Keep::Deleted => "delete-idle-endpoint",
         }
     }
 }
 
-/// Writes the snapshot under `key` and reads it back (reported as `action`); nothing may be
-/// taken down unless this returns true. Otherwise a finding says `subject` stays up.
-pub async fn store(
-    report: &mut Report,
-    state: &StateStore,
-    arn: &str,
-    key: &str,
-    action: &str,
-    snapshot: &EndpointSnapshot,
-    subject: &str,
-) -> bool {
-    if report
-        .attempt(arn, action, state.put_verified(key, snapshot))
-        .await
-    {
-        return true;
+impl StateStore {
+    /// Writes the snapshot where `keep` says, under its condition, and reads it back.
+    pub async fn put_snapshot(
+        &self,
+        snapshot: &EndpointSnapshot,
+        keep: &Keep,
+    ) -> Result<(), StateError> {
+        self.put_verified_if(&keep.key(snapshot), snapshot, &keep.expect())
+            .await
     }
-    let message = format!(
-        "the snapshot could not be written and verified in s3://{}, so {subject} stays up",
-        state.bucket()
-    );
-    report.finding(arn, "snapshot-failed", Severity::High, message);
-    false
 }
 
-/// What writing a snapshot under a condition came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stored {
-    /// Written and read back (or, in a dry run, planned): the endpoint may be taken down.
-    Verified,
-    /// Another run created or replaced the snapshot since it was read: decide again from what
-    /// is there now, never overwrite it.
-    Conflict,
-    /// Not written; a finding says `subject` stays up.
-    Failed,
+/// An endpoint as read, to be taken down.
+#[derive(Debug, Clone, Copy)]
+pub struct Running<'a> {
+    pub arn: &'a str,
+    pub endpoint: &'a Endpoint,
+    pub config: &'a EndpointConfig,
+    /// The components it hosts (inference-component endpoints; empty otherwise).
+    pub components: &'a [InferenceComponent],
+    pub tags: &'a Tags,
 }
 
-/// `store` as a conditional write (`expect`: absent, or the version that was read), under the
-/// snapshot's own key, reported as `write-snapshot`. A snapshot is never replaced by one a
-/// concurrent run did not see, so a poorer capture cannot overwrite a full one.
-pub async fn store_if(
-    report: &mut Report,
-    state: &StateStore,
-    arn: &str,
-    snapshot: &EndpointSnapshot,
-    expect: &Expect,
-    subject: &str,
-) -> Stored {
-    let key = snapshot.key();
-    let mut conflict = false;
-    let write = async {
-        match state.put_verified_if(&key, snapshot, expect).await {
-            Err(err @ StateError::Conflict { .. }) => {
-                conflict = true;
-                Err(err)
+/// What taking an endpoint down came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TakenDown {
+    /// Down (or, in a dry run, planned), as the snapshot says.
+    Down(Box<EndpointSnapshot>),
+    /// Another run created or replaced the snapshot since it was read: read and decide again,
+    /// never overwrite it.
+    Replan,
+    /// Still up; the report says why.
+    StaysUp,
+}
+
+/// The one take-down sequence, whoever takes an endpoint down (the scheduler parking it for
+/// the night, the tagger deleting it for being idle): capture everything needed to bring it
+/// back, store and verify the snapshot, and only then deregister its autoscaling and delete
+/// it (or scale its inference components to zero). Each step stops at the first failure; the
+/// next run resumes from what is left.
+pub struct TakeDown<'a> {
+    pub sagemaker: &'a aws_sdk_sagemaker::Client,
+    pub scaling: ScalingClients<'a>,
+    pub state: &'a StateStore,
+    pub keep: Keep,
+    /// The function taking it down, recorded in the snapshot.
+    pub by: &'static str,
+}
+
+impl TakeDown<'_> {
+    /// Captures, stores and takes down. `previous`: a snapshot of the endpoint read earlier,
+    /// whose autoscaling is carried forward when an unfinished park removed it.
+    pub async fn run(
+        &self,
+        running: Running<'_>,
+        previous: Option<&EndpointSnapshot>,
+        now: DateTime<Utc>,
+        report: &mut Report,
+    ) -> TakenDown {
+        let capture = capture(
+            self.scaling,
+            running.endpoint,
+            running.config,
+            running.components,
+            running.tags,
+            now,
+            self.by,
+        );
+        let mut snapshot = match capture.await {
+            Ok(snapshot) => snapshot,
+            Err(err @ ScalingError::Unsupported { .. }) => {
+                let message = format!("{err}; {} stays up", self.keep.subject());
+                report.finding(running.arn, "cannot-snapshot", Severity::High, message);
+                return TakenDown::StaysUp;
             }
-            other => other,
+            Err(err) => {
+                report.error(Some(running.arn), &err);
+                return TakenDown::StaysUp;
+            }
+        };
+        if let Some(previous) = previous {
+            snapshot = carry_forward(snapshot, previous);
         }
-    };
-    if report.attempt(arn, "write-snapshot", write).await {
-        return Stored::Verified;
+        let mut conflict = false;
+        let write = async {
+            match self.state.put_snapshot(&snapshot, &self.keep).await {
+                Err(err @ StateError::Conflict { .. }) => {
+                    conflict = true;
+                    Err(err)
+                }
+                other => other,
+            }
+        };
+        let location = Some(self.state.location(&self.keep.key(&snapshot)));
+        if !report
+            .attempt_with(running.arn, "write-snapshot", location, write)
+            .await
+        {
+            if conflict {
+                return TakenDown::Replan;
+            }
+            let message = format!(
+                "the snapshot could not be written and verified in s3://{}, so {} stays up",
+                self.state.bucket(),
+                self.keep.subject()
+            );
+            report.finding(running.arn, "snapshot-failed", Severity::High, message);
+            return TakenDown::StaysUp;
+        }
+        let variants = &running.config.variants;
+        if self.finish(running.arn, variants, &snapshot, report).await {
+            TakenDown::Down(Box::new(snapshot))
+        } else {
+            TakenDown::StaysUp
+        }
     }
-    if conflict {
-        return Stored::Conflict;
+
+    /// The part after a verified snapshot: deregisters autoscaling, then scales inference
+    /// components to zero, or describes the endpoint again and deletes it if it is still the
+    /// one the snapshot describes. True when it is down (or planned to be, in a dry run).
+    pub async fn finish(
+        &self,
+        arn: &str,
+        variants: &[VariantConfig],
+        snapshot: &EndpointSnapshot,
+        report: &mut Report,
+    ) -> bool {
+        if !snapshot.scaling.is_empty() {
+            let deregister = autoscaling::deregister(self.scaling.autoscaling, &snapshot.scaling);
+            if !report
+                .attempt(arn, "deregister-autoscaling", deregister)
+                .await
+            {
+                return false;
+            }
+        }
+        if snapshot.hosts_inference_components() {
+            return self
+                .scale_components_to_zero(arn, variants, snapshot, report)
+                .await;
+        }
+        if !self.still_as_snapshotted(arn, snapshot, report).await {
+            // Leave it as it was found: with its autoscaling.
+            if !snapshot.scaling.is_empty() {
+                let restore = autoscaling::restore(self.scaling, &snapshot.scaling);
+                report.perform(arn, "restore-autoscaling", restore).await;
+            }
+            return false;
+        }
+        let delete = endpoints::delete(self.sagemaker, &snapshot.endpoint_name);
+        report.attempt(arn, self.keep.delete_action(), delete).await
     }
-    let message = format!(
-        "the snapshot could not be written and verified in s3://{}, so {subject} stays up",
-        state.bucket()
-    );
-    report.finding(arn, "snapshot-failed", Severity::High, message);
-    Stored::Failed
+
+    async fn scale_components_to_zero(
+        &self,
+        arn: &str,
+        variants: &[VariantConfig],
+        snapshot: &EndpointSnapshot,
+        report: &mut Report,
+    ) -> bool {
+        for component in &snapshot.inference_components {
+            let scale = inference_components::set_copy_count(self.sagemaker, &component.name, 0);
+            let action = format!("scale-to-zero {}", component.name);
+            if !report.attempt(arn, &action, scale).await {
+                return false;
+            }
+        }
+        for variant in variants {
+            if let Some(min) = variant.managed_min_instances.filter(|min| *min > 0) {
+                report.finding(
+                    arn,
+                    "managed-scaling-minimum",
+                    Severity::Low,
+                    format!(
+                        "variant {} keeps at least {min} instance(s) while parked: set its managed instance scaling minimum to 0 to stop paying for them",
+                        variant.name
+                    ),
+                );
+            }
+        }
+        true
+    }
+
+    /// Describes the endpoint again right before it is deleted: one that changed since the
+    /// snapshot (redeployed, updating) is left up and reported, and the next run decides again.
+    async fn still_as_snapshotted(
+        &self,
+        arn: &str,
+        snapshot: &EndpointSnapshot,
+        report: &mut Report,
+    ) -> bool {
+        let change = match endpoints::describe(self.sagemaker, &snapshot.endpoint_name).await {
+            Ok(Some(now)) => snapshot.changed_in(&now),
+            // Gone already (a concurrent park): deleting again is harmless.
+            Ok(None) => None,
+            Err(err) => {
+                report.error(Some(arn), &err);
+                return false;
+            }
+        };
+        let Some(change) = change else {
+            return true;
+        };
+        report.finding(
+            arn,
+            "endpoint-changed-while-parking",
+            Severity::Medium,
+            format!(
+                "{change} since its snapshot was taken: it stays up and is planned again next run"
+            ),
+        );
+        false
+    }
 }
 
 /// A fresh capture of an endpoint that an earlier snapshot of the same config had captured

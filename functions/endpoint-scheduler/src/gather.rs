@@ -11,25 +11,19 @@ use sagekeeper_core::run::report::ReportableError;
 use sagekeeper_core::s3::state::{StateError, Versioned};
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
-use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
+use sagekeeper_core::sagemaker::notebooks;
 use sagekeeper_core::tagging::{self, TaggedResource};
 use sagekeeper_core::{Arn, Report, Severity};
 
 use crate::clients::Clients;
-use crate::plan::EndpointState;
+use crate::model::{EndpointState, Observed};
 
 pub const OPT_IN_TAG: &str = "AutoShutdown";
 const RESOURCE_TYPES: &[&str] = &["sagemaker:endpoint", "sagemaker:notebook-instance"];
 
-#[derive(Debug, Default)]
-pub struct Inventory {
-    pub endpoints: Vec<EndpointState>,
-    pub notebooks: Vec<(Notebook, Tags)>,
-}
-
 /// Reads everything a run needs. A resource that cannot be read is an error in the report
 /// and is left out of this run; the others go on.
-pub async fn gather(clients: &Clients, report: &mut Report) -> Inventory {
+pub async fn gather(clients: &Clients, report: &mut Report) -> Observed {
     let tagged = match tagging::resources_with_tag(
         &clients.tagging,
         RESOURCE_TYPES,
@@ -41,7 +35,7 @@ pub async fn gather(clients: &Clients, report: &mut Report) -> Inventory {
         Ok(tagged) => tagged,
         Err(err) => {
             report.error(None, &err);
-            return Inventory::default();
+            return Observed::default();
         }
     };
     let opted_in = opted_in(tagged, report);
@@ -84,7 +78,7 @@ pub async fn gather(clients: &Clients, report: &mut Report) -> Inventory {
         }
     })
     .await;
-    let mut inventory = Inventory::default();
+    let mut inventory = Observed::default();
     for result in described {
         match result {
             Ok(state) => inventory.endpoints.push(state),

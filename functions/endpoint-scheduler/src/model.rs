@@ -1,0 +1,48 @@
+//! What a run observed, as plain data: the opted-in endpoints (live or parked, with their
+//! snapshots) and notebook instances.
+
+use sagekeeper_core::model::snapshot::EndpointSnapshot;
+use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::s3::state::Expect;
+use sagekeeper_core::sagemaker::endpoints::{Endpoint, EndpointConfig};
+use sagekeeper_core::sagemaker::inference_components::InferenceComponent;
+use sagekeeper_core::sagemaker::notebooks::Notebook;
+
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub endpoints: Vec<EndpointState>,
+    pub notebooks: Vec<(Notebook, Tags)>,
+}
+
+/// What a run saw of one endpoint, live or parked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointState {
+    pub name: String,
+    pub arn: String,
+    /// Live tags, or the snapshot's when the endpoint is parked.
+    pub tags: Tags,
+    pub live: Option<Endpoint>,
+    /// The live endpoint's configuration, or the snapshot's when parked; `None` when it no
+    /// longer exists.
+    pub config: Option<EndpointConfig>,
+    /// Components hosted on an inference-component endpoint (empty otherwise).
+    pub components: Vec<InferenceComponent>,
+    pub snapshot: Option<EndpointSnapshot>,
+    /// The version (ETag) `snapshot` was read at: a new snapshot replaces only that version.
+    pub snapshot_etag: Option<String>,
+    /// Why the endpoint's snapshot is not known (the state bucket could not be listed, or its
+    /// snapshot could not be read or is of an unknown format): it must then not be parked,
+    /// or a snapshot nobody has read would be overwritten.
+    pub snapshot_problem: Option<String>,
+}
+
+impl EndpointState {
+    /// The condition a new snapshot of this endpoint is written under: there was none, or
+    /// it is still the one this run read.
+    pub fn snapshot_expect(&self) -> Expect {
+        match &self.snapshot_etag {
+            Some(etag) => Expect::Version(etag.clone()),
+            None => Expect::Absent,
+        }
+    }
+}
