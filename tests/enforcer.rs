@@ -24,11 +24,12 @@ use aws_sdk_sagemaker::types::{
     TrainingInstanceType, TransformDataSource, TransformInput, TransformInstanceType,
     TransformOutput, TransformResources, TransformS3DataSource, VpcConfig,
 };
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome, Report, Severity};
 use serde_json::{Value, json};
 
 mod support;
-use support::{aws, entries_for, run_function, run_function_at, unique};
+use support::reports::{Finding, ReportExt};
+use support::{aws, run_function, run_function_at, unique};
 
 const ENFORCER: &str = "encryption-enforcer";
 const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
@@ -553,32 +554,24 @@ fn enforce(event: &str, env: &[(&str, &str)]) -> support::Run {
     run_function(ENFORCER, event, &[], env)
 }
 
-/// The finding of `rule` about `arn`.
-fn finding<'a>(report: &'a Value, arn: &str, rule: &str) -> Option<&'a Value> {
-    entries_for(report, "findings", arn)
-        .into_iter()
-        .find(|f| f["rule"] == rule)
-}
-
 /// Asserts `arn` breaks `rule`, at the given severity, with a message saying `says`.
 #[track_caller]
-fn assert_breaks(report: &Value, arn: &str, rule: &str, severity: &str, says: &str) {
-    let found = finding(report, arn, rule)
-        .unwrap_or_else(|| panic!("no {rule} finding for {arn}: {:#}", report["findings"]));
-    assert_eq!(found["severity"], severity, "{found}");
-    assert!(
-        found["message"].as_str().unwrap().contains(says),
-        "{rule}: {found}"
-    );
+fn assert_breaks(report: &Report, arn: &str, rule: &str, severity: Severity, says: &str) {
+    let found = report
+        .finding(arn, rule)
+        .unwrap_or_else(|| panic!("no {rule} finding for {arn}: {:#?}", report.findings));
+    assert_eq!(found.severity, severity, "{found:?}");
+    assert!(found.message.contains(says), "{rule}: {found:?}");
 }
 
 /// An API call's report shows every rule's result: compliant ones as info findings.
 #[track_caller]
-fn assert_compliant(report: &Value, arn: &str, rule: &str) {
-    let found = finding(report, arn, rule)
-        .unwrap_or_else(|| panic!("no {rule} result for {arn}: {:#}", report["findings"]));
-    assert_eq!(found["severity"], "info", "{found}");
-    assert_eq!(found["message"], "compliant", "{found}");
+fn assert_compliant(report: &Report, arn: &str, rule: &str) {
+    let found = report
+        .finding(arn, rule)
+        .unwrap_or_else(|| panic!("no {rule} result for {arn}: {:#?}", report.findings));
+    assert_eq!(found.severity, Severity::Info, "{found:?}");
+    assert_eq!(found.message, "compliant", "{found:?}");
 }
 
 /// A sweep reports problems only; the result of every rule is in its debug log.
@@ -593,29 +586,18 @@ fn assert_logged_compliant(run: &support::Run, arn: &str, rule: &str) {
         })
     });
     assert!(logged, "{rule} not logged as compliant for {arn}");
-    assert!(finding(&run.report, arn, rule).is_none(), "{rule} {arn}");
-}
-
-fn actions<'a>(report: &'a Value, arn: &str) -> Vec<(&'a str, &'a str)> {
-    entries_for(report, "actions", arn)
-        .into_iter()
-        .map(|a| {
-            (
-                a["action"].as_str().unwrap_or_default(),
-                a["outcome"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect()
+    assert!(run.report().finding(arn, rule).is_none(), "{rule} {arn}");
 }
 
 /// Errors the run reported about `arns`: the emulator is shared, so a sweep may meet other
 /// tests' half-made resources, but never fails on these.
 #[track_caller]
-fn assert_no_errors_about(report: &Value, arns: &[&str]) {
-    let errors = report["errors"].as_array().cloned().unwrap_or_default();
+fn assert_no_errors_about(report: &Report, arns: &[&str]) {
+    let errors = &report.errors;
     for arn in arns {
         assert!(
-            !errors.iter().any(|e| e.to_string().contains(arn)),
+            !errors.iter().any(|e| e.message.contains(arn)
+                || e.resource.as_deref().is_some_and(|r| r.contains(arn))),
             "{arn}: {errors:?}"
         );
     }
@@ -690,8 +672,8 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
             ("LOG_LEVEL", "debug"),
         ],
     );
-    let report = &run.report;
-    assert_eq!(report["trigger"], "schedule", "{}", run.stderr());
+    let report = run.report();
+    assert_eq!(report.trigger, "schedule", "{}", run.stderr());
     assert_no_errors_about(
         report,
         &[
@@ -706,31 +688,37 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
         ],
     );
     assert!(
-        report["actions"].as_array().unwrap().is_empty(),
-        "report mode writes nothing: {}",
-        report["actions"]
+        report.actions.is_empty(),
+        "report mode writes nothing: {:#?}",
+        report.actions
     );
 
     for rule in S3_RULES {
         assert_logged_compliant(&run, &good_bucket, rule);
     }
-    assert_breaks(report, &bad_bucket, S3_RULES[0], "high", "AES256 (SSE-S3)");
+    assert_breaks(
+        report,
+        &bad_bucket,
+        S3_RULES[0],
+        Severity::High,
+        "AES256 (SSE-S3)",
+    );
     assert_breaks(
         report,
         &bad_bucket,
         S3_RULES[1],
-        "medium",
+        Severity::Medium,
         "no bucket policy",
     );
     assert_breaks(
         report,
         &bad_bucket,
         S3_RULES[2],
-        "high",
+        Severity::High,
         "no public access block",
     );
     assert!(
-        entries_for(report, "findings", &outside).is_empty(),
+        report.findings_for(&outside).is_empty(),
         "outside BUCKET_PREFIX"
     );
     // A bucket with the other key: not the required one, and that key does not rotate.
@@ -738,24 +726,48 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
         report,
         &rotating,
         S3_RULES[0],
-        "high",
+        Severity::High,
         "not the required key",
     );
     assert_logged_compliant(&run, &rotating, S3_RULES[1]);
-    assert_breaks(report, &bad_key, ROTATION, "medium", "rotation is off");
+    assert_breaks(
+        report,
+        &bad_key,
+        ROTATION,
+        Severity::Medium,
+        "rotation is off",
+    );
     assert_logged_compliant(&run, &good_key, ROTATION);
 
     for rule in JOB_RULES {
         assert_logged_compliant(&run, &good_job, rule);
     }
-    assert_breaks(report, &bad_job, JOB_RULES[0], "high", "no VolumeKmsKeyId");
-    assert_breaks(report, &bad_job, JOB_RULES[1], "high", "no output KmsKeyId");
-    assert_breaks(report, &bad_job, JOB_RULES[2], "medium", "2 instances");
+    assert_breaks(
+        report,
+        &bad_job,
+        JOB_RULES[0],
+        Severity::High,
+        "no VolumeKmsKeyId",
+    );
+    assert_breaks(
+        report,
+        &bad_job,
+        JOB_RULES[1],
+        Severity::High,
+        "no output KmsKeyId",
+    );
+    assert_breaks(
+        report,
+        &bad_job,
+        JOB_RULES[2],
+        Severity::Medium,
+        "2 instances",
+    );
     assert_breaks(
         report,
         &bad_job,
         JOB_RULES[3],
-        "high",
+        Severity::High,
         "network isolation and a VPC",
     );
 
@@ -766,10 +778,16 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
         report,
         &bad_config,
         CONFIG_RULES[0],
-        "medium",
+        Severity::Medium,
         "no KmsKeyId",
     );
-    assert_breaks(report, &bad_config, CONFIG_RULES[1], "high", "data capture");
+    assert_breaks(
+        report,
+        &bad_config,
+        CONFIG_RULES[1],
+        Severity::High,
+        "data capture",
+    );
 
     for rule in NOTEBOOK_RULES {
         assert_logged_compliant(&run, &good_notebook, rule);
@@ -778,27 +796,28 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
         report,
         &bad_notebook,
         NOTEBOOK_RULES[0],
-        "medium",
+        Severity::Medium,
         "no KmsKeyId",
     );
-    assert_breaks(report, &bad_notebook, NOTEBOOK_RULES[1], "high", "internet");
+    assert_breaks(
+        report,
+        &bad_notebook,
+        NOTEBOOK_RULES[1],
+        Severity::High,
+        "internet",
+    );
     assert_breaks(
         report,
         &bad_notebook,
         NOTEBOOK_RULES[2],
-        "medium",
+        Severity::Medium,
         "root access",
     );
 
-    let metrics = &report["metrics"];
-    assert!(
-        metrics["NonCompliant.s3-public-access-block"]
-            .as_f64()
-            .unwrap()
-            >= 1.0
-    );
-    assert!(metrics["NonCompliantResources"].as_f64().unwrap() >= 5.0);
-    assert_eq!(metrics["BucketsInScope"], 3.0);
+    let metric = |name: &str| report.metric(name);
+    assert!(metric("NonCompliant.s3-public-access-block").unwrap() >= 1.0);
+    assert!(metric("NonCompliantResources").unwrap() >= 5.0);
+    assert_eq!(metric("BucketsInScope"), Some(3.0));
 
     // Report mode changed nothing.
     assert_eq!(encryption(&aws, &bad_bucket_name).await.0, "AES256");
@@ -881,9 +900,9 @@ async fn each_s3_event_evaluates_its_bucket_and_remediates_what_it_breaks() {
         let compliant = enforce(&event_about(file, "bucketName", &good_name), &env);
         assert_eq!(compliant.code(), 0, "{file}: {}", compliant.stderr());
         for rule in S3_RULES {
-            assert_compliant(&compliant.report, &good, rule);
+            assert_compliant(compliant.report(), &good, rule);
         }
-        assert!(actions(&compliant.report, &good).is_empty(), "{file}");
+        assert!(compliant.report().outcomes_for(&good).is_empty(), "{file}");
 
         let name = unique("enf-s3-bad");
         let bad = bucket(&aws, &name, spec, &[]).await;
@@ -891,27 +910,29 @@ async fn each_s3_event_evaluates_its_bucket_and_remediates_what_it_breaks() {
         let run = enforce(&event, &env);
         assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
         assert_eq!(
-            run.report["trigger"],
+            run.report().trigger,
             format!("api-call {}", file_event_name(file))
         );
-        let broken: Vec<&Value> = entries_for(&run.report, "findings", &bad)
+        let broken: Vec<&Finding> = run
+            .report()
+            .findings_for(&bad)
             .into_iter()
-            .filter(|f| f["severity"] != "info")
+            .filter(|f| f.severity != Severity::Info)
             .collect();
         assert_eq!(broken.len(), 1, "{file}: {broken:?}");
-        assert_eq!(broken[0]["rule"], rule);
+        assert_eq!(broken[0].rule, rule);
         assert_eq!(
-            actions(&run.report, &bad),
-            [(remediation, "done")],
+            run.report().outcomes_for(&bad),
+            [(remediation, Outcome::Done)],
             "{file}"
         );
 
         // Fixed in the emulator, so the same event now finds nothing to do.
         let again = enforce(&event, &env);
         for rule in S3_RULES {
-            assert_compliant(&again.report, &bad, rule);
+            assert_compliant(again.report(), &bad, rule);
         }
-        assert!(actions(&again.report, &bad).is_empty(), "{file}");
+        assert!(again.report().outcomes_for(&bad).is_empty(), "{file}");
         if remediation == "put-bucket-encryption" {
             assert_eq!(
                 encryption(&aws, &name).await,
@@ -965,8 +986,8 @@ async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
     let env = [("KMS_KEY_ARN", key.as_str())];
     let first = enforce(&event, &env);
     assert_eq!(
-        actions(&first.report, &bucket_arn(&name)),
-        [("put-bucket-policy", "done")],
+        first.report().outcomes_for(&bucket_arn(&name)),
+        [("put-bucket-policy", Outcome::Done)],
         "{}",
         first.stderr()
     );
@@ -981,7 +1002,7 @@ async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
 
     // A second run: nothing to do, the policy is exactly the first result.
     let second = enforce(&event, &env);
-    assert!(actions(&second.report, &bucket_arn(&name)).is_empty());
+    assert!(second.report().outcomes_for(&bucket_arn(&name)).is_empty());
     assert_eq!(policy(&aws, &name).await.unwrap(), merged_text);
 
     // The emulator enforces it: object calls over plain HTTP are refused now.
@@ -1019,10 +1040,16 @@ async fn an_unparseable_policy_is_left_alone_with_a_finding() {
         &[("KMS_KEY_ARN", key.as_str())],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_breaks(&run.report, &arn, S3_RULES[1], "medium", "not valid JSON");
+    assert_breaks(
+        run.report(),
+        &arn,
+        S3_RULES[1],
+        Severity::Medium,
+        "not valid JSON",
+    );
     assert_eq!(
-        actions(&run.report, &arn),
-        [("put-bucket-policy", "skipped")]
+        run.report().outcomes_for(&arn),
+        [("put-bucket-policy", Outcome::Skipped)]
     );
     assert_eq!(policy(&aws, &name).await.as_deref(), Some("{not json"));
 }
@@ -1087,38 +1114,35 @@ async fn dry_run_report_mode_and_exemptions_change_nothing() {
     }
     // Dry run: the same three writes, planned.
     assert_eq!(
-        actions(&runs[0].report, &arns[0]),
+        runs[0].report().outcomes_for(&arns[0]),
         [
-            ("put-bucket-encryption", "planned"),
-            ("put-bucket-policy", "planned"),
-            ("put-public-access-block", "planned")
+            ("put-bucket-encryption", Outcome::Planned),
+            ("put-bucket-policy", Outcome::Planned),
+            ("put-public-access-block", Outcome::Planned)
         ]
     );
-    assert_eq!(runs[0].report["dry_run"], true);
+    assert!(runs[0].report().dry_run);
     // Report mode: findings, no actions.
     assert_breaks(
-        &runs[1].report,
+        runs[1].report(),
         &arns[1],
         S3_RULES[0],
-        "high",
+        Severity::High,
         "report mode",
     );
-    assert!(actions(&runs[1].report, &arns[1]).is_empty());
+    assert!(runs[1].report().outcomes_for(&arns[1]).is_empty());
     // Exempt by tag and by configuration: info findings saying why, no actions.
     for (run, arn, why) in [
         (&runs[2], &arns[2], "public dataset CISO-123"),
         (&runs[3], &arns[3], "EXEMPT_RESOURCES"),
     ] {
         for rule in S3_RULES {
-            let exempt = finding(&run.report, arn, rule).unwrap();
-            assert_eq!(exempt["severity"], "info");
-            assert!(
-                exempt["message"].as_str().unwrap().contains(why),
-                "{exempt}"
-            );
+            let exempt = run.report().finding(arn, rule).unwrap();
+            assert_eq!(exempt.severity, Severity::Info);
+            assert!(exempt.message.contains(why), "{exempt:?}");
         }
-        assert!(actions(&run.report, arn).is_empty());
-        assert_eq!(run.report["metrics"]["Exempt"], 3.0);
+        assert!(run.report().outcomes_for(arn).is_empty());
+        assert_eq!(run.report().metric("Exempt"), Some(3.0));
     }
     // KMS_KEY_ARN's key is only checked by sweeps; these runs left it alone too.
     assert!(!rotation_enabled(&aws, &key).await);
@@ -1168,7 +1192,7 @@ async fn keys_used_by_a_resource_get_rotation_turned_on() {
         ),
         &[],
     );
-    assert_compliant(&run.report, &rotating, ROTATION);
+    assert_compliant(run.report(), &rotating, ROTATION);
 
     let run = enforce(
         &event_about(
@@ -1179,14 +1203,20 @@ async fn keys_used_by_a_resource_get_rotation_turned_on() {
         &[],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_breaks(&run.report, &still, ROTATION, "medium", "rotation is off");
+    assert_breaks(
+        run.report(),
+        &still,
+        ROTATION,
+        Severity::Medium,
+        "rotation is off",
+    );
     assert_eq!(
-        actions(&run.report, &still),
-        [("enable-key-rotation", "done")]
+        run.report().outcomes_for(&still),
+        [("enable-key-rotation", Outcome::Done)]
     );
     assert!(rotation_enabled(&aws, &still).await);
     // Without KMS_KEY_ARN any customer-managed key will do for the bucket.
-    assert_compliant(&run.report, &bucket_arn(&bad), S3_RULES[0]);
+    assert_compliant(run.report(), &bucket_arn(&bad), S3_RULES[0]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1205,23 +1235,41 @@ async fn training_jobs_are_evaluated_by_their_create_event_and_never_stopped_whe
     let run = enforce(&event_about(file, "trainingJobName", &good_name), &[]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     for rule in JOB_RULES {
-        assert_compliant(&run.report, &good, rule);
+        assert_compliant(run.report(), &good, rule);
     }
-    assert_compliant(&run.report, &key, ROTATION);
+    assert_compliant(run.report(), &key, ROTATION);
 
     // Report mode by default: findings, no action.
     let run = enforce(&event_about(file, "trainingJobName", &bad_name), &[]);
-    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "report mode");
-    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
-    assert_breaks(&run.report, &bad, JOB_RULES[2], "medium", "2 instances");
     assert_breaks(
-        &run.report,
+        run.report(),
+        &bad,
+        JOB_RULES[0],
+        Severity::High,
+        "report mode",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[1],
+        Severity::High,
+        "output KmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[2],
+        Severity::Medium,
+        "2 instances",
+    );
+    assert_breaks(
+        run.report(),
         &bad,
         JOB_RULES[3],
-        "high",
+        Severity::High,
         "DataClassification=Confidential|Restricted",
     );
-    assert!(actions(&run.report, &bad).is_empty());
+    assert!(run.report().outcomes_for(&bad).is_empty());
 
     // Remediate mode and opted in: the emulator's jobs are already Completed, so the stop is
     // skipped with the reason (StopTrainingJob itself is covered with smithy mocks).
@@ -1234,12 +1282,10 @@ async fn training_jobs_are_evaluated_by_their_create_event_and_never_stopped_whe
         ],
     );
     assert_eq!(
-        actions(&run.report, &bad),
-        [("stop-training-job", "skipped")]
+        run.report().outcomes_for(&bad),
+        [("stop-training-job", Outcome::Skipped)]
     );
-    let detail = entries_for(&run.report, "actions", &bad)[0]["detail"]
-        .as_str()
-        .unwrap();
+    let detail = run.report().actions_for(&bad)[0].detail.as_deref().unwrap();
     assert!(detail.contains("Completed"), "{detail}");
 }
 
@@ -1262,13 +1308,25 @@ async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_even
         &[],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_breaks(&run.report, &arn, JOB_RULES[0], "high", "VolumeKmsKeyId");
-    assert_breaks(&run.report, &arn, JOB_RULES[1], "high", "output KmsKeyId");
     assert_breaks(
-        &run.report,
+        run.report(),
+        &arn,
+        JOB_RULES[0],
+        Severity::High,
+        "VolumeKmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &arn,
+        JOB_RULES[1],
+        Severity::High,
+        "output KmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
         &arn,
         JOB_RULES[3],
-        "high",
+        Severity::High,
         "network isolation and a VPC",
     );
 
@@ -1277,11 +1335,23 @@ async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_even
     let good = transform_job(&aws, &good_name, Some(&key)).await;
     let bad = transform_job(&aws, &bad_name, None).await;
     let run = enforce(&event_about(file, "transformJobName", &good_name), &[]);
-    assert_compliant(&run.report, &good, JOB_RULES[0]);
-    assert_compliant(&run.report, &good, JOB_RULES[1]);
+    assert_compliant(run.report(), &good, JOB_RULES[0]);
+    assert_compliant(run.report(), &good, JOB_RULES[1]);
     let run = enforce(&event_about(file, "transformJobName", &bad_name), &[]);
-    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "VolumeKmsKeyId");
-    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[0],
+        Severity::High,
+        "VolumeKmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[1],
+        Severity::High,
+        "output KmsKeyId",
+    );
 
     let file = "cloudtrail-sagemaker-create-hyper-parameter-tuning-job.json";
     let param = "hyperParameterTuningJobName";
@@ -1290,7 +1360,7 @@ async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_even
     let bad = tuning_job(&aws, &bad_name, None).await;
     let run = enforce(&event_about(file, param, &good_name), &[]);
     for rule in &JOB_RULES[..3] {
-        assert_compliant(&run.report, &good, rule);
+        assert_compliant(run.report(), &good, rule);
     }
     let modes = json!({"sagemaker-job-volume-kms": "remediate"}).to_string();
     let run = enforce(
@@ -1301,12 +1371,30 @@ async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_even
         ],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "VolumeKmsKeyId");
-    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
-    assert_breaks(&run.report, &bad, JOB_RULES[2], "medium", "2 instances");
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[0],
+        Severity::High,
+        "VolumeKmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[1],
+        Severity::High,
+        "output KmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[2],
+        Severity::Medium,
+        "2 instances",
+    );
     assert_eq!(
-        actions(&run.report, &bad),
-        [("stop-hyper-parameter-tuning-job", "skipped")]
+        run.report().outcomes_for(&bad),
+        [("stop-hyper-parameter-tuning-job", Outcome::Skipped)]
     );
 }
 
@@ -1321,21 +1409,33 @@ async fn endpoint_configs_are_tagged_not_changed_and_only_once() {
 
     let run = enforce(&event_about(file, "endpointConfigName", &good_name), &[]);
     for rule in CONFIG_RULES {
-        assert_compliant(&run.report, &good, rule);
+        assert_compliant(run.report(), &good, rule);
     }
     // Report mode by default: findings only, no tag.
     let event = event_about(file, "endpointConfigName", &bad_name);
     let run = enforce(&event, &[]);
-    assert_breaks(&run.report, &bad, CONFIG_RULES[0], "medium", "no KmsKeyId");
-    assert_breaks(&run.report, &bad, CONFIG_RULES[1], "high", "data capture");
+    assert_breaks(
+        run.report(),
+        &bad,
+        CONFIG_RULES[0],
+        Severity::Medium,
+        "no KmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        CONFIG_RULES[1],
+        Severity::High,
+        "data capture",
+    );
     assert_eq!(sm_tag(&aws, &bad, "sagekeeper:noncompliant").await, None);
 
     let modes = json!({"sagemaker-endpoint-config-kms": "remediate", "sagemaker-endpoint-config-data-capture-kms": "remediate"}).to_string();
     let env = [("RULE_MODES", modes.as_str())];
     let run = enforce(&event, &env);
     assert_eq!(
-        actions(&run.report, &bad),
-        [("tag-noncompliant", "done")],
+        run.report().outcomes_for(&bad),
+        [("tag-noncompliant", Outcome::Done)],
         "{}",
         run.stderr()
     );
@@ -1346,11 +1446,16 @@ async fn endpoint_configs_are_tagged_not_changed_and_only_once() {
         Some("sagemaker-endpoint-config-kms sagemaker-endpoint-config-data-capture-kms")
     );
     let again = enforce(&event, &env);
-    assert!(actions(&again.report, &bad).is_empty(), "already tagged");
+    assert!(
+        again.report().outcomes_for(&bad).is_empty(),
+        "already tagged"
+    );
     assert_eq!(
-        entries_for(&again.report, "findings", &bad)
+        again
+            .report()
+            .findings_for(&bad)
             .iter()
-            .filter(|f| f["severity"] != "info")
+            .filter(|f| f.severity != Severity::Info)
             .count(),
         2
     );
@@ -1367,29 +1472,35 @@ async fn notebooks_are_stopped_only_when_opted_in() {
 
     let run = enforce(&event_about(file, "notebookInstanceName", &good_name), &[]);
     for rule in NOTEBOOK_RULES {
-        assert_compliant(&run.report, &good, rule);
+        assert_compliant(run.report(), &good, rule);
     }
     let event = event_about(file, "notebookInstanceName", &bad_name);
     let modes = json!({"sagemaker-notebook-no-root-access": "remediate"}).to_string();
     let run = enforce(&event, &[("RULE_MODES", modes.as_str())]);
     assert_breaks(
-        &run.report,
+        run.report(),
         &bad,
         NOTEBOOK_RULES[0],
-        "medium",
+        Severity::Medium,
         "no KmsKeyId",
     );
-    assert_breaks(&run.report, &bad, NOTEBOOK_RULES[1], "high", "internet");
     assert_breaks(
-        &run.report,
+        run.report(),
+        &bad,
+        NOTEBOOK_RULES[1],
+        Severity::High,
+        "internet",
+    );
+    assert_breaks(
+        run.report(),
         &bad,
         NOTEBOOK_RULES[2],
-        "medium",
+        Severity::Medium,
         "root access",
     );
     assert_eq!(
-        actions(&run.report, &bad),
-        [("stop-notebook-instance", "skipped")]
+        run.report().outcomes_for(&bad),
+        [("stop-notebook-instance", Outcome::Skipped)]
     );
     let status = |aws: Aws, name: String| async move {
         aws.sagemaker()
@@ -1413,8 +1524,8 @@ async fn notebooks_are_stopped_only_when_opted_in() {
         ],
     );
     assert_eq!(
-        actions(&run.report, &bad),
-        [("stop-notebook-instance", "done")],
+        run.report().outcomes_for(&bad),
+        [("stop-notebook-instance", Outcome::Done)],
         "{}",
         run.stderr()
     );
@@ -1436,20 +1547,15 @@ fn malformed_and_unrelated_events_make_no_call() {
         .remove("trainingJobName");
     let run = run_function_at(ENFORCER, &write_event(&event), &[], &[], CLOSED_ENDPOINT);
     assert_eq!(run.code(), 1);
-    let errors = run.report["errors"].as_array().unwrap();
+    let errors = &run.report().errors;
     assert_eq!(
         errors.len(),
         1,
         "only the event error, no failed AWS call: {errors:?}"
     );
-    assert_eq!(errors[0]["kind"], "invalid-event");
-    assert!(
-        errors[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("trainingJobName")
-    );
-    assert!(run.report["actions"].as_array().unwrap().is_empty());
+    assert_eq!(errors[0].kind, "invalid-event");
+    assert!(errors[0].message.contains("trainingJobName"));
+    assert!(run.report().actions.is_empty());
 
     // A call about a resource the enforcer does not check, and a call nobody follows: ignored.
     event["detail"]["eventName"] = json!("GetObject");
@@ -1459,18 +1565,12 @@ fn malformed_and_unrelated_events_make_no_call() {
     ] {
         let run = run_function_at(ENFORCER, &file, &[], &[], CLOSED_ENDPOINT);
         assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
-        assert!(
-            run.report["errors"].as_array().unwrap().is_empty(),
-            "{file}"
-        );
-        assert!(
-            run.report["findings"].as_array().unwrap().is_empty(),
-            "{file}"
-        );
-        let actions = run.report["actions"].as_array().unwrap();
+        assert!(run.report().errors.is_empty(), "{file}");
+        assert!(run.report().findings.is_empty(), "{file}");
+        let actions = &run.report().actions;
         assert_eq!(actions.len(), 1, "{file}");
-        assert_eq!(actions[0]["action"], "evaluate");
-        assert_eq!(actions[0]["outcome"], "skipped");
+        assert_eq!(actions[0].action, "evaluate");
+        assert_eq!(actions[0].outcome, Outcome::Skipped);
     }
 }
 
@@ -1483,8 +1583,8 @@ fn a_resource_deleted_before_the_run_is_noted_not_failed() {
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(
-        actions(&run.report, &bucket_arn(&name)),
-        [("evaluate", "skipped")]
+        run.report().outcomes_for(&bucket_arn(&name)),
+        [("evaluate", Outcome::Skipped)]
     );
 }
 
@@ -1584,18 +1684,26 @@ async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
         &[],
         &[("KMS_KEY_ARN", required.as_str())],
     );
-    let report = &run.report;
-    assert_eq!(run.code(), 0, "{report:#}\n{}", run.stderr());
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+    let report = run.report();
     let (enc, pol, pab) = (
         "put-bucket-encryption",
         "put-bucket-policy",
         "put-public-access-block",
     );
-    let all_done = [(enc, "done"), (pol, "done"), (pab, "done")];
-    let safe_done = [(enc, "skipped"), (pol, "done"), (pab, "done")];
+    let all_done = [
+        (enc, Outcome::Done),
+        (pol, Outcome::Done),
+        (pab, Outcome::Done),
+    ];
+    let safe_done = [
+        (enc, Outcome::Skipped),
+        (pol, Outcome::Done),
+        (pab, Outcome::Done),
+    ];
     // THEN the controls get all three remediations
     for bucket in [&plain, &app, &kms_replicated, &dr] {
-        assert_eq!(actions(report, &arn(bucket)), all_done, "{bucket}");
+        assert_eq!(report.outcomes_for(&arn(bucket)), all_done, "{bucket}");
         assert_eq!(
             buckets::encryption(aws, bucket).await.1.as_deref(),
             Some(required.as_str())
@@ -1610,20 +1718,14 @@ async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
         (&replicated, "to-dr".to_owned()),
     ] {
         let bucket_arn = arn(bucket);
-        assert_eq!(actions(report, &bucket_arn), safe_done, "{bucket}");
-        let refused = entries_for(report, "findings", &bucket_arn)
+        assert_eq!(report.outcomes_for(&bucket_arn), safe_done, "{bucket}");
+        let refused = report
+            .findings_for(&bucket_arn)
             .into_iter()
-            .find(|f| {
-                f["message"]
-                    .as_str()
-                    .is_some_and(|m| m.starts_with("not remediated"))
-            })
-            .unwrap_or_else(|| panic!("{bucket}: {:#}", report["findings"]));
-        assert_eq!(refused["severity"], "info");
-        assert!(
-            refused["message"].as_str().unwrap().contains(&says),
-            "{refused}"
-        );
+            .find(|f| f.message.starts_with("not remediated"))
+            .unwrap_or_else(|| panic!("{bucket}: {:#?}", report.findings));
+        assert_eq!(refused.severity, Severity::Info);
+        assert!(refused.message.contains(&says), "{refused:?}");
         assert_eq!(
             buckets::encryption(aws, bucket).await.0,
             "AES256",
@@ -1641,18 +1743,22 @@ async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
     );
     // AND a static website is left as it is
     assert_eq!(
-        actions(report, &arn(&site)),
-        [(enc, "skipped"), (pol, "skipped"), (pab, "skipped")]
+        report.outcomes_for(&arn(&site)),
+        [
+            (enc, Outcome::Skipped),
+            (pol, Outcome::Skipped),
+            (pab, Outcome::Skipped)
+        ]
     );
     assert_eq!(buckets::statements(aws, &site).await, Vec::<Value>::new());
     assert!(!buckets::public_access_blocked(aws, &site).await);
     // AND the owner's key is kept, with a finding
-    assert_eq!(actions(report, &arn(&owned)), [(enc, "skipped")]);
+    assert_eq!(report.outcomes_for(&arn(&owned)), [(enc, Outcome::Skipped)]);
     assert_breaks(
         report,
         &arn(&owned),
         S3_RULES[0],
-        "high",
+        Severity::High,
         "not the required key",
     );
     assert_eq!(
@@ -1661,12 +1767,18 @@ async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
     );
     // AND the owner's exception is kept and reported low; the narrowed copy is put right
     assert!(
-        actions(report, &arn(&edited)).is_empty(),
-        "{:#}",
-        report["actions"]
+        report.outcomes_for(&arn(&edited)).is_empty(),
+        "{:#?}",
+        report.actions
     );
-    assert_breaks(report, &arn(&edited), S3_RULES[1], "low", "LegacyUploader");
+    assert_breaks(
+        report,
+        &arn(&edited),
+        S3_RULES[1],
+        Severity::Low,
+        "LegacyUploader",
+    );
     assert_eq!(buckets::statements(aws, &edited).await, [excepted]);
-    assert_eq!(actions(report, &arn(&stale)), [(pol, "done")]);
+    assert_eq!(report.outcomes_for(&arn(&stale)), [(pol, Outcome::Done)]);
     assert_eq!(buckets::statements(aws, &stale).await, [ours(&stale)]);
 }

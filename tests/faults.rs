@@ -4,6 +4,7 @@
 //! fails a run, and the next run must repair it. Nothing may be lost.
 
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use sagekeeper_core::Outcome;
 use serde_json::Value;
 
 mod support;
@@ -99,16 +100,16 @@ async fn snapshot_keys(account: &Sandbox, bucket: &str, prefix: &str) -> usize {
 fn converge(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> usize {
     for runs in 1..=MAX_RUNS_PER_PHASE {
         let run = run_through(proxy, account, event, bucket);
-        let pending = run.report["actions"]
-            .as_array()
-            .map(|a| a.iter().any(|a| a["outcome"] != "skipped"))
+        let pending = run
+            .try_report()
+            .map(|r| r.actions.iter().any(|a| a.outcome != Outcome::Skipped))
             .unwrap_or(true);
         let failed = run.code() != 0;
         if !pending && !failed {
             return runs;
         }
         if runs == MAX_RUNS_PER_PHASE {
-            eprintln!("last run: {}\n{}", run.report, run.stderr());
+            eprintln!("last run: {}\n{}", run.json, run.stderr());
         }
     }
     panic!("{event}: not converged after {MAX_RUNS_PER_PHASE} runs");
@@ -278,20 +279,20 @@ async fn overlapping_runs_under_faults_park_and_restore_everything() {
                 handles.into_iter().map(|h| h.join().unwrap()).collect()
             });
             for run in &runs {
-                let actions = run.report["actions"]
-                    .as_array()
-                    .cloned()
+                let actions = run
+                    .try_report()
+                    .map(|r| r.actions.as_slice())
                     .unwrap_or_default();
                 if actions
                     .iter()
-                    .any(|a| a["action"] == "run" && a["outcome"] == "skipped")
+                    .any(|a| a.action == "run" && a.outcome == Outcome::Skipped)
                 {
                     busy += 1;
                     assert_eq!(
                         actions.len(),
                         1,
                         "a run without the lease acted: {}",
-                        run.report
+                        run.json
                     );
                 }
             }

@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome};
 use serde_json::{Value, json};
 
 mod support;
@@ -479,8 +479,8 @@ fn statements(policy: &Value) -> Vec<Value> {
 /// A sweep with nothing left to do: it succeeded and every action it reports was skipped
 /// (the unparseable policy's).
 fn converged(run: &Run) -> bool {
-    let actions = run.report["actions"].as_array();
-    run.code() == 0 && actions.is_some_and(|a| a.iter().all(|a| a["outcome"] == "skipped"))
+    let actions = run.try_report().map(|r| &r.actions);
+    run.code() == 0 && actions.is_some_and(|a| a.iter().all(|a| a.outcome == Outcome::Skipped))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -493,7 +493,7 @@ async fn remediation_under_faults_ends_as_without_faults_and_keeps_every_stateme
 
     // WHEN one is swept without faults
     let clean = reference.sweep(None);
-    assert_eq!(clean.code(), 0, "{}\n{}", clean.report, clean.stderr());
+    assert_eq!(clean.code(), 0, "{}\n{}", clean.json, clean.stderr());
     reference.assert_no_statement_lost("fault-free sweep").await;
     let expected = reference.state().await;
     assert!(converged(&reference.sweep(None)), "one sweep is enough");
@@ -528,12 +528,12 @@ async fn remediation_under_faults_ends_as_without_faults_and_keeps_every_stateme
                 done = true;
                 break;
             }
-            let wrote = run.report["actions"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|a| a["outcome"] == "done"));
+            let wrote = run
+                .try_report()
+                .is_some_and(|r| r.actions.iter().any(|a| a.outcome == Outcome::Done));
             half_done += usize::from(wrote && run.code() != 0);
             if attempt == MAX_RUNS {
-                eprintln!("{context}: {}\n{}", run.report, run.stderr());
+                eprintln!("{context}: {}\n{}", run.json, run.stderr());
             }
         }
         assert!(done, "round {round}: not converged after {MAX_RUNS} runs");

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome, Report};
 use serde_json::{Value, json};
 
 mod support;
 use support::faultproxy::Proxy;
+use support::reports::{ActionRecord, Finding, ReportExt};
 use support::{Run, Sandbox, repo_root, sandbox, seed_endpoint, unique};
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -111,18 +112,9 @@ async fn endpoint_tags(aws: &Aws, name: &str) -> Option<BTreeMap<String, String>
     )
 }
 
-fn runs(run: &Run) -> Vec<&Value> {
-    run.report["runs"]
-        .as_array()
-        .unwrap_or_else(|| {
-            panic!(
-                "a multi-target response: {:#}\n{}",
-                run.report,
-                run.stderr()
-            )
-        })
-        .iter()
-        .collect()
+/// The report of each target of a multi-target run.
+fn runs(run: &Run) -> &[Report] {
+    &run.target_runs().runs
 }
 
 #[tokio::test]
@@ -149,19 +141,16 @@ async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_cre
         evening.code(),
         0,
         "{:#}\n{}",
-        evening.report,
+        evening.json,
         evening.stderr()
     );
     let reports = runs(&evening);
     assert_eq!(reports.len(), 6, "3 accounts × 2 regions");
-    let mut targets: Vec<String> = reports
-        .iter()
-        .map(|r| r["target"].as_str().unwrap().to_owned())
-        .collect();
+    let mut targets: Vec<String> = reports.iter().map(|r| r.target.clone().unwrap()).collect();
     targets.sort();
     assert_eq!(targets, org.every_target());
-    for report in &reports {
-        assert_eq!(report["metrics"]["EndpointsParked"], 1.0, "{report:#}");
+    for report in reports {
+        assert_eq!(report.metric("EndpointsParked"), Some(1.0), "{report:#?}");
     }
     for account in org.accounts() {
         for region in REGIONS {
@@ -211,7 +200,7 @@ async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_cre
         morning.code(),
         0,
         "{:#}\n{}",
-        morning.report,
+        morning.json,
         morning.stderr()
     );
     for account in org.accounts() {
@@ -315,11 +304,13 @@ fn message_target(message: &Message) -> String {
 }
 
 fn failed_ids(run: &Run) -> Vec<String> {
-    let mut ids: Vec<String> = run.report["batchItemFailures"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a batch response: {:#}\n{}", run.report, run.stderr()))
+    let mut ids: Vec<String> = run
+        .target_runs()
+        .batch_item_failures
+        .as_ref()
+        .unwrap_or_else(|| panic!("a batch response: {:#}\n{}", run.json, run.stderr()))
         .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .map(|f| f.item_identifier.clone())
         .collect();
     ids.sort();
     ids
@@ -340,7 +331,7 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
 
     // `--dry-run` from a shell sweeps in place: the queue's consumers would not be dry.
     let dry = org.run_with("endpoint-scheduler", EVENING, &["--dry-run"], &env);
-    assert_eq!(runs(&dry).len(), 6, "{:#}", dry.report);
+    assert_eq!(runs(&dry).len(), 6, "{:#}", dry.json);
     assert!(queues.receive(&queues.work).await.is_empty());
 
     // The scheduled invocation only enqueues: one message per target.
@@ -349,13 +340,14 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
         fan_out.code(),
         0,
         "{:#}\n{}",
-        fan_out.report,
+        fan_out.json,
         fan_out.stderr()
     );
+    // The derived summary, as operators read it in the response.
     assert_eq!(
-        fan_out.report["summary"]["actions_done"], 6,
+        fan_out.json["summary"]["actions_done"], 6,
         "{:#}",
-        fan_out.report
+        fan_out.json
     );
     let delivered = queues.receive(&queues.work).await;
     let mut targets: Vec<String> = delivered.iter().map(message_target).collect();
@@ -379,21 +371,16 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
     assert_eq!(unreachable_ids.len(), 2);
     assert_eq!(failed_ids(&first), unreachable_ids);
     assert_eq!(first.code(), 1, "a failed target fails the shell run");
-    let role_findings: Vec<&Value> = runs(&first)
-        .into_iter()
-        .flat_map(|r| r["findings"].as_array().unwrap())
-        .filter(|f| f["rule"] == "member-role-unavailable")
+    let role_findings: Vec<&Finding> = runs(&first)
+        .iter()
+        .flat_map(|r| &r.findings)
+        .filter(|f| f.rule == "member-role-unavailable")
         .collect();
-    assert_eq!(role_findings.len(), 2, "{:#}", first.report);
-    assert!(
-        role_findings[0]["resource"]
-            .as_str()
-            .unwrap()
-            .contains(&format!(
-                "{}:role/sagekeeper-member",
-                unreachable.account_id
-            ))
-    );
+    assert_eq!(role_findings.len(), 2, "{:#}", first.json);
+    assert!(role_findings[0].resource.contains(&format!(
+        "{}:role/sagekeeper-member",
+        unreachable.account_id
+    )));
     // As the event source mapping does: delete what succeeded.
     for message in &delivered {
         if !unreachable_ids.contains(&message.message_id().unwrap().to_owned()) {
@@ -479,8 +466,8 @@ async fn a_forwarded_event_is_handled_in_its_member_account_and_others_are_refus
         &create_bucket_event(&member.account_id, region, &bucket),
         &[],
     );
-    assert_eq!(run.code(), 0, "{:#}\n{}", run.report, run.stderr());
-    assert_eq!(run.report["target"], label(member, region));
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+    assert_eq!(run.report().target, Some(label(member, region)));
     let tags = bucket_tags(&member.aws.in_region(region), &bucket).await;
     assert_eq!(
         tags.get("CreatedBy").map(String::as_str),
@@ -497,9 +484,9 @@ async fn a_forwarded_event_is_handled_in_its_member_account_and_others_are_refus
         &create_bucket_event(&stranger.account_id, region, &other),
         &[],
     );
-    assert_eq!(refused.code(), 1, "{:#}", refused.report);
-    assert_eq!(refused.report["errors"][0]["kind"], "not-a-target");
-    assert!(refused.report["actions"].as_array().unwrap().is_empty());
+    assert_eq!(refused.code(), 1, "{:#}", refused.json);
+    assert_eq!(refused.report().errors[0].kind, "not-a-target");
+    assert!(refused.report().actions.is_empty());
     assert!(bucket_tags(&stranger.aws, &other).await.is_empty());
 }
 
@@ -579,10 +566,10 @@ async fn an_organisation_sweep_covers_the_accounts_under_the_ou_nested_ones_incl
         ],
     );
 
-    assert_eq!(run.code(), 0, "{:#}\n{}", run.report, run.stderr());
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
     let mut targets: Vec<&str> = runs(&run)
         .iter()
-        .map(|r| r["target"].as_str().unwrap())
+        .map(|r| r.target.as_deref().unwrap())
         .collect();
     targets.sort();
     let mut expected = vec![
@@ -595,21 +582,19 @@ async fn an_organisation_sweep_covers_the_accounts_under_the_ou_nested_ones_incl
         "the OU's accounts only, not finance nor the hub"
     );
     for report in runs(&run) {
-        let target = report["target"].as_str().unwrap();
+        let target = report.target.as_deref().unwrap();
         let account = target.split('/').next().unwrap();
-        let planned: Vec<&Value> = report["actions"]
-            .as_array()
-            .unwrap()
+        let planned: Vec<&ActionRecord> = report
+            .actions
             .iter()
-            .filter(|a| a["outcome"] == "planned")
+            .filter(|a| a.outcome == Outcome::Planned)
             .collect();
-        assert!(!planned.is_empty(), "{report:#}");
+        assert!(!planned.is_empty(), "{report:#?}");
         assert!(
-            planned.iter().all(|a| a["resource"]
-                .as_str()
-                .unwrap()
-                .contains(&format!(":{account}:endpoint/"))),
-            "acts on its own account's endpoint only: {report:#}"
+            planned
+                .iter()
+                .all(|a| a.resource.contains(&format!(":{account}:endpoint/"))),
+            "acts on its own account's endpoint only: {report:#?}"
         );
     }
 }

@@ -12,12 +12,14 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sagemaker::types::{
     ContainerDefinition, ProductionVariant, ProductionVariantInstanceType, Tag,
 };
-use sagekeeper_core::Aws;
+use reports::TargetRuns;
+use sagekeeper_core::{Aws, Report};
 use serde_json::Value;
 
 pub mod buckets;
 pub mod faultproxy;
 pub mod parking;
+pub mod reports;
 pub mod retrain;
 pub mod tagger;
 
@@ -213,17 +215,60 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// A function binary's run: its exit status, its logs, and the answer it printed.
 pub struct Run {
     pub output: Output,
-    pub report: Value,
+    /// What the run printed, as JSON (`Null` when it printed none): for messages, and for the
+    /// few checks of the answer's raw shape. Read the answer with `report` or `target_runs`.
+    pub json: Value,
+    report: Option<Report>,
+    target_runs: Option<TargetRuns>,
 }
 
 impl Run {
+    fn new(output: Output) -> Run {
+        let json = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        Run {
+            report: reports::report_of(&json),
+            target_runs: reports::target_runs_of(&json),
+            output,
+            json,
+        }
+    }
+
     pub fn code(&self) -> i32 {
         self.output.status.code().unwrap_or(-1)
     }
+
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// The run's report; fails the test, showing what was printed, when there is none.
+    #[track_caller]
+    pub fn report(&self) -> &Report {
+        self.report
+            .as_ref()
+            .unwrap_or_else(|| panic!("no report printed: {:#}\n{}", self.json, self.stderr()))
+    }
+
+    /// The report, if the run printed one (a run that failed to start, or was cut short,
+    /// prints none).
+    pub fn try_report(&self) -> Option<&Report> {
+        self.report.as_ref()
+    }
+
+    /// The answer of a run over several targets; fails the test, showing what was printed,
+    /// when the answer is not one.
+    #[track_caller]
+    pub fn target_runs(&self) -> &TargetRuns {
+        self.target_runs.as_ref().unwrap_or_else(|| {
+            panic!(
+                "a multi-target response: {:#}\n{}",
+                self.json,
+                self.stderr()
+            )
+        })
     }
 }
 
@@ -266,16 +311,7 @@ pub fn run_function_in(
         .envs(env.iter().copied())
         .output()
         .expect("run the function binary");
-    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
-    Run { output, report }
-}
-
-/// The report's findings (or actions) whose `resource` is `arn`.
-pub fn entries_for<'a>(report: &'a Value, list: &str, arn: &str) -> Vec<&'a Value> {
-    report[list]
-        .as_array()
-        .map(|items| items.iter().filter(|i| i["resource"] == arn).collect())
-        .unwrap_or_default()
+    Run::new(output)
 }
 
 /// An AWS account of its own in the emulator (the emulator keys every resource by the account
