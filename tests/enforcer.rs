@@ -607,60 +607,166 @@ fn assert_no_errors_about(report: &Report, arns: &[&str]) {
 // The daily sweep
 // ---------------------------------------------------------------------------------------------
 
+/// A resource the sweep test makes (or, for a key, has made) before the sweep.
+enum Seed<'a> {
+    Bucket(String, BucketSpec<'a>),
+    Key(&'a str),
+    /// With the key: compliant; without one: breaking every rule of its kind.
+    TrainingJob(Option<&'a str>),
+    EndpointConfig(Option<&'a str>),
+    Notebook(Option<&'a str>),
+}
+
+impl Seed<'_> {
+    /// Makes the resource; its ARN.
+    async fn make(&self, aws: &Aws) -> String {
+        let name = |kind: &str, key: &Option<&str>| {
+            let good = if key.is_some() { "good" } else { "bad" };
+            unique(&format!("enf-sweep-{kind}-{good}"))
+        };
+        match self {
+            Seed::Bucket(name, spec) => bucket(aws, name, *spec, &[]).await,
+            Seed::Key(arn) => (*arn).to_owned(),
+            Seed::TrainingJob(key) => training_job(aws, &name("tj", key), *key).await,
+            Seed::EndpointConfig(key) => endpoint_config(aws, &name("cfg", key), *key).await,
+            Seed::Notebook(key) => notebook(aws, &name("nb", key), *key).await,
+        }
+    }
+}
+
+/// What the sweep says of a resource.
+enum Expect {
+    /// Compliant with the rule: logged, not reported.
+    Compliant(&'static str),
+    /// Breaks the rule: a finding of this severity whose message says this.
+    Breaks(&'static str, Severity, &'static str),
+    /// No finding at all, for the reason given.
+    NoFindings(&'static str),
+    /// No error of the run is about it.
+    NoErrors,
+}
+
+impl Expect {
+    #[track_caller]
+    fn check(&self, run: &support::Run, arn: &str) {
+        let report = run.report();
+        match *self {
+            Expect::Compliant(rule) => assert_logged_compliant(run, arn, rule),
+            Expect::Breaks(rule, severity, says) => {
+                assert_breaks(report, arn, rule, severity, says);
+            }
+            Expect::NoFindings(why) => assert!(report.findings_for(arn).is_empty(), "{why}"),
+            Expect::NoErrors => assert_no_errors_about(report, &[arn]),
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures() {
+    use Expect::{Breaks, Compliant, NoErrors, NoFindings};
+    use Severity::{High, Medium};
     let aws = aws().await;
     let prefix = unique("enf-sweep");
     let (good_key, bad_key) = (key(&aws, true).await, key(&aws, false).await);
-    let good_bucket = bucket(
-        &aws,
-        &format!("{prefix}-good"),
-        BucketSpec {
-            kms_key: Some(&good_key),
-            ..ALL_GOOD
-        },
-        &[],
-    )
-    .await;
     let bad_bucket_name = format!("{prefix}-bad");
-    let bad_bucket = bucket(
-        &aws,
-        &bad_bucket_name,
-        BucketSpec {
-            kms_key: None,
-            tls_only: false,
-            public_access_block: false,
-        },
-        &[],
-    )
-    .await;
-    let rotating = bucket(
-        &aws,
-        &format!("{prefix}-rot"),
-        BucketSpec {
-            kms_key: Some(&bad_key),
-            ..ALL_GOOD
-        },
-        &[],
-    )
-    .await;
-    let outside = bucket(
-        &aws,
-        &unique("enf-outside"),
-        BucketSpec {
-            kms_key: None,
-            tls_only: false,
-            public_access_block: false,
-        },
-        &[],
-    )
-    .await;
-    let good_job = training_job(&aws, &unique("enf-sweep-tj-good"), Some(&good_key)).await;
-    let bad_job = training_job(&aws, &unique("enf-sweep-tj-bad"), None).await;
-    let good_config = endpoint_config(&aws, &unique("enf-sweep-cfg-good"), Some(&good_key)).await;
-    let bad_config = endpoint_config(&aws, &unique("enf-sweep-cfg-bad"), None).await;
-    let good_notebook = notebook(&aws, &unique("enf-sweep-nb-good"), Some(&good_key)).await;
-    let bad_notebook = notebook(&aws, &unique("enf-sweep-nb-bad"), None).await;
+    let open = BucketSpec {
+        kms_key: None,
+        tls_only: false,
+        public_access_block: false,
+    };
+    let compliant_with = |rules: &[&'static str]| -> Vec<Expect> {
+        let mut expected: Vec<Expect> = rules.iter().map(|rule| Compliant(rule)).collect();
+        expected.push(NoErrors);
+        expected
+    };
+    // (the resource, what the sweep says of it)
+    let table: Vec<(Seed, Vec<Expect>)> = vec![
+        (
+            Seed::Bucket(
+                format!("{prefix}-good"),
+                BucketSpec {
+                    kms_key: Some(&good_key),
+                    ..ALL_GOOD
+                },
+            ),
+            compliant_with(&S3_RULES),
+        ),
+        (
+            Seed::Bucket(bad_bucket_name.clone(), open),
+            vec![
+                NoErrors,
+                Breaks(S3_RULES[0], High, "AES256 (SSE-S3)"),
+                Breaks(S3_RULES[1], Medium, "no bucket policy"),
+                Breaks(S3_RULES[2], High, "no public access block"),
+            ],
+        ),
+        (
+            Seed::Bucket(unique("enf-outside"), open),
+            vec![NoFindings("outside BUCKET_PREFIX")],
+        ),
+        // A bucket with the other key: not the required one, and that key does not rotate.
+        (
+            Seed::Bucket(
+                format!("{prefix}-rot"),
+                BucketSpec {
+                    kms_key: Some(&bad_key),
+                    ..ALL_GOOD
+                },
+            ),
+            vec![
+                Breaks(S3_RULES[0], High, "not the required key"),
+                Compliant(S3_RULES[1]),
+            ],
+        ),
+        (
+            Seed::Key(&bad_key),
+            vec![Breaks(ROTATION, Medium, "rotation is off")],
+        ),
+        (Seed::Key(&good_key), vec![Compliant(ROTATION)]),
+        (
+            Seed::TrainingJob(Some(&good_key)),
+            compliant_with(&JOB_RULES),
+        ),
+        (
+            Seed::TrainingJob(None),
+            vec![
+                NoErrors,
+                Breaks(JOB_RULES[0], High, "no VolumeKmsKeyId"),
+                Breaks(JOB_RULES[1], High, "no output KmsKeyId"),
+                Breaks(JOB_RULES[2], Medium, "2 instances"),
+                Breaks(JOB_RULES[3], High, "network isolation and a VPC"),
+            ],
+        ),
+        (
+            Seed::EndpointConfig(Some(&good_key)),
+            compliant_with(&CONFIG_RULES),
+        ),
+        (
+            Seed::EndpointConfig(None),
+            vec![
+                NoErrors,
+                Breaks(CONFIG_RULES[0], Medium, "no KmsKeyId"),
+                Breaks(CONFIG_RULES[1], High, "data capture"),
+            ],
+        ),
+        (
+            Seed::Notebook(Some(&good_key)),
+            compliant_with(&NOTEBOOK_RULES),
+        ),
+        (
+            Seed::Notebook(None),
+            vec![
+                NoErrors,
+                Breaks(NOTEBOOK_RULES[0], Medium, "no KmsKeyId"),
+                Breaks(NOTEBOOK_RULES[1], High, "internet"),
+                Breaks(NOTEBOOK_RULES[2], Medium, "root access"),
+            ],
+        ),
+    ];
+    let mut arns = Vec::new();
+    for (seed, _) in &table {
+        arns.push(seed.make(&aws).await);
+    }
 
     let modes = all_report();
     let run = enforce(
@@ -674,145 +780,16 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
     );
     let report = run.report();
     assert_eq!(report.trigger, "schedule", "{}", run.stderr());
-    assert_no_errors_about(
-        report,
-        &[
-            &good_bucket,
-            &bad_bucket,
-            &good_job,
-            &bad_job,
-            &good_config,
-            &bad_config,
-            &good_notebook,
-            &bad_notebook,
-        ],
-    );
     assert!(
         report.actions.is_empty(),
         "report mode writes nothing: {:#?}",
         report.actions
     );
-
-    for rule in S3_RULES {
-        assert_logged_compliant(&run, &good_bucket, rule);
+    for ((_, expected), arn) in table.iter().zip(&arns) {
+        for expect in expected {
+            expect.check(&run, arn);
+        }
     }
-    assert_breaks(
-        report,
-        &bad_bucket,
-        S3_RULES[0],
-        Severity::High,
-        "AES256 (SSE-S3)",
-    );
-    assert_breaks(
-        report,
-        &bad_bucket,
-        S3_RULES[1],
-        Severity::Medium,
-        "no bucket policy",
-    );
-    assert_breaks(
-        report,
-        &bad_bucket,
-        S3_RULES[2],
-        Severity::High,
-        "no public access block",
-    );
-    assert!(
-        report.findings_for(&outside).is_empty(),
-        "outside BUCKET_PREFIX"
-    );
-    // A bucket with the other key: not the required one, and that key does not rotate.
-    assert_breaks(
-        report,
-        &rotating,
-        S3_RULES[0],
-        Severity::High,
-        "not the required key",
-    );
-    assert_logged_compliant(&run, &rotating, S3_RULES[1]);
-    assert_breaks(
-        report,
-        &bad_key,
-        ROTATION,
-        Severity::Medium,
-        "rotation is off",
-    );
-    assert_logged_compliant(&run, &good_key, ROTATION);
-
-    for rule in JOB_RULES {
-        assert_logged_compliant(&run, &good_job, rule);
-    }
-    assert_breaks(
-        report,
-        &bad_job,
-        JOB_RULES[0],
-        Severity::High,
-        "no VolumeKmsKeyId",
-    );
-    assert_breaks(
-        report,
-        &bad_job,
-        JOB_RULES[1],
-        Severity::High,
-        "no output KmsKeyId",
-    );
-    assert_breaks(
-        report,
-        &bad_job,
-        JOB_RULES[2],
-        Severity::Medium,
-        "2 instances",
-    );
-    assert_breaks(
-        report,
-        &bad_job,
-        JOB_RULES[3],
-        Severity::High,
-        "network isolation and a VPC",
-    );
-
-    for rule in CONFIG_RULES {
-        assert_logged_compliant(&run, &good_config, rule);
-    }
-    assert_breaks(
-        report,
-        &bad_config,
-        CONFIG_RULES[0],
-        Severity::Medium,
-        "no KmsKeyId",
-    );
-    assert_breaks(
-        report,
-        &bad_config,
-        CONFIG_RULES[1],
-        Severity::High,
-        "data capture",
-    );
-
-    for rule in NOTEBOOK_RULES {
-        assert_logged_compliant(&run, &good_notebook, rule);
-    }
-    assert_breaks(
-        report,
-        &bad_notebook,
-        NOTEBOOK_RULES[0],
-        Severity::Medium,
-        "no KmsKeyId",
-    );
-    assert_breaks(
-        report,
-        &bad_notebook,
-        NOTEBOOK_RULES[1],
-        Severity::High,
-        "internet",
-    );
-    assert_breaks(
-        report,
-        &bad_notebook,
-        NOTEBOOK_RULES[2],
-        Severity::Medium,
-        "root access",
-    );
 
     let metric = |name: &str| report.metric(name);
     assert!(metric("NonCompliant.s3-public-access-block").unwrap() >= 1.0);
