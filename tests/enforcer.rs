@@ -9,27 +9,22 @@
 //! the paths are covered with aws-smithy-mocks in the crates' unit tests.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag as S3Tag, Tagging,
-};
 use aws_sdk_sagemaker::types::{
-    AlgorithmSpecification, AppSpecification, CaptureMode, CaptureOption, ContainerDefinition,
-    DataCaptureConfig, DirectInternetAccess, HyperParameterTrainingJobDefinition,
-    HyperParameterTuningJobConfig, HyperParameterTuningJobStrategyType, InstanceType,
-    NetworkConfig, OutputDataConfig, ProcessingClusterConfig, ProcessingInstanceType,
-    ProcessingOutput, ProcessingOutputConfig, ProcessingResources, ProcessingS3Output,
-    ProcessingS3UploadMode, ProductionVariant, ProductionVariantInstanceType, ResourceConfig,
-    ResourceLimits, RootAccess, S3DataType, StoppingCondition, Tag, TrainingInputMode,
-    TrainingInstanceType, TransformDataSource, TransformInput, TransformInstanceType,
-    TransformOutput, TransformResources, TransformS3DataSource, VpcConfig,
+    AlgorithmSpecification, AppSpecification, CaptureMode, CaptureOption, DataCaptureConfig,
+    HyperParameterTrainingJobDefinition, HyperParameterTuningJobConfig,
+    HyperParameterTuningJobStrategyType, NetworkConfig, OutputDataConfig, ProcessingClusterConfig,
+    ProcessingInstanceType, ProcessingOutput, ProcessingOutputConfig, ProcessingResources,
+    ProcessingS3Output, ProcessingS3UploadMode, ProductionVariantInstanceType, ResourceConfig,
+    ResourceLimits, S3DataType, StoppingCondition, TrainingInputMode, TrainingInstanceType,
+    TransformDataSource, TransformInput, TransformInstanceType, TransformOutput,
+    TransformResources, TransformS3DataSource, VpcConfig,
 };
 use sagekeeper_core::{Aws, Outcome, Report, Severity};
 use serde_json::{Value, json};
 
 mod support;
 use support::reports::{Finding, ReportExt};
-use support::{aws, run_function, run_function_at, unique};
+use support::{aws, buckets, run_function, run_function_at, sagemaker_tags, seed_notebook, unique};
 
 const ENFORCER: &str = "encryption-enforcer";
 const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
@@ -104,13 +99,9 @@ async fn rotation_enabled(aws: &Aws, key: &str) -> bool {
         .key_rotation_enabled()
 }
 
-fn bucket_arn(name: &str) -> String {
-    format!("arn:aws:s3:::{name}")
-}
-
 fn tls_only(bucket: &str) -> Value {
     json!({"Sid": "OurOwnTlsRule", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [bucket_arn(bucket), format!("{}/*", bucket_arn(bucket))],
+        "Resource": [buckets::arn(bucket), format!("{}/*", buckets::arn(bucket))],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
 }
 
@@ -129,69 +120,17 @@ const ALL_GOOD: BucketSpec = BucketSpec {
 };
 
 async fn bucket(aws: &Aws, name: &str, spec: BucketSpec<'_>, tags: &[(&str, &str)]) -> String {
-    let s3 = aws.s3();
-    s3.create_bucket().bucket(name).send().await.unwrap();
-    let default = match spec.kms_key {
-        Some(key) => ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::AwsKms)
-            .kms_master_key_id(key),
-        None => {
-            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256)
-        }
-    };
-    s3.put_bucket_encryption()
-        .bucket(name)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(default.build().unwrap())
-                        .bucket_key_enabled(spec.kms_key.is_some())
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    buckets::create(aws, name, spec.kms_key).await;
     if spec.tls_only {
-        let policy = json!({"Version": "2012-10-17", "Statement": [tls_only(name)]});
-        put_policy(aws, name, &policy.to_string()).await;
+        buckets::put_policy(aws, name, vec![tls_only(name)]).await;
     }
     if spec.public_access_block {
-        s3.put_public_access_block()
-            .bucket(name)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(true)
-                    .ignore_public_acls(true)
-                    .block_public_policy(true)
-                    .restrict_public_buckets(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        buckets::block_public_access(aws, name).await;
     }
     if !tags.is_empty() {
-        let tag_set = tags
-            .iter()
-            .map(|(k, v)| S3Tag::builder().key(*k).value(*v).build().unwrap())
-            .collect();
-        s3.put_bucket_tagging()
-            .bucket(name)
-            .tagging(
-                Tagging::builder()
-                    .set_tag_set(Some(tag_set))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        buckets::put_tags(aws, name, tags).await;
     }
-    bucket_arn(name)
+    buckets::arn(name)
 }
 
 async fn put_policy(aws: &Aws, bucket: &str, policy: &str) {
@@ -248,14 +187,6 @@ async fn public_access_block_on(aws: &Aws, bucket: &str) -> bool {
         })
 }
 
-fn sm_tags(tags: &[(&str, &str)]) -> Option<Vec<Tag>> {
-    Some(
-        tags.iter()
-            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-            .collect(),
-    )
-}
-
 fn vpc() -> VpcConfig {
     VpcConfig::builder()
         .security_group_ids("sg-0123456789abcdef0")
@@ -296,7 +227,10 @@ async fn training_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
         .enable_inter_container_traffic_encryption(good)
         .enable_network_isolation(good)
         .set_vpc_config(good.then(vpc))
-        .set_tags(sm_tags(&[("DataClassification", "Confidential")]))
+        .set_tags(Some(support::sagemaker_tags_of(&[(
+            "DataClassification",
+            "Confidential",
+        )])))
         .send()
         .await
         .unwrap()
@@ -304,19 +238,8 @@ async fn training_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
         .unwrap()
 }
 
-async fn model(aws: &Aws, name: &str) {
-    aws.sagemaker()
-        .create_model()
-        .model_name(name)
-        .execution_role_arn(ROLE)
-        .primary_container(ContainerDefinition::builder().image(IMAGE).build())
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn transform_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
-    model(aws, &format!("{name}-model")).await;
+    support::seed_model(aws, &format!("{name}-model")).await;
     let mut output =
         TransformOutput::builder().s3_output_path("s3://acme-ml-model-artifacts/scores/");
     let mut resources = TransformResources::builder()
@@ -347,7 +270,7 @@ async fn transform_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
         .transform_output(output.build())
         .transform_resources(resources.build())
         // The emulator's ListTags fails (HTTP 500) for a transform job created without tags.
-        .set_tags(sm_tags(&[("Team", "churn")]))
+        .set_tags(Some(support::sagemaker_tags_of(&[("Team", "churn")])))
         .send()
         .await
         .unwrap()
@@ -399,7 +322,10 @@ async fn processing_job(aws: &Aws, name: &str) -> String {
                 .max_runtime_in_seconds(3600)
                 .build(),
         )
-        .set_tags(sm_tags(&[("DataClassification", "Confidential")]))
+        .set_tags(Some(support::sagemaker_tags_of(&[(
+            "DataClassification",
+            "Confidential",
+        )])))
         .send()
         .await
         .unwrap()
@@ -455,7 +381,7 @@ async fn tuning_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
                 .build(),
         )
         // The emulator's ListTags fails (HTTP 500) for a tuning job created without tags.
-        .set_tags(sm_tags(&[("Team", "churn")]))
+        .set_tags(Some(support::sagemaker_tags_of(&[("Team", "churn")])))
         .send()
         .await
         .unwrap()
@@ -465,7 +391,7 @@ async fn tuning_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
 
 /// With `key`: encrypted volumes and data capture; without: data capture without a key.
 async fn endpoint_config(aws: &Aws, name: &str, key: Option<&str>) -> String {
-    model(aws, &format!("{name}-model")).await;
+    support::seed_model(aws, &format!("{name}-model")).await;
     let mut capture = DataCaptureConfig::builder()
         .enable_capture(true)
         .initial_sampling_percentage(100)
@@ -481,14 +407,11 @@ async fn endpoint_config(aws: &Aws, name: &str, key: Option<&str>) -> String {
     aws.sagemaker()
         .create_endpoint_config()
         .endpoint_config_name(name)
-        .production_variants(
-            ProductionVariant::builder()
-                .variant_name("AllTraffic")
-                .model_name(format!("{name}-model"))
-                .instance_type(ProductionVariantInstanceType::MlM5Large)
-                .initial_instance_count(1)
-                .build(),
-        )
+        .production_variants(support::all_traffic(
+            name,
+            ProductionVariantInstanceType::MlM5Large,
+            1,
+        ))
         .data_capture_config(capture.build())
         .set_kms_key_id(key.map(str::to_owned))
         .send()
@@ -496,38 +419,6 @@ async fn endpoint_config(aws: &Aws, name: &str, key: Option<&str>) -> String {
         .unwrap()
         .endpoint_config_arn
         .unwrap()
-}
-
-async fn notebook(aws: &Aws, name: &str, key: Option<&str>) -> String {
-    let good = key.is_some();
-    let mut create = aws
-        .sagemaker()
-        .create_notebook_instance()
-        .notebook_instance_name(name)
-        .instance_type(InstanceType::MlT3Medium)
-        .role_arn(ROLE)
-        .set_kms_key_id(key.map(str::to_owned));
-    if good {
-        create = create
-            .direct_internet_access(DirectInternetAccess::Disabled)
-            .root_access(RootAccess::Disabled)
-            .subnet_id("subnet-0123456789abcdef0")
-            .security_group_ids("sg-0123456789abcdef0");
-    }
-    create.send().await.unwrap().notebook_instance_arn.unwrap()
-}
-
-async fn sm_tag(aws: &Aws, arn: &str, key: &str) -> Option<String> {
-    aws.sagemaker()
-        .list_tags()
-        .resource_arn(arn)
-        .send()
-        .await
-        .unwrap()
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value().map(str::to_owned))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,7 +520,7 @@ impl Seed<'_> {
             Seed::Key(arn) => (*arn).to_owned(),
             Seed::TrainingJob(key) => training_job(aws, &name("tj", key), *key).await,
             Seed::EndpointConfig(key) => endpoint_config(aws, &name("cfg", key), *key).await,
-            Seed::Notebook(key) => notebook(aws, &name("nb", key), *key).await,
+            Seed::Notebook(key) => seed_notebook(aws, &name("nb", key), *key, &[]).await,
         }
     }
 }
@@ -947,9 +838,9 @@ async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
     let others = json!([
         {"Sid": "SageMakerReads", "Effect": "Allow", "Principal": {"AWS": ROLE},
          "Action": ["s3:GetObject", "s3:ListBucket"],
-         "Resource": [bucket_arn(&name), format!("{}/*", bucket_arn(&name))]},
+         "Resource": [buckets::arn(&name), format!("{}/*", buckets::arn(&name))]},
         {"Sid": "DenyUnencryptedUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-         "Resource": format!("{}/*", bucket_arn(&name)),
+         "Resource": format!("{}/*", buckets::arn(&name)),
          "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}}
     ]);
     put_policy(
@@ -963,7 +854,7 @@ async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
     let env = [("KMS_KEY_ARN", key.as_str())];
     let first = enforce(&event, &env);
     assert_eq!(
-        first.report().outcomes_for(&bucket_arn(&name)),
+        first.report().outcomes_for(&buckets::arn(&name)),
         [("put-bucket-policy", Outcome::Done)],
         "{}",
         first.stderr()
@@ -979,7 +870,12 @@ async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
 
     // A second run: nothing to do, the policy is exactly the first result.
     let second = enforce(&event, &env);
-    assert!(second.report().outcomes_for(&bucket_arn(&name)).is_empty());
+    assert!(
+        second
+            .report()
+            .outcomes_for(&buckets::arn(&name))
+            .is_empty()
+    );
     assert_eq!(policy(&aws, &name).await.unwrap(), merged_text);
 
     // The emulator enforces it: object calls over plain HTTP are refused now.
@@ -1193,7 +1089,7 @@ async fn keys_used_by_a_resource_get_rotation_turned_on() {
     );
     assert!(rotation_enabled(&aws, &still).await);
     // Without KMS_KEY_ARN any customer-managed key will do for the bucket.
-    assert_compliant(run.report(), &bucket_arn(&bad), S3_RULES[0]);
+    assert_compliant(run.report(), &buckets::arn(&bad), S3_RULES[0]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1405,7 +1301,12 @@ async fn endpoint_configs_are_tagged_not_changed_and_only_once() {
         Severity::High,
         "data capture",
     );
-    assert_eq!(sm_tag(&aws, &bad, "sagekeeper:noncompliant").await, None);
+    assert_eq!(
+        sagemaker_tags(&aws, &bad)
+            .await
+            .remove("sagekeeper:noncompliant"),
+        None
+    );
 
     let modes = json!({"sagemaker-endpoint-config-kms": "remediate", "sagemaker-endpoint-config-data-capture-kms": "remediate"}).to_string();
     let env = [("RULE_MODES", modes.as_str())];
@@ -1417,8 +1318,9 @@ async fn endpoint_configs_are_tagged_not_changed_and_only_once() {
         run.stderr()
     );
     assert_eq!(
-        sm_tag(&aws, &bad, "sagekeeper:noncompliant")
+        sagemaker_tags(&aws, &bad)
             .await
+            .remove("sagekeeper:noncompliant")
             .as_deref(),
         Some("sagemaker-endpoint-config-kms sagemaker-endpoint-config-data-capture-kms")
     );
@@ -1443,8 +1345,8 @@ async fn notebooks_are_stopped_only_when_opted_in() {
     let aws = aws().await;
     let key = key(&aws, true).await;
     let (good_name, bad_name) = (unique("enf-nb-good"), unique("enf-nb-bad"));
-    let good = notebook(&aws, &good_name, Some(&key)).await;
-    let bad = notebook(&aws, &bad_name, None).await;
+    let good = seed_notebook(&aws, &good_name, Some(&key), &[]).await;
+    let bad = seed_notebook(&aws, &bad_name, None, &[]).await;
     let file = "cloudtrail-sagemaker-create-notebook-instance.json";
 
     let run = enforce(&event_about(file, "notebookInstanceName", &good_name), &[]);
@@ -1560,7 +1462,7 @@ fn a_resource_deleted_before_the_run_is_noted_not_failed() {
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(
-        run.report().outcomes_for(&bucket_arn(&name)),
+        run.report().outcomes_for(&buckets::arn(&name)),
         [("evaluate", Outcome::Skipped)]
     );
 }
@@ -1573,7 +1475,7 @@ fn a_resource_deleted_before_the_run_is_noted_not_failed() {
 /// and their controls: the same bucket without the dangerous detail.
 #[tokio::test]
 async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
-    use support::buckets::{self, arn};
+    use support::buckets::arn;
     let account = support::sandbox("us-east-1").await;
     let aws = &account.aws;
     let kms = aws.kms();

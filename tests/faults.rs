@@ -3,7 +3,6 @@
 //! after the emulator saw the request) at a fixed rate. The SDK retries; what it cannot hide
 //! fails a run, and the next run must repair it. Nothing may be lost.
 
-use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use sagekeeper_core::Outcome;
 use serde_json::Value;
 
@@ -30,45 +29,10 @@ async fn observed(account: &Sandbox, name: &str) -> Value {
     let sm = account.aws.sagemaker();
     let endpoint = sm.describe_endpoint().endpoint_name(name).send().await.ok();
     let tags = match &endpoint {
-        Some(e) => {
-            let out = sm
-                .list_tags()
-                .resource_arn(e.endpoint_arn().unwrap())
-                .send()
-                .await
-                .unwrap();
-            let mut tags: Vec<String> = out
-                .tags()
-                .iter()
-                .map(|t| {
-                    format!(
-                        "{}={}",
-                        t.key().unwrap_or_default(),
-                        t.value().unwrap_or_default()
-                    )
-                })
-                .collect();
-            tags.sort();
-            tags
-        }
+        Some(e) => support::sagemaker_tag_lines(&account.aws, e.endpoint_arn().unwrap()).await,
         None => vec![],
     };
-    let aas = account.aws.autoscaling();
-    let resource = format!("endpoint/{name}/variant/AllTraffic");
-    let targets = aas
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_ids(&resource)
-        .send()
-        .await
-        .unwrap();
-    let policies = aas
-        .describe_scaling_policies()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(&resource)
-        .send()
-        .await
-        .unwrap();
+    let (targets, policies, _) = support::parking::autoscaling(&account.aws, name).await;
     serde_json::json!({
         "status": endpoint.as_ref().and_then(|e| e.endpoint_status()).map(|s| s.as_str().to_owned()),
         "config": endpoint.as_ref().and_then(|e| e.endpoint_config_name()).map(str::to_owned),

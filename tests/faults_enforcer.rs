@@ -10,15 +10,15 @@
 //! retries and runs end half done; the next run must finish the job without harm.
 
 use aws_sdk_s3::types::{
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
 };
 use sagekeeper_core::{Aws, Outcome};
 use serde_json::{Value, json};
 
 mod support;
 use support::faultproxy::Proxy;
-use support::{Run, Sandbox, sandbox, unique};
+use support::{Run, Sandbox, buckets, sandbox, unique};
 
 const ENFORCER: &str = "encryption-enforcer";
 const FAULT_RATE: &str = "0.15";
@@ -256,30 +256,13 @@ impl Fleet {
                 }
             }
             if case.public_access_block {
-                let on = PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(true)
-                    .ignore_public_acls(true)
-                    .block_public_policy(true)
-                    .restrict_public_buckets(true)
-                    .build();
-                let put = s3.put_public_access_block().bucket(&name);
-                put.public_access_block_configuration(on)
-                    .send()
-                    .await
-                    .unwrap();
+                buckets::block_public_access(aws, &name).await;
             } else {
                 let delete = s3.delete_public_access_block().bucket(&name);
                 delete.send().await.unwrap();
             }
             if !case.tags.is_empty() {
-                let tags = case
-                    .tags
-                    .iter()
-                    .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
-                    .collect();
-                let tagging = Tagging::builder().set_tag_set(Some(tags)).build().unwrap();
-                let put = s3.put_bucket_tagging().bucket(&name).tagging(tagging);
-                put.send().await.unwrap();
+                buckets::put_tags(aws, &name, case.tags).await;
             }
         }
         let kms = aws.kms();

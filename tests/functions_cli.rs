@@ -298,17 +298,8 @@ async fn one_summary_message_per_run_and_none_when_nothing_to_say() {
 #[tokio::test]
 async fn bucket_arns_take_the_partition_of_the_region() {
     for (region, partition) in [("cn-north-1", "aws-cn"), ("us-east-1", "aws")] {
-        let s3 = support::aws_in(region).await.s3();
         let bucket = support::unique("sk-partition");
-        let mut create = s3.create_bucket().bucket(&bucket);
-        if region != "us-east-1" {
-            create = create.create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        create.send().await.expect("create bucket");
+        support::buckets::create_in(&support::aws_in(region).await, region, &bucket).await;
         let mut event: Value = serde_json::from_str(
             &std::fs::read_to_string(
                 support::repo_root().join("events/cloudtrail-s3-create-bucket.json"),

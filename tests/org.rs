@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use sagekeeper_core::{Aws, Outcome, Report};
 use serde_json::{Value, json};
@@ -90,26 +89,15 @@ async fn state_bucket(hub: &Sandbox) -> String {
 }
 
 async fn endpoint_tags(aws: &Aws, name: &str) -> Option<BTreeMap<String, String>> {
-    let sm = aws.sagemaker();
-    let arn = sm
+    let arn = aws
+        .sagemaker()
         .describe_endpoint()
         .endpoint_name(name)
         .send()
         .await
         .ok()?
         .endpoint_arn?;
-    let tags = sm.list_tags().resource_arn(arn).send().await.unwrap();
-    Some(
-        tags.tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-    )
+    Some(support::sagemaker_tags(aws, &arn).await)
 }
 
 /// The report of each target of a multi-target run.
@@ -170,19 +158,7 @@ async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_cre
 
     // One state bucket, each target's snapshots under its own prefix; the hub's own account
     // and region keep the single-account layout.
-    let keys: Vec<String> = org
-        .hub
-        .aws
-        .s3()
-        .list_objects_v2()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect();
+    let keys = support::object_keys(&org.hub.aws, &bucket, "").await;
     let snapshot = format!("snapshots/endpoints/{name}.json");
     assert!(keys.contains(&snapshot), "{keys:?}");
     for account in org.accounts() {
@@ -418,18 +394,6 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
     assert_eq!(dead, unreachable_ids);
 }
 
-async fn bucket_in(aws: &Aws, region: &str, name: &str) {
-    let mut create = aws.s3().create_bucket().bucket(name);
-    if region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region))
-                .build(),
-        );
-    }
-    create.send().await.unwrap();
-}
-
 async fn bucket_tags(aws: &Aws, name: &str) -> BTreeMap<String, String> {
     match aws.s3().get_bucket_tagging().bucket(name).send().await {
         Ok(out) => out
@@ -459,7 +423,7 @@ async fn a_forwarded_event_is_handled_in_its_member_account_and_others_are_refus
     let member = &org.members[0];
     let region = "eu-west-1";
     let bucket = unique("sk-org-scratch");
-    bucket_in(&member.aws.in_region(region), region, &bucket).await;
+    support::buckets::create_in(&member.aws.in_region(region), region, &bucket).await;
 
     let run = org.run(
         "lifecycle-tagger",
@@ -478,7 +442,7 @@ async fn a_forwarded_event_is_handled_in_its_member_account_and_others_are_refus
     // An account outside TARGET_ACCOUNTS: a typed error, and nothing done there.
     let stranger = sandbox(region).await;
     let other = unique("sk-org-stranger");
-    bucket_in(&stranger.aws, region, &other).await;
+    support::buckets::create_in(&stranger.aws, region, &other).await;
     let refused = org.run(
         "lifecycle-tagger",
         &create_bucket_event(&stranger.account_id, region, &other),

@@ -14,7 +14,6 @@
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sagemaker::types::{
     AppSpecification, ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput,
     ProcessingOutputConfig, ProcessingResources, ProcessingS3Output, ProcessingS3UploadMode,
@@ -118,18 +117,7 @@ impl Account {
 
     async fn bucket(&self) -> String {
         let bucket = unique("sk-reports");
-        self.aws
-            .s3()
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(REGION))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        support::buckets::create_in(&self.aws, REGION, &bucket).await;
         bucket
     }
 

@@ -10,9 +10,7 @@
 use aws_sdk_applicationautoscaling::types::{
     ScalableDimension, ScalableTargetAction, ServiceNamespace,
 };
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, VersioningConfiguration,
-};
+use aws_sdk_s3::types::VersioningConfiguration;
 use aws_sdk_sagemaker::types::Tag;
 use sagekeeper_core::{Aws, Outcome, Severity};
 use serde_json::Value;
@@ -38,17 +36,7 @@ impl Account {
         let sandbox = sandbox(region).await;
         let aws = sandbox.aws.clone();
         let bucket = unique("sk-state");
-        aws.s3()
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(region))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        support::buckets::create_in(&aws, region, &bucket).await;
         aws.s3()
             .put_bucket_versioning()
             .bucket(&bucket)
@@ -93,42 +81,14 @@ impl Account {
     }
 
     async fn tags(&self, arn: &str) -> Vec<(String, String)> {
-        let out = self
-            .aws
-            .sagemaker()
-            .list_tags()
-            .resource_arn(arn)
-            .send()
+        support::sagemaker_tags(&self.aws, arn)
             .await
-            .unwrap();
-        let mut tags: Vec<(String, String)> = out
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
-        tags.sort();
-        tags
+            .into_iter()
+            .collect()
     }
 
     async fn object_keys(&self, prefix: &str) -> Vec<String> {
-        let out = self
-            .aws
-            .s3()
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap();
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
+        support::object_keys(&self.aws, &self.bucket, prefix).await
     }
 
     /// Target-tracking policy and a scheduled action on the endpoint's variant.
@@ -155,29 +115,7 @@ impl Account {
 
     /// (targets, policies, scheduled actions) registered for the endpoint's variant.
     async fn autoscaling(&self, endpoint: &str) -> (Value, Value, Value) {
-        let aas = self.aws.autoscaling();
-        let resource = format!("endpoint/{endpoint}/variant/AllTraffic");
-        let targets = aas
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_ids(&resource)
-            .send()
-            .await
-            .unwrap();
-        let policies = aas
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_id(&resource)
-            .send()
-            .await
-            .unwrap();
-        let actions = aas
-            .describe_scheduled_actions()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_id(&resource)
-            .send()
-            .await
-            .unwrap();
+        let (targets, policies, actions) = support::parking::autoscaling(&self.aws, endpoint).await;
         let targets: Vec<Value> = targets
             .scalable_targets()
             .iter()
@@ -647,19 +585,7 @@ async fn snoozed_endpoints_stay_up_and_expired_snoozes_are_removed() {
 async fn notebooks_stop_off_hours_and_start_in_hours() {
     let account = Account::new("ca-central-1").await;
     let name = unique("nb");
-    let arn = account
-        .aws
-        .sagemaker()
-        .create_notebook_instance()
-        .notebook_instance_name(&name)
-        .instance_type(aws_sdk_sagemaker::types::InstanceType::MlT3Medium)
-        .role_arn("arn:aws:iam::123456789012:role/SageMakerExecutionRole")
-        .tags(Tag::builder().key("AutoShutdown").value("true").build())
-        .send()
-        .await
-        .unwrap()
-        .notebook_instance_arn
-        .unwrap();
+    let arn = support::seed_notebook(&account.aws, &name, None, &[("AutoShutdown", "true")]).await;
     let status = |account: &Account, name: String| {
         let client = account.aws.sagemaker();
         async move {
@@ -1016,14 +942,11 @@ async fn an_endpoint_that_changes_while_it_is_parked_stays_up() {
     let v2 = format!("{moving_name}-config-v2");
     sm.create_endpoint_config()
         .endpoint_config_name(&v2)
-        .production_variants(
-            aws_sdk_sagemaker::types::ProductionVariant::builder()
-                .variant_name("AllTraffic")
-                .model_name(format!("{moving_name}-model"))
-                .instance_type(aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large)
-                .initial_instance_count(1)
-                .build(),
-        )
+        .production_variants(support::all_traffic(
+            &moving_name,
+            aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large,
+            1,
+        ))
         .send()
         .await
         .unwrap();

@@ -14,12 +14,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration,
-    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag as S3Tag,
-    Tagging,
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter,
 };
 use sagekeeper_core::model::lifecycle::{Expiration, Filter, Rule};
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
@@ -99,23 +96,7 @@ fn findings(run: &Run, rule: &str) -> Vec<(String, String)> {
 }
 
 async fn sagemaker_tags(sandbox: &Sandbox, arn: &str) -> BTreeMap<String, String> {
-    sandbox
-        .aws
-        .sagemaker()
-        .list_tags()
-        .resource_arn(arn)
-        .send()
-        .await
-        .unwrap()
-        .tags()
-        .iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    support::sagemaker_tags(&sandbox.aws, arn).await
 }
 
 async fn bucket_tags(sandbox: &Sandbox, bucket: &str) -> BTreeMap<String, String> {
@@ -153,33 +134,9 @@ async fn training_job(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) -> S
 }
 
 async fn create_bucket(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) {
-    let s3 = sandbox.aws.s3();
-    s3.create_bucket()
-        .bucket(name)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(sandbox.region.as_str()))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::buckets::create_in(&sandbox.aws, &sandbox.region, name).await;
     if !tags.is_empty() {
-        s3.put_bucket_tagging()
-            .bucket(name)
-            .tagging(
-                Tagging::builder()
-                    .set_tag_set(Some(
-                        tags.iter()
-                            .map(|(k, v)| S3Tag::builder().key(*k).value(*v).build().unwrap())
-                            .collect(),
-                    ))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        support::buckets::put_tags(&sandbox.aws, name, tags).await;
     }
 }
 
@@ -503,36 +460,8 @@ async fn log_retention_is_set_only_where_there_is_none() {
 
 /// `Invocations` datapoints for the endpoint's AllTraffic variant at `time`.
 async fn invocations(sandbox: &Sandbox, endpoint: &str, time: &str, count: f64) {
-    let secs = chrono::DateTime::parse_from_rfc3339(time)
-        .unwrap()
-        .timestamp();
-    sandbox
-        .aws
-        .cloudwatch()
-        .put_metric_data()
-        .namespace("AWS/SageMaker")
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name("Invocations")
-                .dimensions(
-                    Dimension::builder()
-                        .name("EndpointName")
-                        .value(endpoint)
-                        .build(),
-                )
-                .dimensions(
-                    Dimension::builder()
-                        .name("VariantName")
-                        .value("AllTraffic")
-                        .build(),
-                )
-                .timestamp(CwDateTime::from_secs(secs))
-                .value(count)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let variant = [("EndpointName", endpoint), ("VariantName", "AllTraffic")];
+    support::tagger::sagemaker_metric(sandbox, "Invocations", &variant, time, count).await;
 }
 
 /// Created long before the sweep (the emulator's creation times are the wall clock's).
@@ -624,18 +553,7 @@ async fn run_next_day(sandbox: &Sandbox, event: &str, idle: &str, idle_arn: &str
 }
 
 async fn object_keys(sandbox: &Sandbox, bucket: &str) -> Vec<String> {
-    sandbox
-        .aws
-        .s3()
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
+    support::object_keys(&sandbox.aws, bucket, "").await
 }
 
 #[tokio::test]
