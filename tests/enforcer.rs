@@ -9,26 +9,22 @@
 //! the paths are covered with aws-smithy-mocks in the crates' unit tests.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag as S3Tag, Tagging,
-};
 use aws_sdk_sagemaker::types::{
-    AlgorithmSpecification, AppSpecification, CaptureMode, CaptureOption, ContainerDefinition,
-    DataCaptureConfig, DirectInternetAccess, HyperParameterTrainingJobDefinition,
-    HyperParameterTuningJobConfig, HyperParameterTuningJobStrategyType, InstanceType,
-    NetworkConfig, OutputDataConfig, ProcessingClusterConfig, ProcessingInstanceType,
-    ProcessingOutput, ProcessingOutputConfig, ProcessingResources, ProcessingS3Output,
-    ProcessingS3UploadMode, ProductionVariant, ProductionVariantInstanceType, ResourceConfig,
-    ResourceLimits, RootAccess, S3DataType, StoppingCondition, Tag, TrainingInputMode,
-    TrainingInstanceType, TransformDataSource, TransformInput, TransformInstanceType,
-    TransformOutput, TransformResources, TransformS3DataSource, VpcConfig,
+    AlgorithmSpecification, AppSpecification, CaptureMode, CaptureOption, DataCaptureConfig,
+    HyperParameterTrainingJobDefinition, HyperParameterTuningJobConfig,
+    HyperParameterTuningJobStrategyType, NetworkConfig, OutputDataConfig, ProcessingClusterConfig,
+    ProcessingInstanceType, ProcessingOutput, ProcessingOutputConfig, ProcessingResources,
+    ProcessingS3Output, ProcessingS3UploadMode, ProductionVariantInstanceType, ResourceConfig,
+    ResourceLimits, S3DataType, StoppingCondition, TrainingInputMode, TrainingInstanceType,
+    TransformDataSource, TransformInput, TransformInstanceType, TransformOutput,
+    TransformResources, TransformS3DataSource, VpcConfig,
 };
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome, Report, Severity};
 use serde_json::{Value, json};
 
 mod support;
-use support::{aws, entries_for, run_function, run_function_at, unique};
+use support::reports::{Finding, ReportExt};
+use support::{aws, buckets, run_function, run_function_at, sagemaker_tags, seed_notebook, unique};
 
 const ENFORCER: &str = "encryption-enforcer";
 const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
@@ -103,13 +99,9 @@ async fn rotation_enabled(aws: &Aws, key: &str) -> bool {
         .key_rotation_enabled()
 }
 
-fn bucket_arn(name: &str) -> String {
-    format!("arn:aws:s3:::{name}")
-}
-
 fn tls_only(bucket: &str) -> Value {
     json!({"Sid": "OurOwnTlsRule", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [bucket_arn(bucket), format!("{}/*", bucket_arn(bucket))],
+        "Resource": [buckets::arn(bucket), format!("{}/*", buckets::arn(bucket))],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
 }
 
@@ -128,69 +120,17 @@ const ALL_GOOD: BucketSpec = BucketSpec {
 };
 
 async fn bucket(aws: &Aws, name: &str, spec: BucketSpec<'_>, tags: &[(&str, &str)]) -> String {
-    let s3 = aws.s3();
-    s3.create_bucket().bucket(name).send().await.unwrap();
-    let default = match spec.kms_key {
-        Some(key) => ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::AwsKms)
-            .kms_master_key_id(key),
-        None => {
-            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256)
-        }
-    };
-    s3.put_bucket_encryption()
-        .bucket(name)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(default.build().unwrap())
-                        .bucket_key_enabled(spec.kms_key.is_some())
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    buckets::create(aws, name, spec.kms_key).await;
     if spec.tls_only {
-        let policy = json!({"Version": "2012-10-17", "Statement": [tls_only(name)]});
-        put_policy(aws, name, &policy.to_string()).await;
+        buckets::put_policy(aws, name, vec![tls_only(name)]).await;
     }
     if spec.public_access_block {
-        s3.put_public_access_block()
-            .bucket(name)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(true)
-                    .ignore_public_acls(true)
-                    .block_public_policy(true)
-                    .restrict_public_buckets(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        buckets::block_public_access(aws, name).await;
     }
     if !tags.is_empty() {
-        let tag_set = tags
-            .iter()
-            .map(|(k, v)| S3Tag::builder().key(*k).value(*v).build().unwrap())
-            .collect();
-        s3.put_bucket_tagging()
-            .bucket(name)
-            .tagging(
-                Tagging::builder()
-                    .set_tag_set(Some(tag_set))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        buckets::put_tags(aws, name, tags).await;
     }
-    bucket_arn(name)
+    buckets::arn(name)
 }
 
 async fn put_policy(aws: &Aws, bucket: &str, policy: &str) {
@@ -247,14 +187,6 @@ async fn public_access_block_on(aws: &Aws, bucket: &str) -> bool {
         })
 }
 
-fn sm_tags(tags: &[(&str, &str)]) -> Option<Vec<Tag>> {
-    Some(
-        tags.iter()
-            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-            .collect(),
-    )
-}
-
 fn vpc() -> VpcConfig {
     VpcConfig::builder()
         .security_group_ids("sg-0123456789abcdef0")
@@ -295,7 +227,10 @@ async fn training_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
         .enable_inter_container_traffic_encryption(good)
         .enable_network_isolation(good)
         .set_vpc_config(good.then(vpc))
-        .set_tags(sm_tags(&[("DataClassification", "Confidential")]))
+        .set_tags(Some(support::sagemaker_tags_of(&[(
+            "DataClassification",
+            "Confidential",
+        )])))
         .send()
         .await
         .unwrap()
@@ -303,19 +238,8 @@ async fn training_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
         .unwrap()
 }
 
-async fn model(aws: &Aws, name: &str) {
-    aws.sagemaker()
-        .create_model()
-        .model_name(name)
-        .execution_role_arn(ROLE)
-        .primary_container(ContainerDefinition::builder().image(IMAGE).build())
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn transform_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
-    model(aws, &format!("{name}-model")).await;
+    support::seed_model(aws, &format!("{name}-model")).await;
     let mut output =
         TransformOutput::builder().s3_output_path("s3://acme-ml-model-artifacts/scores/");
     let mut resources = TransformResources::builder()
@@ -346,7 +270,7 @@ async fn transform_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
         .transform_output(output.build())
         .transform_resources(resources.build())
         // The emulator's ListTags fails (HTTP 500) for a transform job created without tags.
-        .set_tags(sm_tags(&[("Team", "churn")]))
+        .set_tags(Some(support::sagemaker_tags_of(&[("Team", "churn")])))
         .send()
         .await
         .unwrap()
@@ -398,7 +322,10 @@ async fn processing_job(aws: &Aws, name: &str) -> String {
                 .max_runtime_in_seconds(3600)
                 .build(),
         )
-        .set_tags(sm_tags(&[("DataClassification", "Confidential")]))
+        .set_tags(Some(support::sagemaker_tags_of(&[(
+            "DataClassification",
+            "Confidential",
+        )])))
         .send()
         .await
         .unwrap()
@@ -454,7 +381,7 @@ async fn tuning_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
                 .build(),
         )
         // The emulator's ListTags fails (HTTP 500) for a tuning job created without tags.
-        .set_tags(sm_tags(&[("Team", "churn")]))
+        .set_tags(Some(support::sagemaker_tags_of(&[("Team", "churn")])))
         .send()
         .await
         .unwrap()
@@ -464,7 +391,7 @@ async fn tuning_job(aws: &Aws, name: &str, key: Option<&str>) -> String {
 
 /// With `key`: encrypted volumes and data capture; without: data capture without a key.
 async fn endpoint_config(aws: &Aws, name: &str, key: Option<&str>) -> String {
-    model(aws, &format!("{name}-model")).await;
+    support::seed_model(aws, &format!("{name}-model")).await;
     let mut capture = DataCaptureConfig::builder()
         .enable_capture(true)
         .initial_sampling_percentage(100)
@@ -480,14 +407,11 @@ async fn endpoint_config(aws: &Aws, name: &str, key: Option<&str>) -> String {
     aws.sagemaker()
         .create_endpoint_config()
         .endpoint_config_name(name)
-        .production_variants(
-            ProductionVariant::builder()
-                .variant_name("AllTraffic")
-                .model_name(format!("{name}-model"))
-                .instance_type(ProductionVariantInstanceType::MlM5Large)
-                .initial_instance_count(1)
-                .build(),
-        )
+        .production_variants(support::all_traffic(
+            name,
+            ProductionVariantInstanceType::MlM5Large,
+            1,
+        ))
         .data_capture_config(capture.build())
         .set_kms_key_id(key.map(str::to_owned))
         .send()
@@ -495,38 +419,6 @@ async fn endpoint_config(aws: &Aws, name: &str, key: Option<&str>) -> String {
         .unwrap()
         .endpoint_config_arn
         .unwrap()
-}
-
-async fn notebook(aws: &Aws, name: &str, key: Option<&str>) -> String {
-    let good = key.is_some();
-    let mut create = aws
-        .sagemaker()
-        .create_notebook_instance()
-        .notebook_instance_name(name)
-        .instance_type(InstanceType::MlT3Medium)
-        .role_arn(ROLE)
-        .set_kms_key_id(key.map(str::to_owned));
-    if good {
-        create = create
-            .direct_internet_access(DirectInternetAccess::Disabled)
-            .root_access(RootAccess::Disabled)
-            .subnet_id("subnet-0123456789abcdef0")
-            .security_group_ids("sg-0123456789abcdef0");
-    }
-    create.send().await.unwrap().notebook_instance_arn.unwrap()
-}
-
-async fn sm_tag(aws: &Aws, arn: &str, key: &str) -> Option<String> {
-    aws.sagemaker()
-        .list_tags()
-        .resource_arn(arn)
-        .send()
-        .await
-        .unwrap()
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value().map(str::to_owned))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -553,32 +445,24 @@ fn enforce(event: &str, env: &[(&str, &str)]) -> support::Run {
     run_function(ENFORCER, event, &[], env)
 }
 
-/// The finding of `rule` about `arn`.
-fn finding<'a>(report: &'a Value, arn: &str, rule: &str) -> Option<&'a Value> {
-    entries_for(report, "findings", arn)
-        .into_iter()
-        .find(|f| f["rule"] == rule)
-}
-
 /// Asserts `arn` breaks `rule`, at the given severity, with a message saying `says`.
 #[track_caller]
-fn assert_breaks(report: &Value, arn: &str, rule: &str, severity: &str, says: &str) {
-    let found = finding(report, arn, rule)
-        .unwrap_or_else(|| panic!("no {rule} finding for {arn}: {:#}", report["findings"]));
-    assert_eq!(found["severity"], severity, "{found}");
-    assert!(
-        found["message"].as_str().unwrap().contains(says),
-        "{rule}: {found}"
-    );
+fn assert_breaks(report: &Report, arn: &str, rule: &str, severity: Severity, says: &str) {
+    let found = report
+        .finding(arn, rule)
+        .unwrap_or_else(|| panic!("no {rule} finding for {arn}: {:#?}", report.findings));
+    assert_eq!(found.severity, severity, "{found:?}");
+    assert!(found.message.contains(says), "{rule}: {found:?}");
 }
 
 /// An API call's report shows every rule's result: compliant ones as info findings.
 #[track_caller]
-fn assert_compliant(report: &Value, arn: &str, rule: &str) {
-    let found = finding(report, arn, rule)
-        .unwrap_or_else(|| panic!("no {rule} result for {arn}: {:#}", report["findings"]));
-    assert_eq!(found["severity"], "info", "{found}");
-    assert_eq!(found["message"], "compliant", "{found}");
+fn assert_compliant(report: &Report, arn: &str, rule: &str) {
+    let found = report
+        .finding(arn, rule)
+        .unwrap_or_else(|| panic!("no {rule} result for {arn}: {:#?}", report.findings));
+    assert_eq!(found.severity, Severity::Info, "{found:?}");
+    assert_eq!(found.message, "compliant", "{found:?}");
 }
 
 /// A sweep reports problems only; the result of every rule is in its debug log.
@@ -593,29 +477,18 @@ fn assert_logged_compliant(run: &support::Run, arn: &str, rule: &str) {
         })
     });
     assert!(logged, "{rule} not logged as compliant for {arn}");
-    assert!(finding(&run.report, arn, rule).is_none(), "{rule} {arn}");
-}
-
-fn actions<'a>(report: &'a Value, arn: &str) -> Vec<(&'a str, &'a str)> {
-    entries_for(report, "actions", arn)
-        .into_iter()
-        .map(|a| {
-            (
-                a["action"].as_str().unwrap_or_default(),
-                a["outcome"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect()
+    assert!(run.report().finding(arn, rule).is_none(), "{rule} {arn}");
 }
 
 /// Errors the run reported about `arns`: the emulator is shared, so a sweep may meet other
 /// tests' half-made resources, but never fails on these.
 #[track_caller]
-fn assert_no_errors_about(report: &Value, arns: &[&str]) {
-    let errors = report["errors"].as_array().cloned().unwrap_or_default();
+fn assert_no_errors_about(report: &Report, arns: &[&str]) {
+    let errors = &report.errors;
     for arn in arns {
         assert!(
-            !errors.iter().any(|e| e.to_string().contains(arn)),
+            !errors.iter().any(|e| e.message.contains(arn)
+                || e.resource.as_deref().is_some_and(|r| r.contains(arn))),
             "{arn}: {errors:?}"
         );
     }
@@ -625,60 +498,166 @@ fn assert_no_errors_about(report: &Value, arns: &[&str]) {
 // The daily sweep
 // ---------------------------------------------------------------------------------------------
 
+/// A resource the sweep test makes (or, for a key, has made) before the sweep.
+enum Seed<'a> {
+    Bucket(String, BucketSpec<'a>),
+    Key(&'a str),
+    /// With the key: compliant; without one: breaking every rule of its kind.
+    TrainingJob(Option<&'a str>),
+    EndpointConfig(Option<&'a str>),
+    Notebook(Option<&'a str>),
+}
+
+impl Seed<'_> {
+    /// Makes the resource; its ARN.
+    async fn make(&self, aws: &Aws) -> String {
+        let name = |kind: &str, key: &Option<&str>| {
+            let good = if key.is_some() { "good" } else { "bad" };
+            unique(&format!("enf-sweep-{kind}-{good}"))
+        };
+        match self {
+            Seed::Bucket(name, spec) => bucket(aws, name, *spec, &[]).await,
+            Seed::Key(arn) => (*arn).to_owned(),
+            Seed::TrainingJob(key) => training_job(aws, &name("tj", key), *key).await,
+            Seed::EndpointConfig(key) => endpoint_config(aws, &name("cfg", key), *key).await,
+            Seed::Notebook(key) => seed_notebook(aws, &name("nb", key), *key, &[]).await,
+        }
+    }
+}
+
+/// What the sweep says of a resource.
+enum Expect {
+    /// Compliant with the rule: logged, not reported.
+    Compliant(&'static str),
+    /// Breaks the rule: a finding of this severity whose message says this.
+    Breaks(&'static str, Severity, &'static str),
+    /// No finding at all, for the reason given.
+    NoFindings(&'static str),
+    /// No error of the run is about it.
+    NoErrors,
+}
+
+impl Expect {
+    #[track_caller]
+    fn check(&self, run: &support::Run, arn: &str) {
+        let report = run.report();
+        match *self {
+            Expect::Compliant(rule) => assert_logged_compliant(run, arn, rule),
+            Expect::Breaks(rule, severity, says) => {
+                assert_breaks(report, arn, rule, severity, says);
+            }
+            Expect::NoFindings(why) => assert!(report.findings_for(arn).is_empty(), "{why}"),
+            Expect::NoErrors => assert_no_errors_about(report, &[arn]),
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures() {
+    use Expect::{Breaks, Compliant, NoErrors, NoFindings};
+    use Severity::{High, Medium};
     let aws = aws().await;
     let prefix = unique("enf-sweep");
     let (good_key, bad_key) = (key(&aws, true).await, key(&aws, false).await);
-    let good_bucket = bucket(
-        &aws,
-        &format!("{prefix}-good"),
-        BucketSpec {
-            kms_key: Some(&good_key),
-            ..ALL_GOOD
-        },
-        &[],
-    )
-    .await;
     let bad_bucket_name = format!("{prefix}-bad");
-    let bad_bucket = bucket(
-        &aws,
-        &bad_bucket_name,
-        BucketSpec {
-            kms_key: None,
-            tls_only: false,
-            public_access_block: false,
-        },
-        &[],
-    )
-    .await;
-    let rotating = bucket(
-        &aws,
-        &format!("{prefix}-rot"),
-        BucketSpec {
-            kms_key: Some(&bad_key),
-            ..ALL_GOOD
-        },
-        &[],
-    )
-    .await;
-    let outside = bucket(
-        &aws,
-        &unique("enf-outside"),
-        BucketSpec {
-            kms_key: None,
-            tls_only: false,
-            public_access_block: false,
-        },
-        &[],
-    )
-    .await;
-    let good_job = training_job(&aws, &unique("enf-sweep-tj-good"), Some(&good_key)).await;
-    let bad_job = training_job(&aws, &unique("enf-sweep-tj-bad"), None).await;
-    let good_config = endpoint_config(&aws, &unique("enf-sweep-cfg-good"), Some(&good_key)).await;
-    let bad_config = endpoint_config(&aws, &unique("enf-sweep-cfg-bad"), None).await;
-    let good_notebook = notebook(&aws, &unique("enf-sweep-nb-good"), Some(&good_key)).await;
-    let bad_notebook = notebook(&aws, &unique("enf-sweep-nb-bad"), None).await;
+    let open = BucketSpec {
+        kms_key: None,
+        tls_only: false,
+        public_access_block: false,
+    };
+    let compliant_with = |rules: &[&'static str]| -> Vec<Expect> {
+        let mut expected: Vec<Expect> = rules.iter().map(|rule| Compliant(rule)).collect();
+        expected.push(NoErrors);
+        expected
+    };
+    // (the resource, what the sweep says of it)
+    let table: Vec<(Seed, Vec<Expect>)> = vec![
+        (
+            Seed::Bucket(
+                format!("{prefix}-good"),
+                BucketSpec {
+                    kms_key: Some(&good_key),
+                    ..ALL_GOOD
+                },
+            ),
+            compliant_with(&S3_RULES),
+        ),
+        (
+            Seed::Bucket(bad_bucket_name.clone(), open),
+            vec![
+                NoErrors,
+                Breaks(S3_RULES[0], High, "AES256 (SSE-S3)"),
+                Breaks(S3_RULES[1], Medium, "no bucket policy"),
+                Breaks(S3_RULES[2], High, "no public access block"),
+            ],
+        ),
+        (
+            Seed::Bucket(unique("enf-outside"), open),
+            vec![NoFindings("outside BUCKET_PREFIX")],
+        ),
+        // A bucket with the other key: not the required one, and that key does not rotate.
+        (
+            Seed::Bucket(
+                format!("{prefix}-rot"),
+                BucketSpec {
+                    kms_key: Some(&bad_key),
+                    ..ALL_GOOD
+                },
+            ),
+            vec![
+                Breaks(S3_RULES[0], High, "not the required key"),
+                Compliant(S3_RULES[1]),
+            ],
+        ),
+        (
+            Seed::Key(&bad_key),
+            vec![Breaks(ROTATION, Medium, "rotation is off")],
+        ),
+        (Seed::Key(&good_key), vec![Compliant(ROTATION)]),
+        (
+            Seed::TrainingJob(Some(&good_key)),
+            compliant_with(&JOB_RULES),
+        ),
+        (
+            Seed::TrainingJob(None),
+            vec![
+                NoErrors,
+                Breaks(JOB_RULES[0], High, "no VolumeKmsKeyId"),
+                Breaks(JOB_RULES[1], High, "no output KmsKeyId"),
+                Breaks(JOB_RULES[2], Medium, "2 instances"),
+                Breaks(JOB_RULES[3], High, "network isolation and a VPC"),
+            ],
+        ),
+        (
+            Seed::EndpointConfig(Some(&good_key)),
+            compliant_with(&CONFIG_RULES),
+        ),
+        (
+            Seed::EndpointConfig(None),
+            vec![
+                NoErrors,
+                Breaks(CONFIG_RULES[0], Medium, "no KmsKeyId"),
+                Breaks(CONFIG_RULES[1], High, "data capture"),
+            ],
+        ),
+        (
+            Seed::Notebook(Some(&good_key)),
+            compliant_with(&NOTEBOOK_RULES),
+        ),
+        (
+            Seed::Notebook(None),
+            vec![
+                NoErrors,
+                Breaks(NOTEBOOK_RULES[0], Medium, "no KmsKeyId"),
+                Breaks(NOTEBOOK_RULES[1], High, "internet"),
+                Breaks(NOTEBOOK_RULES[2], Medium, "root access"),
+            ],
+        ),
+    ];
+    let mut arns = Vec::new();
+    for (seed, _) in &table {
+        arns.push(seed.make(&aws).await);
+    }
 
     let modes = all_report();
     let run = enforce(
@@ -690,115 +669,23 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
             ("LOG_LEVEL", "debug"),
         ],
     );
-    let report = &run.report;
-    assert_eq!(report["trigger"], "schedule", "{}", run.stderr());
-    assert_no_errors_about(
-        report,
-        &[
-            &good_bucket,
-            &bad_bucket,
-            &good_job,
-            &bad_job,
-            &good_config,
-            &bad_config,
-            &good_notebook,
-            &bad_notebook,
-        ],
-    );
+    let report = run.report();
+    assert_eq!(report.trigger, "schedule", "{}", run.stderr());
     assert!(
-        report["actions"].as_array().unwrap().is_empty(),
-        "report mode writes nothing: {}",
-        report["actions"]
+        report.actions.is_empty(),
+        "report mode writes nothing: {:#?}",
+        report.actions
     );
-
-    for rule in S3_RULES {
-        assert_logged_compliant(&run, &good_bucket, rule);
+    for ((_, expected), arn) in table.iter().zip(&arns) {
+        for expect in expected {
+            expect.check(&run, arn);
+        }
     }
-    assert_breaks(report, &bad_bucket, S3_RULES[0], "high", "AES256 (SSE-S3)");
-    assert_breaks(
-        report,
-        &bad_bucket,
-        S3_RULES[1],
-        "medium",
-        "no bucket policy",
-    );
-    assert_breaks(
-        report,
-        &bad_bucket,
-        S3_RULES[2],
-        "high",
-        "no public access block",
-    );
-    assert!(
-        entries_for(report, "findings", &outside).is_empty(),
-        "outside BUCKET_PREFIX"
-    );
-    // A bucket with the other key: not the required one, and that key does not rotate.
-    assert_breaks(
-        report,
-        &rotating,
-        S3_RULES[0],
-        "high",
-        "not the required key",
-    );
-    assert_logged_compliant(&run, &rotating, S3_RULES[1]);
-    assert_breaks(report, &bad_key, ROTATION, "medium", "rotation is off");
-    assert_logged_compliant(&run, &good_key, ROTATION);
 
-    for rule in JOB_RULES {
-        assert_logged_compliant(&run, &good_job, rule);
-    }
-    assert_breaks(report, &bad_job, JOB_RULES[0], "high", "no VolumeKmsKeyId");
-    assert_breaks(report, &bad_job, JOB_RULES[1], "high", "no output KmsKeyId");
-    assert_breaks(report, &bad_job, JOB_RULES[2], "medium", "2 instances");
-    assert_breaks(
-        report,
-        &bad_job,
-        JOB_RULES[3],
-        "high",
-        "network isolation and a VPC",
-    );
-
-    for rule in CONFIG_RULES {
-        assert_logged_compliant(&run, &good_config, rule);
-    }
-    assert_breaks(
-        report,
-        &bad_config,
-        CONFIG_RULES[0],
-        "medium",
-        "no KmsKeyId",
-    );
-    assert_breaks(report, &bad_config, CONFIG_RULES[1], "high", "data capture");
-
-    for rule in NOTEBOOK_RULES {
-        assert_logged_compliant(&run, &good_notebook, rule);
-    }
-    assert_breaks(
-        report,
-        &bad_notebook,
-        NOTEBOOK_RULES[0],
-        "medium",
-        "no KmsKeyId",
-    );
-    assert_breaks(report, &bad_notebook, NOTEBOOK_RULES[1], "high", "internet");
-    assert_breaks(
-        report,
-        &bad_notebook,
-        NOTEBOOK_RULES[2],
-        "medium",
-        "root access",
-    );
-
-    let metrics = &report["metrics"];
-    assert!(
-        metrics["NonCompliant.s3-public-access-block"]
-            .as_f64()
-            .unwrap()
-            >= 1.0
-    );
-    assert!(metrics["NonCompliantResources"].as_f64().unwrap() >= 5.0);
-    assert_eq!(metrics["BucketsInScope"], 3.0);
+    let metric = |name: &str| report.metric(name);
+    assert!(metric("NonCompliant.s3-public-access-block").unwrap() >= 1.0);
+    assert!(metric("NonCompliantResources").unwrap() >= 5.0);
+    assert_eq!(metric("BucketsInScope"), Some(3.0));
 
     // Report mode changed nothing.
     assert_eq!(encryption(&aws, &bad_bucket_name).await.0, "AES256");
@@ -881,9 +768,9 @@ async fn each_s3_event_evaluates_its_bucket_and_remediates_what_it_breaks() {
         let compliant = enforce(&event_about(file, "bucketName", &good_name), &env);
         assert_eq!(compliant.code(), 0, "{file}: {}", compliant.stderr());
         for rule in S3_RULES {
-            assert_compliant(&compliant.report, &good, rule);
+            assert_compliant(compliant.report(), &good, rule);
         }
-        assert!(actions(&compliant.report, &good).is_empty(), "{file}");
+        assert!(compliant.report().outcomes_for(&good).is_empty(), "{file}");
 
         let name = unique("enf-s3-bad");
         let bad = bucket(&aws, &name, spec, &[]).await;
@@ -891,27 +778,29 @@ async fn each_s3_event_evaluates_its_bucket_and_remediates_what_it_breaks() {
         let run = enforce(&event, &env);
         assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
         assert_eq!(
-            run.report["trigger"],
+            run.report().trigger,
             format!("api-call {}", file_event_name(file))
         );
-        let broken: Vec<&Value> = entries_for(&run.report, "findings", &bad)
+        let broken: Vec<&Finding> = run
+            .report()
+            .findings_for(&bad)
             .into_iter()
-            .filter(|f| f["severity"] != "info")
+            .filter(|f| f.severity != Severity::Info)
             .collect();
         assert_eq!(broken.len(), 1, "{file}: {broken:?}");
-        assert_eq!(broken[0]["rule"], rule);
+        assert_eq!(broken[0].rule, rule);
         assert_eq!(
-            actions(&run.report, &bad),
-            [(remediation, "done")],
+            run.report().outcomes_for(&bad),
+            [(remediation, Outcome::Done)],
             "{file}"
         );
 
         // Fixed in the emulator, so the same event now finds nothing to do.
         let again = enforce(&event, &env);
         for rule in S3_RULES {
-            assert_compliant(&again.report, &bad, rule);
+            assert_compliant(again.report(), &bad, rule);
         }
-        assert!(actions(&again.report, &bad).is_empty(), "{file}");
+        assert!(again.report().outcomes_for(&bad).is_empty(), "{file}");
         if remediation == "put-bucket-encryption" {
             assert_eq!(
                 encryption(&aws, &name).await,
@@ -949,9 +838,9 @@ async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
     let others = json!([
         {"Sid": "SageMakerReads", "Effect": "Allow", "Principal": {"AWS": ROLE},
          "Action": ["s3:GetObject", "s3:ListBucket"],
-         "Resource": [bucket_arn(&name), format!("{}/*", bucket_arn(&name))]},
+         "Resource": [buckets::arn(&name), format!("{}/*", buckets::arn(&name))]},
         {"Sid": "DenyUnencryptedUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-         "Resource": format!("{}/*", bucket_arn(&name)),
+         "Resource": format!("{}/*", buckets::arn(&name)),
          "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}}
     ]);
     put_policy(
@@ -965,8 +854,8 @@ async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
     let env = [("KMS_KEY_ARN", key.as_str())];
     let first = enforce(&event, &env);
     assert_eq!(
-        actions(&first.report, &bucket_arn(&name)),
-        [("put-bucket-policy", "done")],
+        first.report().outcomes_for(&buckets::arn(&name)),
+        [("put-bucket-policy", Outcome::Done)],
         "{}",
         first.stderr()
     );
@@ -981,7 +870,12 @@ async fn the_tls_statement_joins_other_statements_which_stay_as_they_were() {
 
     // A second run: nothing to do, the policy is exactly the first result.
     let second = enforce(&event, &env);
-    assert!(actions(&second.report, &bucket_arn(&name)).is_empty());
+    assert!(
+        second
+            .report()
+            .outcomes_for(&buckets::arn(&name))
+            .is_empty()
+    );
     assert_eq!(policy(&aws, &name).await.unwrap(), merged_text);
 
     // The emulator enforces it: object calls over plain HTTP are refused now.
@@ -1019,10 +913,16 @@ async fn an_unparseable_policy_is_left_alone_with_a_finding() {
         &[("KMS_KEY_ARN", key.as_str())],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_breaks(&run.report, &arn, S3_RULES[1], "medium", "not valid JSON");
+    assert_breaks(
+        run.report(),
+        &arn,
+        S3_RULES[1],
+        Severity::Medium,
+        "not valid JSON",
+    );
     assert_eq!(
-        actions(&run.report, &arn),
-        [("put-bucket-policy", "skipped")]
+        run.report().outcomes_for(&arn),
+        [("put-bucket-policy", Outcome::Skipped)]
     );
     assert_eq!(policy(&aws, &name).await.as_deref(), Some("{not json"));
 }
@@ -1087,38 +987,35 @@ async fn dry_run_report_mode_and_exemptions_change_nothing() {
     }
     // Dry run: the same three writes, planned.
     assert_eq!(
-        actions(&runs[0].report, &arns[0]),
+        runs[0].report().outcomes_for(&arns[0]),
         [
-            ("put-bucket-encryption", "planned"),
-            ("put-bucket-policy", "planned"),
-            ("put-public-access-block", "planned")
+            ("put-bucket-encryption", Outcome::Planned),
+            ("put-bucket-policy", Outcome::Planned),
+            ("put-public-access-block", Outcome::Planned)
         ]
     );
-    assert_eq!(runs[0].report["dry_run"], true);
+    assert!(runs[0].report().dry_run);
     // Report mode: findings, no actions.
     assert_breaks(
-        &runs[1].report,
+        runs[1].report(),
         &arns[1],
         S3_RULES[0],
-        "high",
+        Severity::High,
         "report mode",
     );
-    assert!(actions(&runs[1].report, &arns[1]).is_empty());
+    assert!(runs[1].report().outcomes_for(&arns[1]).is_empty());
     // Exempt by tag and by configuration: info findings saying why, no actions.
     for (run, arn, why) in [
         (&runs[2], &arns[2], "public dataset CISO-123"),
         (&runs[3], &arns[3], "EXEMPT_RESOURCES"),
     ] {
         for rule in S3_RULES {
-            let exempt = finding(&run.report, arn, rule).unwrap();
-            assert_eq!(exempt["severity"], "info");
-            assert!(
-                exempt["message"].as_str().unwrap().contains(why),
-                "{exempt}"
-            );
+            let exempt = run.report().finding(arn, rule).unwrap();
+            assert_eq!(exempt.severity, Severity::Info);
+            assert!(exempt.message.contains(why), "{exempt:?}");
         }
-        assert!(actions(&run.report, arn).is_empty());
-        assert_eq!(run.report["metrics"]["Exempt"], 3.0);
+        assert!(run.report().outcomes_for(arn).is_empty());
+        assert_eq!(run.report().metric("Exempt"), Some(3.0));
     }
     // KMS_KEY_ARN's key is only checked by sweeps; these runs left it alone too.
     assert!(!rotation_enabled(&aws, &key).await);
@@ -1168,7 +1065,7 @@ async fn keys_used_by_a_resource_get_rotation_turned_on() {
         ),
         &[],
     );
-    assert_compliant(&run.report, &rotating, ROTATION);
+    assert_compliant(run.report(), &rotating, ROTATION);
 
     let run = enforce(
         &event_about(
@@ -1179,14 +1076,20 @@ async fn keys_used_by_a_resource_get_rotation_turned_on() {
         &[],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_breaks(&run.report, &still, ROTATION, "medium", "rotation is off");
+    assert_breaks(
+        run.report(),
+        &still,
+        ROTATION,
+        Severity::Medium,
+        "rotation is off",
+    );
     assert_eq!(
-        actions(&run.report, &still),
-        [("enable-key-rotation", "done")]
+        run.report().outcomes_for(&still),
+        [("enable-key-rotation", Outcome::Done)]
     );
     assert!(rotation_enabled(&aws, &still).await);
     // Without KMS_KEY_ARN any customer-managed key will do for the bucket.
-    assert_compliant(&run.report, &bucket_arn(&bad), S3_RULES[0]);
+    assert_compliant(run.report(), &buckets::arn(&bad), S3_RULES[0]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1205,23 +1108,41 @@ async fn training_jobs_are_evaluated_by_their_create_event_and_never_stopped_whe
     let run = enforce(&event_about(file, "trainingJobName", &good_name), &[]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     for rule in JOB_RULES {
-        assert_compliant(&run.report, &good, rule);
+        assert_compliant(run.report(), &good, rule);
     }
-    assert_compliant(&run.report, &key, ROTATION);
+    assert_compliant(run.report(), &key, ROTATION);
 
     // Report mode by default: findings, no action.
     let run = enforce(&event_about(file, "trainingJobName", &bad_name), &[]);
-    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "report mode");
-    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
-    assert_breaks(&run.report, &bad, JOB_RULES[2], "medium", "2 instances");
     assert_breaks(
-        &run.report,
+        run.report(),
+        &bad,
+        JOB_RULES[0],
+        Severity::High,
+        "report mode",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[1],
+        Severity::High,
+        "output KmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[2],
+        Severity::Medium,
+        "2 instances",
+    );
+    assert_breaks(
+        run.report(),
         &bad,
         JOB_RULES[3],
-        "high",
+        Severity::High,
         "DataClassification=Confidential|Restricted",
     );
-    assert!(actions(&run.report, &bad).is_empty());
+    assert!(run.report().outcomes_for(&bad).is_empty());
 
     // Remediate mode and opted in: the emulator's jobs are already Completed, so the stop is
     // skipped with the reason (StopTrainingJob itself is covered with smithy mocks).
@@ -1234,12 +1155,10 @@ async fn training_jobs_are_evaluated_by_their_create_event_and_never_stopped_whe
         ],
     );
     assert_eq!(
-        actions(&run.report, &bad),
-        [("stop-training-job", "skipped")]
+        run.report().outcomes_for(&bad),
+        [("stop-training-job", Outcome::Skipped)]
     );
-    let detail = entries_for(&run.report, "actions", &bad)[0]["detail"]
-        .as_str()
-        .unwrap();
+    let detail = run.report().actions_for(&bad)[0].detail.as_deref().unwrap();
     assert!(detail.contains("Completed"), "{detail}");
 }
 
@@ -1262,13 +1181,25 @@ async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_even
         &[],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_breaks(&run.report, &arn, JOB_RULES[0], "high", "VolumeKmsKeyId");
-    assert_breaks(&run.report, &arn, JOB_RULES[1], "high", "output KmsKeyId");
     assert_breaks(
-        &run.report,
+        run.report(),
+        &arn,
+        JOB_RULES[0],
+        Severity::High,
+        "VolumeKmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &arn,
+        JOB_RULES[1],
+        Severity::High,
+        "output KmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
         &arn,
         JOB_RULES[3],
-        "high",
+        Severity::High,
         "network isolation and a VPC",
     );
 
@@ -1277,11 +1208,23 @@ async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_even
     let good = transform_job(&aws, &good_name, Some(&key)).await;
     let bad = transform_job(&aws, &bad_name, None).await;
     let run = enforce(&event_about(file, "transformJobName", &good_name), &[]);
-    assert_compliant(&run.report, &good, JOB_RULES[0]);
-    assert_compliant(&run.report, &good, JOB_RULES[1]);
+    assert_compliant(run.report(), &good, JOB_RULES[0]);
+    assert_compliant(run.report(), &good, JOB_RULES[1]);
     let run = enforce(&event_about(file, "transformJobName", &bad_name), &[]);
-    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "VolumeKmsKeyId");
-    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[0],
+        Severity::High,
+        "VolumeKmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[1],
+        Severity::High,
+        "output KmsKeyId",
+    );
 
     let file = "cloudtrail-sagemaker-create-hyper-parameter-tuning-job.json";
     let param = "hyperParameterTuningJobName";
@@ -1290,7 +1233,7 @@ async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_even
     let bad = tuning_job(&aws, &bad_name, None).await;
     let run = enforce(&event_about(file, param, &good_name), &[]);
     for rule in &JOB_RULES[..3] {
-        assert_compliant(&run.report, &good, rule);
+        assert_compliant(run.report(), &good, rule);
     }
     let modes = json!({"sagemaker-job-volume-kms": "remediate"}).to_string();
     let run = enforce(
@@ -1301,12 +1244,30 @@ async fn processing_transform_and_tuning_jobs_are_evaluated_by_their_create_even
         ],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_breaks(&run.report, &bad, JOB_RULES[0], "high", "VolumeKmsKeyId");
-    assert_breaks(&run.report, &bad, JOB_RULES[1], "high", "output KmsKeyId");
-    assert_breaks(&run.report, &bad, JOB_RULES[2], "medium", "2 instances");
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[0],
+        Severity::High,
+        "VolumeKmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[1],
+        Severity::High,
+        "output KmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        JOB_RULES[2],
+        Severity::Medium,
+        "2 instances",
+    );
     assert_eq!(
-        actions(&run.report, &bad),
-        [("stop-hyper-parameter-tuning-job", "skipped")]
+        run.report().outcomes_for(&bad),
+        [("stop-hyper-parameter-tuning-job", Outcome::Skipped)]
     );
 }
 
@@ -1321,36 +1282,59 @@ async fn endpoint_configs_are_tagged_not_changed_and_only_once() {
 
     let run = enforce(&event_about(file, "endpointConfigName", &good_name), &[]);
     for rule in CONFIG_RULES {
-        assert_compliant(&run.report, &good, rule);
+        assert_compliant(run.report(), &good, rule);
     }
     // Report mode by default: findings only, no tag.
     let event = event_about(file, "endpointConfigName", &bad_name);
     let run = enforce(&event, &[]);
-    assert_breaks(&run.report, &bad, CONFIG_RULES[0], "medium", "no KmsKeyId");
-    assert_breaks(&run.report, &bad, CONFIG_RULES[1], "high", "data capture");
-    assert_eq!(sm_tag(&aws, &bad, "sagekeeper:noncompliant").await, None);
+    assert_breaks(
+        run.report(),
+        &bad,
+        CONFIG_RULES[0],
+        Severity::Medium,
+        "no KmsKeyId",
+    );
+    assert_breaks(
+        run.report(),
+        &bad,
+        CONFIG_RULES[1],
+        Severity::High,
+        "data capture",
+    );
+    assert_eq!(
+        sagemaker_tags(&aws, &bad)
+            .await
+            .remove("sagekeeper:noncompliant"),
+        None
+    );
 
     let modes = json!({"sagemaker-endpoint-config-kms": "remediate", "sagemaker-endpoint-config-data-capture-kms": "remediate"}).to_string();
     let env = [("RULE_MODES", modes.as_str())];
     let run = enforce(&event, &env);
     assert_eq!(
-        actions(&run.report, &bad),
-        [("tag-noncompliant", "done")],
+        run.report().outcomes_for(&bad),
+        [("tag-noncompliant", Outcome::Done)],
         "{}",
         run.stderr()
     );
     assert_eq!(
-        sm_tag(&aws, &bad, "sagekeeper:noncompliant")
+        sagemaker_tags(&aws, &bad)
             .await
+            .remove("sagekeeper:noncompliant")
             .as_deref(),
         Some("sagemaker-endpoint-config-kms sagemaker-endpoint-config-data-capture-kms")
     );
     let again = enforce(&event, &env);
-    assert!(actions(&again.report, &bad).is_empty(), "already tagged");
+    assert!(
+        again.report().outcomes_for(&bad).is_empty(),
+        "already tagged"
+    );
     assert_eq!(
-        entries_for(&again.report, "findings", &bad)
+        again
+            .report()
+            .findings_for(&bad)
             .iter()
-            .filter(|f| f["severity"] != "info")
+            .filter(|f| f.severity != Severity::Info)
             .count(),
         2
     );
@@ -1361,35 +1345,41 @@ async fn notebooks_are_stopped_only_when_opted_in() {
     let aws = aws().await;
     let key = key(&aws, true).await;
     let (good_name, bad_name) = (unique("enf-nb-good"), unique("enf-nb-bad"));
-    let good = notebook(&aws, &good_name, Some(&key)).await;
-    let bad = notebook(&aws, &bad_name, None).await;
+    let good = seed_notebook(&aws, &good_name, Some(&key), &[]).await;
+    let bad = seed_notebook(&aws, &bad_name, None, &[]).await;
     let file = "cloudtrail-sagemaker-create-notebook-instance.json";
 
     let run = enforce(&event_about(file, "notebookInstanceName", &good_name), &[]);
     for rule in NOTEBOOK_RULES {
-        assert_compliant(&run.report, &good, rule);
+        assert_compliant(run.report(), &good, rule);
     }
     let event = event_about(file, "notebookInstanceName", &bad_name);
     let modes = json!({"sagemaker-notebook-no-root-access": "remediate"}).to_string();
     let run = enforce(&event, &[("RULE_MODES", modes.as_str())]);
     assert_breaks(
-        &run.report,
+        run.report(),
         &bad,
         NOTEBOOK_RULES[0],
-        "medium",
+        Severity::Medium,
         "no KmsKeyId",
     );
-    assert_breaks(&run.report, &bad, NOTEBOOK_RULES[1], "high", "internet");
     assert_breaks(
-        &run.report,
+        run.report(),
+        &bad,
+        NOTEBOOK_RULES[1],
+        Severity::High,
+        "internet",
+    );
+    assert_breaks(
+        run.report(),
         &bad,
         NOTEBOOK_RULES[2],
-        "medium",
+        Severity::Medium,
         "root access",
     );
     assert_eq!(
-        actions(&run.report, &bad),
-        [("stop-notebook-instance", "skipped")]
+        run.report().outcomes_for(&bad),
+        [("stop-notebook-instance", Outcome::Skipped)]
     );
     let status = |aws: Aws, name: String| async move {
         aws.sagemaker()
@@ -1413,8 +1403,8 @@ async fn notebooks_are_stopped_only_when_opted_in() {
         ],
     );
     assert_eq!(
-        actions(&run.report, &bad),
-        [("stop-notebook-instance", "done")],
+        run.report().outcomes_for(&bad),
+        [("stop-notebook-instance", Outcome::Done)],
         "{}",
         run.stderr()
     );
@@ -1436,20 +1426,15 @@ fn malformed_and_unrelated_events_make_no_call() {
         .remove("trainingJobName");
     let run = run_function_at(ENFORCER, &write_event(&event), &[], &[], CLOSED_ENDPOINT);
     assert_eq!(run.code(), 1);
-    let errors = run.report["errors"].as_array().unwrap();
+    let errors = &run.report().errors;
     assert_eq!(
         errors.len(),
         1,
         "only the event error, no failed AWS call: {errors:?}"
     );
-    assert_eq!(errors[0]["kind"], "invalid-event");
-    assert!(
-        errors[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("trainingJobName")
-    );
-    assert!(run.report["actions"].as_array().unwrap().is_empty());
+    assert_eq!(errors[0].kind, "invalid-event");
+    assert!(errors[0].message.contains("trainingJobName"));
+    assert!(run.report().actions.is_empty());
 
     // A call about a resource the enforcer does not check, and a call nobody follows: ignored.
     event["detail"]["eventName"] = json!("GetObject");
@@ -1459,18 +1444,12 @@ fn malformed_and_unrelated_events_make_no_call() {
     ] {
         let run = run_function_at(ENFORCER, &file, &[], &[], CLOSED_ENDPOINT);
         assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
-        assert!(
-            run.report["errors"].as_array().unwrap().is_empty(),
-            "{file}"
-        );
-        assert!(
-            run.report["findings"].as_array().unwrap().is_empty(),
-            "{file}"
-        );
-        let actions = run.report["actions"].as_array().unwrap();
+        assert!(run.report().errors.is_empty(), "{file}");
+        assert!(run.report().findings.is_empty(), "{file}");
+        let actions = &run.report().actions;
         assert_eq!(actions.len(), 1, "{file}");
-        assert_eq!(actions[0]["action"], "evaluate");
-        assert_eq!(actions[0]["outcome"], "skipped");
+        assert_eq!(actions[0].action, "evaluate");
+        assert_eq!(actions[0].outcome, Outcome::Skipped);
     }
 }
 
@@ -1483,8 +1462,8 @@ fn a_resource_deleted_before_the_run_is_noted_not_failed() {
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(
-        actions(&run.report, &bucket_arn(&name)),
-        [("evaluate", "skipped")]
+        run.report().outcomes_for(&buckets::arn(&name)),
+        [("evaluate", Outcome::Skipped)]
     );
 }
 
@@ -1496,7 +1475,7 @@ fn a_resource_deleted_before_the_run_is_noted_not_failed() {
 /// and their controls: the same bucket without the dangerous detail.
 #[tokio::test]
 async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
-    use support::buckets::{self, arn};
+    use support::buckets::arn;
     let account = support::sandbox("us-east-1").await;
     let aws = &account.aws;
     let kms = aws.kms();
@@ -1584,18 +1563,26 @@ async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
         &[],
         &[("KMS_KEY_ARN", required.as_str())],
     );
-    let report = &run.report;
-    assert_eq!(run.code(), 0, "{report:#}\n{}", run.stderr());
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+    let report = run.report();
     let (enc, pol, pab) = (
         "put-bucket-encryption",
         "put-bucket-policy",
         "put-public-access-block",
     );
-    let all_done = [(enc, "done"), (pol, "done"), (pab, "done")];
-    let safe_done = [(enc, "skipped"), (pol, "done"), (pab, "done")];
+    let all_done = [
+        (enc, Outcome::Done),
+        (pol, Outcome::Done),
+        (pab, Outcome::Done),
+    ];
+    let safe_done = [
+        (enc, Outcome::Skipped),
+        (pol, Outcome::Done),
+        (pab, Outcome::Done),
+    ];
     // THEN the controls get all three remediations
     for bucket in [&plain, &app, &kms_replicated, &dr] {
-        assert_eq!(actions(report, &arn(bucket)), all_done, "{bucket}");
+        assert_eq!(report.outcomes_for(&arn(bucket)), all_done, "{bucket}");
         assert_eq!(
             buckets::encryption(aws, bucket).await.1.as_deref(),
             Some(required.as_str())
@@ -1610,20 +1597,14 @@ async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
         (&replicated, "to-dr".to_owned()),
     ] {
         let bucket_arn = arn(bucket);
-        assert_eq!(actions(report, &bucket_arn), safe_done, "{bucket}");
-        let refused = entries_for(report, "findings", &bucket_arn)
+        assert_eq!(report.outcomes_for(&bucket_arn), safe_done, "{bucket}");
+        let refused = report
+            .findings_for(&bucket_arn)
             .into_iter()
-            .find(|f| {
-                f["message"]
-                    .as_str()
-                    .is_some_and(|m| m.starts_with("not remediated"))
-            })
-            .unwrap_or_else(|| panic!("{bucket}: {:#}", report["findings"]));
-        assert_eq!(refused["severity"], "info");
-        assert!(
-            refused["message"].as_str().unwrap().contains(&says),
-            "{refused}"
-        );
+            .find(|f| f.message.starts_with("not remediated"))
+            .unwrap_or_else(|| panic!("{bucket}: {:#?}", report.findings));
+        assert_eq!(refused.severity, Severity::Info);
+        assert!(refused.message.contains(&says), "{refused:?}");
         assert_eq!(
             buckets::encryption(aws, bucket).await.0,
             "AES256",
@@ -1641,18 +1622,22 @@ async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
     );
     // AND a static website is left as it is
     assert_eq!(
-        actions(report, &arn(&site)),
-        [(enc, "skipped"), (pol, "skipped"), (pab, "skipped")]
+        report.outcomes_for(&arn(&site)),
+        [
+            (enc, Outcome::Skipped),
+            (pol, Outcome::Skipped),
+            (pab, Outcome::Skipped)
+        ]
     );
     assert_eq!(buckets::statements(aws, &site).await, Vec::<Value>::new());
     assert!(!buckets::public_access_blocked(aws, &site).await);
     // AND the owner's key is kept, with a finding
-    assert_eq!(actions(report, &arn(&owned)), [(enc, "skipped")]);
+    assert_eq!(report.outcomes_for(&arn(&owned)), [(enc, Outcome::Skipped)]);
     assert_breaks(
         report,
         &arn(&owned),
         S3_RULES[0],
-        "high",
+        Severity::High,
         "not the required key",
     );
     assert_eq!(
@@ -1661,12 +1646,18 @@ async fn the_sweep_keeps_what_a_bucket_relies_on_and_remediates_the_rest() {
     );
     // AND the owner's exception is kept and reported low; the narrowed copy is put right
     assert!(
-        actions(report, &arn(&edited)).is_empty(),
-        "{:#}",
-        report["actions"]
+        report.outcomes_for(&arn(&edited)).is_empty(),
+        "{:#?}",
+        report.actions
     );
-    assert_breaks(report, &arn(&edited), S3_RULES[1], "low", "LegacyUploader");
+    assert_breaks(
+        report,
+        &arn(&edited),
+        S3_RULES[1],
+        Severity::Low,
+        "LegacyUploader",
+    );
     assert_eq!(buckets::statements(aws, &edited).await, [excepted]);
-    assert_eq!(actions(report, &arn(&stale)), [(pol, "done")]);
+    assert_eq!(report.outcomes_for(&arn(&stale)), [(pol, Outcome::Done)]);
     assert_eq!(buckets::statements(aws, &stale).await, [ours(&stale)]);
 }

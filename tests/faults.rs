@@ -3,7 +3,7 @@
 //! after the emulator saw the request) at a fixed rate. The SDK retries; what it cannot hide
 //! fails a run, and the next run must repair it. Nothing may be lost.
 
-use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use sagekeeper_core::Outcome;
 use serde_json::Value;
 
 mod support;
@@ -29,45 +29,10 @@ async fn observed(account: &Sandbox, name: &str) -> Value {
     let sm = account.aws.sagemaker();
     let endpoint = sm.describe_endpoint().endpoint_name(name).send().await.ok();
     let tags = match &endpoint {
-        Some(e) => {
-            let out = sm
-                .list_tags()
-                .resource_arn(e.endpoint_arn().unwrap())
-                .send()
-                .await
-                .unwrap();
-            let mut tags: Vec<String> = out
-                .tags()
-                .iter()
-                .map(|t| {
-                    format!(
-                        "{}={}",
-                        t.key().unwrap_or_default(),
-                        t.value().unwrap_or_default()
-                    )
-                })
-                .collect();
-            tags.sort();
-            tags
-        }
+        Some(e) => support::sagemaker_tag_lines(&account.aws, e.endpoint_arn().unwrap()).await,
         None => vec![],
     };
-    let aas = account.aws.autoscaling();
-    let resource = format!("endpoint/{name}/variant/AllTraffic");
-    let targets = aas
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_ids(&resource)
-        .send()
-        .await
-        .unwrap();
-    let policies = aas
-        .describe_scaling_policies()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(&resource)
-        .send()
-        .await
-        .unwrap();
+    let (targets, policies, _) = support::parking::autoscaling(&account.aws, name).await;
     serde_json::json!({
         "status": endpoint.as_ref().and_then(|e| e.endpoint_status()).map(|s| s.as_str().to_owned()),
         "config": endpoint.as_ref().and_then(|e| e.endpoint_config_name()).map(str::to_owned),
@@ -99,16 +64,16 @@ async fn snapshot_keys(account: &Sandbox, bucket: &str, prefix: &str) -> usize {
 fn converge(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> usize {
     for runs in 1..=MAX_RUNS_PER_PHASE {
         let run = run_through(proxy, account, event, bucket);
-        let pending = run.report["actions"]
-            .as_array()
-            .map(|a| a.iter().any(|a| a["outcome"] != "skipped"))
+        let pending = run
+            .try_report()
+            .map(|r| r.actions.iter().any(|a| a.outcome != Outcome::Skipped))
             .unwrap_or(true);
         let failed = run.code() != 0;
         if !pending && !failed {
             return runs;
         }
         if runs == MAX_RUNS_PER_PHASE {
-            eprintln!("last run: {}\n{}", run.report, run.stderr());
+            eprintln!("last run: {}\n{}", run.json, run.stderr());
         }
     }
     panic!("{event}: not converged after {MAX_RUNS_PER_PHASE} runs");
@@ -278,20 +243,20 @@ async fn overlapping_runs_under_faults_park_and_restore_everything() {
                 handles.into_iter().map(|h| h.join().unwrap()).collect()
             });
             for run in &runs {
-                let actions = run.report["actions"]
-                    .as_array()
-                    .cloned()
+                let actions = run
+                    .try_report()
+                    .map(|r| r.actions.as_slice())
                     .unwrap_or_default();
                 if actions
                     .iter()
-                    .any(|a| a["action"] == "run" && a["outcome"] == "skipped")
+                    .any(|a| a.action == "run" && a.outcome == Outcome::Skipped)
                 {
                     busy += 1;
                     assert_eq!(
                         actions.len(),
                         1,
                         "a run without the lease acted: {}",
-                        run.report
+                        run.json
                     );
                 }
             }

@@ -10,15 +10,15 @@
 //! retries and runs end half done; the next run must finish the job without harm.
 
 use aws_sdk_s3::types::{
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
 };
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome};
 use serde_json::{Value, json};
 
 mod support;
 use support::faultproxy::Proxy;
-use support::{Run, Sandbox, sandbox, unique};
+use support::{Run, Sandbox, buckets, sandbox, unique};
 
 const ENFORCER: &str = "encryption-enforcer";
 const FAULT_RATE: &str = "0.15";
@@ -256,30 +256,13 @@ impl Fleet {
                 }
             }
             if case.public_access_block {
-                let on = PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(true)
-                    .ignore_public_acls(true)
-                    .block_public_policy(true)
-                    .restrict_public_buckets(true)
-                    .build();
-                let put = s3.put_public_access_block().bucket(&name);
-                put.public_access_block_configuration(on)
-                    .send()
-                    .await
-                    .unwrap();
+                buckets::block_public_access(aws, &name).await;
             } else {
                 let delete = s3.delete_public_access_block().bucket(&name);
                 delete.send().await.unwrap();
             }
             if !case.tags.is_empty() {
-                let tags = case
-                    .tags
-                    .iter()
-                    .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
-                    .collect();
-                let tagging = Tagging::builder().set_tag_set(Some(tags)).build().unwrap();
-                let put = s3.put_bucket_tagging().bucket(&name).tagging(tagging);
-                put.send().await.unwrap();
+                buckets::put_tags(aws, &name, case.tags).await;
             }
         }
         let kms = aws.kms();
@@ -479,8 +462,8 @@ fn statements(policy: &Value) -> Vec<Value> {
 /// A sweep with nothing left to do: it succeeded and every action it reports was skipped
 /// (the unparseable policy's).
 fn converged(run: &Run) -> bool {
-    let actions = run.report["actions"].as_array();
-    run.code() == 0 && actions.is_some_and(|a| a.iter().all(|a| a["outcome"] == "skipped"))
+    let actions = run.try_report().map(|r| &r.actions);
+    run.code() == 0 && actions.is_some_and(|a| a.iter().all(|a| a.outcome == Outcome::Skipped))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -493,7 +476,7 @@ async fn remediation_under_faults_ends_as_without_faults_and_keeps_every_stateme
 
     // WHEN one is swept without faults
     let clean = reference.sweep(None);
-    assert_eq!(clean.code(), 0, "{}\n{}", clean.report, clean.stderr());
+    assert_eq!(clean.code(), 0, "{}\n{}", clean.json, clean.stderr());
     reference.assert_no_statement_lost("fault-free sweep").await;
     let expected = reference.state().await;
     assert!(converged(&reference.sweep(None)), "one sweep is enough");
@@ -528,12 +511,12 @@ async fn remediation_under_faults_ends_as_without_faults_and_keeps_every_stateme
                 done = true;
                 break;
             }
-            let wrote = run.report["actions"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|a| a["outcome"] == "done"));
+            let wrote = run
+                .try_report()
+                .is_some_and(|r| r.actions.iter().any(|a| a.outcome == Outcome::Done));
             half_done += usize::from(wrote && run.code() != 0);
             if attempt == MAX_RUNS {
-                eprintln!("{context}: {}\n{}", run.report, run.stderr());
+                eprintln!("{context}: {}\n{}", run.json, run.stderr());
             }
         }
         assert!(done, "round {round}: not converged after {MAX_RUNS} runs");

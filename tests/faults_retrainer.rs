@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 
 use aws_sdk_sagemaker::types::PipelineExecutionSummary;
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome};
 
 mod support;
 use support::faultproxy::Proxy;
@@ -125,46 +125,46 @@ enum Did {
 }
 
 fn what_it_did(run: &Run) -> Did {
-    let report = &run.report;
-    let actions = report["actions"].as_array().cloned().unwrap_or_default();
-    assert!(actions.len() <= 1, "one start at most: {report}");
+    let (report, json) = (run.try_report(), &run.json);
+    let actions = report.map(|r| r.actions.as_slice()).unwrap_or_default();
+    assert!(actions.len() <= 1, "one start at most: {json}");
     let Some(action) = actions.first() else {
         // Nothing decided: the target or its history could not be read.
-        assert_ne!(run.code(), 0, "{report}\n{}", run.stderr());
-        let errors = report["errors"].as_array();
-        assert!(errors.is_some_and(|e| !e.is_empty()), "{report}");
+        assert_ne!(run.code(), 0, "{json}\n{}", run.stderr());
+        let errors = report.map(|r| &r.errors);
+        assert!(errors.is_some_and(|e| !e.is_empty()), "{json}");
         return Did::Failed;
     };
-    let detail = action["detail"].as_str().unwrap_or_default();
-    match action["outcome"].as_str().unwrap() {
-        "done" => {
-            assert_eq!(run.code(), 0, "{report}");
-            let headline = report["headline"].as_str().unwrap();
-            let started = match action["action"].as_str().unwrap() {
+    let detail = action.detail.as_deref().unwrap_or_default();
+    match action.outcome {
+        Outcome::Done => {
+            assert_eq!(run.code(), 0, "{json}");
+            let headline = run.report().headline.as_deref().unwrap();
+            let started = match action.action.as_str() {
                 "start-pipeline-execution" => headline
                     .split(" execution ")
                     .nth(1)
                     .and_then(|rest| rest.split(' ').next())
                     .unwrap_or_else(|| panic!("{headline}")),
-                "create-training-job" => action["resource"].as_str().unwrap(),
-                other => panic!("{other}: {report}"),
+                "create-training-job" => action.resource.as_str(),
+                other => panic!("{other}: {json}"),
             };
             Did::Started(started.to_owned())
         }
         // The transition's own retrain, found in the target's history (named) or, for a job
         // copy on SageMaker, by its name being taken: nothing else may hold a start back here.
-        "skipped" if detail.starts_with("duplicate delivery: ") => {
+        Outcome::Skipped if detail.starts_with("duplicate delivery: ") => {
             let named = detail
                 .strip_prefix("duplicate delivery: ")
                 .and_then(|rest| rest.split(' ').next())
                 .filter(|arn| arn.starts_with("arn:"));
             Did::FoundStarted(named.map(str::to_owned))
         }
-        "failed" => {
-            assert_ne!(run.code(), 0, "{report}");
+        Outcome::Failed => {
+            assert_ne!(run.code(), 0, "{json}");
             Did::Failed
         }
-        _ => panic!("neither a start nor a duplicate: {report}"),
+        _ => panic!("neither a start nor a duplicate: {json}"),
     }
 }
 
@@ -199,7 +199,7 @@ async fn duplicate_deliveries_under_faults_start_exactly_one_retrain() {
                 first_success.is_some() || later.len() < MAX_LATER_DELIVERIES,
                 "{}: no delivery of {MAX_LATER_DELIVERIES} succeeded; the last: {}\n{}",
                 alarm.name,
-                later[later.len() - 1].1.report,
+                later[later.len() - 1].1.json,
                 later[later.len() - 1].1.stderr()
             );
             // Once the retrain exists, no delivery may start it again, not even with the
@@ -238,7 +238,7 @@ async fn duplicate_deliveries_under_faults_start_exactly_one_retrain() {
                     !matches!(it, Did::Started(_)),
                     "{}: started again: {}",
                     alarm.name,
-                    run.report
+                    run.json
                 );
             }
             did.push((it, run));
@@ -246,7 +246,7 @@ async fn duplicate_deliveries_under_faults_start_exactly_one_retrain() {
         for (it, run) in &did {
             match it {
                 Did::Started(other) | Did::FoundStarted(Some(other)) => {
-                    assert_eq!(other, arn, "{}: {}", alarm.name, run.report)
+                    assert_eq!(other, arn, "{}: {}", alarm.name, run.json)
                 }
                 Did::FoundStarted(None) | Did::Failed => {}
             }

@@ -2,10 +2,12 @@
 //! arguments, configuration errors, malformed events, and their first real work against the
 //! local emulator.
 
+use sagekeeper_core::Outcome;
 use serde_json::Value;
 
 mod support;
-use support::{aws, entries_for, run_function, run_function_at, unique};
+use support::reports::ReportExt;
+use support::{aws, run_function, run_function_at, unique};
 
 const FUNCTIONS: &[&str] = &[
     "endpoint-scheduler",
@@ -92,7 +94,7 @@ fn invalid_configuration_stops_at_start_naming_the_variable() {
                 "{function}: {}",
                 run.stderr()
             );
-            assert_eq!(run.report, Value::Null, "no report is printed");
+            assert_eq!(run.json, Value::Null, "no report is printed");
         }
     }
     let run = run_function_at(
@@ -129,15 +131,15 @@ fn malformed_events_are_typed_errors_and_nothing_is_called() {
             CLOSED_ENDPOINT,
         );
         assert_eq!(run.code(), 1, "{function}");
-        let errors = run.report["errors"].as_array().unwrap();
+        let errors = &run.report().errors;
         assert_eq!(
             errors.len(),
             1,
             "{function}: only the event error, no failed AWS call: {errors:?}"
         );
-        assert_eq!(errors[0]["kind"], "invalid-event");
-        assert_eq!(errors[0]["retryable"], false);
-        assert!(run.report["actions"].as_array().unwrap().is_empty());
+        assert_eq!(errors[0].kind, "invalid-event");
+        assert!(!errors[0].retryable);
+        assert!(run.report().actions.is_empty());
     }
 }
 
@@ -152,7 +154,7 @@ fn a_trigger_of_the_wrong_kind_is_refused_without_calls() {
     );
     assert_eq!(run.code(), 1);
     assert_eq!(
-        run.report["errors"][0]["message"],
+        run.report().errors[0].message,
         "drift-retrainer does not handle a scheduled event; it handles: CloudWatch alarm state change"
     );
 }
@@ -168,20 +170,15 @@ fn retrainer_reads_every_alarm_shape_and_ignores_ok() {
     ] {
         let run = run_function("drift-retrainer", file, &["--dry-run"], &[]);
         assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
-        assert_eq!(run.report["dry_run"], true);
-        let findings = entries_for(&run.report, "findings", alarm);
-        assert_eq!(findings.len(), 1, "{file}: {}", run.report);
-        assert!(
-            findings[0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("fraud-detector-dev")
-        );
+        assert!(run.report().dry_run);
+        let findings = run.report().findings_for(alarm);
+        assert_eq!(findings.len(), 1, "{file}: {}", run.json);
+        assert!(findings[0].message.contains("fraud-detector-dev"));
     }
     let run = run_function("drift-retrainer", "alarm-eventbridge-ok.json", &[], &[]);
     assert_eq!(run.code(), 0);
-    assert_eq!(run.report["actions"][0]["outcome"], "skipped");
-    assert!(run.report["findings"].as_array().unwrap().is_empty());
+    assert_eq!(run.report().actions[0].outcome, Outcome::Skipped);
+    assert!(run.report().findings.is_empty());
 }
 
 #[tokio::test]
@@ -197,10 +194,10 @@ async fn enforcer_and_tagger_identify_the_resource_of_an_api_call() {
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let bucket = "arn:aws:s3:::acme-ml-training-data";
     assert!(
-        !entries_for(&run.report, "findings", bucket).is_empty()
-            || !entries_for(&run.report, "actions", bucket).is_empty(),
+        !run.report().findings_for(bucket).is_empty()
+            || !run.report().actions_for(bucket).is_empty(),
         "{}",
-        run.report
+        run.json
     );
 
     // The tagger reads the job's tags (the emulator answers 500 for a job it does not have),
@@ -223,13 +220,12 @@ async fn enforcer_and_tagger_identify_the_resource_of_an_api_call() {
         &["--dry-run"],
         &[],
     );
-    assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+    assert_eq!(run.code(), 0, "{}\n{}", run.json, run.stderr());
     let job = "arn:aws:sagemaker:us-east-1:123456789012:training-job/churn-xgb-2026-11-20";
-    let findings = entries_for(&run.report, "findings", job);
+    let findings = run.report().findings_for(job);
     assert!(
-        findings[0]["message"]
-            .as_str()
-            .unwrap()
+        findings[0]
+            .message
             .contains("assumed-role/DataScientist/alice")
     );
 }
@@ -253,9 +249,13 @@ async fn enforcer_sweep_counts_buckets_in_the_account() {
         &["--dry-run"],
         &[("BUCKET_PREFIX", bucket.as_str())],
     );
-    assert_eq!(run.report["trigger"], "schedule", "{}", run.stderr());
-    assert_eq!(run.report["metrics"]["BucketsInScope"], 1.0);
-    assert!(!entries_for(&run.report, "findings", &format!("arn:aws:s3:::{bucket}")).is_empty());
+    assert_eq!(run.report().trigger, "schedule", "{}", run.stderr());
+    assert_eq!(run.report().metric("BucketsInScope"), Some(1.0));
+    assert!(
+        !run.report()
+            .findings_for(&format!("arn:aws:s3:::{bucket}"))
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -279,7 +279,7 @@ async fn one_summary_message_per_run_and_none_when_nothing_to_say() {
     let run = run_function("drift-retrainer", file.to_str().unwrap(), &[], &env);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(
-        run.report["findings"][0]["rule"],
+        run.report().findings[0].rule,
         "drift-alarm-without-endpoint"
     );
 
@@ -298,17 +298,8 @@ async fn one_summary_message_per_run_and_none_when_nothing_to_say() {
 #[tokio::test]
 async fn bucket_arns_take_the_partition_of_the_region() {
     for (region, partition) in [("cn-north-1", "aws-cn"), ("us-east-1", "aws")] {
-        let s3 = support::aws_in(region).await.s3();
         let bucket = support::unique("sk-partition");
-        let mut create = s3.create_bucket().bucket(&bucket);
-        if region != "us-east-1" {
-            create = create.create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        create.send().await.expect("create bucket");
+        support::buckets::create_in(&support::aws_in(region).await, region, &bucket).await;
         let mut event: Value = serde_json::from_str(
             &std::fs::read_to_string(
                 support::repo_root().join("events/cloudtrail-s3-create-bucket.json"),
@@ -332,11 +323,12 @@ async fn bucket_arns_take_the_partition_of_the_region() {
         );
         let arn = format!("arn:{partition}:s3:::{bucket}");
         assert!(
-            !entries_for(&run.report, "findings", &arn).is_empty(),
+            !run.report().findings_for(&arn).is_empty(),
             "{region}: nothing about {arn}: {}",
-            run.report
+            run.json
         );
-        let text = run.report.to_string();
+        // Anywhere in what the run printed.
+        let text = run.json.to_string();
         let other = if partition == "aws" {
             "arn:aws-cn:"
         } else {

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sagekeeper_core::{Outcome, Report};
 use serde_json::Value;
 
 mod support;
+use support::reports::{self, BatchItemFailure, TargetRuns};
 use support::{binary, repo_root};
 
 /// Kills the child process when the test ends, pass or fail.
@@ -59,6 +61,19 @@ fn invoke(port: u16, data_file: &str) -> Value {
     );
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The invocation's answer, one run's report.
+fn invoke_for_report(port: u16, data_file: &str) -> Report {
+    let response = invoke(port, data_file);
+    reports::report_of(&response).unwrap_or_else(|| panic!("not a report: {response:#}"))
+}
+
+/// The invocation's answer, the runs of several targets.
+fn invoke_for_target_runs(port: u16, data_file: &str) -> TargetRuns {
+    let response = invoke(port, data_file);
+    reports::target_runs_of(&response)
+        .unwrap_or_else(|| panic!("not a multi-target response: {response:#}"))
 }
 
 /// The invocation as `cargo lambda invoke` ends it: a function error makes it fail.
@@ -130,14 +145,14 @@ fn drift_retrainer_handles_events_through_the_lambda_runtime_api() {
     );
 
     // An OK transition: handled without any AWS call (nothing listens at AWS_ENDPOINT_URL).
-    let report = invoke(port, "events/alarm-eventbridge-ok.json");
-    assert_eq!(report["function"], "drift-retrainer");
-    assert_eq!(report["actions"][0]["outcome"], "skipped");
-    assert!(report["errors"].as_array().unwrap().is_empty());
+    let report = invoke_for_report(port, "events/alarm-eventbridge-ok.json");
+    assert_eq!(report.function, "drift-retrainer");
+    assert_eq!(report.actions[0].outcome, Outcome::Skipped);
+    assert!(report.errors.is_empty());
 
     // A malformed event is answered with a report carrying the typed error, not a crash.
-    let report = invoke(port, "events/scheduled.json");
-    assert_eq!(report["errors"][0]["kind"], "invalid-event");
+    let report = invoke_for_report(port, "events/scheduled.json");
+    assert_eq!(report.errors[0].kind, "invalid-event");
 
     // In Lambda, logs and metrics go to stdout as JSON lines carrying the request id.
     drop(_runtime_api);
@@ -182,14 +197,13 @@ async fn an_sqs_fanout_batch_answers_batch_item_failures_through_the_runtime_api
         ],
     );
 
-    let response = invoke(port, "events/sqs-fanout.json");
+    let response = invoke_for_target_runs(port, "events/sqs-fanout.json");
+    assert_eq!(response.batch_item_failures, Some(vec![]), "{response:#?}");
     assert_eq!(
-        response["batchItemFailures"],
-        serde_json::json!([]),
-        "{response:#}"
+        response.runs[0].target.as_deref(),
+        Some("210987654321/eu-west-1")
     );
-    assert_eq!(response["runs"][0]["target"], "210987654321/eu-west-1");
-    assert_eq!(response["runs"][0]["trigger"], "schedule");
+    assert_eq!(response.runs[0].trigger, "schedule");
 
     // A message meant for another function fails alone, named by its message id, for the
     // event source mapping to redeliver (and finally dead-letter).
@@ -204,13 +218,15 @@ async fn an_sqs_fanout_batch_answers_batch_item_failures_through_the_runtime_api
     event["Records"][0]["body"] = Value::String(body);
     let path = std::env::temp_dir().join(format!("{}.json", support::unique("sqs-event")));
     std::fs::write(&path, event.to_string()).unwrap();
-    let response = invoke(port, path.to_str().unwrap());
+    let response = invoke_for_target_runs(port, path.to_str().unwrap());
     assert_eq!(
-        response["batchItemFailures"],
-        serde_json::json!([{"itemIdentifier": "0c0f8ad5-6a3e-4a5b-9d67-1f0c5e7e0a11"}]),
-        "{response:#}"
+        response.batch_item_failures,
+        Some(vec![BatchItemFailure {
+            item_identifier: "0c0f8ad5-6a3e-4a5b-9d67-1f0c5e7e0a11".to_owned()
+        }]),
+        "{response:#?}"
     );
-    assert_eq!(response["runs"][0]["errors"][0]["kind"], "wrong-function");
+    assert_eq!(response.runs[0].errors[0].kind, "wrong-function");
 }
 
 /// A drift alarm whose handling fails for a reason a retry may fix (here AWS does not answer)
@@ -241,14 +257,7 @@ async fn a_retryable_failure_ends_the_invocation_with_a_function_error() {
         ("STATE_BUCKET", state.as_str()),
     ];
     let (port, _runtime_api, _function) = serve("drift-retrainer", &reachable);
-    let report = invoke(port, "events/alarm-eventbridge.json");
-    assert_eq!(report["function"], "drift-retrainer", "{report:#}");
-    assert!(
-        report["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["retryable"] == false),
-        "{report:#}"
-    );
+    let report = invoke_for_report(port, "events/alarm-eventbridge.json");
+    assert_eq!(report.function, "drift-retrainer", "{report:#?}");
+    assert!(report.errors.iter().all(|e| !e.retryable), "{report:#?}");
 }

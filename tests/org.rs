@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome, Report};
 use serde_json::{Value, json};
 
 mod support;
 use support::faultproxy::Proxy;
+use support::reports::{ActionRecord, Finding, ReportExt};
 use support::{Run, Sandbox, repo_root, sandbox, seed_endpoint, unique};
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -89,40 +89,20 @@ async fn state_bucket(hub: &Sandbox) -> String {
 }
 
 async fn endpoint_tags(aws: &Aws, name: &str) -> Option<BTreeMap<String, String>> {
-    let sm = aws.sagemaker();
-    let arn = sm
+    let arn = aws
+        .sagemaker()
         .describe_endpoint()
         .endpoint_name(name)
         .send()
         .await
         .ok()?
         .endpoint_arn?;
-    let tags = sm.list_tags().resource_arn(arn).send().await.unwrap();
-    Some(
-        tags.tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-    )
+    Some(support::sagemaker_tags(aws, &arn).await)
 }
 
-fn runs(run: &Run) -> Vec<&Value> {
-    run.report["runs"]
-        .as_array()
-        .unwrap_or_else(|| {
-            panic!(
-                "a multi-target response: {:#}\n{}",
-                run.report,
-                run.stderr()
-            )
-        })
-        .iter()
-        .collect()
+/// The report of each target of a multi-target run.
+fn runs(run: &Run) -> &[Report] {
+    &run.target_runs().runs
 }
 
 #[tokio::test]
@@ -149,19 +129,16 @@ async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_cre
         evening.code(),
         0,
         "{:#}\n{}",
-        evening.report,
+        evening.json,
         evening.stderr()
     );
     let reports = runs(&evening);
     assert_eq!(reports.len(), 6, "3 accounts × 2 regions");
-    let mut targets: Vec<String> = reports
-        .iter()
-        .map(|r| r["target"].as_str().unwrap().to_owned())
-        .collect();
+    let mut targets: Vec<String> = reports.iter().map(|r| r.target.clone().unwrap()).collect();
     targets.sort();
     assert_eq!(targets, org.every_target());
-    for report in &reports {
-        assert_eq!(report["metrics"]["EndpointsParked"], 1.0, "{report:#}");
+    for report in reports {
+        assert_eq!(report.metric("EndpointsParked"), Some(1.0), "{report:#?}");
     }
     for account in org.accounts() {
         for region in REGIONS {
@@ -181,19 +158,7 @@ async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_cre
 
     // One state bucket, each target's snapshots under its own prefix; the hub's own account
     // and region keep the single-account layout.
-    let keys: Vec<String> = org
-        .hub
-        .aws
-        .s3()
-        .list_objects_v2()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect();
+    let keys = support::object_keys(&org.hub.aws, &bucket, "").await;
     let snapshot = format!("snapshots/endpoints/{name}.json");
     assert!(keys.contains(&snapshot), "{keys:?}");
     for account in org.accounts() {
@@ -211,7 +176,7 @@ async fn a_sweep_parks_and_restores_in_every_account_and_region_with_its_own_cre
         morning.code(),
         0,
         "{:#}\n{}",
-        morning.report,
+        morning.json,
         morning.stderr()
     );
     for account in org.accounts() {
@@ -315,11 +280,13 @@ fn message_target(message: &Message) -> String {
 }
 
 fn failed_ids(run: &Run) -> Vec<String> {
-    let mut ids: Vec<String> = run.report["batchItemFailures"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a batch response: {:#}\n{}", run.report, run.stderr()))
+    let mut ids: Vec<String> = run
+        .target_runs()
+        .batch_item_failures
+        .as_ref()
+        .unwrap_or_else(|| panic!("a batch response: {:#}\n{}", run.json, run.stderr()))
         .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .map(|f| f.item_identifier.clone())
         .collect();
     ids.sort();
     ids
@@ -340,7 +307,7 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
 
     // `--dry-run` from a shell sweeps in place: the queue's consumers would not be dry.
     let dry = org.run_with("endpoint-scheduler", EVENING, &["--dry-run"], &env);
-    assert_eq!(runs(&dry).len(), 6, "{:#}", dry.report);
+    assert_eq!(runs(&dry).len(), 6, "{:#}", dry.json);
     assert!(queues.receive(&queues.work).await.is_empty());
 
     // The scheduled invocation only enqueues: one message per target.
@@ -349,13 +316,14 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
         fan_out.code(),
         0,
         "{:#}\n{}",
-        fan_out.report,
+        fan_out.json,
         fan_out.stderr()
     );
+    // The derived summary, as operators read it in the response.
     assert_eq!(
-        fan_out.report["summary"]["actions_done"], 6,
+        fan_out.json["summary"]["actions_done"], 6,
         "{:#}",
-        fan_out.report
+        fan_out.json
     );
     let delivered = queues.receive(&queues.work).await;
     let mut targets: Vec<String> = delivered.iter().map(message_target).collect();
@@ -379,21 +347,16 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
     assert_eq!(unreachable_ids.len(), 2);
     assert_eq!(failed_ids(&first), unreachable_ids);
     assert_eq!(first.code(), 1, "a failed target fails the shell run");
-    let role_findings: Vec<&Value> = runs(&first)
-        .into_iter()
-        .flat_map(|r| r["findings"].as_array().unwrap())
-        .filter(|f| f["rule"] == "member-role-unavailable")
+    let role_findings: Vec<&Finding> = runs(&first)
+        .iter()
+        .flat_map(|r| &r.findings)
+        .filter(|f| f.rule == "member-role-unavailable")
         .collect();
-    assert_eq!(role_findings.len(), 2, "{:#}", first.report);
-    assert!(
-        role_findings[0]["resource"]
-            .as_str()
-            .unwrap()
-            .contains(&format!(
-                "{}:role/sagekeeper-member",
-                unreachable.account_id
-            ))
-    );
+    assert_eq!(role_findings.len(), 2, "{:#}", first.json);
+    assert!(role_findings[0].resource.contains(&format!(
+        "{}:role/sagekeeper-member",
+        unreachable.account_id
+    )));
     // As the event source mapping does: delete what succeeded.
     for message in &delivered {
         if !unreachable_ids.contains(&message.message_id().unwrap().to_owned()) {
@@ -431,18 +394,6 @@ async fn a_fanned_out_sweep_retries_only_the_failing_target_then_dead_letters_it
     assert_eq!(dead, unreachable_ids);
 }
 
-async fn bucket_in(aws: &Aws, region: &str, name: &str) {
-    let mut create = aws.s3().create_bucket().bucket(name);
-    if region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region))
-                .build(),
-        );
-    }
-    create.send().await.unwrap();
-}
-
 async fn bucket_tags(aws: &Aws, name: &str) -> BTreeMap<String, String> {
     match aws.s3().get_bucket_tagging().bucket(name).send().await {
         Ok(out) => out
@@ -472,15 +423,15 @@ async fn a_forwarded_event_is_handled_in_its_member_account_and_others_are_refus
     let member = &org.members[0];
     let region = "eu-west-1";
     let bucket = unique("sk-org-scratch");
-    bucket_in(&member.aws.in_region(region), region, &bucket).await;
+    support::buckets::create_in(&member.aws.in_region(region), region, &bucket).await;
 
     let run = org.run(
         "lifecycle-tagger",
         &create_bucket_event(&member.account_id, region, &bucket),
         &[],
     );
-    assert_eq!(run.code(), 0, "{:#}\n{}", run.report, run.stderr());
-    assert_eq!(run.report["target"], label(member, region));
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+    assert_eq!(run.report().target, Some(label(member, region)));
     let tags = bucket_tags(&member.aws.in_region(region), &bucket).await;
     assert_eq!(
         tags.get("CreatedBy").map(String::as_str),
@@ -491,15 +442,15 @@ async fn a_forwarded_event_is_handled_in_its_member_account_and_others_are_refus
     // An account outside TARGET_ACCOUNTS: a typed error, and nothing done there.
     let stranger = sandbox(region).await;
     let other = unique("sk-org-stranger");
-    bucket_in(&stranger.aws, region, &other).await;
+    support::buckets::create_in(&stranger.aws, region, &other).await;
     let refused = org.run(
         "lifecycle-tagger",
         &create_bucket_event(&stranger.account_id, region, &other),
         &[],
     );
-    assert_eq!(refused.code(), 1, "{:#}", refused.report);
-    assert_eq!(refused.report["errors"][0]["kind"], "not-a-target");
-    assert!(refused.report["actions"].as_array().unwrap().is_empty());
+    assert_eq!(refused.code(), 1, "{:#}", refused.json);
+    assert_eq!(refused.report().errors[0].kind, "not-a-target");
+    assert!(refused.report().actions.is_empty());
     assert!(bucket_tags(&stranger.aws, &other).await.is_empty());
 }
 
@@ -579,10 +530,10 @@ async fn an_organisation_sweep_covers_the_accounts_under_the_ou_nested_ones_incl
         ],
     );
 
-    assert_eq!(run.code(), 0, "{:#}\n{}", run.report, run.stderr());
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
     let mut targets: Vec<&str> = runs(&run)
         .iter()
-        .map(|r| r["target"].as_str().unwrap())
+        .map(|r| r.target.as_deref().unwrap())
         .collect();
     targets.sort();
     let mut expected = vec![
@@ -595,21 +546,19 @@ async fn an_organisation_sweep_covers_the_accounts_under_the_ou_nested_ones_incl
         "the OU's accounts only, not finance nor the hub"
     );
     for report in runs(&run) {
-        let target = report["target"].as_str().unwrap();
+        let target = report.target.as_deref().unwrap();
         let account = target.split('/').next().unwrap();
-        let planned: Vec<&Value> = report["actions"]
-            .as_array()
-            .unwrap()
+        let planned: Vec<&ActionRecord> = report
+            .actions
             .iter()
-            .filter(|a| a["outcome"] == "planned")
+            .filter(|a| a.outcome == Outcome::Planned)
             .collect();
-        assert!(!planned.is_empty(), "{report:#}");
+        assert!(!planned.is_empty(), "{report:#?}");
         assert!(
-            planned.iter().all(|a| a["resource"]
-                .as_str()
-                .unwrap()
-                .contains(&format!(":{account}:endpoint/"))),
-            "acts on its own account's endpoint only: {report:#}"
+            planned
+                .iter()
+                .all(|a| a.resource.contains(&format!(":{account}:endpoint/"))),
+            "acts on its own account's endpoint only: {report:#?}"
         );
     }
 }

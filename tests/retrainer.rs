@@ -14,17 +14,17 @@
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sagemaker::types::{
     AppSpecification, ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput,
     ProcessingOutputConfig, ProcessingResources, ProcessingS3Output, ProcessingS3UploadMode,
     TrainingInstanceType,
 };
 use chrono::{Duration, Timelike, Utc};
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome, Severity};
 use serde_json::{Value, json};
 
 mod support;
+use support::reports::{ActionRecord, Finding, ReportExt};
 use support::retrain::{self, Alarm, IMAGE, REGION, ROLE, Shape, sample, source_job, write_event};
 use support::{ACCOUNT, Run, aws_in, emulator_answering, emulator_url, unique};
 
@@ -55,7 +55,7 @@ impl Account {
     /// Runs the function on `event`; the run must succeed.
     fn run(&self, event: &Path, env: &[(&str, &str)]) -> Run {
         let run = self.run_at(emulator_url(), event, env);
-        assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+        assert_eq!(run.code(), 0, "{}\n{}", run.json, run.stderr());
         run
     }
 
@@ -117,18 +117,7 @@ impl Account {
 
     async fn bucket(&self) -> String {
         let bucket = unique("sk-reports");
-        self.aws
-            .s3()
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(REGION))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        support::buckets::create_in(&self.aws, REGION, &bucket).await;
         bucket
     }
 
@@ -198,19 +187,18 @@ fn parameter<'a>(execution: &'a Execution, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no parameter {name}: {:?}", execution.parameters))
 }
 
-fn only_action(run: &Run) -> &Value {
-    let actions = run.report["actions"].as_array().unwrap();
-    assert_eq!(actions.len(), 1, "{}", run.report);
+fn only_action(run: &Run) -> &ActionRecord {
+    let actions = &run.report().actions;
+    assert_eq!(actions.len(), 1, "{}", run.json);
     &actions[0]
 }
 
-fn finding<'a>(run: &'a Run, rule: &str) -> &'a Value {
-    run.report["findings"]
-        .as_array()
-        .unwrap()
+fn finding<'a>(run: &'a Run, rule: &str) -> &'a Finding {
+    run.report()
+        .findings
         .iter()
-        .find(|f| f["rule"] == rule)
-        .unwrap_or_else(|| panic!("no {rule} finding: {}", run.report))
+        .find(|f| f.rule == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding: {}", run.json))
 }
 
 #[tokio::test]
@@ -236,9 +224,9 @@ async fn each_alarm_shape_starts_one_pipeline_execution_with_the_declared_parame
         let run = account.run(&alarm.write(shape), &[]);
 
         let action = only_action(&run);
-        assert_eq!(action["action"], "start-pipeline-execution", "{shape:?}");
-        assert_eq!(action["outcome"], "done", "{shape:?}: {}", run.report);
-        assert_eq!(run.report["metrics"]["RetrainsStarted"], 1.0);
+        assert_eq!(action.action, "start-pipeline-execution", "{shape:?}");
+        assert_eq!(action.outcome, Outcome::Done, "{shape:?}: {}", run.json);
+        assert_eq!(run.report().metric("RetrainsStarted"), Some(1.0));
         let executions = account.executions(&pipeline).await;
         assert_eq!(executions.len(), 1, "{shape:?}");
         let execution = &executions[0];
@@ -271,7 +259,7 @@ async fn each_alarm_shape_starts_one_pipeline_execution_with_the_declared_parame
                 .description
                 .starts_with(&format!("[sagekeeper retrain-key={key}]"))
         );
-        let headline = run.report["headline"].as_str().unwrap();
+        let headline = run.report().headline.as_deref().unwrap();
         assert!(
             headline.starts_with(&format!(
                 "retrain started for {endpoint}: pipeline {pipeline} execution arn:aws:sagemaker:{REGION}:"
@@ -296,20 +284,24 @@ async fn a_transition_delivered_again_in_any_shape_starts_nothing_new() {
     let alarm = Alarm::new(&endpoint);
 
     let first = account.run(&alarm.write(Shape::EventBridge), &[]);
-    assert_eq!(only_action(&first)["outcome"], "done");
+    assert_eq!(only_action(&first).outcome, Outcome::Done);
     for shape in [Shape::EventBridge, Shape::Sns, Shape::LambdaAction] {
         let again = account.run(&alarm.write(shape), &[]);
         let action = only_action(&again);
-        assert_eq!(action["outcome"], "skipped", "{shape:?}");
+        assert_eq!(action.outcome, Outcome::Skipped, "{shape:?}");
         assert!(
-            action["detail"]
-                .as_str()
+            action
+                .detail
+                .as_deref()
                 .unwrap()
                 .starts_with("duplicate delivery: arn:aws:sagemaker:"),
-            "{action}"
+            "{action:?}"
         );
-        assert_eq!(again.report["metrics"]["RetrainsSuppressed"], 1.0);
-        assert_eq!(finding(&again, "retrain-suppressed")["severity"], "info");
+        assert_eq!(again.report().metric("RetrainsSuppressed"), Some(1.0));
+        assert_eq!(
+            finding(&again, "retrain-suppressed").severity,
+            Severity::Info
+        );
     }
     assert_eq!(account.executions(&pipeline).await.len(), 1);
 }
@@ -327,14 +319,16 @@ async fn ok_and_insufficient_data_transitions_start_nothing_and_call_nothing() {
         for shape in [Shape::EventBridge, Shape::Sns] {
             // Against a closed port: any AWS call would fail the run.
             let run = account.run_at(CLOSED_ENDPOINT, &alarm.write(shape), &[]);
-            assert_eq!(run.code(), 0, "{}", run.report);
+            assert_eq!(run.code(), 0, "{}", run.json);
             let action = only_action(&run);
-            assert_eq!(action["outcome"], "skipped");
+            assert_eq!(action.outcome, Outcome::Skipped);
             assert_eq!(
-                action["detail"],
-                format!("alarm is {state}: only a change into ALARM starts a retrain")
+                action.detail.as_deref(),
+                Some(&*format!(
+                    "alarm is {state}: only a change into ALARM starts a retrain"
+                ))
             );
-            assert!(run.report["errors"].as_array().unwrap().is_empty());
+            assert!(run.report().errors.is_empty());
         }
     }
     assert!(account.executions(&pipeline).await.is_empty());
@@ -351,16 +345,21 @@ async fn a_new_transition_within_the_cooldown_is_suppressed() {
     // The alarm went back to OK and, 30 minutes later, into ALARM again.
     let again = account.run(&alarm.later(30).write(Shape::EventBridge), &[]);
     let action = only_action(&again);
-    assert_eq!(action["outcome"], "skipped");
-    let detail = action["detail"].as_str().unwrap();
+    assert_eq!(action.outcome, Outcome::Skipped);
+    let detail = action.detail.as_deref().unwrap();
     assert!(
         detail.starts_with("cooldown: arn:aws:sagemaker:"),
         "{detail}"
     );
-    assert_eq!(finding(&again, "retrain-suppressed")["severity"], "low");
+    assert_eq!(
+        finding(&again, "retrain-suppressed").severity,
+        Severity::Low
+    );
     assert!(
-        again.report["headline"]
-            .as_str()
+        again
+            .report()
+            .headline
+            .as_deref()
             .unwrap()
             .starts_with(&format!("retrain of {endpoint} suppressed: cooldown"))
     );
@@ -369,7 +368,7 @@ async fn a_new_transition_within_the_cooldown_is_suppressed() {
     // With the cooldown off, the next transition starts a second retrain.
     let no_cooldown = [("RETRAIN_COOLDOWN_HOURS", "0")];
     let third = account.run(&alarm.later(31).write(Shape::EventBridge), &no_cooldown);
-    assert_eq!(only_action(&third)["outcome"], "done", "{}", third.report);
+    assert_eq!(only_action(&third).outcome, Outcome::Done, "{}", third.json);
     assert_eq!(account.executions(&pipeline).await.len(), 2);
 }
 
@@ -388,10 +387,10 @@ async fn retrains_beyond_the_daily_cap_are_suppressed() {
 
     for minutes in [0, 1] {
         let run = account.run(&alarm.later(minutes).write(Shape::Sns), &env);
-        assert_eq!(only_action(&run)["outcome"], "done");
+        assert_eq!(only_action(&run).outcome, Outcome::Done);
     }
     let capped = account.run(&alarm.later(2).write(Shape::Sns), &env);
-    let detail = only_action(&capped)["detail"].as_str().unwrap().to_owned();
+    let detail = only_action(&capped).detail.as_deref().unwrap().to_owned();
     assert!(
         detail.starts_with("daily cap: 2 retrain(s) of this target started on"),
         "{detail}"
@@ -414,9 +413,9 @@ async fn a_job_target_is_copied_with_its_encryption_network_and_tags_onto_spot_w
 
     let run = account.run(&alarm.write(Shape::LambdaAction), &env);
     let action = only_action(&run);
-    assert_eq!(action["action"], "create-training-job");
-    assert_eq!(action["outcome"], "done", "{}", run.report);
-    let copy_arn = action["resource"].as_str().unwrap();
+    assert_eq!(action.action, "create-training-job");
+    assert_eq!(action.outcome, Outcome::Done, "{}", run.json);
+    let copy_arn = action.resource.as_str();
     let copy = copy_arn.rsplit('/').next().unwrap();
     assert!(copy.starts_with(&format!("{source}-rt-")), "{copy}");
 
@@ -489,10 +488,12 @@ async fn a_job_target_is_copied_with_its_encryption_network_and_tags_onto_spot_w
     // The same transition again: the job of that name is found, nothing is created.
     let again = account.run(&alarm.write(Shape::Sns), &env);
     let action = only_action(&again);
-    assert_eq!(action["outcome"], "skipped");
+    assert_eq!(action.outcome, Outcome::Skipped);
     assert_eq!(
-        action["detail"],
-        format!("duplicate delivery: {copy_arn} was already started for this alarm transition")
+        action.detail.as_deref(),
+        Some(&*format!(
+            "duplicate delivery: {copy_arn} was already started for this alarm transition"
+        ))
     );
 }
 
@@ -514,15 +515,14 @@ async fn a_job_running_as_another_role_than_retrain_role_arn_is_not_copied() {
         &Alarm::new(&endpoint).write(Shape::EventBridge),
         &[("RETRAIN_ROLE_ARN", ROLE)],
     );
-    assert!(run.report["actions"].as_array().unwrap().is_empty());
+    assert!(run.report().actions.is_empty());
     let refusal = finding(&run, "retrain-role-not-allowed");
-    assert_eq!(refusal["severity"], "high");
+    assert_eq!(refusal.severity, Severity::High);
     assert!(
-        refusal["message"]
-            .as_str()
-            .unwrap()
+        refusal
+            .message
             .contains("role/DataScientist, but retraining jobs may only run as"),
-        "{refusal}"
+        "{refusal:?}"
     );
     let copies = account
         .aws
@@ -575,7 +575,7 @@ async fn the_violation_report_in_s3_is_summarized_in_the_notification_and_parame
         &alarm.write(Shape::EventBridge),
         &[("NOTIFY_TOPIC_ARN", inbox.topic_arn.as_str())],
     );
-    assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+    assert_eq!(run.code(), 0, "{}\n{}", run.json, run.stderr());
 
     let report_uri = format!("s3://{bucket}/{prefix}/constraint_violations.json");
     let executions = account.executions(&pipeline).await;
@@ -648,12 +648,9 @@ async fn a_missing_or_unreadable_violation_report_is_reported_unavailable_and_th
             .await;
 
         let run = account.run_at(&endpoint_url, &alarm.write(Shape::Sns), &[]);
-        assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
-        assert_eq!(only_action(&run)["outcome"], "done");
-        let drift = finding(&run, "drift")["message"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        assert_eq!(run.code(), 0, "{}\n{}", run.json, run.stderr());
+        assert_eq!(only_action(&run).outcome, Outcome::Done);
+        let drift = finding(&run, "drift").message.clone();
         let report_uri = format!("s3://{bucket}/{prefix}/constraint_violations.json");
         assert!(
             drift.contains(&format!("violation report unavailable: {report_uri}")),
@@ -705,21 +702,21 @@ async fn malformed_alarm_payloads_are_clear_errors_and_start_nothing() {
         (no_name, "alarmName"),
     ] {
         let run = account.run_at(CLOSED_ENDPOINT, &write_event(&event), &[]);
-        assert_eq!(run.code(), 1, "{}", run.report);
-        let errors = run.report["errors"].as_array().unwrap();
+        assert_eq!(run.code(), 1, "{}", run.json);
+        let errors = &run.report().errors;
         assert_eq!(
             errors.len(),
             1,
             "only the event's error, no AWS call: {errors:?}"
         );
-        assert_eq!(errors[0]["kind"], "invalid-event");
-        let message = errors[0]["message"].as_str().unwrap();
+        assert_eq!(errors[0].kind, "invalid-event");
+        let message = &errors[0].message;
         assert!(
             message.starts_with("malformed CloudWatch alarm state change: "),
             "{message}"
         );
         assert!(message.contains(expected), "{message}");
-        assert!(run.report["actions"].as_array().unwrap().is_empty());
+        assert!(run.report().actions.is_empty());
     }
 }
 
@@ -735,17 +732,18 @@ async fn a_dry_run_decides_and_reports_but_starts_nothing() {
         &[("DRY_RUN", "true")],
     );
     let action = only_action(&run);
-    assert_eq!(action["action"], "start-pipeline-execution");
-    assert_eq!(action["outcome"], "planned");
+    assert_eq!(action.action, "start-pipeline-execution");
+    assert_eq!(action.outcome, Outcome::Planned);
     assert!(
-        run.report["headline"]
-            .as_str()
+        run.report()
+            .headline
+            .as_deref()
             .unwrap()
             .starts_with(&format!(
                 "retrain would start for {endpoint}: pipeline {pipeline}"
             ))
     );
-    assert_eq!(run.report["metrics"]["RetrainsStarted"], 0.0);
+    assert_eq!(run.report().metric("RetrainsStarted"), Some(0.0));
     assert!(account.executions(&pipeline).await.is_empty());
 }
 
@@ -764,7 +762,7 @@ async fn configuration_overrides_tags_and_no_target_is_a_finding() {
         &Alarm::new(&endpoint).write(Shape::EventBridge),
         &[("RETRAIN_TARGETS", targets.as_str())],
     );
-    assert_eq!(only_action(&run)["outcome"], "done");
+    assert_eq!(only_action(&run).outcome, Outcome::Done);
     assert_eq!(account.executions(&configured).await.len(), 1);
     assert!(account.executions(&tagged).await.is_empty());
 
@@ -772,10 +770,10 @@ async fn configuration_overrides_tags_and_no_target_is_a_finding() {
     account.endpoint(&untagged, &[("Team", "fraud")]).await;
     let alarm = Alarm::new(&untagged);
     let run = account.run(&alarm.write(Shape::EventBridge), &[]);
-    assert!(run.report["actions"].as_array().unwrap().is_empty());
+    assert!(run.report().actions.is_empty());
     let missing = finding(&run, "no-retrain-target");
-    assert_eq!(missing["severity"], "medium");
-    assert_eq!(missing["resource"], alarm.arn());
+    assert_eq!(missing.severity, Severity::Medium);
+    assert_eq!(missing.resource, alarm.arn());
 }
 
 #[tokio::test]
@@ -798,12 +796,8 @@ async fn an_sns_notification_of_an_alarm_without_a_description_starts_the_retrai
         // WHEN the retrainer gets it
         let run = account.run(&event, &[]);
         // THEN the retrain starts, with or without a description (the control)
-        assert!(
-            run.report["errors"].as_array().unwrap().is_empty(),
-            "{}",
-            run.report
-        );
-        assert_eq!(only_action(&run)["outcome"], "done", "{}", run.report);
+        assert!(run.report().errors.is_empty(), "{}", run.json);
+        assert_eq!(only_action(&run).outcome, Outcome::Done, "{}", run.json);
         let executions = account.executions(&pipeline).await;
         assert_eq!(executions.len(), 1);
         assert_eq!(parameter(&executions[0], "AlarmName"), alarm.name);
@@ -826,20 +820,13 @@ async fn an_alarm_over_other_metrics_is_a_finding_unless_listed_in_retrain_alarm
         // WHEN it fires
         let run = account.run(&alarm.write(shape), &[]);
         // THEN nothing starts, and the finding says why
-        assert!(
-            run.report["actions"].as_array().unwrap().is_empty(),
-            "{}",
-            run.report
-        );
+        assert!(run.report().actions.is_empty(), "{}", run.json);
         let refusal = finding(&run, "alarm-not-monitoring");
-        assert_eq!(refusal["severity"], "medium");
-        assert_eq!(refusal["resource"], alarm.arn());
+        assert_eq!(refusal.severity, Severity::Medium);
+        assert_eq!(refusal.resource, alarm.arn());
         assert!(
-            refusal["message"]
-                .as_str()
-                .unwrap()
-                .contains("AWS/SageMaker/ModelLatency"),
-            "{refusal}"
+            refusal.message.contains("AWS/SageMaker/ModelLatency"),
+            "{refusal:?}"
         );
     }
     assert!(account.executions(&pipeline).await.is_empty());
@@ -850,7 +837,7 @@ async fn an_alarm_over_other_metrics_is_a_finding_unless_listed_in_retrain_alarm
         &alarm.write(Shape::EventBridge),
         &[("RETRAIN_ALARMS", listed.as_str())],
     );
-    assert_eq!(only_action(&run)["outcome"], "done", "{}", run.report);
+    assert_eq!(only_action(&run).outcome, Outcome::Done, "{}", run.json);
     assert_eq!(account.executions(&pipeline).await.len(), 1);
 }
 
@@ -870,7 +857,7 @@ async fn a_retrain_of_card_fraud_does_not_hold_back_fraud() {
     let env = [("RETRAIN_ROLE_ARN", ROLE)];
     // AND card-fraud retrained a moment ago (its copy's name contains "<fraud>-rt-")
     let card = account.run(&Alarm::new(&card_endpoint).write(Shape::EventBridge), &env);
-    assert_eq!(only_action(&card)["outcome"], "done", "{}", card.report);
+    assert_eq!(only_action(&card).outcome, Outcome::Done, "{}", card.json);
 
     // WHEN fraud's alarm fires
     let alarm = Alarm::new(&fraud_endpoint);
@@ -878,17 +865,12 @@ async fn a_retrain_of_card_fraud_does_not_hold_back_fraud() {
 
     // THEN fraud's retrain starts: card-fraud's copy is not in its history
     let action = only_action(&run);
-    assert_eq!(action["outcome"], "done", "{}", run.report);
-    let copy = action["resource"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap();
-    assert!(copy.starts_with(&format!("{fraud}-rt-")), "{action}");
+    assert_eq!(action.outcome, Outcome::Done, "{}", run.json);
+    let copy = action.resource.rsplit('/').next().unwrap();
+    assert!(copy.starts_with(&format!("{fraud}-rt-")), "{action:?}");
     // Control: fraud's own copy does hold back its next transition (cooldown).
     let again = account.run(&alarm.later(30).write(Shape::EventBridge), &env);
-    let detail = only_action(&again)["detail"].as_str().unwrap().to_owned();
+    let detail = only_action(&again).detail.as_deref().unwrap().to_owned();
     assert!(detail.starts_with("cooldown: "), "{detail}");
     assert!(detail.contains(&format!("/{fraud}-rt-")), "{detail}");
 }
@@ -936,28 +918,25 @@ async fn two_alarms_on_one_endpoint_at_the_same_moment_start_one_retrain() {
     for (i, (pipelines, ..)) in pairs.iter().enumerate() {
         let (a, b) = (&runs[2 * i], &runs[2 * i + 1]);
         for run in [a, b] {
-            assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+            assert_eq!(run.code(), 0, "{}\n{}", run.json, run.stderr());
         }
-        let outcomes = [
-            only_action(a)["outcome"].clone(),
-            only_action(b)["outcome"].clone(),
-        ];
+        let outcomes = [only_action(a).outcome, only_action(b).outcome];
         if pipelines.len() == 1 {
             assert_eq!(
                 account.executions(&pipelines[0]).await.len(),
                 1,
                 "{outcomes:?}"
             );
-            assert!(outcomes.contains(&json!("done")), "{outcomes:?}");
+            assert!(outcomes.contains(&Outcome::Done), "{outcomes:?}");
             let held = [a, b]
                 .into_iter()
-                .find(|r| only_action(r)["outcome"] == "skipped")
+                .find(|r| only_action(r).outcome == Outcome::Skipped)
                 .unwrap_or_else(|| panic!("two starts: {outcomes:?}"));
-            let detail = only_action(held)["detail"].as_str().unwrap();
+            let detail = only_action(held).detail.as_deref().unwrap();
             assert!(detail.starts_with("cooldown: "), "{detail}");
         } else {
             // Control: on two endpoints, both start.
-            assert_eq!(outcomes, [json!("done"), json!("done")]);
+            assert_eq!(outcomes, [Outcome::Done, Outcome::Done]);
             for pipeline in pipelines {
                 assert_eq!(account.executions(pipeline).await.len(), 1);
             }

@@ -10,14 +10,13 @@
 use aws_sdk_applicationautoscaling::types::{
     ScalableDimension, ScalableTargetAction, ServiceNamespace,
 };
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, VersioningConfiguration,
-};
+use aws_sdk_s3::types::VersioningConfiguration;
 use aws_sdk_sagemaker::types::Tag;
-use sagekeeper_core::Aws;
+use sagekeeper_core::{Aws, Outcome, Severity};
 use serde_json::Value;
 
 mod support;
+use support::reports::{ActionRecord, ReportExt};
 use support::{Run, Sandbox, sandbox, seed_endpoint, unique};
 
 /// Friday 2026-11-20 19:05 in Madrid: outside the default Mon-Fri 08:00-19:00.
@@ -37,17 +36,7 @@ impl Account {
         let sandbox = sandbox(region).await;
         let aws = sandbox.aws.clone();
         let bucket = unique("sk-state");
-        aws.s3()
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(region))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        support::buckets::create_in(&aws, region, &bucket).await;
         aws.s3()
             .put_bucket_versioning()
             .bucket(&bucket)
@@ -73,7 +62,7 @@ impl Account {
         ];
         env.extend_from_slice(extra_env);
         let run = self.sandbox.run("endpoint-scheduler", event, args, &env);
-        assert_eq!(run.code(), 0, "{}\n{}", run.report, run.stderr());
+        assert_eq!(run.code(), 0, "{}\n{}", run.json, run.stderr());
         run
     }
 
@@ -92,42 +81,14 @@ impl Account {
     }
 
     async fn tags(&self, arn: &str) -> Vec<(String, String)> {
-        let out = self
-            .aws
-            .sagemaker()
-            .list_tags()
-            .resource_arn(arn)
-            .send()
+        support::sagemaker_tags(&self.aws, arn)
             .await
-            .unwrap();
-        let mut tags: Vec<(String, String)> = out
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
-        tags.sort();
-        tags
+            .into_iter()
+            .collect()
     }
 
     async fn object_keys(&self, prefix: &str) -> Vec<String> {
-        let out = self
-            .aws
-            .s3()
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap();
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
+        support::object_keys(&self.aws, &self.bucket, prefix).await
     }
 
     /// Target-tracking policy and a scheduled action on the endpoint's variant.
@@ -154,29 +115,7 @@ impl Account {
 
     /// (targets, policies, scheduled actions) registered for the endpoint's variant.
     async fn autoscaling(&self, endpoint: &str) -> (Value, Value, Value) {
-        let aas = self.aws.autoscaling();
-        let resource = format!("endpoint/{endpoint}/variant/AllTraffic");
-        let targets = aas
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_ids(&resource)
-            .send()
-            .await
-            .unwrap();
-        let policies = aas
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_id(&resource)
-            .send()
-            .await
-            .unwrap();
-        let actions = aas
-            .describe_scheduled_actions()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_id(&resource)
-            .send()
-            .await
-            .unwrap();
+        let (targets, policies, actions) = support::parking::autoscaling(&self.aws, endpoint).await;
         let targets: Vec<Value> = targets
             .scalable_targets()
             .iter()
@@ -222,27 +161,17 @@ impl Account {
     }
 }
 
-fn actions_for<'a>(run: &'a Run, arn: &str) -> Vec<(&'a str, &'a str)> {
-    run.report["actions"]
-        .as_array()
-        .unwrap()
+/// The writes a run did, planned or failed: everything but what it skipped.
+fn writes(run: &Run) -> Vec<&ActionRecord> {
+    run.report()
+        .actions
         .iter()
-        .filter(|a| a["resource"] == arn)
-        .map(|a| {
-            (
-                a["action"].as_str().unwrap(),
-                a["outcome"].as_str().unwrap(),
+        .filter(|a| {
+            matches!(
+                a.outcome,
+                Outcome::Done | Outcome::Planned | Outcome::Failed
             )
         })
-        .collect()
-}
-
-fn writes(run: &Run) -> Vec<&Value> {
-    run.report["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["outcome"] == "done" || a["outcome"] == "planned" || a["outcome"] == "failed")
         .collect()
 }
 
@@ -272,11 +201,11 @@ async fn park_then_restore_brings_the_endpoint_back_exactly_as_it_was() {
     // Evening: snapshot, verify, deregister autoscaling, delete.
     let run = account.run(EVENING, &[], &[]);
     assert_eq!(
-        actions_for(&run, &arn),
+        run.report().outcomes_for(&arn),
         [
-            ("write-snapshot", "done"),
-            ("deregister-autoscaling", "done"),
-            ("delete-endpoint", "done")
+            ("write-snapshot", Outcome::Done),
+            ("deregister-autoscaling", Outcome::Done),
+            ("delete-endpoint", Outcome::Done)
         ]
     );
     assert_eq!(
@@ -301,35 +230,40 @@ async fn park_then_restore_brings_the_endpoint_back_exactly_as_it_was() {
         Value::from(Vec::<Value>::new()),
         "targets deregistered"
     );
-    assert_eq!(run.report["metrics"]["EndpointsParked"], 1.0);
+    assert_eq!(run.report().metric("EndpointsParked"), Some(1.0));
     assert_eq!(
-        run.report["metrics"]["EstimatedHourlySavingsUSD"], 0.12,
+        run.report().metric("EstimatedHourlySavingsUSD"),
+        Some(0.12),
         "one ml.m5.large ≈ $0.115/h"
     );
     assert!(
-        run.report["headline"]
-            .as_str()
+        run.report()
+            .headline
+            .as_deref()
             .unwrap()
             .contains("1 endpoint(s)")
     );
 
     // A second evening run changes nothing.
     let again = account.run(EVENING, &[], &[]);
-    assert!(writes(&again).is_empty(), "{}", again.report);
+    assert!(writes(&again).is_empty(), "{}", again.json);
 
     // Morning: recreate; autoscaling once it is InService (the emulator is instantly).
     let run = account.run(MORNING, &[], &[]);
-    assert_eq!(actions_for(&run, &arn), [("recreate-endpoint", "done")]);
+    assert_eq!(
+        run.report().outcomes_for(&arn),
+        [("recreate-endpoint", Outcome::Done)]
+    );
     assert_eq!(
         account.endpoint_status(&name).await.as_deref(),
         Some("InService")
     );
     let run = account.run(MORNING, &[], &[]);
     assert_eq!(
-        actions_for(&run, &arn),
+        run.report().outcomes_for(&arn),
         [
-            ("restore-autoscaling", "done"),
-            ("archive-snapshot", "done")
+            ("restore-autoscaling", Outcome::Done),
+            ("archive-snapshot", Outcome::Done)
         ]
     );
 
@@ -359,7 +293,7 @@ async fn park_then_restore_brings_the_endpoint_back_exactly_as_it_was() {
     );
 
     let again = account.run(MORNING, &[], &[]);
-    assert!(writes(&again).is_empty(), "{}", again.report);
+    assert!(writes(&again).is_empty(), "{}", again.json);
 }
 
 #[tokio::test]
@@ -369,10 +303,10 @@ async fn dry_run_reports_the_plan_and_writes_nothing() {
     let arn = seed_endpoint(&account.aws, &name, &[("AutoShutdown", "true")]).await;
     let run = account.run(EVENING, &["--dry-run"], &[]);
     assert_eq!(
-        actions_for(&run, &arn),
+        run.report().outcomes_for(&arn),
         [
-            ("write-snapshot", "planned"),
-            ("delete-endpoint", "planned")
+            ("write-snapshot", Outcome::Planned),
+            ("delete-endpoint", Outcome::Planned)
         ]
     );
     assert_eq!(
@@ -384,8 +318,9 @@ async fn dry_run_reports_the_plan_and_writes_nothing() {
         "no snapshot written"
     );
     assert!(
-        run.report["headline"]
-            .as_str()
+        run.report()
+            .headline
+            .as_deref()
             .unwrap()
             .contains("would be parked")
     );
@@ -427,10 +362,13 @@ async fn a_snapshot_that_cannot_be_written_leaves_the_endpoint_running() {
         account.endpoint_status(&name).await.as_deref(),
         Some("InService")
     );
-    assert_eq!(actions_for(&run, &arn), [("write-snapshot", "failed")]);
-    let findings = support::entries_for(&run.report, "findings", &arn);
-    assert_eq!(findings[0]["rule"], "snapshot-failed");
-    assert_eq!(findings[0]["severity"], "high");
+    assert_eq!(
+        run.report().outcomes_for(&arn),
+        [("write-snapshot", Outcome::Failed)]
+    );
+    let findings = run.report().findings_for(&arn);
+    assert_eq!(findings[0].rule, "snapshot-failed");
+    assert_eq!(findings[0].severity, Severity::High);
 }
 
 #[tokio::test]
@@ -465,10 +403,10 @@ async fn a_crash_after_the_snapshot_is_finished_by_the_next_run() {
 
     let run = account.run(EVENING, &[], &[]);
     assert_eq!(
-        actions_for(&run, &arn),
+        run.report().outcomes_for(&arn),
         [
-            ("deregister-autoscaling", "done"),
-            ("delete-endpoint", "done")
+            ("deregister-autoscaling", Outcome::Done),
+            ("delete-endpoint", Outcome::Done)
         ],
         "the verified snapshot is reused, not rewritten"
     );
@@ -512,10 +450,10 @@ async fn a_crash_after_recreating_is_finished_by_the_next_run() {
 
     let run = account.run(MORNING, &[], &[]);
     assert_eq!(
-        actions_for(&run, &arn),
+        run.report().outcomes_for(&arn),
         [
-            ("restore-autoscaling", "done"),
-            ("archive-snapshot", "done")
+            ("restore-autoscaling", Outcome::Done),
+            ("archive-snapshot", Outcome::Done)
         ]
     );
     assert_eq!(account.autoscaling(&name).await, scaling_before);
@@ -537,10 +475,13 @@ async fn a_config_deleted_while_parked_is_reported_and_the_snapshot_kept() {
         .unwrap();
 
     let run = account.run(MORNING, &[], &[]);
-    assert!(actions_for(&run, &arn).is_empty(), "nothing is created");
-    let findings = support::entries_for(&run.report, "findings", &arn);
-    assert_eq!(findings[0]["rule"], "parked-endpoint-config-missing");
-    assert_eq!(findings[0]["severity"], "high");
+    assert!(
+        run.report().outcomes_for(&arn).is_empty(),
+        "nothing is created"
+    );
+    let findings = run.report().findings_for(&arn);
+    assert_eq!(findings[0].rule, "parked-endpoint-config-missing");
+    assert_eq!(findings[0].severity, Severity::High);
     assert_eq!(account.object_keys("snapshots/").await.len(), 1);
     assert_eq!(account.endpoint_status(&name).await, None);
 }
@@ -562,16 +503,19 @@ async fn only_opted_in_resources_are_touched_and_bad_tags_are_reported() {
     .await;
     let run = account.run(EVENING, &[], &[]);
     for arn in [&kept, &untagged, &typo, &bad_schedule] {
-        assert!(actions_for(&run, arn).is_empty(), "{arn} was touched");
+        assert!(
+            run.report().outcomes_for(arn).is_empty(),
+            "{arn} was touched"
+        );
     }
-    assert!(support::entries_for(&run.report, "findings", &kept).is_empty());
-    assert!(support::entries_for(&run.report, "findings", &untagged).is_empty());
+    assert!(run.report().findings_for(&kept).is_empty());
+    assert!(run.report().findings_for(&untagged).is_empty());
     assert_eq!(
-        support::entries_for(&run.report, "findings", &typo)[0]["rule"],
+        run.report().findings_for(&typo)[0].rule,
         "unknown-opt-in-value"
     );
     assert_eq!(
-        support::entries_for(&run.report, "findings", &bad_schedule)[0]["rule"],
+        run.report().findings_for(&bad_schedule)[0].rule,
         "unknown-schedule"
     );
 }
@@ -601,17 +545,18 @@ async fn snoozed_endpoints_stay_up_and_expired_snoozes_are_removed() {
     .await;
     let run = account.run(EVENING, &[], &[]);
     assert_eq!(
-        actions_for(&run, &snoozed),
-        [("schedule", "skipped")],
+        run.report().outcomes_for(&snoozed),
+        [("schedule", Outcome::Skipped)],
         "reported, not acted upon"
     );
-    let skipped = support::entries_for(&run.report, "actions", &snoozed);
+    let skipped = run.report().actions_for(&snoozed);
     assert!(
-        skipped[0]["detail"]
-            .as_str()
+        skipped[0]
+            .detail
+            .as_deref()
             .unwrap()
             .contains("snooze-until"),
-        "{}",
+        "{:?}",
         skipped[0]
     );
     assert_eq!(
@@ -619,10 +564,14 @@ async fn snoozed_endpoints_stay_up_and_expired_snoozes_are_removed() {
         Some("InService")
     );
     assert_eq!(
-        actions_for(&run, &expired)[0],
-        ("remove-expired-snooze", "done")
+        run.report().outcomes_for(&expired)[0],
+        ("remove-expired-snooze", Outcome::Done)
     );
-    assert!(actions_for(&run, &expired).contains(&("delete-endpoint", "done")));
+    assert!(
+        run.report()
+            .outcomes_for(&expired)
+            .contains(&("delete-endpoint", Outcome::Done))
+    );
     // The snapshot (and so the restored endpoint) no longer carries the expired tag.
     account.run(MORNING, &[], &[]);
     let tags = account.tags(&expired).await;
@@ -636,19 +585,7 @@ async fn snoozed_endpoints_stay_up_and_expired_snoozes_are_removed() {
 async fn notebooks_stop_off_hours_and_start_in_hours() {
     let account = Account::new("ca-central-1").await;
     let name = unique("nb");
-    let arn = account
-        .aws
-        .sagemaker()
-        .create_notebook_instance()
-        .notebook_instance_name(&name)
-        .instance_type(aws_sdk_sagemaker::types::InstanceType::MlT3Medium)
-        .role_arn("arn:aws:iam::123456789012:role/SageMakerExecutionRole")
-        .tags(Tag::builder().key("AutoShutdown").value("true").build())
-        .send()
-        .await
-        .unwrap()
-        .notebook_instance_arn
-        .unwrap();
+    let arn = support::seed_notebook(&account.aws, &name, None, &[("AutoShutdown", "true")]).await;
     let status = |account: &Account, name: String| {
         let client = account.aws.sagemaker();
         async move {
@@ -663,14 +600,20 @@ async fn notebooks_stop_off_hours_and_start_in_hours() {
         }
     };
     let run = account.run(EVENING, &[], &[]);
-    assert_eq!(actions_for(&run, &arn), [("stop-notebook", "done")]);
+    assert_eq!(
+        run.report().outcomes_for(&arn),
+        [("stop-notebook", Outcome::Done)]
+    );
     assert_eq!(
         status(&account, name.clone()).await.as_deref(),
         Some("Stopped")
     );
-    assert_eq!(run.report["metrics"]["NotebooksStopped"], 1.0);
+    assert_eq!(run.report().metric("NotebooksStopped"), Some(1.0));
     let run = account.run(MORNING, &[], &[]);
-    assert_eq!(actions_for(&run, &arn), [("start-notebook", "done")]);
+    assert_eq!(
+        run.report().outcomes_for(&arn),
+        [("start-notebook", Outcome::Done)]
+    );
     assert_eq!(status(&account, name).await.as_deref(), Some("InService"));
 }
 
@@ -738,9 +681,13 @@ async fn an_endpoint_whose_snapshot_cannot_be_read_stays_up() {
             ("TIMEZONE", "Europe/Madrid"),
         ],
     );
-    assert!(actions_for(&run, &broken).is_empty(), "{}", run.report);
+    assert!(
+        run.report().outcomes_for(&broken).is_empty(),
+        "{}",
+        run.json
+    );
     assert_eq!(
-        support::entries_for(&run.report, "findings", &broken)[0]["rule"],
+        run.report().findings_for(&broken)[0].rule,
         "snapshot-unreadable"
     );
     assert_eq!(
@@ -754,8 +701,11 @@ async fn an_endpoint_whose_snapshot_cannot_be_read_stays_up() {
     );
     // Control: an endpoint whose snapshot is known is parked by the same run.
     assert_eq!(
-        actions_for(&run, &control),
-        [("write-snapshot", "done"), ("delete-endpoint", "done")]
+        run.report().outcomes_for(&control),
+        [
+            ("write-snapshot", Outcome::Done),
+            ("delete-endpoint", Outcome::Done)
+        ]
     );
     assert_eq!(account.endpoint_status(&control_name).await, None);
 }
@@ -770,9 +720,9 @@ async fn nothing_is_parked_while_the_state_bucket_cannot_be_listed() {
     let proxy = support::faultproxy::Proxy::start("0", 11, &["--fail-list-objects"]);
 
     let run = run_through(&account, &proxy, EVENING);
-    assert!(actions_for(&run, &arn).is_empty(), "{}", run.report);
+    assert!(run.report().outcomes_for(&arn).is_empty(), "{}", run.json);
     assert_eq!(
-        support::entries_for(&run.report, "findings", &arn)[0]["rule"],
+        run.report().findings_for(&arn)[0].rule,
         "snapshot-unreadable"
     );
     assert_eq!(
@@ -785,8 +735,11 @@ async fn nothing_is_parked_while_the_state_bucket_cannot_be_listed() {
     // Control: once the bucket can be listed again, the endpoint is parked.
     let run = account.run(EVENING, &[], &[]);
     assert_eq!(
-        actions_for(&run, &arn),
-        [("write-snapshot", "done"), ("delete-endpoint", "done")]
+        run.report().outcomes_for(&arn),
+        [
+            ("write-snapshot", Outcome::Done),
+            ("delete-endpoint", Outcome::Done)
+        ]
     );
 }
 
@@ -857,16 +810,23 @@ async fn hand_set_capacity_and_deployment_config_come_back() {
     assert!(before["deployment_config"].is_string(), "{before}");
 
     let run = account.run(EVENING, &[], &[]);
-    assert!(actions_for(&run, &arn).contains(&("delete-endpoint", "done")));
+    assert!(
+        run.report()
+            .outcomes_for(&arn)
+            .contains(&("delete-endpoint", Outcome::Done))
+    );
     account.run(MORNING, &[], &[]);
     let run = account.run(MORNING, &[], &[]);
-    assert_eq!(actions_for(&run, &arn), [("restore-capacity", "done")]);
+    assert_eq!(
+        run.report().outcomes_for(&arn),
+        [("restore-capacity", Outcome::Done)]
+    );
     let run = account.run(MORNING, &[], &[]);
     assert_eq!(
-        actions_for(&run, &arn),
+        run.report().outcomes_for(&arn),
         [
-            ("restore-autoscaling", "done"),
-            ("archive-snapshot", "done")
+            ("restore-autoscaling", Outcome::Done),
+            ("archive-snapshot", Outcome::Done)
         ]
     );
     assert_eq!(
@@ -946,7 +906,11 @@ async fn step_scaling_policies_come_back_with_their_alarms() {
     );
 
     let run = account.run(EVENING, &[], &[]);
-    assert!(actions_for(&run, &arn).contains(&("delete-endpoint", "done")));
+    assert!(
+        run.report()
+            .outcomes_for(&arn)
+            .contains(&("delete-endpoint", Outcome::Done))
+    );
     let parked = support::parking::restorable_state(&account.aws, &name).await;
     assert_eq!(
         parked["alarms"][0]["alarm_actions"],
@@ -978,14 +942,11 @@ async fn an_endpoint_that_changes_while_it_is_parked_stays_up() {
     let v2 = format!("{moving_name}-config-v2");
     sm.create_endpoint_config()
         .endpoint_config_name(&v2)
-        .production_variants(
-            aws_sdk_sagemaker::types::ProductionVariant::builder()
-                .variant_name("AllTraffic")
-                .model_name(format!("{moving_name}-model"))
-                .instance_type(aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large)
-                .initial_instance_count(1)
-                .build(),
-        )
+        .production_variants(support::all_traffic(
+            &moving_name,
+            aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large,
+            1,
+        ))
         .send()
         .await
         .unwrap();
@@ -1018,17 +979,17 @@ async fn an_endpoint_that_changes_while_it_is_parked_stays_up() {
         })
     });
     assert_eq!(
-        actions_for(&run, &moving),
+        run.report().outcomes_for(&moving),
         [
-            ("write-snapshot", "done"),
-            ("deregister-autoscaling", "done"),
-            ("restore-autoscaling", "done")
+            ("write-snapshot", Outcome::Done),
+            ("deregister-autoscaling", Outcome::Done),
+            ("restore-autoscaling", Outcome::Done)
         ],
         "{}",
-        run.report
+        run.json
     );
     assert_eq!(
-        support::entries_for(&run.report, "findings", &moving)[0]["rule"],
+        run.report().findings_for(&moving)[0].rule,
         "endpoint-changed-while-parking"
     );
     let described = sm
@@ -1044,17 +1005,21 @@ async fn an_endpoint_that_changes_while_it_is_parked_stays_up() {
     );
     assert_eq!(account.autoscaling(&moving_name).await, scaling_before);
     // Control: the endpoint that did not change was parked by the same run.
-    assert!(actions_for(&run, &control).contains(&("delete-endpoint", "done")));
+    assert!(
+        run.report()
+            .outcomes_for(&control)
+            .contains(&("delete-endpoint", Outcome::Done))
+    );
     assert_eq!(account.endpoint_status(&control_name).await, None);
 
     // The next run plans again: it replaces the snapshot with one of the new deployment.
     let run = account.run(EVENING, &[], &[]);
     assert_eq!(
-        actions_for(&run, &moving),
+        run.report().outcomes_for(&moving),
         [
-            ("write-snapshot", "done"),
-            ("deregister-autoscaling", "done"),
-            ("delete-endpoint", "done")
+            ("write-snapshot", Outcome::Done),
+            ("deregister-autoscaling", Outcome::Done),
+            ("delete-endpoint", Outcome::Done)
         ]
     );
     let snapshot: Value = serde_json::from_str(&object_text(&account, &key).await).unwrap();

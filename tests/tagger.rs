@@ -14,19 +14,18 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration,
-    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag as S3Tag,
-    Tagging,
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter,
 };
 use sagekeeper_core::model::lifecycle::{Expiration, Filter, Rule};
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
 use sagekeeper_core::s3::lifecycle;
+use sagekeeper_core::{Outcome, Severity};
 use serde_json::Value;
 
 mod support;
+use support::reports::ReportExt;
 use support::{Run, Sandbox, repo_root, sandbox, seed_endpoint, unique};
 
 const FUNCTION: &str = "lifecycle-tagger";
@@ -73,58 +72,31 @@ fn write_event(text: &str) -> EventFile {
 
 fn run(sandbox: &Sandbox, event: &str, env: &[(&str, &str)]) -> Run {
     let run = sandbox.run(FUNCTION, event, &[], env);
-    assert_eq!(run.code(), 0, "{:#}\n{}", run.report, run.stderr());
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
     run
 }
 
-fn actions(run: &Run) -> Vec<(String, String, String)> {
-    run.report["actions"]
-        .as_array()
-        .unwrap()
+/// (resource, action, outcome) of every action of the run.
+fn actions(run: &Run) -> Vec<(String, String, Outcome)> {
+    run.report()
+        .actions
         .iter()
-        .map(|a| {
-            (
-                a["resource"].as_str().unwrap().to_owned(),
-                a["action"].as_str().unwrap().to_owned(),
-                a["outcome"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|a| (a.resource.clone(), a.action.clone(), a.outcome))
         .collect()
 }
 
+/// (resource, message) of every finding of `rule`.
 fn findings(run: &Run, rule: &str) -> Vec<(String, String)> {
-    run.report["findings"]
-        .as_array()
-        .unwrap()
+    run.report()
+        .findings
         .iter()
-        .filter(|f| f["rule"] == rule)
-        .map(|f| {
-            (
-                f["resource"].as_str().unwrap().to_owned(),
-                f["message"].as_str().unwrap().to_owned(),
-            )
-        })
+        .filter(|f| f.rule == rule)
+        .map(|f| (f.resource.clone(), f.message.clone()))
         .collect()
 }
 
 async fn sagemaker_tags(sandbox: &Sandbox, arn: &str) -> BTreeMap<String, String> {
-    sandbox
-        .aws
-        .sagemaker()
-        .list_tags()
-        .resource_arn(arn)
-        .send()
-        .await
-        .unwrap()
-        .tags()
-        .iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    support::sagemaker_tags(&sandbox.aws, arn).await
 }
 
 async fn bucket_tags(sandbox: &Sandbox, bucket: &str) -> BTreeMap<String, String> {
@@ -162,33 +134,9 @@ async fn training_job(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) -> S
 }
 
 async fn create_bucket(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) {
-    let s3 = sandbox.aws.s3();
-    s3.create_bucket()
-        .bucket(name)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(sandbox.region.as_str()))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::buckets::create_in(&sandbox.aws, &sandbox.region, name).await;
     if !tags.is_empty() {
-        s3.put_bucket_tagging()
-            .bucket(name)
-            .tagging(
-                Tagging::builder()
-                    .set_tag_set(Some(
-                        tags.iter()
-                            .map(|(k, v)| S3Tag::builder().key(*k).value(*v).build().unwrap())
-                            .collect(),
-                    ))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        support::buckets::put_tags(&sandbox.aws, name, tags).await;
     }
 }
 
@@ -255,7 +203,7 @@ async fn a_create_training_job_event_tags_the_job_and_keeps_the_owners_tag() {
         "no access key id in any tag: {tags:?}"
     );
     let missing = findings(&first, "required-tags-missing");
-    assert_eq!(missing.len(), 1, "{:#}", first.report);
+    assert_eq!(missing.len(), 1, "{:#}", first.json);
     assert_eq!(missing[0].0, arn);
     assert!(
         missing[0].1.starts_with("Project could not be inferred"),
@@ -270,7 +218,7 @@ async fn a_create_training_job_event_tags_the_job_and_keeps_the_owners_tag() {
         &event,
         &[("DEFAULT_TAGS", r#"{"Environment": "prod"}"#)],
     );
-    assert!(actions(&again).is_empty(), "{:#}", again.report);
+    assert!(actions(&again).is_empty(), "{:#}", again.json);
     assert_eq!(sagemaker_tags(&sandbox, &arn).await, tags);
 }
 
@@ -507,41 +455,13 @@ async fn log_retention_is_set_only_where_there_is_none() {
         retained[0].0.ends_with(&format!("log-group:{training}")),
         "{retained:?}"
     );
-    assert_eq!(run.report["metrics"]["LogGroupsRetained"], 1.0);
+    assert_eq!(run.report().metric("LogGroupsRetained"), Some(1.0));
 }
 
 /// `Invocations` datapoints for the endpoint's AllTraffic variant at `time`.
 async fn invocations(sandbox: &Sandbox, endpoint: &str, time: &str, count: f64) {
-    let secs = chrono::DateTime::parse_from_rfc3339(time)
-        .unwrap()
-        .timestamp();
-    sandbox
-        .aws
-        .cloudwatch()
-        .put_metric_data()
-        .namespace("AWS/SageMaker")
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name("Invocations")
-                .dimensions(
-                    Dimension::builder()
-                        .name("EndpointName")
-                        .value(endpoint)
-                        .build(),
-                )
-                .dimensions(
-                    Dimension::builder()
-                        .name("VariantName")
-                        .value("AllTraffic")
-                        .build(),
-                )
-                .timestamp(CwDateTime::from_secs(secs))
-                .value(count)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let variant = [("EndpointName", endpoint), ("VariantName", "AllTraffic")];
+    support::tagger::sagemaker_metric(sandbox, "Invocations", &variant, time, count).await;
 }
 
 /// Created long before the sweep (the emulator's creation times are the wall clock's).
@@ -573,7 +493,7 @@ async fn idle_detection_flags_an_endpoint_without_invocations_and_not_one_in_use
     let idle_tags = sagemaker_tags(&sandbox, &idle_arn).await;
     assert_eq!(idle_tags["sagekeeper:idle-since"], "2026-11-20");
     let flagged = findings(&run, "idle-endpoint");
-    assert_eq!(flagged.len(), 1, "{:#}", run.report);
+    assert_eq!(flagged.len(), 1, "{:#}", run.json);
     assert_eq!(flagged[0].0, idle_arn);
     // 1 × ml.m5.large at $0.115/h for 730 h.
     assert!(flagged[0].1.contains("~$83.95/month"), "{}", flagged[0].1);
@@ -589,15 +509,15 @@ async fn idle_detection_flags_an_endpoint_without_invocations_and_not_one_in_use
             .contains_key("sagekeeper:idle-since"),
         "used again: the idle-since tag goes"
     );
-    assert_eq!(run.report["metrics"]["IdleEndpoints"], 1.0);
-    assert_eq!(run.report["metrics"]["IdleEndpointsMonthlyCostUSD"], 83.95);
+    assert_eq!(run.report().metric("IdleEndpoints"), Some(1.0));
+    assert_eq!(
+        run.report().metric("IdleEndpointsMonthlyCostUSD"),
+        Some(83.95)
+    );
+    let headline = run.report().headline.as_deref().unwrap();
     assert!(
-        run.report["headline"]
-            .as_str()
-            .unwrap()
-            .contains("1 idle endpoint(s), ~$83.95/month"),
-        "{}",
-        run.report["headline"]
+        headline.contains("1 idle endpoint(s), ~$83.95/month"),
+        "{headline}"
     );
 
     // Still idle the next day: the date it became idle is kept, and it is not deleted
@@ -633,18 +553,7 @@ async fn run_next_day(sandbox: &Sandbox, event: &str, idle: &str, idle_arn: &str
 }
 
 async fn object_keys(sandbox: &Sandbox, bucket: &str) -> Vec<String> {
-    sandbox
-        .aws
-        .s3()
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
+    support::object_keys(&sandbox.aws, bucket, "").await
 }
 
 #[tokio::test]
@@ -673,14 +582,18 @@ async fn an_idle_endpoint_past_its_grace_period_is_snapshotted_then_deleted() {
 
     // A dry run says what it would do and does none of it.
     let dry = sandbox.run(FUNCTION, &event, &["--dry-run"], &env);
-    assert_eq!(dry.code(), 0, "{:#}", dry.report);
-    let planned: Vec<(String, String)> = actions(&dry)
+    assert_eq!(dry.code(), 0, "{:#}", dry.json);
+    let planned: Vec<(String, Outcome)> = actions(&dry)
         .into_iter()
         .filter(|(resource, ..)| resource == &arn)
         .map(|(_, action, outcome)| (action, outcome))
         .collect();
     assert_eq!(planned.len(), 3, "{planned:?}");
-    assert!(planned.iter().all(|(_, outcome)| outcome == "planned"));
+    assert!(
+        planned
+            .iter()
+            .all(|(_, outcome)| *outcome == Outcome::Planned)
+    );
     assert!(object_keys(&sandbox, &state_bucket).await.is_empty());
     assert!(
         sandbox
@@ -695,7 +608,7 @@ async fn an_idle_endpoint_past_its_grace_period_is_snapshotted_then_deleted() {
 
     let run = run(&sandbox, &event, &env);
 
-    let steps: Vec<(String, String)> = actions(&run)
+    let steps: Vec<(String, Outcome)> = actions(&run)
         .into_iter()
         .filter(|(resource, ..)| resource == &arn)
         .map(|(_, action, outcome)| (action, outcome))
@@ -709,21 +622,20 @@ async fn an_idle_endpoint_past_its_grace_period_is_snapshotted_then_deleted() {
     assert_eq!(
         steps,
         [
-            ("write-snapshot".to_owned(), "done".to_owned()),
-            ("deregister-autoscaling".to_owned(), "done".to_owned()),
-            ("delete-idle-endpoint".to_owned(), "done".to_owned()),
+            ("write-snapshot".to_owned(), Outcome::Done),
+            ("deregister-autoscaling".to_owned(), Outcome::Done),
+            ("delete-idle-endpoint".to_owned(), Outcome::Done),
         ]
     );
     // The action is a stable id; where the snapshot went is its detail.
     let location = format!("s3://{state_bucket}/{}", keys[0]);
     assert!(
-        run.report["actions"]
-            .as_array()
-            .unwrap()
+        run.report()
+            .actions
             .iter()
-            .any(|a| a["action"] == "write-snapshot" && a["detail"] == location.as_str()),
-        "{}",
-        run.report
+            .any(|a| a.action == "write-snapshot" && a.detail.as_deref() == Some(&location)),
+        "{:?}",
+        run.report().actions
     );
     let body = sandbox
         .aws
@@ -767,7 +679,7 @@ async fn an_idle_endpoint_past_its_grace_period_is_snapshotted_then_deleted() {
             .is_ok(),
         "its configuration stays, so it can be recreated from the snapshot"
     );
-    assert_eq!(run.report["metrics"]["IdleEndpointsDeleted"], 1.0);
+    assert_eq!(run.report().metric("IdleEndpointsDeleted"), Some(1.0));
 }
 
 async fn endpoint_exists(sandbox: &Sandbox, name: &str) -> bool {
@@ -833,7 +745,7 @@ async fn an_async_endpoint_processing_requests_is_not_deleted_and_a_silent_real_
 
     let run = run(&sandbox, &event, &deleting(&state_bucket));
 
-    assert!(endpoint_exists(&sandbox, &busy).await, "{:#}", run.report);
+    assert!(endpoint_exists(&sandbox, &busy).await, "{:#}", run.json);
     assert!(
         !sagemaker_tags(&sandbox, &busy_arn)
             .await
@@ -845,14 +757,12 @@ async fn an_async_endpoint_processing_requests_is_not_deleted_and_a_silent_real_
             .iter()
             .all(|(arn, _)| arn != &busy_arn)
     );
-    assert!(
-        !endpoint_exists(&sandbox, &silent).await,
-        "{:#}",
-        run.report
-    );
+    assert!(!endpoint_exists(&sandbox, &silent).await, "{:#}", run.json);
     let deleted: Vec<String> = actions(&run)
         .into_iter()
-        .filter(|(_, action, outcome)| action == "delete-idle-endpoint" && outcome == "done")
+        .filter(|(_, action, outcome)| {
+            action == "delete-idle-endpoint" && *outcome == Outcome::Done
+        })
         .map(|(resource, ..)| resource)
         .collect();
     assert_eq!(deleted, [silent_arn]);
@@ -889,31 +799,31 @@ async fn a_silent_async_endpoint_is_unknown_and_one_with_an_empty_queue_is_idle(
 
     let run = run(&sandbox, &event, &deleting(&state_bucket));
 
-    assert!(endpoint_exists(&sandbox, &silent).await, "{:#}", run.report);
+    assert!(endpoint_exists(&sandbox, &silent).await, "{:#}", run.json);
     assert_eq!(
         sagemaker_tags(&sandbox, &silent_arn).await["sagekeeper:idle-since"],
         "2026-11-10",
         "unknown: nothing changes"
     );
     let not_judged = findings(&run, "idle-endpoint-not-judged");
-    assert_eq!(not_judged.len(), 1, "{:#}", run.report);
+    assert_eq!(not_judged.len(), 1, "{:#}", run.json);
     assert_eq!(not_judged[0].0, silent_arn);
     assert!(
         not_judged[0].1.contains("ApproximateBacklogSize"),
         "{}",
         not_judged[0].1
     );
-    let severity = run.report["findings"]
-        .as_array()
-        .unwrap()
+    let severity = run
+        .report()
+        .findings
         .iter()
-        .find(|f| f["rule"] == "idle-endpoint-not-judged")
-        .map(|f| f["severity"].clone());
-    assert_eq!(severity, Some(Value::from("info")));
+        .find(|f| f.rule == "idle-endpoint-not-judged")
+        .map(|f| f.severity);
+    assert_eq!(severity, Some(Severity::Info));
 
-    assert!(!endpoint_exists(&sandbox, &quiet).await, "{:#}", run.report);
+    assert!(!endpoint_exists(&sandbox, &quiet).await, "{:#}", run.json);
     let idle = findings(&run, "idle-endpoint");
-    assert_eq!(idle.len(), 1, "{:#}", run.report);
+    assert_eq!(idle.len(), 1, "{:#}", run.json);
     assert_eq!(idle[0].0, quiet_arn);
     assert!(
         idle[0].1.starts_with("no request processed or queued"),
@@ -945,18 +855,14 @@ async fn a_bucket_created_by_cloudformation_is_tagged_and_keeps_its_system_tags(
     for bucket in [&stacked, &plain] {
         let event = event_for(&sandbox, CREATE_BUCKET, &[("acme-ml-scratch", bucket)]);
         let run = run(&sandbox, &event, &env);
-        assert!(
-            run.report["errors"].as_array().unwrap().is_empty(),
-            "{:#}",
-            run.report
-        );
+        assert!(run.report().errors.is_empty(), "{:#}", run.json);
         let tagged: Vec<_> = actions(&run)
             .into_iter()
             .filter(|(_, action, _)| action.starts_with("add-tags"))
             .collect();
-        assert_eq!(tagged.len(), 1, "{:#}", run.report);
+        assert_eq!(tagged.len(), 1, "{:#}", run.json);
         assert_eq!(tagged[0].0, format!("arn:aws:s3:::{bucket}"));
-        assert_eq!(tagged[0].2, "done", "{:#}", run.report);
+        assert_eq!(tagged[0].2, Outcome::Done, "{:#}", run.json);
     }
 
     let tags = bucket_tags(&sandbox, &stacked).await;
@@ -1005,11 +911,11 @@ async fn a_dry_run_sweep_reports_every_change_and_makes_none() {
         ],
     );
 
-    assert_eq!(run.report["dry_run"], true);
+    assert!(run.report().dry_run);
     let all = actions(&run);
     assert!(!all.is_empty());
     assert!(
-        all.iter().all(|(.., outcome)| outcome == "planned"),
+        all.iter().all(|(.., outcome)| *outcome == Outcome::Planned),
         "{all:?}"
     );
     for wanted in ["add-tags", "put-lifecycle-rules", "put-retention"] {
@@ -1032,8 +938,9 @@ async fn a_dry_run_sweep_reports_every_change_and_makes_none() {
     assert_eq!(groups.log_groups()[0].retention_in_days(), None);
     assert_eq!(findings(&run, "idle-endpoint").len(), 1);
     assert!(
-        run.report["headline"]
-            .as_str()
+        run.report()
+            .headline
+            .as_deref()
             .unwrap()
             .contains("would be tagged")
     );
@@ -1086,13 +993,13 @@ async fn malformed_events_are_clear_errors_and_change_nothing() {
             &[],
             &[("DEFAULT_TAGS", r#"{"Environment": "dev"}"#)],
         );
-        assert_eq!(run.code(), 1, "{:#}", run.report);
-        let errors = run.report["errors"].as_array().unwrap();
-        assert_eq!(errors.len(), 1, "{:#}", run.report);
-        assert_eq!(errors[0]["kind"], "invalid-event");
-        let message = errors[0]["message"].as_str().unwrap();
+        assert_eq!(run.code(), 1, "{:#}", run.json);
+        let errors = &run.report().errors;
+        assert_eq!(errors.len(), 1, "{:#}", run.json);
+        assert_eq!(errors[0].kind, "invalid-event");
+        let message = &errors[0].message;
         assert!(message.contains(expected), "{message}");
-        assert!(actions(&run).is_empty(), "{:#}", run.report);
+        assert!(actions(&run).is_empty(), "{:#}", run.json);
     }
     assert_eq!(
         sagemaker_tags(&sandbox, &arn).await,

@@ -3,12 +3,13 @@
 //! the way AWS documents, and read back.
 
 use aws_sdk_s3::types::{
-    BucketCannedAcl, BucketLoggingStatus, BucketVersioningStatus, Destination,
-    EncryptionConfiguration, IndexDocument, LoggingEnabled, PublicAccessBlockConfiguration,
-    ReplicationConfiguration, ReplicationRule, ReplicationRuleFilter, ReplicationRuleStatus,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, SourceSelectionCriteria, SseKmsEncryptedObjects,
-    SseKmsEncryptedObjectsStatus, VersioningConfiguration, WebsiteConfiguration,
+    BucketCannedAcl, BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus,
+    CreateBucketConfiguration, Destination, EncryptionConfiguration, IndexDocument, LoggingEnabled,
+    PublicAccessBlockConfiguration, ReplicationConfiguration, ReplicationRule,
+    ReplicationRuleFilter, ReplicationRuleStatus, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    SourceSelectionCriteria, SseKmsEncryptedObjects, SseKmsEncryptedObjectsStatus, Tag, Tagging,
+    VersioningConfiguration, WebsiteConfiguration,
 };
 use sagekeeper_core::Aws;
 use serde_json::{Value, json};
@@ -39,6 +40,40 @@ pub async fn create(aws: &Aws, name: &str, key: Option<&str>) {
         .server_side_encryption_configuration(
             ServerSideEncryptionConfiguration::builder()
                 .rules(rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A new bucket `name` in `region`, with the location constraint S3 wants outside us-east-1;
+/// nothing else set.
+pub async fn create_in(aws: &Aws, region: &str, name: &str) {
+    let mut create = aws.s3().create_bucket().bucket(name);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.expect("create bucket");
+}
+
+/// Sets the bucket's tags to `tags`.
+pub async fn put_tags(aws: &Aws, name: &str, tags: &[(&str, &str)]) {
+    let tag_set = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap())
+        .collect();
+    aws.s3()
+        .put_bucket_tagging()
+        .bucket(name)
+        .tagging(
+            Tagging::builder()
+                .set_tag_set(Some(tag_set))
                 .build()
                 .unwrap(),
         )

@@ -2,6 +2,7 @@
 //! names, and running the function binaries as an operator would.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -10,14 +11,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sagemaker::types::{
-    ContainerDefinition, ProductionVariant, ProductionVariantInstanceType, Tag,
+    ContainerDefinition, DirectInternetAccess, InstanceType, ProductionVariant,
+    ProductionVariantInstanceType, RootAccess, Tag,
 };
-use sagekeeper_core::Aws;
+use reports::TargetRuns;
+use sagekeeper_core::{Aws, Report};
 use serde_json::Value;
 
 pub mod buckets;
 pub mod faultproxy;
 pub mod parking;
+pub mod reports;
 pub mod retrain;
 pub mod tagger;
 
@@ -111,34 +115,129 @@ pub async fn seed_endpoint_of_type(
     count: i32,
     tags: &[(&str, &str)],
 ) -> String {
-    let sm = aws.sagemaker();
     seed_model(aws, &format!("{name}-model")).await;
-    sm.create_endpoint_config()
+    aws.sagemaker()
+        .create_endpoint_config()
         .endpoint_config_name(format!("{name}-config"))
-        .production_variants(
-            ProductionVariant::builder()
-                .variant_name("AllTraffic")
-                .model_name(format!("{name}-model"))
-                .instance_type(instance_type)
-                .initial_instance_count(count)
-                .build(),
-        )
+        .production_variants(all_traffic(name, instance_type, count))
         .send()
         .await
         .expect("create endpoint config");
-    let tags: Vec<Tag> = tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-        .collect();
-    sm.create_endpoint()
+    create_endpoint(aws, name, tags).await
+}
+
+/// The one `AllTraffic` variant of the endpoint `name`, serving the model `<name>-model`.
+pub fn all_traffic(
+    name: &str,
+    instance_type: ProductionVariantInstanceType,
+    count: i32,
+) -> ProductionVariant {
+    ProductionVariant::builder()
+        .variant_name("AllTraffic")
+        .model_name(format!("{name}-model"))
+        .instance_type(instance_type)
+        .initial_instance_count(count)
+        .build()
+}
+
+/// The endpoint `name` of the endpoint config `<name>-config`, with `tags`; its ARN.
+pub async fn create_endpoint(aws: &Aws, name: &str, tags: &[(&str, &str)]) -> String {
+    aws.sagemaker()
+        .create_endpoint()
         .endpoint_name(name)
         .endpoint_config_name(format!("{name}-config"))
-        .set_tags(Some(tags))
+        .set_tags(Some(sagemaker_tags_of(tags)))
         .send()
         .await
         .expect("create endpoint")
         .endpoint_arn
         .expect("endpoint arn")
+}
+
+/// `tags` as SageMaker takes them.
+pub fn sagemaker_tags_of(tags: &[(&str, &str)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+        .collect()
+}
+
+/// The tags of a SageMaker resource.
+pub async fn sagemaker_tags(aws: &Aws, arn: &str) -> BTreeMap<String, String> {
+    aws.sagemaker()
+        .list_tags()
+        .resource_arn(arn)
+        .send()
+        .await
+        .expect("list tags")
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The tags of a SageMaker resource as sorted `key=value` lines.
+pub async fn sagemaker_tag_lines(aws: &Aws, arn: &str) -> Vec<String> {
+    let mut lines: Vec<String> = sagemaker_tags(aws, arn)
+        .await
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A notebook instance (ml.t3.medium) run as the account's SageMaker execution role, with
+/// `tags`. With `key`: encrypted with it, in a VPC, without direct internet or root access;
+/// without: none of those. Its ARN.
+pub async fn seed_notebook(
+    aws: &Aws,
+    name: &str,
+    key: Option<&str>,
+    tags: &[(&str, &str)],
+) -> String {
+    let mut create = aws
+        .sagemaker()
+        .create_notebook_instance()
+        .notebook_instance_name(name)
+        .instance_type(InstanceType::MlT3Medium)
+        .role_arn(format!(
+            "arn:aws:iam::{ACCOUNT}:role/SageMakerExecutionRole"
+        ))
+        .set_kms_key_id(key.map(str::to_owned))
+        .set_tags((!tags.is_empty()).then(|| sagemaker_tags_of(tags)));
+    if key.is_some() {
+        create = create
+            .direct_internet_access(DirectInternetAccess::Disabled)
+            .root_access(RootAccess::Disabled)
+            .subnet_id("subnet-0123456789abcdef0")
+            .security_group_ids("sg-0123456789abcdef0");
+    }
+    create
+        .send()
+        .await
+        .expect("create notebook instance")
+        .notebook_instance_arn
+        .expect("notebook instance arn")
+}
+
+/// The keys of the objects in `bucket` under `prefix` (all of them for "").
+pub async fn object_keys(aws: &Aws, bucket: &str, prefix: &str) -> Vec<String> {
+    aws.s3()
+        .list_objects_v2()
+        .bucket(bucket)
+        .set_prefix((!prefix.is_empty()).then(|| prefix.to_owned()))
+        .send()
+        .await
+        .expect("list objects")
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
 }
 
 /// The training job of events/cloudtrail-sagemaker-create-training-job.json, named `name`,
@@ -184,11 +283,7 @@ pub async fn seed_training_job(
                 .max_runtime_in_seconds(86400)
                 .build(),
         )
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-                .collect(),
-        ))
+        .set_tags(Some(sagemaker_tags_of(tags)))
         .send()
         .await
         .expect("create the sample training job")
@@ -213,17 +308,60 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// A function binary's run: its exit status, its logs, and the answer it printed.
 pub struct Run {
     pub output: Output,
-    pub report: Value,
+    /// What the run printed, as JSON (`Null` when it printed none): for messages, and for the
+    /// few checks of the answer's raw shape. Read the answer with `report` or `target_runs`.
+    pub json: Value,
+    report: Option<Report>,
+    target_runs: Option<TargetRuns>,
 }
 
 impl Run {
+    fn new(output: Output) -> Run {
+        let json = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        Run {
+            report: reports::report_of(&json),
+            target_runs: reports::target_runs_of(&json),
+            output,
+            json,
+        }
+    }
+
     pub fn code(&self) -> i32 {
         self.output.status.code().unwrap_or(-1)
     }
+
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// The run's report; fails the test, showing what was printed, when there is none.
+    #[track_caller]
+    pub fn report(&self) -> &Report {
+        self.report
+            .as_ref()
+            .unwrap_or_else(|| panic!("no report printed: {:#}\n{}", self.json, self.stderr()))
+    }
+
+    /// The report, if the run printed one (a run that failed to start, or was cut short,
+    /// prints none).
+    pub fn try_report(&self) -> Option<&Report> {
+        self.report.as_ref()
+    }
+
+    /// The answer of a run over several targets; fails the test, showing what was printed,
+    /// when the answer is not one.
+    #[track_caller]
+    pub fn target_runs(&self) -> &TargetRuns {
+        self.target_runs.as_ref().unwrap_or_else(|| {
+            panic!(
+                "a multi-target response: {:#}\n{}",
+                self.json,
+                self.stderr()
+            )
+        })
     }
 }
 
@@ -266,16 +404,7 @@ pub fn run_function_in(
         .envs(env.iter().copied())
         .output()
         .expect("run the function binary");
-    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
-    Run { output, report }
-}
-
-/// The report's findings (or actions) whose `resource` is `arn`.
-pub fn entries_for<'a>(report: &'a Value, list: &str, arn: &str) -> Vec<&'a Value> {
-    report[list]
-        .as_array()
-        .map(|items| items.iter().filter(|i| i["resource"] == arn).collect())
-        .unwrap_or_default()
+    Run::new(output)
 }
 
 /// An AWS account of its own in the emulator (the emulator keys every resource by the account

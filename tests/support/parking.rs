@@ -2,6 +2,9 @@
 //! alarms), and everything about an endpoint that must come back after it is parked, read
 //! directly from the emulator for comparison.
 
+use aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput;
+use aws_sdk_applicationautoscaling::operation::describe_scaling_policies::DescribeScalingPoliciesOutput;
+use aws_sdk_applicationautoscaling::operation::describe_scheduled_actions::DescribeScheduledActionsOutput;
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, MetricAggregationType, PolicyType, ScalableDimension, ServiceNamespace,
     StepAdjustment, StepScalingPolicyConfiguration,
@@ -98,55 +101,16 @@ pub async fn set_capacity(aws: &Aws, endpoint: &str, instances: i32, weight: f32
         .unwrap();
 }
 
-/// Everything that must come back after a park: status, config, tags, each variant's
-/// instance count and weight, the deployment configuration, the scalable target with its
-/// policies of both kinds and scheduled actions, and the alarms named `<endpoint>-*` with
-/// their actions (a policy's ARN is shown as `policy:<name>`: a policy put back has a new
-/// ARN, and what matters is that its alarms invoke it).
-pub async fn restorable_state(aws: &Aws, endpoint: &str) -> Value {
-    let sm = aws.sagemaker();
-    let described = sm
-        .describe_endpoint()
-        .endpoint_name(endpoint)
-        .send()
-        .await
-        .ok();
-    let mut tags: Vec<String> = Vec::new();
-    if let Some(arn) = described.as_ref().and_then(|d| d.endpoint_arn()) {
-        let out = sm.list_tags().resource_arn(arn).send().await.unwrap();
-        tags = out
-            .tags()
-            .iter()
-            .map(|t| {
-                format!(
-                    "{}={}",
-                    t.key().unwrap_or_default(),
-                    t.value().unwrap_or_default()
-                )
-            })
-            .collect();
-        tags.sort();
-    }
-    let variants: Vec<Value> = described
-        .as_ref()
-        .map(|d| {
-            d.production_variants()
-                .iter()
-                .map(|v| {
-                    json!([
-                        v.variant_name(),
-                        v.desired_instance_count(),
-                        v.desired_weight()
-                    ])
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let deployment = described
-        .as_ref()
-        .and_then(|d| d.last_deployment_config())
-        .map(|c| format!("{c:?}"));
-
+/// The scalable targets, scaling policies and scheduled actions of the endpoint's
+/// `AllTraffic` variant.
+pub async fn autoscaling(
+    aws: &Aws,
+    endpoint: &str,
+) -> (
+    DescribeScalableTargetsOutput,
+    DescribeScalingPoliciesOutput,
+    DescribeScheduledActionsOutput,
+) {
     let aas = aws.autoscaling();
     let targets = aas
         .describe_scalable_targets()
@@ -169,6 +133,47 @@ pub async fn restorable_state(aws: &Aws, endpoint: &str) -> Value {
         .send()
         .await
         .unwrap();
+    (targets, policies, actions)
+}
+
+/// Everything that must come back after a park: status, config, tags, each variant's
+/// instance count and weight, the deployment configuration, the scalable target with its
+/// policies of both kinds and scheduled actions, and the alarms named `<endpoint>-*` with
+/// their actions (a policy's ARN is shown as `policy:<name>`: a policy put back has a new
+/// ARN, and what matters is that its alarms invoke it).
+pub async fn restorable_state(aws: &Aws, endpoint: &str) -> Value {
+    let sm = aws.sagemaker();
+    let described = sm
+        .describe_endpoint()
+        .endpoint_name(endpoint)
+        .send()
+        .await
+        .ok();
+    let mut tags: Vec<String> = Vec::new();
+    if let Some(arn) = described.as_ref().and_then(|d| d.endpoint_arn()) {
+        tags = super::sagemaker_tag_lines(aws, arn).await;
+    }
+    let variants: Vec<Value> = described
+        .as_ref()
+        .map(|d| {
+            d.production_variants()
+                .iter()
+                .map(|v| {
+                    json!([
+                        v.variant_name(),
+                        v.desired_instance_count(),
+                        v.desired_weight()
+                    ])
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let deployment = described
+        .as_ref()
+        .and_then(|d| d.last_deployment_config())
+        .map(|c| format!("{c:?}"));
+
+    let (targets, policies, actions) = autoscaling(aws, endpoint).await;
     let policy_names: Vec<(String, String)> = policies
         .scaling_policies()
         .iter()

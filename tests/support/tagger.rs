@@ -6,8 +6,7 @@ use std::process::Command;
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_sagemaker::types::{
-    AsyncInferenceConfig, AsyncInferenceOutputConfig, ProductionVariant,
-    ProductionVariantInstanceType, Tag,
+    AsyncInferenceConfig, AsyncInferenceOutputConfig, ProductionVariantInstanceType,
 };
 
 use super::{Sandbox, emulator_url, repo_root};
@@ -15,18 +14,17 @@ use super::{Sandbox, emulator_url, repo_root};
 /// A model, an asynchronous-inference endpoint config (one `AllTraffic` variant, 1 ×
 /// ml.m5.large) and its endpoint named `name`, with `tags` on the endpoint; its ARN.
 pub async fn seed_async_endpoint(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) -> String {
-    let sm = sandbox.aws.sagemaker();
     super::seed_model(&sandbox.aws, &format!("{name}-model")).await;
-    sm.create_endpoint_config()
+    sandbox
+        .aws
+        .sagemaker()
+        .create_endpoint_config()
         .endpoint_config_name(format!("{name}-config"))
-        .production_variants(
-            ProductionVariant::builder()
-                .variant_name("AllTraffic")
-                .model_name(format!("{name}-model"))
-                .instance_type(ProductionVariantInstanceType::MlM5Large)
-                .initial_instance_count(1)
-                .build(),
-        )
+        .production_variants(super::all_traffic(
+            name,
+            ProductionVariantInstanceType::MlM5Large,
+            1,
+        ))
         .async_inference_config(
             AsyncInferenceConfig::builder()
                 .output_config(
@@ -39,19 +37,7 @@ pub async fn seed_async_endpoint(sandbox: &Sandbox, name: &str, tags: &[(&str, &
         .send()
         .await
         .expect("create async endpoint config");
-    sm.create_endpoint()
-        .endpoint_name(name)
-        .endpoint_config_name(format!("{name}-config"))
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-                .collect(),
-        ))
-        .send()
-        .await
-        .expect("create async endpoint")
-        .endpoint_arn
-        .expect("endpoint arn")
+    super::create_endpoint(&sandbox.aws, name, tags).await
 }
 
 /// One datapoint of an AWS/SageMaker metric with `dimensions`, at `time` (RFC 3339), as

@@ -81,7 +81,9 @@ pub trait ReportableError: std::error::Error {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Read back (by the integration tests, or tools reading a response) from what `Serialize`
+/// writes: the derived `summary` is ignored, since it is computed from the lists.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Report {
     pub function: String,
     pub dry_run: bool,
@@ -397,6 +399,35 @@ mod tests {
         assert!(r.errors[0].retryable);
         assert!(r.failed());
         assert_eq!(r.max_severity(), Severity::High);
+    }
+
+    #[test]
+    fn a_report_reads_back_as_it_was_written() {
+        let mut r = report(true);
+        r.trigger = "api-call CreateBucket".into();
+        r.target = Some("210987654321/eu-west-1".into());
+        r.headline = Some("parked 1 endpoint(s), ~$0.12/h".into());
+        r.finding(
+            "arn:b",
+            "s3-encryption",
+            Severity::High,
+            "no default encryption",
+        );
+        r.action("arn:b", "put-bucket-encryption", Outcome::Planned, None);
+        r.skipped("arn:e", "park", "serverless endpoints already pay per use");
+        r.error(Some("arn:b"), &Throttled);
+        r.add_metric("EstimatedHourlySavingsUSD", 0.12);
+        r.add_metric("EndpointsParked", 1.0);
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"summary\""), "{text}");
+        let back: Report = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
+        // Without the optional fields too.
+        let bare = report(false);
+        assert_eq!(
+            serde_json::from_value::<Report>(bare.to_json()).unwrap(),
+            bare
+        );
     }
 
     #[test]
