@@ -136,7 +136,10 @@ mod tests {
 
         assert_eq!(
             writes,
-            [("b1".to_owned(), Write::Encrypt), ("b3".to_owned(), Write::Encrypt)]
+            [
+                ("b1".to_owned(), Write::Encrypt),
+                ("b3".to_owned(), Write::Encrypt)
+            ]
         );
         assert_eq!(report.findings.len(), 1);
         assert_eq!(report.actions.len(), 1);
