@@ -1,6 +1,8 @@
 //! The decision, as a pure function of the alarm, what was gathered about its target, and the
 //! policy: start one retrain, or say why not. Time is the alarm's state-change time, never the
-//! clock, so a late or repeated delivery decides as the first one would have.
+//! clock, so a late or repeated delivery decides as the first one would have. The plan is the
+//! decision as the report tells it (findings, skip, metrics, headline) with its one write; the
+//! headline of a start, known only once it was tried, comes from `RetrainWrite::headline`.
 
 use std::fmt;
 
