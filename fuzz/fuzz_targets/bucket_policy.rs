@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// policy.rs names the core crate's `s3::bucket_arn`; this crate stands in for it so the
+// bucket_policy.rs names the core crate's `s3::bucket_arn`; this crate stands in for it so the
 // target needs no AWS SDK.
 extern crate self as sagekeeper_core;
 pub mod s3 {
@@ -13,15 +13,15 @@ pub mod s3 {
     }
 }
 
-#[path = "../../functions/encryption-enforcer/src/policy.rs"]
+#[path = "../../functions/encryption-enforcer/src/bucket_policy.rs"]
 #[allow(dead_code)]
-mod policy;
+mod bucket_policy;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(policy::Merge::Updated(merged)) = policy::merge_tls_only(Some(text), "fuzz-bucket") else {
+    let Ok(bucket_policy::Merge::Updated(merged)) = bucket_policy::merge_tls_only(Some(text), "fuzz-bucket") else {
         return;
     };
     let before: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
@@ -31,13 +31,13 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Some(statements) = before["Statement"].as_array() {
         for statement in statements {
-            if statement["Sid"] != policy::SID {
+            if statement["Sid"] != bucket_policy::SID {
                 assert!(kept(statement), "a statement was lost");
             }
         }
     }
     assert!(
-        matches!(policy::merge_tls_only(Some(&merged), "fuzz-bucket"), Ok(policy::Merge::Unchanged)),
+        matches!(bucket_policy::merge_tls_only(Some(&merged), "fuzz-bucket"), Ok(bucket_policy::Merge::Unchanged)),
         "merging twice changed the policy"
     );
 });

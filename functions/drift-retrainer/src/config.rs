@@ -8,7 +8,7 @@ use sagekeeper_core::{Arn, CommonConfig, ConfigError, Env};
 
 use crate::clone::CloneSettings;
 use crate::plan::Policy;
-use crate::target::Target;
+use crate::target::RetrainTarget;
 use crate::trust::TrustedAlarms;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +22,7 @@ pub struct Config {
     /// At most this many retrains of one target start per UTC day.
     pub daily_cap: u32,
     /// Endpoint name → what to retrain, overriding alarm and endpoint tags.
-    pub targets: BTreeMap<String, Target>,
+    pub targets: BTreeMap<String, RetrainTarget>,
     /// Prefix for the checkpoints of cloned jobs; by default the job's output path.
     pub checkpoint_s3_uri: Option<S3Uri>,
     /// MaxWaitTimeInSeconds of cloned spot jobs; by default twice the runtime, at least 1 h.
@@ -92,8 +92,9 @@ impl Config {
     }
 }
 
-fn targets(env: &Env) -> Result<BTreeMap<String, Target>, ConfigError> {
-    let targets: BTreeMap<String, Target> = env.json_or_default("RETRAIN_TARGETS", TARGETS_FORM)?;
+fn targets(env: &Env) -> Result<BTreeMap<String, RetrainTarget>, ConfigError> {
+    let targets: BTreeMap<String, RetrainTarget> =
+        env.json_or_default("RETRAIN_TARGETS", TARGETS_FORM)?;
     let bad = targets.iter().find_map(|(endpoint, target)| {
         if endpoint.trim().is_empty() {
             Some("an endpoint name is empty".to_owned())
@@ -243,11 +244,11 @@ mod tests {
         assert_eq!(config.daily_cap, 10);
         assert_eq!(
             config.targets["fraud-detector-dev"],
-            Target::Pipeline("fraud-retrain".into())
+            RetrainTarget::Pipeline("fraud-retrain".into())
         );
         assert_eq!(
             config.targets["churn"],
-            Target::TrainingJob("churn-xgb-2026-11-20".into())
+            RetrainTarget::TrainingJob("churn-xgb-2026-11-20".into())
         );
         assert_eq!(
             config.checkpoint_s3_uri.unwrap().to_string(),

@@ -17,7 +17,7 @@ use crate::clients::Clients;
 use crate::config::Config;
 use crate::key::RetrainKey;
 use crate::plan::{self, PastRun, RETRAIN_KEY_TAG, RETRAINED_FROM_TAG, Situation, TargetState};
-use crate::target::{self, Resolution, Target};
+use crate::target::{self, Resolution, RetrainTarget};
 use crate::violations::{REPORT_FILE, ViolationReport, Why, summarize};
 
 #[derive(Debug, thiserror::Error)]
@@ -60,13 +60,7 @@ pub async fn situation(
         let resolution = resolve(clients, config, alarm, endpoint.as_deref()).await?;
         target_state(clients, alarm, resolution).await
     };
-    let target = match gathered.await {
-        Ok(target) => target,
-        Err(err) => {
-            report.error(Some(&plan::alarm_resource(alarm)), &err);
-            return None;
-        }
-    };
+    let target = report.keep(Some(&plan::alarm_resource(alarm)), gathered.await)?;
     let why = match &target {
         TargetState::Pipeline { .. } | TargetState::Job { .. } => {
             why(
@@ -127,20 +121,23 @@ async fn target_state(
         Resolution::Found(resolved) => resolved,
     };
     let state = match &resolved.target {
-        Target::Pipeline(name) => match pipelines::describe(&clients.sagemaker, name).await? {
+        RetrainTarget::Pipeline(name) => match pipelines::describe(&clients.sagemaker, name).await?
+        {
             None => TargetState::Missing(resolved),
             Some(pipeline) => TargetState::Pipeline {
                 history: pipeline_history(clients, name, since).await?,
                 pipeline,
             },
         },
-        Target::TrainingJob(name) => match training::describe(&clients.sagemaker, name).await? {
-            None => TargetState::Missing(resolved),
-            Some(source) => TargetState::Job {
-                history: job_history(clients, &source.definition.name, since).await?,
-                source: Box::new(source),
-            },
-        },
+        RetrainTarget::TrainingJob(name) => {
+            match training::describe(&clients.sagemaker, name).await? {
+                None => TargetState::Missing(resolved),
+                Some(source) => TargetState::Job {
+                    history: job_history(clients, &source.definition.name, since).await?,
+                    source: Box::new(source),
+                },
+            }
+        }
     };
     Ok(state)
 }

@@ -1,14 +1,17 @@
 //! The decision, as a pure function of the alarm, what was gathered about its target, and the
 //! policy: start one retrain, or say why not. Time is the alarm's state-change time, never the
-//! clock, so a late or repeated delivery decides as the first one would have.
+//! clock, so a late or repeated delivery decides as the first one would have. The plan is the
+//! decision as the report tells it (findings, skip, metrics, headline) with its one write; the
+//! headline of a start, known only once it was tried, comes from `RetrainWrite::headline`.
 
 use std::fmt;
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sagekeeper_core::Severity;
 use sagekeeper_core::events::{AlarmChange, AlarmState};
+use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::sagemaker::pipelines::{Pipeline, StartExecution};
-use sagekeeper_core::sagemaker::training::DescribedTrainingJob;
+use sagekeeper_core::sagemaker::training::{DescribedTrainingJob, TrainingJobDefinition};
 
 use crate::clone::{self, CloneRefusal, CloneSettings, JobClone};
 use crate::key::RetrainKey;
@@ -157,8 +160,9 @@ impl fmt::Display for Suppression {
     }
 }
 
+/// What to do about one alarm transition, before anything is said about it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
+pub enum Decision {
     NoTarget {
         rule: &'static str,
         message: String,
@@ -183,23 +187,216 @@ pub enum Plan {
     },
 }
 
-impl Plan {
-    /// Whether carrying it out starts a retrain (outside a dry run).
-    pub fn starts(&self) -> bool {
-        matches!(self, Plan::StartPipeline { .. } | Plan::StartJob { .. })
-    }
+/// The one write a run may make: the start of a retrain, with what the headline calls it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RetrainWrite {
+    StartPipeline(Retrain<StartExecution>),
+    CreateTrainingJob(Retrain<Box<TrainingJobDefinition>>),
+}
 
-    /// For the log: what was decided, without the job definition (its environment variables
-    /// may hold values that do not belong in logs).
-    pub fn summary(&self) -> String {
+/// A start, and what the headline says about it whatever becomes of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrain<S> {
+    pub start: S,
+    /// The endpoint, or the alarm when the alarm names no endpoint.
+    pub subject: String,
+    /// Why, in a few words: "drift in 6 features: a, b and 4 more".
+    pub why: String,
+}
+
+/// What became of a start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// Started: the execution's or the job's ARN.
+    New(String),
+    /// A job of the copy's name exists: another delivery of the transition got there first.
+    Existing,
+    /// A dry run: nothing was started.
+    Planned,
+    /// The start failed; its error is in the report.
+    Failed,
+}
+
+/// The skipped action's detail when a job of the copy's name already exists.
+pub const JOB_EXISTS: &str =
+    "duplicate delivery: a job of this name was started for this alarm transition";
+
+impl RetrainWrite {
+    /// The action's id in the report.
+    pub fn action(&self) -> &'static str {
         match self {
-            Plan::NoTarget { rule, .. } => format!("no target ({rule})"),
-            Plan::Refuse { resource, rule, .. } => format!("refuse {resource} ({rule})"),
-            Plan::Suppress { resource, reason } => format!("suppress {resource}: {reason}"),
-            Plan::StartPipeline { resource, .. } => format!("start an execution of {resource}"),
-            Plan::StartJob { resource, .. } => format!("create {resource}"),
+            RetrainWrite::StartPipeline(_) => "start-pipeline-execution",
+            RetrainWrite::CreateTrainingJob(_) => "create-training-job",
         }
     }
+
+    /// The headline once the start's outcome is known.
+    pub fn headline(&self, started: &Started) -> String {
+        let (subject, why, what) = match self {
+            RetrainWrite::StartPipeline(r) => {
+                (&r.subject, &r.why, format!("pipeline {}", r.start.pipeline))
+            }
+            RetrainWrite::CreateTrainingJob(r) => (
+                &r.subject,
+                &r.why,
+                format!("spot training job {}", r.start.name),
+            ),
+        };
+        match (started, self) {
+            (Started::New(arn), RetrainWrite::StartPipeline(_)) => {
+                format!("retrain started for {subject}: {what} execution {arn} ({why})")
+            }
+            (Started::New(arn), RetrainWrite::CreateTrainingJob(_)) => {
+                format!("retrain started for {subject}: {what} ({arn}) ({why})")
+            }
+            (Started::Existing, _) => {
+                format!("retrain of {subject} suppressed: {what} already exists")
+            }
+            (Started::Planned, _) => format!("retrain would start for {subject}: {what} ({why})"),
+            (Started::Failed, _) => format!("retrain of {subject} failed to start: {what}"),
+        }
+    }
+}
+
+impl Started {
+    /// From what the report handed back for the write: its ARN, its skip (the name was taken),
+    /// or nothing (a dry run, or a failure whose error is in the report).
+    pub fn of(performed: Option<Result<String, String>>, dry_run: bool) -> Started {
+        match performed {
+            Some(Ok(arn)) => Started::New(arn),
+            Some(Err(_)) => Started::Existing,
+            None if dry_run => Started::Planned,
+            None => Started::Failed,
+        }
+    }
+
+    /// The metric the outcome adds one to; the plan has put both at zero.
+    pub fn counted_in(&self) -> Option<&'static str> {
+        match self {
+            Started::New(_) => Some(STARTED),
+            Started::Existing => Some(SUPPRESSED),
+            Started::Planned | Started::Failed => None,
+        }
+    }
+}
+
+const STARTED: &str = "RetrainsStarted";
+const SUPPRESSED: &str = "RetrainsSuppressed";
+
+/// Whether the plan starts a retrain (outside a dry run): only then is the target's lock taken.
+pub fn starts(plan: &Plan<RetrainWrite>) -> bool {
+    !plan.writes.is_empty()
+}
+
+/// For the log: what was decided, without the job definition (its environment variables may
+/// hold values that do not belong in logs).
+pub fn summary(plan: &Plan<RetrainWrite>) -> String {
+    if let Some((resource, write)) = plan.writes.first() {
+        return match write {
+            RetrainWrite::StartPipeline(_) => format!("start an execution of {resource}"),
+            RetrainWrite::CreateTrainingJob(_) => format!("create {resource}"),
+        };
+    }
+    if let Some(skip) = plan.skips.first() {
+        return format!("suppress {}: {}", skip.resource, skip.reason);
+    }
+    let rules: Vec<&str> = plan.findings.iter().map(|f| f.rule.as_str()).collect();
+    format!("start nothing ({})", rules.join(", "))
+}
+
+/// The plan for an alarm transition: the decision, with the findings, skip, metrics and
+/// headline that say what it is and why.
+pub fn plan(
+    alarm: &AlarmChange,
+    situation: &Situation,
+    key: &RetrainKey,
+    policy: &Policy,
+) -> Plan<RetrainWrite> {
+    told(alarm, situation, decide(alarm, situation, key, policy))
+}
+
+/// Without a state bucket there is no lock, and two alarms at once could start two retrains:
+/// nothing starts, and the report says what to set.
+pub fn unlocked(alarm: &AlarmChange, situation: &Situation) -> Plan<RetrainWrite> {
+    let refusal = Decision::Refuse {
+        resource: alarm_resource(alarm),
+        rule: "retrain-lock-unavailable",
+        severity: Severity::High,
+        message: format!(
+            "drift on {}, but STATE_BUCKET is not set: without the per-target retrain lock two \
+             alarms at once could start two retrains, so nothing was started",
+            situation.endpoint.as_deref().unwrap_or(&alarm.alarm_name)
+        ),
+    };
+    told(alarm, situation, refusal)
+}
+
+/// What the report says about a decision, and the write it makes.
+fn told(alarm: &AlarmChange, situation: &Situation, decision: Decision) -> Plan<RetrainWrite> {
+    let alarm_resource = alarm_resource(alarm);
+    let subject = situation
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| alarm.alarm_name.clone());
+    let why = &situation.why;
+    let drift = format!("drift on {subject}: {}", why.detail());
+    let mut plan = Plan::new();
+    let mut suppressed = 0.0;
+    match decision {
+        Decision::NoTarget { rule, message } => {
+            plan.finding(&alarm_resource, rule, Severity::Medium, message);
+            plan.headline = Some(format!("drift on {subject}: nothing to retrain"));
+        }
+        Decision::Refuse {
+            resource,
+            rule,
+            severity,
+            message,
+        } => {
+            plan.finding(resource, rule, severity, message);
+            plan.headline = Some(format!("drift on {subject}: retrain refused ({rule})"));
+        }
+        Decision::Suppress { resource, reason } => {
+            suppressed = 1.0;
+            plan.skip(resource, "start-retrain", reason.to_string());
+            plan.finding(
+                &alarm_resource,
+                "retrain-suppressed",
+                reason.severity(),
+                format!(
+                    "drift on {subject}, retrain suppressed: {reason}. {}",
+                    why.detail()
+                ),
+            );
+            plan.headline = Some(format!("retrain of {subject} suppressed: {reason}"));
+        }
+        Decision::StartPipeline { resource, start } => {
+            plan.finding(&alarm_resource, "drift", Severity::Info, drift);
+            let why = why.short();
+            let write = Retrain {
+                start,
+                subject,
+                why,
+            };
+            plan.write(resource, RetrainWrite::StartPipeline(write));
+        }
+        Decision::StartJob { resource, clone } => {
+            plan.finding(&alarm_resource, "drift", Severity::Info, drift);
+            let JobClone { definition, notes } = *clone;
+            for note in notes {
+                plan.finding(&resource, "retrain-copy-differs", Severity::Low, note);
+            }
+            let write = Retrain {
+                start: Box::new(definition),
+                subject,
+                why: why.short(),
+            };
+            plan.write(resource, RetrainWrite::CreateTrainingJob(write));
+        }
+    }
+    plan.add_metric(STARTED, 0.0);
+    plan.add_metric(SUPPRESSED, suppressed);
+    plan
 }
 
 /// Only a transition into ALARM can start a retrain; for any other, the reason to ignore it.
@@ -223,13 +420,19 @@ pub const PARAMETERS: [&str; 7] = [
     "RetrainKey",
 ];
 
-pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy: &Policy) -> Plan {
+/// The decision, as a pure function of the alarm, its target's state and the policy.
+pub fn decide(
+    alarm: &AlarmChange,
+    situation: &Situation,
+    key: &RetrainKey,
+    policy: &Policy,
+) -> Decision {
     let alarm_resource = alarm_resource(alarm);
     // An alarm that names nothing to retrain is reported as such whatever it watches.
     if !matches!(situation.target, TargetState::NotNamed)
         && let Err(reason) = trust::check(alarm, &policy.trusted_alarms)
     {
-        return Plan::Refuse {
+        return Decision::Refuse {
             resource: alarm_resource,
             rule: "alarm-not-monitoring",
             severity: Severity::Medium,
@@ -241,20 +444,20 @@ pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy
         };
     }
     match &situation.target {
-        TargetState::NotNamed => Plan::NoTarget {
+        TargetState::NotNamed => Decision::NoTarget {
             rule: match situation.endpoint {
                 Some(_) => "no-retrain-target",
                 None => "drift-alarm-without-endpoint",
             },
             message: no_target_message(situation.endpoint.as_deref()),
         },
-        TargetState::Invalid { source, message } => Plan::Refuse {
+        TargetState::Invalid { source, message } => Decision::Refuse {
             resource: alarm_resource,
             rule: "retrain-target-invalid",
             severity: Severity::Medium,
             message: format!("{source} name no usable retrain target: {message}"),
         },
-        TargetState::Missing(resolved) => Plan::Refuse {
+        TargetState::Missing(resolved) => Decision::Refuse {
             resource: alarm_resource,
             rule: "retrain-target-not-found",
             severity: Severity::High,
@@ -274,11 +477,11 @@ pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy
                         .is_some_and(|d| d.contains(&key.marker()))
             };
             match suppression(alarm.changed_at, history, carries_key, policy) {
-                Some(reason) => Plan::Suppress {
+                Some(reason) => Decision::Suppress {
                     resource: pipeline.arn.clone(),
                     reason,
                 },
-                None => Plan::StartPipeline {
+                None => Decision::StartPipeline {
                     resource: pipeline.arn.clone(),
                     start: pipeline_start(alarm, situation, pipeline, key),
                 },
@@ -290,7 +493,7 @@ pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy
             // key tag says which transition each was for.
             let carries_key = |run: &PastRun| run.key.as_deref() == Some(key.as_str());
             if let Some(reason) = suppression(alarm.changed_at, history, carries_key, policy) {
-                return Plan::Suppress {
+                return Decision::Suppress {
                     resource: source.arn.clone(),
                     reason,
                 };
@@ -304,7 +507,7 @@ pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy
                 ),
             ];
             match clone::retrain_clone(source, &name, &tags, &policy.clone) {
-                Ok(clone) => Plan::StartJob {
+                Ok(clone) => Decision::StartJob {
                     resource: sibling_arn(&source.arn, &name),
                     clone: Box::new(clone),
                 },
@@ -317,7 +520,7 @@ pub fn plan(alarm: &AlarmChange, situation: &Situation, key: &RetrainKey, policy
                         }
                         _ => ("retrain-clone-unsupported", Severity::Medium),
                     };
-                    Plan::Refuse {
+                    Decision::Refuse {
                         resource: source.arn.clone(),
                         rule,
                         severity,
@@ -465,7 +668,7 @@ pub fn stamp(t: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use crate::clone::CloneSettings;
-    use crate::target::Target;
+    use crate::target::RetrainTarget;
     use crate::violations::{ViolationReport, summarize};
     use sagekeeper_core::Trigger;
     use sagekeeper_core::sagemaker::training::{Output, TrainingJobDefinition};
@@ -533,14 +736,21 @@ mod tests {
         }
     }
 
-    fn decide(situation: &Situation, policy: &Policy) -> Plan {
+    fn decide(situation: &Situation, policy: &Policy) -> Decision {
         let alarm = alarm("alarm");
-        plan(&alarm, situation, &RetrainKey::of(&alarm), policy)
+        super::decide(&alarm, situation, &RetrainKey::of(&alarm), policy)
     }
 
-    fn suppressed(plan: Plan) -> Suppression {
-        match plan {
-            Plan::Suppress { reason, .. } => reason,
+    fn starts_one(decision: Decision) -> bool {
+        matches!(
+            decision,
+            Decision::StartPipeline { .. } | Decision::StartJob { .. }
+        )
+    }
+
+    fn suppressed(decision: Decision) -> Suppression {
+        match decision {
+            Decision::Suppress { reason, .. } => reason,
             other => panic!("expected a suppression, got {other:?}"),
         }
     }
@@ -572,7 +782,7 @@ mod tests {
             ],
             vec![run_before("yesterday", 30.0)],
         );
-        let Plan::StartPipeline { resource, start } = decide(&situation, &policy()) else {
+        let Decision::StartPipeline { resource, start } = decide(&situation, &policy()) else {
             panic!("expected a start")
         };
         let key = RetrainKey::of(&alarm("alarm"));
@@ -600,7 +810,7 @@ mod tests {
         let mut situation = pipeline_situation(&PARAMETERS, vec![]);
         situation.why = Why::Unavailable("no report".into());
         situation.schedule = None;
-        let Plan::StartPipeline { start, .. } = decide(&situation, &policy()) else {
+        let Decision::StartPipeline { start, .. } = decide(&situation, &policy()) else {
             panic!("expected a start")
         };
         let names: Vec<&str> = start.parameters.iter().map(|(n, _)| n.as_str()).collect();
@@ -671,13 +881,16 @@ mod tests {
         let outside = pipeline_situation(&[], vec![run_before("last", 25.0)]);
         assert!(matches!(
             decide(&outside, &policy()),
-            Plan::StartPipeline { .. }
+            Decision::StartPipeline { .. }
         ));
         let off = Policy {
             cooldown: Duration::zero(),
             ..policy()
         };
-        assert!(matches!(decide(&within, &off), Plan::StartPipeline { .. }));
+        assert!(matches!(
+            decide(&within, &off),
+            Decision::StartPipeline { .. }
+        ));
     }
 
     #[test]
@@ -703,7 +916,7 @@ mod tests {
             pipeline_situation(&[], vec![run_before("a", 1.0), run_before("b", 19.0)]);
         assert!(matches!(
             decide(&one_yesterday, &no_cooldown),
-            Plan::StartPipeline { .. }
+            Decision::StartPipeline { .. }
         ));
     }
 
@@ -711,7 +924,7 @@ mod tests {
     fn no_target_invalid_target_and_missing_target() {
         let mut situation = pipeline_situation(&[], vec![]);
         situation.target = TargetState::NotNamed;
-        let Plan::NoTarget { rule, message } = decide(&situation, &policy()) else {
+        let Decision::NoTarget { rule, message } = decide(&situation, &policy()) else {
             panic!()
         };
         assert_eq!(rule, "no-retrain-target");
@@ -721,7 +934,7 @@ mod tests {
         );
         assert!(message.contains(PIPELINE_TAG) && message.contains("RETRAIN_TARGETS"));
         situation.endpoint = None;
-        let Plan::NoTarget { rule, message } = decide(&situation, &policy()) else {
+        let Decision::NoTarget { rule, message } = decide(&situation, &policy()) else {
             panic!()
         };
         assert_eq!(rule, "drift-alarm-without-endpoint");
@@ -733,16 +946,16 @@ mod tests {
         };
         assert!(matches!(
             decide(&situation, &policy()),
-            Plan::Refuse {
+            Decision::Refuse {
                 rule: "retrain-target-invalid",
                 ..
             }
         ));
         situation.target = TargetState::Missing(Resolved {
-            target: Target::Pipeline("gone".into()),
+            target: RetrainTarget::Pipeline("gone".into()),
             source: Source::Config,
         });
-        let Plan::Refuse {
+        let Decision::Refuse {
             rule,
             severity,
             message,
@@ -785,7 +998,8 @@ mod tests {
     #[test]
     fn a_job_target_starts_a_tagged_spot_copy_named_by_the_key() {
         let key = RetrainKey::of(&alarm("alarm"));
-        let Plan::StartJob { resource, clone } = decide(&job_situation(vec![]), &policy()) else {
+        let Decision::StartJob { resource, clone } = decide(&job_situation(vec![]), &policy())
+        else {
             panic!()
         };
         let name = key.job_name("churn");
@@ -825,7 +1039,7 @@ mod tests {
         };
         assert!(matches!(
             decide(&job_situation(vec![]), &strict),
-            Plan::Refuse {
+            Decision::Refuse {
                 rule: "retrain-role-not-allowed",
                 severity: Severity::High,
                 ..
@@ -840,12 +1054,12 @@ mod tests {
         latency.metrics[0].namespace = Some("AWS/SageMaker".into());
         latency.metrics[0].name = "ModelLatency".into();
         let key = RetrainKey::of(&latency);
-        let Plan::Refuse {
+        let Decision::Refuse {
             resource,
             rule,
             severity,
             message,
-        } = plan(&latency, &situation, &key, &policy())
+        } = super::decide(&latency, &situation, &key, &policy())
         else {
             panic!("expected a refusal")
         };
@@ -853,18 +1067,20 @@ mod tests {
         assert_eq!((rule, severity), ("alarm-not-monitoring", Severity::Medium));
         assert!(message.contains("AWS/SageMaker/ModelLatency"), "{message}");
         // Control: the Model Monitor alarm, and the same alarm once listed, start.
-        assert!(decide(&situation, &policy()).starts());
+        assert!(starts_one(decide(&situation, &policy())));
         let listed = Policy {
             trusted_alarms: TrustedAlarms::new([latency.alarm_name.clone()]),
             ..policy()
         };
-        assert!(plan(&latency, &situation, &key, &listed).starts());
+        assert!(starts_one(super::decide(
+            &latency, &situation, &key, &listed
+        )));
         // Nothing named: the usual finding, whatever the alarm watches.
         let mut unnamed = situation.clone();
         unnamed.target = TargetState::NotNamed;
         assert!(matches!(
-            plan(&latency, &unnamed, &key, &policy()),
-            Plan::NoTarget { .. }
+            super::decide(&latency, &unnamed, &key, &policy()),
+            Decision::NoTarget { .. }
         ));
     }
 
@@ -887,6 +1103,184 @@ mod tests {
             Suppression::Duplicate { .. }
         ));
         // Another transition's copy, two days old: no duplicate, no cooldown.
-        assert!(decide(&job_situation(vec![copy(Some("other"))]), &policy()).starts());
+        assert!(starts_one(decide(
+            &job_situation(vec![copy(Some("other"))]),
+            &policy()
+        )));
+    }
+
+    fn planned(situation: &Situation) -> Plan<RetrainWrite> {
+        let alarm = alarm("alarm");
+        plan(&alarm, situation, &RetrainKey::of(&alarm), &policy())
+    }
+
+    #[test]
+    fn a_start_is_one_write_with_the_drift_finding_and_no_headline_yet() {
+        let plan = planned(&pipeline_situation(&[], vec![]));
+        assert_eq!(plan.writes.len(), 1);
+        let (resource, write) = &plan.writes[0];
+        assert_eq!(resource, PIPELINE_ARN);
+        assert_eq!(write.action(), "start-pipeline-execution");
+        let RetrainWrite::StartPipeline(retrain) = write else {
+            panic!("{write:?}")
+        };
+        assert_eq!(retrain.subject, "fraud-detector-dev");
+        assert_eq!(retrain.why, why().short());
+        assert!(plan.skips.is_empty());
+        assert_eq!(plan.findings.len(), 1);
+        assert_eq!(plan.findings[0].rule, "drift");
+        assert_eq!(plan.findings[0].severity, Severity::Info);
+        assert!(
+            plan.findings[0]
+                .message
+                .starts_with("drift on fraud-detector-dev: ")
+        );
+        assert_eq!(plan.headline, None);
+        assert_eq!(plan.metrics["RetrainsStarted"], 0.0);
+        assert_eq!(plan.metrics["RetrainsSuppressed"], 0.0);
+        assert!(starts(&plan));
+        assert_eq!(
+            summary(&plan),
+            format!("start an execution of {PIPELINE_ARN}")
+        );
+    }
+
+    #[test]
+    fn a_suppression_is_a_skip_a_finding_a_metric_and_the_headline() {
+        let plan = planned(&pipeline_situation(&[], vec![run_before("last", 1.0)]));
+        assert!(!starts(&plan));
+        assert_eq!(plan.skips.len(), 1);
+        assert_eq!(plan.skips[0].resource, PIPELINE_ARN);
+        assert_eq!(plan.skips[0].action, "start-retrain");
+        assert!(plan.skips[0].reason.starts_with("cooldown: "));
+        assert_eq!(plan.findings[0].rule, "retrain-suppressed");
+        assert_eq!(plan.findings[0].severity, Severity::Low);
+        assert_eq!(plan.metrics["RetrainsStarted"], 0.0);
+        assert_eq!(plan.metrics["RetrainsSuppressed"], 1.0);
+        let headline = plan.headline.as_deref().unwrap();
+        assert!(
+            headline.starts_with("retrain of fraud-detector-dev suppressed: cooldown: "),
+            "{headline}"
+        );
+        assert!(summary(&plan).starts_with(&format!("suppress {PIPELINE_ARN}: cooldown")));
+    }
+
+    #[test]
+    fn nothing_named_and_no_lock_are_findings_with_their_headlines() {
+        let mut nothing = pipeline_situation(&[], vec![]);
+        nothing.target = TargetState::NotNamed;
+        let plan = planned(&nothing);
+        assert!(plan.writes.is_empty() && plan.skips.is_empty());
+        assert_eq!(plan.findings[0].rule, "no-retrain-target");
+        assert_eq!(plan.findings[0].severity, Severity::Medium);
+        assert_eq!(
+            plan.headline.as_deref(),
+            Some("drift on fraud-detector-dev: nothing to retrain")
+        );
+        assert_eq!(summary(&plan), "start nothing (no-retrain-target)");
+
+        let alarm = alarm("alarm");
+        let unlocked = unlocked(&alarm, &pipeline_situation(&[], vec![]));
+        assert!(!starts(&unlocked));
+        assert_eq!(unlocked.findings[0].resource, alarm_resource(&alarm));
+        assert_eq!(unlocked.findings[0].rule, "retrain-lock-unavailable");
+        assert_eq!(unlocked.findings[0].severity, Severity::High);
+        assert!(unlocked.findings[0].message.contains("STATE_BUCKET"));
+        assert_eq!(
+            unlocked.headline.as_deref(),
+            Some("drift on fraud-detector-dev: retrain refused (retrain-lock-unavailable)")
+        );
+        assert_eq!(unlocked.metrics["RetrainsStarted"], 0.0);
+    }
+
+    #[test]
+    fn a_job_copy_says_how_it_differs_and_is_named_in_the_headline() {
+        let mut situation = job_situation(vec![]);
+        let TargetState::Job { source, .. } = &mut situation.target else {
+            panic!()
+        };
+        source.not_carried = vec!["ProfilerConfig"];
+        let plan = planned(&situation);
+        let (resource, write) = &plan.writes[0];
+        assert_eq!(write.action(), "create-training-job");
+        let copies: Vec<_> = plan
+            .findings
+            .iter()
+            .filter(|f| f.rule == "retrain-copy-differs")
+            .collect();
+        assert_eq!(copies.len(), 1, "{:?}", plan.findings);
+        assert_eq!(&copies[0].resource, resource);
+        assert_eq!(copies[0].severity, Severity::Low);
+        assert!(copies[0].message.contains("ProfilerConfig"));
+        assert_eq!(summary(&plan), format!("create {resource}"));
+        let RetrainWrite::CreateTrainingJob(retrain) = write else {
+            panic!()
+        };
+        let name = &retrain.start.name;
+        let why = why().short();
+        assert_eq!(
+            write.headline(&Started::New("arn:job".into())),
+            format!(
+                "retrain started for fraud-detector-dev: spot training job {name} (arn:job) ({why})"
+            )
+        );
+        assert_eq!(
+            write.headline(&Started::Existing),
+            format!(
+                "retrain of fraud-detector-dev suppressed: spot training job {name} already exists"
+            )
+        );
+    }
+
+    #[test]
+    fn the_headline_and_the_count_follow_what_became_of_the_start() {
+        let plan = planned(&pipeline_situation(&[], vec![]));
+        let write = &plan.writes[0].1;
+        let why = why().short();
+        let cases = [
+            (
+                Started::New("arn:exec".into()),
+                format!(
+                    "retrain started for fraud-detector-dev: pipeline fraud-retrain execution arn:exec ({why})"
+                ),
+                Some("RetrainsStarted"),
+            ),
+            (
+                Started::Planned,
+                format!(
+                    "retrain would start for fraud-detector-dev: pipeline fraud-retrain ({why})"
+                ),
+                None,
+            ),
+            (
+                Started::Failed,
+                "retrain of fraud-detector-dev failed to start: pipeline fraud-retrain".to_owned(),
+                None,
+            ),
+            (
+                Started::Existing,
+                "retrain of fraud-detector-dev suppressed: pipeline fraud-retrain already exists"
+                    .to_owned(),
+                Some("RetrainsSuppressed"),
+            ),
+        ];
+        for (started, headline, counted) in cases {
+            assert_eq!(write.headline(&started), headline);
+            assert_eq!(started.counted_in(), counted, "{started:?}");
+        }
+    }
+
+    #[test]
+    fn what_the_report_handed_back_says_what_became_of_the_start() {
+        assert_eq!(
+            Started::of(Some(Ok("arn".into())), false),
+            Started::New("arn".into())
+        );
+        assert_eq!(
+            Started::of(Some(Err(JOB_EXISTS.into())), false),
+            Started::Existing
+        );
+        assert_eq!(Started::of(None, true), Started::Planned);
+        assert_eq!(Started::of(None, false), Started::Failed);
     }
 }

@@ -3,12 +3,11 @@
 
 use sagekeeper_core::events::AlarmChange;
 use sagekeeper_core::run::function::Function;
-use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope, Severity};
+use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope};
 
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::key::RetrainKey;
-use crate::plan::{Plan, Situation};
 use crate::{apply, gather, lock, plan};
 
 pub struct DriftRetrainer;
@@ -31,70 +30,48 @@ impl Function for DriftRetrainer {
     }
 
     async fn run(clients: &Clients, config: &Config, alarm: AlarmChange, report: &mut Report) {
-        retrain(clients, config, &alarm, report).await;
-    }
-}
-
-async fn retrain(clients: &Clients, config: &Config, alarm: &AlarmChange, report: &mut Report) {
-    // Nothing to gather for a transition that can start nothing: no AWS call at all.
-    if let Some(reason) = plan::ignored(alarm) {
-        report.skipped(plan::alarm_resource(alarm), "retrain", reason);
-        return;
-    }
-    let key = RetrainKey::of(alarm);
-    let Some(mut situation) = gather::situation(clients, config, alarm, report).await else {
-        return;
-    };
-    let policy = config.policy();
-    let mut plan = plan::plan(alarm, &situation, &key, &policy);
-    let mut held = None;
-    // Only a start needs the target's lock; a dry run takes it too, so that it answers what a
-    // real run would do (its lease is given back at once and changes no resource).
-    if plan.starts() {
-        match (&clients.state, situation.lock_name()) {
-            (Some(store), Some(name)) => {
-                let holder = lock::holder(DriftRetrainer::NAME, &alarm.alarm_name, &key.marker());
-                let lease = match lock::take(store, &name, &holder).await {
-                    Ok(lease) => lease,
-                    Err(err) => {
-                        report.error(Some(&plan::alarm_resource(alarm)), &err);
-                        return;
-                    }
-                };
-                // Decide again on the history read under the lock: a run that held it before
-                // us may have started a retrain our first read did not see.
-                if let Err(err) =
-                    gather::refresh_history(clients, alarm, &mut situation.target).await
-                {
-                    report.error(Some(&plan::alarm_resource(alarm)), &err);
-                    lock::give_back(store, lease).await;
-                    return;
-                }
-                plan = plan::plan(alarm, &situation, &key, &policy);
-                held = Some((store, lease));
-            }
-            _ => plan = unlocked(alarm, &situation),
+        let alarm = &alarm;
+        // Nothing to gather for a transition that can start nothing: no AWS call at all.
+        if let Some(reason) = plan::ignored(alarm) {
+            return report.skipped(plan::alarm_resource(alarm), "retrain", reason);
         }
-    }
-    tracing::info!(alarm = %alarm.alarm_name, key = key.as_str(), plan = %plan.summary(), "decided");
-    apply::apply(clients, alarm, &situation, plan, report).await;
-    if let Some((store, lease)) = held {
-        lock::give_back(store, lease).await;
-    }
-}
-
-/// Without a state bucket there is no lock, and two alarms at once could start two retrains:
-/// nothing starts, and the report says what to set.
-fn unlocked(alarm: &AlarmChange, situation: &Situation) -> Plan {
-    Plan::Refuse {
-        resource: plan::alarm_resource(alarm),
-        rule: "retrain-lock-unavailable",
-        severity: Severity::High,
-        message: format!(
-            "drift on {}, but STATE_BUCKET is not set: without the per-target retrain lock two \
-             alarms at once could start two retrains, so nothing was started",
-            situation.endpoint.as_deref().unwrap_or(&alarm.alarm_name)
-        ),
+        let key = RetrainKey::of(alarm);
+        let Some(mut situation) = gather::situation(clients, config, alarm, report).await else {
+            return;
+        };
+        let policy = config.policy();
+        let mut plan = plan::plan(alarm, &situation, &key, &policy);
+        let mut held = None;
+        // Only a start needs the target's lock; a dry run takes it too, so that it answers what
+        // a real run would do (its lease is given back at once and changes no resource).
+        if plan::starts(&plan) {
+            let resource = plan::alarm_resource(alarm);
+            match (&clients.state, situation.lock_name()) {
+                (Some(store), Some(name)) => {
+                    let holder =
+                        lock::holder(DriftRetrainer::NAME, &alarm.alarm_name, &key.marker());
+                    let taken = lock::take(store, &name, &holder).await;
+                    let Some(lease) = report.keep(Some(&resource), taken) else {
+                        return;
+                    };
+                    // Decide again on the history read under the lock: a run that held it
+                    // before us may have started a retrain our first read did not see.
+                    let read = gather::refresh_history(clients, alarm, &mut situation.target).await;
+                    if report.keep(Some(&resource), read).is_none() {
+                        return lock::give_back(store, lease).await;
+                    }
+                    plan = plan::plan(alarm, &situation, &key, &policy);
+                    held = Some((store, lease));
+                }
+                _ => plan = plan::unlocked(alarm, &situation),
+            }
+        }
+        let decided = plan::summary(&plan);
+        tracing::info!(alarm = %alarm.alarm_name, key = key.as_str(), plan = %decided, "decided");
+        apply::apply(clients, plan, report).await;
+        if let Some((store, lease)) = held {
+            lock::give_back(store, lease).await;
+        }
     }
 }
 
@@ -129,7 +106,7 @@ mod tests {
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use sagekeeper_core::run::function;
     use sagekeeper_core::s3::state::StateStore;
-    use sagekeeper_core::{Env, Outcome, Reporter};
+    use sagekeeper_core::{Env, Outcome, Reporter, Severity};
     use serde_json::Value;
 
     use crate::target::{JOB_TAG, PIPELINE_TAG};

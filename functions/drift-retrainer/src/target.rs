@@ -13,17 +13,17 @@ pub const JOB_TAG: &str = "sagekeeper:retrain-from-job";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Target {
+pub enum RetrainTarget {
     /// Start an execution of this pipeline.
     Pipeline(String),
     /// Create a spot copy of this training job.
     TrainingJob(String),
 }
 
-impl Target {
+impl RetrainTarget {
     pub fn name(&self) -> &str {
         match self {
-            Target::Pipeline(name) | Target::TrainingJob(name) => name,
+            RetrainTarget::Pipeline(name) | RetrainTarget::TrainingJob(name) => name,
         }
     }
 
@@ -31,8 +31,8 @@ impl Target {
     /// characters for a pipeline and 63 for a training job.
     pub fn validate(&self) -> Result<(), String> {
         let (max, what) = match self {
-            Target::Pipeline(_) => (256, "pipeline"),
-            Target::TrainingJob(_) => (63, "training job"),
+            RetrainTarget::Pipeline(_) => (256, "pipeline"),
+            RetrainTarget::TrainingJob(_) => (63, "training job"),
         };
         let name = self.name();
         let valid = (1..=max).contains(&name.len())
@@ -49,11 +49,11 @@ impl Target {
     }
 }
 
-impl fmt::Display for Target {
+impl fmt::Display for RetrainTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Pipeline(name) => write!(f, "pipeline {name}"),
-            Target::TrainingJob(name) => write!(f, "a spot copy of training job {name}"),
+            RetrainTarget::Pipeline(name) => write!(f, "pipeline {name}"),
+            RetrainTarget::TrainingJob(name) => write!(f, "a spot copy of training job {name}"),
         }
     }
 }
@@ -78,7 +78,7 @@ impl fmt::Display for Source {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
-    pub target: Target,
+    pub target: RetrainTarget,
     pub source: Source,
 }
 
@@ -100,7 +100,7 @@ pub enum Resolution {
 /// over a training job.
 pub fn resolve(
     endpoint: Option<&str>,
-    configured: &BTreeMap<String, Target>,
+    configured: &BTreeMap<String, RetrainTarget>,
     alarm_tags: &Tags,
     endpoint_tags: &Tags,
 ) -> Resolution {
@@ -124,12 +124,18 @@ pub fn resolve(
 }
 
 /// The target the tags name, if any. A tag value may be a name or an ARN of the resource.
-fn from_tags(tags: &Tags) -> Option<Result<Target, String>> {
+fn from_tags(tags: &Tags) -> Option<Result<RetrainTarget, String>> {
     let (tag, target) = if let Some(value) = tags.get(PIPELINE_TAG) {
-        (PIPELINE_TAG, Target::Pipeline(name_of(value, "pipeline")))
+        (
+            PIPELINE_TAG,
+            RetrainTarget::Pipeline(name_of(value, "pipeline")),
+        )
     } else {
         let value = tags.get(JOB_TAG)?;
-        (JOB_TAG, Target::TrainingJob(name_of(value, "training-job")))
+        (
+            JOB_TAG,
+            RetrainTarget::TrainingJob(name_of(value, "training-job")),
+        )
     };
     Some(
         target
@@ -154,7 +160,7 @@ mod tests {
 
     use sagekeeper_core::model::tags::from_pairs as tags;
 
-    fn found(target: Target, source: Source) -> Resolution {
+    fn found(target: RetrainTarget, source: Source) -> Resolution {
         Resolution::Found(Resolved { target, source })
     }
 
@@ -162,7 +168,7 @@ mod tests {
     fn configuration_then_alarm_tags_then_endpoint_tags() {
         let configured = BTreeMap::from([(
             "fraud".to_owned(),
-            Target::TrainingJob("from-config".into()),
+            RetrainTarget::TrainingJob("from-config".into()),
         )]);
         let alarm = tags(&[(PIPELINE_TAG, "from-alarm")]);
         let endpoint = tags(&[(PIPELINE_TAG, "from-endpoint")]);
@@ -170,16 +176,22 @@ mod tests {
 
         assert_eq!(
             resolve(Some("fraud"), &configured, &alarm, &endpoint),
-            found(Target::TrainingJob("from-config".into()), Source::Config)
+            found(
+                RetrainTarget::TrainingJob("from-config".into()),
+                Source::Config
+            )
         );
         assert_eq!(
             resolve(Some("other"), &configured, &alarm, &endpoint),
-            found(Target::Pipeline("from-alarm".into()), Source::AlarmTag)
+            found(
+                RetrainTarget::Pipeline("from-alarm".into()),
+                Source::AlarmTag
+            )
         );
         assert_eq!(
             resolve(Some("other"), &configured, &none, &endpoint),
             found(
-                Target::Pipeline("from-endpoint".into()),
+                RetrainTarget::Pipeline("from-endpoint".into()),
                 Source::EndpointTag
             )
         );
@@ -190,7 +202,10 @@ mod tests {
         // Without an Endpoint dimension only the alarm can name a target.
         assert_eq!(
             resolve(None, &configured, &alarm, &none),
-            found(Target::Pipeline("from-alarm".into()), Source::AlarmTag)
+            found(
+                RetrainTarget::Pipeline("from-alarm".into()),
+                Source::AlarmTag
+            )
         );
     }
 
@@ -206,7 +221,7 @@ mod tests {
         assert_eq!(
             resolve(Some("e"), &BTreeMap::new(), &Tags::new(), &both),
             found(
-                Target::Pipeline("churn-retrain".into()),
+                RetrainTarget::Pipeline("churn-retrain".into()),
                 Source::EndpointTag
             )
         );
@@ -216,7 +231,10 @@ mod tests {
         )]);
         assert_eq!(
             resolve(Some("e"), &BTreeMap::new(), &Tags::new(), &job),
-            found(Target::TrainingJob("churn-xgb".into()), Source::EndpointTag)
+            found(
+                RetrainTarget::TrainingJob("churn-xgb".into()),
+                Source::EndpointTag
+            )
         );
     }
 
@@ -231,8 +249,12 @@ mod tests {
         };
         assert_eq!(source, Source::AlarmTag);
         assert!(message.contains(PIPELINE_TAG), "{message}");
-        assert!(Target::TrainingJob("x".repeat(64)).validate().is_err());
-        assert!(Target::Pipeline("x".repeat(64)).validate().is_ok());
-        assert!(Target::Pipeline("-x".into()).validate().is_err());
+        assert!(
+            RetrainTarget::TrainingJob("x".repeat(64))
+                .validate()
+                .is_err()
+        );
+        assert!(RetrainTarget::Pipeline("x".repeat(64)).validate().is_ok());
+        assert!(RetrainTarget::Pipeline("-x".into()).validate().is_err());
     }
 }

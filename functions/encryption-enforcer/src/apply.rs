@@ -4,69 +4,58 @@
 use sagekeeper_core::Report;
 use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::kms as kms_api;
+use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::run::report::{Outcome, ReportableError};
 use sagekeeper_core::s3 as s3_api;
 use sagekeeper_core::s3::PublicAccessBlock;
 use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks};
 
+use crate::bucket_policy::{self, Merge};
 use crate::clients::Clients;
-use crate::plan::{Remediation, Step};
-use crate::policy::{self, Merge};
+use crate::plan::Remediation;
 
-pub async fn apply(report: &mut Report, clients: &Clients, steps: Vec<Step>) {
-    for step in steps {
-        match step {
-            Step::Skip {
-                resource,
-                action,
-                reason,
-            } => report.skipped(resource, action, reason),
-            Step::Write {
-                resource,
-                remediation,
-            } => write(report, clients, &resource, remediation).await,
+/// Records the plan, then makes its writes in order.
+pub async fn apply(clients: &Clients, plan: Plan<Remediation>, report: &mut Report) {
+    let (s3, sm, kms) = (&clients.s3, &clients.sagemaker, &clients.kms);
+    for (resource, remediation) in plan.record(report) {
+        let resource = resource.as_str();
+        let action = remediation.action();
+        // Debug: the report lists every action, and at 5,000 buckets these lines were megabytes.
+        tracing::debug!(resource, action, dry_run = report.dry_run, "remediating");
+        match remediation {
+            Remediation::PutBucketEncryption { bucket, kms_key_id } => {
+                let write = s3_api::put_default_encryption_kms(s3, &bucket, &kms_key_id);
+                report.perform(resource, action, write).await;
+            }
+            Remediation::PutBucketPolicy {
+                bucket,
+                read,
+                policy,
+            } => put_policy(report, s3, resource, &bucket, read, policy).await,
+            Remediation::PutPublicAccessBlock { bucket } => {
+                let write = s3_api::put_public_access_block(s3, &bucket, PublicAccessBlock::ALL_ON);
+                report.perform(resource, action, write).await;
+            }
+            Remediation::EnableKeyRotation { key_arn } => {
+                let write = kms_api::enable_rotation(kms, &key_arn);
+                report.perform(resource, action, write).await;
+            }
+            Remediation::StopJob { kind, name } => {
+                report
+                    .perform(resource, action, jobs::stop(sm, kind, &name))
+                    .await;
+            }
+            Remediation::StopNotebook { name } => {
+                report
+                    .perform(resource, action, notebooks::stop(sm, &name))
+                    .await;
+            }
+            Remediation::TagEndpointConfig { arn, tags } => {
+                let write = endpoint_configs::add_tags(sm, &arn, &tags);
+                report.perform(resource, action, write).await;
+            }
         }
     }
-}
-
-async fn write(report: &mut Report, clients: &Clients, resource: &str, remediation: Remediation) {
-    let action = remediation.action();
-    // Debug: the report lists every action, and at 5,000 buckets these lines were megabytes.
-    tracing::debug!(resource, action, dry_run = report.dry_run, "remediating");
-    let (s3, sm, kms) = (&clients.s3, &clients.sagemaker, &clients.kms);
-    match remediation {
-        Remediation::PutBucketEncryption { bucket, kms_key_id } => {
-            let write = s3_api::put_default_encryption_kms(s3, &bucket, &kms_key_id);
-            report.perform(resource, action, write).await
-        }
-        Remediation::PutBucketPolicy {
-            bucket,
-            read,
-            policy,
-        } => {
-            return put_policy(report, s3, resource, &bucket, read, policy).await;
-        }
-        Remediation::PutPublicAccessBlock { bucket } => {
-            let write = s3_api::put_public_access_block(s3, &bucket, PublicAccessBlock::ALL_ON);
-            report.perform(resource, action, write).await
-        }
-        Remediation::EnableKeyRotation { key_arn } => {
-            let write = kms_api::enable_rotation(kms, &key_arn);
-            report.perform(resource, action, write).await
-        }
-        Remediation::StopJob { kind, name } => {
-            let write = jobs::stop(sm, kind, &name);
-            report.perform(resource, action, write).await
-        }
-        Remediation::StopNotebook { name } => {
-            let write = notebooks::stop(sm, &name);
-            report.perform(resource, action, write).await
-        }
-        Remediation::TagEndpointConfig { arn, tags } => {
-            let write = endpoint_configs::add_tags(sm, &arn, &tags);
-            report.perform(resource, action, write).await
-        }
-    };
 }
 
 /// Why a policy write did not leave the policy as intended.
@@ -125,7 +114,7 @@ async fn put_policy(
     let policy = if current == read {
         planned
     } else {
-        match policy::merge_tls_only(current.as_deref(), bucket) {
+        match bucket_policy::merge_tls_only(current.as_deref(), bucket) {
             Ok(Merge::Updated(policy)) => policy,
             Ok(Merge::Unchanged) => {
                 let why = "the policy changed since it was read and now denies requests without TLS: nothing to add";
@@ -150,13 +139,13 @@ async fn write_verified(
 ) -> Result<(), PolicyWriteError> {
     s3_api::put_policy(s3, bucket, &policy).await?;
     let stored = s3_api::get_policy(s3, bucket).await?;
-    let lost = policy::lost_statements(before.as_deref(), stored.as_deref());
+    let lost = bucket_policy::lost_statements(before.as_deref(), stored.as_deref());
     if !lost.is_empty() {
         return Err(PolicyWriteError::StatementsLost(lost));
     }
-    let ours = stored
-        .as_deref()
-        .is_some_and(|text| policy::denies_insecure_transport(text, bucket).unwrap_or(false));
+    let ours = stored.as_deref().is_some_and(|text| {
+        bucket_policy::denies_insecure_transport(text, bucket).unwrap_or(false)
+    });
     if !ours {
         return Err(PolicyWriteError::OursMissing);
     }
@@ -208,28 +197,28 @@ mod tests {
         }
     }
 
-    fn steps() -> Vec<Step> {
-        vec![
-            Step::Write {
-                resource: BUCKET.to_owned(),
-                remediation: Remediation::PutBucketEncryption {
-                    bucket: "acme-ml-training-data".to_owned(),
-                    kms_key_id: "arn:aws:kms:us-east-1:123456789012:key/k".to_owned(),
-                },
+    fn planned_steps() -> Plan<Remediation> {
+        let mut plan = Plan::new();
+        plan.write(
+            BUCKET,
+            Remediation::PutBucketEncryption {
+                bucket: "acme-ml-training-data".to_owned(),
+                kms_key_id: "arn:aws:kms:us-east-1:123456789012:key/k".to_owned(),
             },
-            Step::Write {
-                resource: JOB.to_owned(),
-                remediation: Remediation::StopJob {
-                    kind: JobKind::Training,
-                    name: "churn".to_owned(),
-                },
+        );
+        plan.write(
+            JOB,
+            Remediation::StopJob {
+                kind: JobKind::Training,
+                name: "churn".to_owned(),
             },
-            Step::Skip {
-                resource: JOB.to_owned(),
-                action: "stop-notebook-instance",
-                reason: "STOP_NONCOMPLIANT_NOTEBOOKS is off".to_owned(),
-            },
-        ]
+        );
+        plan.skip(
+            JOB,
+            "stop-notebook-instance",
+            "STOP_NONCOMPLIANT_NOTEBOOKS is off",
+        );
+        plan
     }
 
     // Mocks, because the emulator does not implement StopTrainingJob (it answers HTTP 500) and
@@ -238,7 +227,7 @@ mod tests {
     async fn writes_run_and_are_recorded() {
         let mocks = mocks();
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&mut report, &mocks.clients, steps()).await;
+        apply(&mocks.clients, planned_steps(), &mut report).await;
         assert_eq!(mocks.encrypt.num_calls(), 1);
         assert_eq!(mocks.stop.num_calls(), 1);
         let outcomes: Vec<(&str, Outcome)> = report
@@ -249,9 +238,9 @@ mod tests {
         assert_eq!(
             outcomes,
             [
+                ("stop-notebook-instance", Outcome::Skipped),
                 ("put-bucket-encryption", Outcome::Done),
                 ("stop-training-job", Outcome::Done),
-                ("stop-notebook-instance", Outcome::Skipped),
             ]
         );
         assert!(!report.failed());
@@ -261,12 +250,12 @@ mod tests {
     async fn a_dry_run_makes_no_call() {
         let mocks = mocks();
         let mut report = Report::new("encryption-enforcer", true, Utc::now());
-        apply(&mut report, &mocks.clients, steps()).await;
+        apply(&mocks.clients, planned_steps(), &mut report).await;
         assert_eq!(mocks.encrypt.num_calls(), 0);
         assert_eq!(mocks.stop.num_calls(), 0);
-        assert_eq!(report.actions[0].outcome, Outcome::Planned);
+        assert_eq!(report.actions[0].outcome, Outcome::Skipped);
         assert_eq!(report.actions[1].outcome, Outcome::Planned);
-        assert_eq!(report.actions[2].outcome, Outcome::Skipped);
+        assert_eq!(report.actions[2].outcome, Outcome::Planned);
     }
 
     /// A bucket policy as S3 keeps it, for mocks: GetBucketPolicy answers what is stored, and
@@ -345,20 +334,23 @@ mod tests {
     }
 
     /// What the plan made of the policy as the sweep read it: one statement of the owner's.
-    fn planned() -> (String, Step) {
+    fn planned() -> (String, Remediation) {
         let read = policy_of(&[statement("Reads")]);
-        let Ok(Merge::Updated(merged)) = policy::merge_tls_only(Some(&read), NAME) else {
+        let Ok(Merge::Updated(merged)) = bucket_policy::merge_tls_only(Some(&read), NAME) else {
             panic!("a merge")
         };
-        let step = Step::Write {
-            resource: BUCKET.to_owned(),
-            remediation: Remediation::PutBucketPolicy {
-                bucket: NAME.to_owned(),
-                read: Some(read.clone()),
-                policy: merged,
-            },
+        let write = Remediation::PutBucketPolicy {
+            bucket: NAME.to_owned(),
+            read: Some(read.clone()),
+            policy: merged,
         };
-        (read, step)
+        (read, write)
+    }
+
+    fn only(write: Remediation) -> Plan<Remediation> {
+        let mut plan = Plan::new();
+        plan.write(BUCKET, write);
+        plan
     }
 
     // GIVEN the owner added a statement after the sweep read the policy
@@ -370,7 +362,7 @@ mod tests {
         let changed = policy_of(&[statement("Reads"), statement("AddedSinceTheSweep")]);
         let store = policy_store(&changed, None);
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&mut report, &store.clients, vec![step.clone()]).await;
+        apply(&store.clients, only(step.clone()), &mut report).await;
         assert_eq!(
             report.actions[0].outcome,
             Outcome::Done,
@@ -380,17 +372,13 @@ mod tests {
         let now = statements_of(&store.stored.lock().unwrap());
         assert!(now.contains(&statement("AddedSinceTheSweep")), "{now:?}");
         assert!(now.contains(&statement("Reads")));
-        assert!(now.iter().any(|s| s["Sid"] == policy::SID));
+        assert!(now.iter().any(|s| s["Sid"] == bucket_policy::SID));
 
         let control = policy_store(&read, None);
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&mut report, &control.clients, vec![step.clone()]).await;
+        apply(&control.clients, only(step.clone()), &mut report).await;
         assert_eq!(report.actions[0].outcome, Outcome::Done);
-        let Step::Write {
-            remediation: Remediation::PutBucketPolicy { policy, .. },
-            ..
-        } = step
-        else {
+        let Remediation::PutBucketPolicy { policy, .. } = step else {
             panic!()
         };
         assert_eq!(*control.written.lock().unwrap(), [policy]);
@@ -399,10 +387,10 @@ mod tests {
     #[tokio::test]
     async fn a_policy_that_now_denies_plain_http_is_not_written() {
         let (_, step) = planned();
-        let ours = policy_of(&[statement("Reads"), policy::tls_only_statement(NAME)]);
+        let ours = policy_of(&[statement("Reads"), bucket_policy::tls_only_statement(NAME)]);
         let store = policy_store(&ours, None);
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&mut report, &store.clients, vec![step]).await;
+        apply(&store.clients, only(step), &mut report).await;
         assert_eq!(report.actions[0].outcome, Outcome::Skipped);
         assert_eq!(store.put.num_calls(), 0);
     }
@@ -415,7 +403,7 @@ mod tests {
         let racer = policy_of(&[statement("SomebodyElses")]);
         let store = policy_store(&read, Some(&racer));
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&mut report, &store.clients, vec![step]).await;
+        apply(&store.clients, only(step), &mut report).await;
         assert_eq!(store.put.num_calls(), 1);
         assert_eq!(report.actions[0].outcome, Outcome::Failed);
         assert_eq!(report.errors[0].kind, "concurrent-change");
@@ -428,7 +416,7 @@ mod tests {
         let (read, step) = planned();
         let store = policy_store(&read, None);
         let mut report = Report::new("encryption-enforcer", true, Utc::now());
-        apply(&mut report, &store.clients, vec![step]).await;
+        apply(&store.clients, only(step), &mut report).await;
         assert_eq!(report.actions[0].outcome, Outcome::Planned);
         assert_eq!(store.put.num_calls(), 0);
     }

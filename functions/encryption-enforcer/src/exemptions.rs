@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::Subject;
+use crate::model::Evaluable;
 
 pub const EXEMPT_TAG: &str = "sagekeeper:exempt";
 pub const EXEMPT_REASON_TAG: &str = "sagekeeper:exempt-reason";
@@ -15,7 +15,7 @@ pub const EXEMPT_REASON_TAG: &str = "sagekeeper:exempt-reason";
 /// allow commas in tag values, so a comma list cannot be written there.
 pub fn exemption(
     rule_id: &str,
-    subject: &impl Subject,
+    subject: &impl Evaluable,
     exempt_resources: &BTreeSet<String>,
 ) -> Option<String> {
     if exempt_resources.contains(&subject.arn().to_ascii_lowercase()) {
@@ -38,7 +38,7 @@ mod tests {
     use sagekeeper_core::model::tags::Tags;
 
     struct Thing(Tags);
-    impl Subject for Thing {
+    impl Evaluable for Thing {
         fn arn(&self) -> &str {
             "arn:aws:s3:::Acme-Data"
         }

@@ -1,6 +1,6 @@
 //! The reading half of the shell: what a trigger puts in scope, and those resources described
-//! through the core adapters. One resource that cannot be read is a note in the report, never
-//! the end of the run.
+//! through the core adapters. One resource that cannot be read is recorded in the report
+//! (`Report::keep`), never the end of the run.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,81 +14,37 @@ use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks, tags};
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::decide::Subject;
-use crate::model::{Bucket, BucketUses, Inventory, Job, JobKind, Key, Notebook};
+use crate::model::{Bucket, BucketUses, Gathered, Job, JobKind, Key, Notebook};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Note {
-    /// A resource in scope that was not evaluated, and why (gone, outside the configured scope).
-    Skipped { resource: String, reason: String },
-    Failed {
-        resource: Option<String>,
-        error: AwsError,
-    },
+/// A described resource. One deleted since the trigger is a skipped evaluation, not an error;
+/// any other error is recorded and the run goes on without the resource.
+fn described<T>(
+    report: &mut Report,
+    resource: &str,
+    result: Result<Option<T>, AwsError>,
+) -> Option<T> {
+    match result {
+        Err(error) if is_gone(&error) => {
+            report.skipped(resource, "evaluate", "it no longer exists");
+            None
+        }
+        result => report.keep(Some(resource), result).flatten(),
+    }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Gathered {
-    pub inventory: Inventory,
-    pub notes: Vec<Note>,
-}
-
-impl Gathered {
-    pub fn record(&self, report: &mut Report) {
-        for note in &self.notes {
-            match note {
-                Note::Skipped { resource, reason } => {
-                    report.skipped(resource.as_str(), "evaluate", reason.as_str())
-                }
-                Note::Failed { resource, error } => report.error(resource.as_deref(), error),
-            }
-        }
+/// Keeps a bucket, with an error for each piece of its evidence that could not be read (the
+/// plan refuses what that evidence could have ruled out).
+fn keep_bucket(found: &mut Gathered, report: &mut Report, bucket: Bucket) {
+    let uses = &bucket.uses;
+    let errors = [
+        uses.website.as_ref().err(),
+        uses.replication.as_ref().err(),
+        uses.acl.as_ref().err(),
+    ];
+    for error in errors.into_iter().flatten() {
+        report.error(Some(&bucket.arn), error);
     }
-
-    /// Keeps a described resource; a resource deleted since the trigger is noted, not failed.
-    fn keep<T>(&mut self, resource: &str, result: Result<Option<T>, AwsError>) -> Option<T> {
-        match result {
-            Ok(found) => found,
-            Err(error) if is_gone(&error) => {
-                self.notes.push(Note::Skipped {
-                    resource: resource.to_owned(),
-                    reason: "it no longer exists".to_owned(),
-                });
-                None
-            }
-            Err(error) => {
-                self.notes.push(Note::Failed {
-                    resource: Some(resource.to_owned()),
-                    error,
-                });
-                None
-            }
-        }
-    }
-
-    /// A bucket, and a note for each piece of its evidence that could not be read (the plan
-    /// refuses what that evidence could have ruled out).
-    fn keep_bucket(&mut self, bucket: Bucket) {
-        let uses = &bucket.uses;
-        let errors = [
-            uses.website.as_ref().err(),
-            uses.replication.as_ref().err(),
-            uses.acl.as_ref().err(),
-        ];
-        for error in errors.into_iter().flatten() {
-            self.notes.push(Note::Failed {
-                resource: Some(bucket.arn.clone()),
-                error: error.clone(),
-            });
-        }
-        self.inventory.buckets.push(bucket);
-    }
-
-    fn failed(&mut self, error: AwsError) {
-        self.notes.push(Note::Failed {
-            resource: None,
-            error,
-        });
-    }
+    found.buckets.push(bucket);
 }
 
 /// How S3, SageMaker and KMS say a resource does not exist.
@@ -100,47 +56,52 @@ fn is_gone(error: &AwsError) -> bool {
                 .any(|m| error.message.contains(m)))
 }
 
-pub async fn gather(clients: &Clients, config: &Config, scope: &Subject) -> Gathered {
-    let mut gathered = Gathered::default();
+/// What `subject` puts in scope, described. What cannot be read is in the report: a resource
+/// out of scope or gone as a skipped evaluation, a failed read as an error.
+pub async fn gather(
+    clients: &Clients,
+    config: &Config,
+    subject: &Subject,
+    report: &mut Report,
+) -> Gathered {
+    let mut found = Gathered::default();
     let sm = &clients.sagemaker;
-    match scope {
+    match subject {
         Subject::Sweep { created_since } => {
-            sweep_buckets(clients, config, &mut gathered).await;
-            sweep_jobs(sm, *created_since, &mut gathered).await;
-            sweep_endpoint_configs(sm, *created_since, &mut gathered).await;
-            sweep_notebooks(sm, &mut gathered).await;
+            sweep_buckets(clients, config, &mut found, report).await;
+            sweep_jobs(sm, *created_since, &mut found, report).await;
+            sweep_endpoint_configs(sm, *created_since, &mut found, report).await;
+            sweep_notebooks(sm, &mut found, report).await;
         }
         Subject::Bucket(name) => {
-            gather_bucket(&clients.s3, config, name, &mut gathered).await;
-            attach_log_sources(clients, None, &mut gathered).await;
+            gather_bucket(&clients.s3, config, name, &mut found, report).await;
+            attach_log_sources(clients, None, &mut found, report).await;
         }
         Subject::Job(kind, name) => {
             let result = jobs::describe(sm, *kind, name).await.map(Some);
             let resource = format!("{} {name}", kind.arn_type());
-            if let Some(job) = gathered.keep(&resource, result) {
-                gathered.inventory.jobs.push(job);
-            }
+            found.jobs.extend(described(report, &resource, result));
         }
         Subject::EndpointConfig(name) => {
             let result = endpoint_configs::describe(sm, name).await.map(Some);
-            if let Some(config) = gathered.keep(&format!("endpoint-config {name}"), result) {
-                gathered.inventory.endpoint_configs.push(config);
-            }
+            let resource = format!("endpoint-config {name}");
+            found
+                .endpoint_configs
+                .extend(described(report, &resource, result));
         }
         Subject::Notebook(name) => {
             let result = describe_notebook(sm, name).await.map(Some);
-            if let Some(notebook) = gathered.keep(&format!("notebook-instance {name}"), result) {
-                gathered.inventory.notebooks.push(notebook);
-            }
+            let resource = format!("notebook-instance {name}");
+            found.notebooks.extend(described(report, &resource, result));
         }
     }
-    let mut references = gathered.inventory.key_references();
+    let mut references = found.key_references();
     // The sweep also checks the key everything should use, even before anything uses it.
-    if let (Subject::Sweep { .. }, Some(required)) = (scope, &config.common.kms_key_arn) {
+    if let (Subject::Sweep { .. }, Some(required)) = (subject, &config.common.kms_key_arn) {
         references.insert(required.to_string());
     }
-    gather_keys(&clients.kms, references, &mut gathered).await;
-    gathered
+    gather_keys(&clients.kms, references, &mut found, report).await;
+    found
 }
 
 /// The one bucket an API call is about, unless `BUCKET_PREFIX` or `BUCKET_TAG` leave it out.
@@ -148,29 +109,24 @@ async fn gather_bucket(
     s3: &aws_sdk_s3::Client,
     config: &Config,
     name: &str,
-    gathered: &mut Gathered,
+    found: &mut Gathered,
+    report: &mut Report,
 ) {
     let arn = s3_api::bucket_arn(name);
-    let skip = |reason: String| Note::Skipped {
-        resource: arn.clone(),
-        reason,
-    };
     if let Some(prefix) = config.bucket_prefix.as_deref()
         && !name.starts_with(prefix)
     {
-        return gathered
-            .notes
-            .push(skip(format!("outside BUCKET_PREFIX {prefix}")));
+        return report.skipped(arn, "evaluate", format!("outside BUCKET_PREFIX {prefix}"));
     }
     match describe_bucket(s3, config, name).await {
         Ok(None) => {
             let tag = config.bucket_tag.as_ref().map(ToString::to_string);
             let reason = format!("not tagged {} (BUCKET_TAG)", tag.unwrap_or_default());
-            gathered.notes.push(skip(reason));
+            report.skipped(arn, "evaluate", reason);
         }
         result => {
-            if let Some(bucket) = gathered.keep(&arn, result) {
-                gathered.keep_bucket(bucket);
+            if let Some(bucket) = described(report, &arn, result) {
+                keep_bucket(found, report, bucket);
             }
         }
     }
@@ -211,8 +167,13 @@ async fn describe_bucket(
 /// Which buckets send their server access logs to the gathered buckets. Only the source
 /// bucket's configuration says so, so every bucket of the region is read (sources and targets
 /// share a region), not only those in scope. `all`: the region's buckets, when already listed.
-async fn attach_log_sources(clients: &Clients, all: Option<Vec<String>>, gathered: &mut Gathered) {
-    if gathered.inventory.buckets.is_empty() {
+async fn attach_log_sources(
+    clients: &Clients,
+    all: Option<Vec<String>>,
+    found: &mut Gathered,
+    report: &mut Report,
+) {
+    if found.buckets.is_empty() {
         return;
     }
     let names = match all {
@@ -222,10 +183,10 @@ async fn attach_log_sources(clients: &Clients, all: Option<Vec<String>>, gathere
     let names = match names {
         Ok(names) => names,
         Err(error) => {
-            for bucket in &mut gathered.inventory.buckets {
+            for bucket in &mut found.buckets {
                 bucket.uses.log_sources = Err(error.clone());
             }
-            return gathered.failed(error);
+            return report.error(None, &error);
         }
     };
     let read = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
@@ -246,15 +207,12 @@ async fn attach_log_sources(clients: &Clients, all: Option<Vec<String>>, gathere
                     message: format!("{} (bucket {source})", error.message),
                     ..error
                 };
-                gathered.notes.push(Note::Failed {
-                    resource: Some(s3_api::bucket_arn(&source)),
-                    error: error.clone(),
-                });
+                report.error(Some(&s3_api::bucket_arn(&source)), &error);
                 unknown.get_or_insert(error);
             }
         }
     }
-    for bucket in &mut gathered.inventory.buckets {
+    for bucket in &mut found.buckets {
         bucket.uses.log_sources = match &unknown {
             Some(error) => Err(error.clone()),
             None => Ok(sources.remove(&bucket.name).unwrap_or_default()),
@@ -271,36 +229,37 @@ async fn describe_notebook(
     Ok(Notebook { notebook, tags })
 }
 
-async fn sweep_buckets(clients: &Clients, config: &Config, gathered: &mut Gathered) {
-    let names = match s3_api::list_buckets(
-        &clients.s3,
-        config.bucket_prefix.as_deref(),
-        clients.region.as_deref(),
-    )
-    .await
-    {
-        Ok(names) => names,
-        Err(error) => return gathered.failed(error),
+async fn sweep_buckets(
+    clients: &Clients,
+    config: &Config,
+    found: &mut Gathered,
+    report: &mut Report,
+) {
+    let prefix = config.bucket_prefix.as_deref();
+    let listed = s3_api::list_buckets(&clients.s3, prefix, clients.region.as_deref()).await;
+    let Some(names) = report.keep(None, listed) else {
+        return;
     };
     // Without a prefix the listing is every bucket of the region, which log sources need.
     let all = config.bucket_prefix.is_none().then(|| names.clone());
-    let described = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
+    let read = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
         let result = describe_bucket(&clients.s3, config, &name).await;
         (name, result)
     })
     .await;
-    for (name, result) in described {
-        if let Some(bucket) = gathered.keep(&s3_api::bucket_arn(&name), result) {
-            gathered.keep_bucket(bucket);
+    for (name, result) in read {
+        if let Some(bucket) = described(report, &s3_api::bucket_arn(&name), result) {
+            keep_bucket(found, report, bucket);
         }
     }
-    attach_log_sources(clients, all, gathered).await;
+    attach_log_sources(clients, all, found, report).await;
 }
 
 async fn sweep_jobs(
     sm: &aws_sdk_sagemaker::Client,
     created_since: DateTime<Utc>,
-    gathered: &mut Gathered,
+    found: &mut Gathered,
+    report: &mut Report,
 ) {
     let mut wanted = BTreeSet::new();
     for kind in JobKind::ALL {
@@ -310,13 +269,12 @@ async fn sweep_jobs(
             jobs::list_running(sm, kind).await,
             jobs::list_created_since(sm, kind, created_since).await,
         ] {
-            match listed {
-                Ok(names) => wanted.extend(names.into_iter().map(|name| (kind, name))),
-                Err(error) => gathered.failed(error),
+            if let Some(names) = report.keep(None, listed) {
+                wanted.extend(names.into_iter().map(|name| (kind, name)));
             }
         }
     }
-    let described = aws::map_bounded(
+    let read = aws::map_bounded(
         wanted,
         aws::DEFAULT_CONCURRENCY,
         |(kind, name)| async move {
@@ -325,63 +283,63 @@ async fn sweep_jobs(
         },
     )
     .await;
-    for (resource, result) in described {
-        if let Some(job) = gathered.keep::<Job>(&resource, result) {
-            gathered.inventory.jobs.push(job);
-        }
+    for (resource, result) in read {
+        found
+            .jobs
+            .extend(described::<Job>(report, &resource, result));
     }
 }
 
 async fn sweep_endpoint_configs(
     sm: &aws_sdk_sagemaker::Client,
     created_since: DateTime<Utc>,
-    gathered: &mut Gathered,
+    found: &mut Gathered,
+    report: &mut Report,
 ) {
     let mut wanted = BTreeSet::new();
     for listed in [
         endpoint_configs::in_use(sm).await,
         endpoint_configs::created_since(sm, created_since).await,
     ] {
-        match listed {
-            Ok(names) => wanted.extend(names),
-            Err(error) => gathered.failed(error),
-        }
+        wanted.extend(report.keep(None, listed).into_iter().flatten());
     }
-    let described = aws::map_bounded(wanted, aws::DEFAULT_CONCURRENCY, |name| async move {
+    let read = aws::map_bounded(wanted, aws::DEFAULT_CONCURRENCY, |name| async move {
         let result = endpoint_configs::describe(sm, &name).await.map(Some);
         (format!("endpoint-config {name}"), result)
     })
     .await;
-    for (resource, result) in described {
-        if let Some(config) = gathered.keep(&resource, result) {
-            gathered.inventory.endpoint_configs.push(config);
-        }
+    for (resource, result) in read {
+        found
+            .endpoint_configs
+            .extend(described(report, &resource, result));
     }
 }
 
-async fn sweep_notebooks(sm: &aws_sdk_sagemaker::Client, gathered: &mut Gathered) {
-    let names = match notebooks::list(sm).await {
-        Ok(names) => names,
-        Err(error) => return gathered.failed(error),
+async fn sweep_notebooks(
+    sm: &aws_sdk_sagemaker::Client,
+    found: &mut Gathered,
+    report: &mut Report,
+) {
+    let Some(names) = report.keep(None, notebooks::list(sm).await) else {
+        return;
     };
-    let described = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
+    let read = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
         let result = describe_notebook(sm, &name).await.map(Some);
         (format!("notebook-instance {name}"), result)
     })
     .await;
-    for (resource, result) in described {
-        if let Some(notebook) = gathered.keep(&resource, result) {
-            gathered.inventory.notebooks.push(notebook);
-        }
+    for (resource, result) in read {
+        found.notebooks.extend(described(report, &resource, result));
     }
 }
 
 async fn gather_keys(
     kms: &aws_sdk_kms::Client,
     references: BTreeSet<String>,
-    gathered: &mut Gathered,
+    found: &mut Gathered,
+    report: &mut Report,
 ) {
-    let described = aws::map_bounded(
+    let read = aws::map_bounded(
         references,
         aws::DEFAULT_CONCURRENCY,
         |reference| async move {
@@ -390,9 +348,9 @@ async fn gather_keys(
         },
     )
     .await;
-    for (reference, result) in described {
-        if let Some(key) = gathered.keep(&reference, result) {
-            gathered.inventory.keys.insert(&reference, key);
+    for (reference, result) in read {
+        if let Some(key) = described(report, &reference, result) {
+            found.keys.insert(&reference, key);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! jobs, endpoint configs, notebooks, KMS keys).
 
 mod apply;
+mod bucket_policy;
 mod clients;
 mod config;
 mod decide;
@@ -9,7 +10,6 @@ mod exemptions;
 mod gather;
 mod model;
 mod plan;
-mod policy;
 mod reliance;
 mod rules;
 mod run;

@@ -15,7 +15,7 @@ pub use sagekeeper_core::sagemaker::endpoint_configs::EndpointConfig;
 pub use sagekeeper_core::sagemaker::jobs::{Job, JobKind};
 
 /// Anything rules evaluate: exemptions are read from its ARN and tags.
-pub trait Subject {
+pub trait Evaluable {
     fn arn(&self) -> &str;
     fn tags(&self) -> &Tags;
 }
@@ -73,7 +73,7 @@ pub struct Key {
     pub tags: Tags,
 }
 
-impl Subject for Bucket {
+impl Evaluable for Bucket {
     fn arn(&self) -> &str {
         &self.arn
     }
@@ -82,7 +82,7 @@ impl Subject for Bucket {
     }
 }
 
-impl Subject for Job {
+impl Evaluable for Job {
     fn arn(&self) -> &str {
         &self.arn
     }
@@ -91,7 +91,7 @@ impl Subject for Job {
     }
 }
 
-impl Subject for EndpointConfig {
+impl Evaluable for EndpointConfig {
     fn arn(&self) -> &str {
         &self.arn
     }
@@ -100,7 +100,7 @@ impl Subject for EndpointConfig {
     }
 }
 
-impl Subject for Notebook {
+impl Evaluable for Notebook {
     fn arn(&self) -> &str {
         &self.notebook.arn
     }
@@ -109,7 +109,7 @@ impl Subject for Notebook {
     }
 }
 
-impl Subject for Key {
+impl Evaluable for Key {
     fn arn(&self) -> &str {
         &self.info.arn
     }
@@ -147,9 +147,9 @@ impl KeyIndex {
     }
 }
 
-/// Everything one run evaluates.
+/// Everything one run evaluates, as `gather` found it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Inventory {
+pub struct Gathered {
     pub buckets: Vec<Bucket>,
     pub jobs: Vec<Job>,
     pub endpoint_configs: Vec<EndpointConfig>,
@@ -157,7 +157,7 @@ pub struct Inventory {
     pub keys: KeyIndex,
 }
 
-impl Inventory {
+impl Gathered {
     /// Every key the gathered resources name, for `gather` to describe.
     pub fn key_references(&self) -> BTreeSet<String> {
         let buckets = self

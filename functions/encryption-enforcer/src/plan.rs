@@ -1,18 +1,17 @@
 //! From what was gathered to what to report and what to change: rules evaluated, exemptions
-//! applied, modes and opt-ins honoured. Pure: the same inventory and configuration always give
+//! applied, modes and opt-ins honoured. Pure: the same resources and configuration always give
 //! the same plan, and nothing here calls AWS.
 
-use std::collections::BTreeMap;
-
+use sagekeeper_core::Severity;
 use sagekeeper_core::kms::KeyManager;
 use sagekeeper_core::model::tags::Tags;
-use sagekeeper_core::run::report::Finding;
+use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::s3::{DSSE_KMS, SSE_KMS};
-use sagekeeper_core::{Report, Severity};
 
+use crate::bucket_policy::{self, Merge};
 use crate::config::Config;
-use crate::model::{Bucket, EndpointConfig, Inventory, Job, JobKind, Key, Notebook, Subject};
-use crate::policy::{self, Merge};
+use crate::decide::Subject;
+use crate::model::{Bucket, EndpointConfig, Evaluable, Gathered, Job, JobKind, Key, Notebook};
 use crate::reliance::{self, Refusal};
 use crate::rules::{self, Context, Evaluation, Mode, Rule, RuleInfo, kms, s3, sagemaker};
 
@@ -77,41 +76,17 @@ fn stop_action(kind: JobKind) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Write {
-        resource: String,
-        remediation: Remediation,
-    },
-    /// A remediation the rules call for but that is deliberately not done, and why.
-    Skip {
-        resource: String,
-        action: &'static str,
-        reason: String,
-    },
-}
-
 /// One rule's result for one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evaluated {
-    pub resource: String,
-    pub rule: &'static RuleInfo,
-    pub evaluation: Evaluation,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Plan {
-    /// Every result, compliant ones included.
-    pub evaluations: Vec<Evaluated>,
-    /// Non-compliant (at the rule's severity) and exempt (info) results.
-    pub findings: Vec<Finding>,
-    pub steps: Vec<Step>,
-    pub metrics: BTreeMap<String, f64>,
+struct Evaluated {
+    resource: String,
+    rule: &'static RuleInfo,
+    evaluation: Evaluation,
 }
 
 /// How much of the evaluation a report shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail {
+enum Detail {
     /// Problems only: a sweep's report lists what needs attention, not every bucket that is fine.
     Problems,
     /// Every result, compliant and not applicable ones as info findings: the answer to an API
@@ -119,112 +94,31 @@ pub enum Detail {
     Everything,
 }
 
-impl Plan {
-    /// Adds the findings and metrics to the report and logs every result at debug level; the
-    /// steps are for `apply`.
-    pub fn record(&self, report: &mut Report, detail: Detail) {
-        for e in &self.evaluations {
-            tracing::debug!(resource = %e.resource, rule = e.rule.id, result = ?e.evaluation, "evaluated");
+impl Detail {
+    fn of(subject: &Subject) -> Detail {
+        match subject {
+            Subject::Sweep { .. } => Detail::Problems,
+            _ => Detail::Everything,
         }
-        report.findings.extend(self.findings.iter().cloned());
-        if detail == Detail::Everything {
-            for e in &self.evaluations {
-                let message = match &e.evaluation {
-                    Evaluation::Compliant => "compliant".to_owned(),
-                    Evaluation::NotApplicable(why) => format!("not applicable: {why}"),
-                    Evaluation::NonCompliant(_)
-                    | Evaluation::Exempt(_)
-                    | Evaluation::Excepted(_) => {
-                        continue;
-                    }
-                };
-                report.finding(e.resource.as_str(), e.rule.id, Severity::Info, message);
-            }
-        }
-        for (name, value) in &self.metrics {
-            report.add_metric(name, *value);
-        }
-    }
-
-    /// Findings and metrics of one resource's evaluations; returns the rules it breaks whose
-    /// mode is remediate.
-    fn evaluated(
-        &mut self,
-        resource: &str,
-        results: Vec<(&'static RuleInfo, Evaluation)>,
-        config: &Config,
-    ) -> Vec<&'static str> {
-        let mut to_remediate = Vec::new();
-        let mut non_compliant = false;
-        for (rule, evaluation) in &results {
-            let counter = self
-                .metrics
-                .entry(format!("NonCompliant.{}", rule.id))
-                .or_default();
-            match evaluation {
-                Evaluation::NonCompliant(problem) => {
-                    *counter += 1.0;
-                    non_compliant = true;
-                    let mode = config.mode(rule.id);
-                    let message = match mode {
-                        Mode::Remediate => problem.clone(),
-                        Mode::Report => format!("{problem} (rule in report mode: not changed)"),
-                    };
-                    self.findings
-                        .push(finding(resource, rule.id, rule.severity, message));
-                    if mode == Mode::Remediate {
-                        to_remediate.push(rule.id);
-                    }
-                }
-                Evaluation::Exempt(why) => {
-                    *self.metrics.entry("Exempt".to_owned()).or_default() += 1.0;
-                    self.findings
-                        .push(finding(resource, rule.id, Severity::Info, why.clone()));
-                }
-                Evaluation::Excepted(what) => {
-                    self.findings
-                        .push(finding(resource, rule.id, Severity::Low, what.clone()));
-                }
-                Evaluation::Compliant | Evaluation::NotApplicable(_) => {}
-            }
-        }
-        self.evaluations
-            .extend(results.into_iter().map(|(rule, evaluation)| Evaluated {
-                resource: resource.to_owned(),
-                rule,
-                evaluation,
-            }));
-        *self
-            .metrics
-            .entry("ResourcesEvaluated".to_owned())
-            .or_default() += 1.0;
-        *self
-            .metrics
-            .entry("NonCompliantResources".to_owned())
-            .or_default() += if non_compliant { 1.0 } else { 0.0 };
-        to_remediate
     }
 }
 
-fn finding(resource: &str, rule: &str, severity: Severity, message: String) -> Finding {
-    Finding {
-        resource: resource.to_owned(),
-        rule: rule.to_owned(),
-        severity,
-        message,
-    }
-}
-
-pub fn plan(inventory: &Inventory, config: &Config) -> Plan {
+/// The findings, skips, writes and metrics for what `subject` put in scope. Every result is
+/// logged at debug level; a sweep's report shows the problems, an API call's every result.
+pub fn plan(gathered: &Gathered, config: &Config, subject: &Subject) -> Plan<Remediation> {
     let required_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
-    let context = Context {
-        required_kms_key: required_key.as_deref(),
-        keys: &inventory.keys,
-        sensitive_tag: &config.sensitive_tag,
+    let mut planning = Planning {
+        plan: Plan::new(),
+        evaluations: Vec::new(),
+        context: Context {
+            required_kms_key: required_key.as_deref(),
+            keys: &gathered.keys,
+            sensitive_tag: &config.sensitive_tag,
+        },
+        config,
     };
-    let mut plan = Plan::default();
-    for bucket in &inventory.buckets {
-        let failing = evaluate(&mut plan, bucket, &context, config);
+    for bucket in &gathered.buckets {
+        let failing = planning.evaluate(bucket);
         let refusals: Vec<Refusal> = reliance::refusals(bucket)
             .into_iter()
             .filter(|r| failing.contains(&r.rule))
@@ -237,50 +131,117 @@ pub fn plan(inventory: &Inventory, config: &Config) -> Plan {
                 Severity::Low
             };
             let message = format!("not remediated: {}", refusal.reason);
-            plan.findings
-                .push(finding(&bucket.arn, refusal.rule, severity, message));
+            planning
+                .plan
+                .finding(&bucket.arn, refusal.rule, severity, message);
         }
-        plan.steps
-            .extend(bucket_steps(bucket, &failing, &context, &refusals));
+        let plan = &mut planning.plan;
+        bucket_steps(plan, bucket, &failing, &planning.context, &refusals);
     }
-    for job in &inventory.jobs {
-        let failing = evaluate(&mut plan, job, &context, config);
-        plan.steps.extend(job_steps(job, &failing, config));
+    for job in &gathered.jobs {
+        let failing = planning.evaluate(job);
+        job_steps(&mut planning.plan, job, &failing, config);
     }
-    for endpoint_config in &inventory.endpoint_configs {
-        let failing = evaluate(&mut plan, endpoint_config, &context, config);
-        plan.steps
-            .extend(endpoint_config_steps(endpoint_config, &failing));
+    for endpoint_config in &gathered.endpoint_configs {
+        let failing = planning.evaluate(endpoint_config);
+        endpoint_config_steps(&mut planning.plan, endpoint_config, &failing);
     }
-    for notebook in &inventory.notebooks {
-        let failing = evaluate(&mut plan, notebook, &context, config);
-        plan.steps
-            .extend(notebook_steps(notebook, &failing, config));
+    for notebook in &gathered.notebooks {
+        let failing = planning.evaluate(notebook);
+        notebook_steps(&mut planning.plan, notebook, &failing, config);
     }
-    for key in inventory.keys.keys() {
-        let failing = evaluate(&mut plan, key, &context, config);
-        if failing.contains(&kms::ROTATION) {
-            plan.steps.push(Step::Write {
-                resource: key.info.arn.clone(),
-                remediation: Remediation::EnableKeyRotation {
-                    key_arn: key.info.arn.clone(),
-                },
-            });
+    for key in gathered.keys.keys() {
+        if planning.evaluate(key).contains(&kms::ROTATION) {
+            let key_arn = key.info.arn.clone();
+            let write = Remediation::EnableKeyRotation {
+                key_arn: key_arn.clone(),
+            };
+            planning.plan.write(key_arn, write);
+        }
+    }
+    let Planning {
+        mut plan,
+        evaluations,
+        ..
+    } = planning;
+    if matches!(subject, Subject::Sweep { .. } | Subject::Bucket(_)) {
+        plan.add_metric("BucketsInScope", gathered.buckets.len() as f64);
+    }
+    for e in &evaluations {
+        tracing::debug!(resource = %e.resource, rule = e.rule.id, result = ?e.evaluation, "evaluated");
+    }
+    if Detail::of(subject) == Detail::Everything {
+        for e in evaluations {
+            let message = match e.evaluation {
+                Evaluation::Compliant => "compliant".to_owned(),
+                Evaluation::NotApplicable(why) => format!("not applicable: {why}"),
+                Evaluation::NonCompliant(_) | Evaluation::Exempt(_) | Evaluation::Excepted(_) => {
+                    continue;
+                }
+            };
+            plan.finding(e.resource, e.rule.id, Severity::Info, message);
         }
     }
     plan
 }
 
-/// Evaluates one resource with the rules of its kind and records the results; returns the
-/// rules to remediate.
-fn evaluate<T: Subject + RulesFor>(
-    plan: &mut Plan,
-    subject: &T,
-    context: &Context,
-    config: &Config,
-) -> Vec<&'static str> {
-    let results = rules::evaluate(subject, T::rules(), context, &config.exempt_resources);
-    plan.evaluated(subject.arn(), results, config)
+/// A plan being made, with every result so far (compliant ones included).
+struct Planning<'a> {
+    plan: Plan<Remediation>,
+    evaluations: Vec<Evaluated>,
+    context: Context<'a>,
+    config: &'a Config,
+}
+
+impl Planning<'_> {
+    /// Evaluates one resource with the rules of its kind; adds the findings and metrics of the
+    /// results, and returns the rules it breaks whose mode is remediate.
+    fn evaluate<T: Evaluable + RulesFor>(&mut self, subject: &T) -> Vec<&'static str> {
+        let config = self.config;
+        let results = rules::evaluate(subject, T::rules(), &self.context, &config.exempt_resources);
+        let resource = subject.arn();
+        let plan = &mut self.plan;
+        let mut to_remediate = Vec::new();
+        let mut non_compliant = false;
+        for (rule, evaluation) in &results {
+            let broken = matches!(evaluation, Evaluation::NonCompliant(_));
+            plan.add_metric(
+                &format!("NonCompliant.{}", rule.id),
+                f64::from(u8::from(broken)),
+            );
+            match evaluation {
+                Evaluation::NonCompliant(problem) => {
+                    non_compliant = true;
+                    let mode = config.mode(rule.id);
+                    let message = match mode {
+                        Mode::Remediate => problem.clone(),
+                        Mode::Report => format!("{problem} (rule in report mode: not changed)"),
+                    };
+                    plan.finding(resource, rule.id, rule.severity, message);
+                    if mode == Mode::Remediate {
+                        to_remediate.push(rule.id);
+                    }
+                }
+                Evaluation::Exempt(why) => {
+                    plan.add_metric("Exempt", 1.0);
+                    plan.finding(resource, rule.id, Severity::Info, why.clone());
+                }
+                Evaluation::Excepted(what) => {
+                    plan.finding(resource, rule.id, Severity::Low, what.clone());
+                }
+                Evaluation::Compliant | Evaluation::NotApplicable(_) => {}
+            }
+        }
+        plan.add_metric("ResourcesEvaluated", 1.0);
+        plan.add_metric("NonCompliantResources", f64::from(u8::from(non_compliant)));
+        self.evaluations
+            .extend(results.into_iter().map(|(rule, evaluation)| Evaluated {
+                resource: resource.to_owned(),
+                rule,
+                evaluation,
+            }));
+        to_remediate
+    }
 }
 
 trait RulesFor: Sized + 'static {
@@ -318,21 +279,13 @@ impl RulesFor for Key {
 /// such a policy must come first. A remediation something relies on not happening (`refusals`)
 /// is skipped, with the reasons.
 fn bucket_steps(
+    plan: &mut Plan<Remediation>,
     bucket: &Bucket,
     failing: &[&str],
     context: &Context,
     refusals: &[Refusal],
-) -> Vec<Step> {
-    let mut steps = Vec::new();
-    let write = |remediation| Step::Write {
-        resource: bucket.arn.clone(),
-        remediation,
-    };
-    let skip = |action: &'static str, reason: String| Step::Skip {
-        resource: bucket.arn.clone(),
-        action,
-        reason,
-    };
+) {
+    let arn = bucket.arn.as_str();
     let refused = |rule: &str| {
         let reasons: Vec<&str> = refusals
             .iter()
@@ -342,45 +295,51 @@ fn bucket_steps(
         (!reasons.is_empty()).then(|| reasons.join("; "))
     };
     if failing.contains(&s3::DEFAULT_ENCRYPTION) {
-        let action = "put-bucket-encryption";
-        steps.push(match refused(s3::DEFAULT_ENCRYPTION) {
-            Some(why) => skip(action, why),
-            None => match encryption_key(bucket, context) {
-                Ok(kms_key_id) => write(Remediation::PutBucketEncryption {
+        let key = match refused(s3::DEFAULT_ENCRYPTION) {
+            Some(why) => Err(why),
+            None => encryption_key(bucket, context),
+        };
+        match key {
+            Ok(kms_key_id) => plan.write(
+                arn,
+                Remediation::PutBucketEncryption {
                     bucket: bucket.name.clone(),
                     kms_key_id,
-                }),
-                Err(why) => skip(action, why),
-            },
-        });
+                },
+            ),
+            Err(why) => plan.skip(arn, "put-bucket-encryption", why),
+        }
     }
     if failing.contains(&s3::DENY_INSECURE_TRANSPORT) {
         let action = "put-bucket-policy";
         match refused(s3::DENY_INSECURE_TRANSPORT) {
-            Some(why) => steps.push(skip(action, why)),
-            None => match policy::merge_tls_only(bucket.policy.as_deref(), &bucket.name) {
-                Ok(Merge::Updated(policy)) => steps.push(write(Remediation::PutBucketPolicy {
-                    bucket: bucket.name.clone(),
-                    read: bucket.policy.clone(),
-                    policy,
-                })),
+            Some(why) => plan.skip(arn, action, why),
+            None => match bucket_policy::merge_tls_only(bucket.policy.as_deref(), &bucket.name) {
+                Ok(Merge::Updated(policy)) => plan.write(
+                    arn,
+                    Remediation::PutBucketPolicy {
+                        bucket: bucket.name.clone(),
+                        read: bucket.policy.clone(),
+                        policy,
+                    },
+                ),
                 // Our statement is there but the rule still fails: nothing a merge could add.
                 Ok(Merge::Unchanged) => {}
-                Err(err) => {
-                    steps.push(skip(action, format!("{err}; the policy is left unchanged")))
-                }
+                Err(err) => plan.skip(arn, action, format!("{err}; the policy is left unchanged")),
             },
         }
     }
     if failing.contains(&s3::PUBLIC_ACCESS_BLOCK) {
-        steps.push(match refused(s3::PUBLIC_ACCESS_BLOCK) {
-            Some(why) => skip("put-public-access-block", why),
-            None => write(Remediation::PutPublicAccessBlock {
-                bucket: bucket.name.clone(),
-            }),
-        });
+        match refused(s3::PUBLIC_ACCESS_BLOCK) {
+            Some(why) => plan.skip(arn, "put-public-access-block", why),
+            None => plan.write(
+                arn,
+                Remediation::PutPublicAccessBlock {
+                    bucket: bucket.name.clone(),
+                },
+            ),
+        }
     }
-    steps
 }
 
 /// The key to set as default encryption, or why none is set. Only a bucket without default
@@ -422,63 +381,54 @@ fn encryption_key(bucket: &Bucket, context: &Context) -> Result<String, String> 
     ))
 }
 
-fn job_steps(job: &Job, failing: &[&str], config: &Config) -> Vec<Step> {
+fn job_steps(plan: &mut Plan<Remediation>, job: &Job, failing: &[&str], config: &Config) {
     if failing.is_empty() {
-        return Vec::new();
+        return;
     }
     let action = stop_action(job.kind);
-    let skip = |reason: String| {
-        vec![Step::Skip {
-            resource: job.arn.clone(),
-            action,
-            reason,
-        }]
-    };
-    if job.kind == JobKind::HyperParameterTuning {
-        return skip(
-            "tuning jobs are not stopped: the training jobs they start are evaluated, and stopped, as training jobs"
-                .to_owned(),
-        );
-    }
-    if !config.stop_noncompliant_jobs {
-        return skip("STOP_NONCOMPLIANT_JOBS is off".to_owned());
-    }
-    if !job.is_running() {
-        return skip(format!("the job is {}: nothing to stop", job.status));
-    }
-    vec![Step::Write {
-        resource: job.arn.clone(),
-        remediation: Remediation::StopJob {
+    let skip = if job.kind == JobKind::HyperParameterTuning {
+        "tuning jobs are not stopped: the training jobs they start are evaluated, and stopped, as training jobs"
+            .to_owned()
+    } else if !config.stop_noncompliant_jobs {
+        "STOP_NONCOMPLIANT_JOBS is off".to_owned()
+    } else if !job.is_running() {
+        format!("the job is {}: nothing to stop", job.status)
+    } else {
+        let stop = Remediation::StopJob {
             kind: job.kind,
             name: job.name.clone(),
-        },
-    }]
+        };
+        return plan.write(&job.arn, stop);
+    };
+    plan.skip(&job.arn, action, skip);
 }
 
-fn endpoint_config_steps(config: &EndpointConfig, failing: &[&str]) -> Vec<Step> {
+fn endpoint_config_steps(plan: &mut Plan<Remediation>, config: &EndpointConfig, failing: &[&str]) {
     if failing.is_empty() {
-        return Vec::new();
+        return;
     }
     // Spaces, not commas: SageMaker tag values do not allow commas.
     let value = failing.join(" ");
     if config.tags.get(NONCOMPLIANT_TAG) == Some(&value) {
-        return Vec::new();
+        return;
     }
-    vec![Step::Write {
-        resource: config.arn.clone(),
-        remediation: Remediation::TagEndpointConfig {
-            arn: config.arn.clone(),
-            tags: Tags::from([(NONCOMPLIANT_TAG.to_owned(), value)]),
-        },
-    }]
+    let tag = Remediation::TagEndpointConfig {
+        arn: config.arn.clone(),
+        tags: Tags::from([(NONCOMPLIANT_TAG.to_owned(), value)]),
+    };
+    plan.write(&config.arn, tag);
 }
 
-fn notebook_steps(notebook: &Notebook, failing: &[&str], config: &Config) -> Vec<Step> {
+fn notebook_steps(
+    plan: &mut Plan<Remediation>,
+    notebook: &Notebook,
+    failing: &[&str],
+    config: &Config,
+) {
     if failing.is_empty() {
-        return Vec::new();
+        return;
     }
-    let resource = notebook.notebook.arn.clone();
-    let action = "stop-notebook-instance";
+    let resource = &notebook.notebook.arn;
     let reason = if !config.stop_noncompliant_notebooks {
         "STOP_NONCOMPLIANT_NOTEBOOKS is off".to_owned()
     } else if !notebook.notebook.is_in_service() {
@@ -487,18 +437,12 @@ fn notebook_steps(notebook: &Notebook, failing: &[&str], config: &Config) -> Vec
             notebook.notebook.status
         )
     } else {
-        return vec![Step::Write {
-            resource,
-            remediation: Remediation::StopNotebook {
-                name: notebook.notebook.name.clone(),
-            },
-        }];
+        let stop = Remediation::StopNotebook {
+            name: notebook.notebook.name.clone(),
+        };
+        return plan.write(resource, stop);
     };
-    vec![Step::Skip {
-        resource,
-        action,
-        reason,
-    }]
+    plan.skip(resource, "stop-notebook-instance", reason);
 }
 
 #[cfg(test)]
@@ -509,6 +453,7 @@ mod tests {
     use crate::rules::s3::tests::{KEY_ARN, good_bucket, key, keys};
     use crate::rules::sagemaker::tests::{good_config, good_job, good_notebook};
     use sagekeeper_core::Env;
+    use sagekeeper_core::run::report::Finding;
     use sagekeeper_core::s3::{DefaultEncryption, SSE_KMS};
 
     fn config(pairs: &[(&str, &str)]) -> Config {
@@ -532,60 +477,58 @@ mod tests {
         }
     }
 
-    fn inventory() -> Inventory {
-        Inventory {
+    fn gathered() -> Gathered {
+        Gathered {
             keys: keys(),
-            ..Inventory::default()
+            ..Gathered::default()
         }
     }
 
-    fn actions(plan: &Plan) -> Vec<(&str, &str)> {
-        plan.steps
-            .iter()
-            .map(|step| match step {
-                Step::Write {
-                    resource,
-                    remediation,
-                } => (resource.as_str(), remediation.action()),
-                Step::Skip {
-                    resource, action, ..
-                } => (resource.as_str(), *action),
-            })
-            .collect()
+    /// The plan of a sweep: the findings of problems only.
+    fn plan(gathered: &Gathered, config: &Config) -> Plan<Remediation> {
+        let sweep = Subject::Sweep {
+            created_since: chrono::DateTime::UNIX_EPOCH,
+        };
+        super::plan(gathered, config, &sweep)
     }
 
-    fn writes(plan: &Plan) -> Vec<&Remediation> {
-        plan.steps
+    /// The actions in the order the report records them: skips, then writes.
+    fn actions(plan: &Plan<Remediation>) -> Vec<(&str, &str)> {
+        let skips = plan
+            .skips
             .iter()
-            .filter_map(|step| match step {
-                Step::Write { remediation, .. } => Some(remediation),
-                Step::Skip { .. } => None,
-            })
-            .collect()
+            .map(|skip| (skip.resource.as_str(), skip.action.as_str()));
+        let writes = plan
+            .writes
+            .iter()
+            .map(|(resource, write)| (resource.as_str(), write.action()));
+        skips.chain(writes).collect()
     }
 
-    fn skips(plan: &Plan) -> Vec<&str> {
-        plan.steps
-            .iter()
-            .filter_map(|step| match step {
-                Step::Skip { reason, .. } => Some(reason.as_str()),
-                Step::Write { .. } => None,
-            })
-            .collect()
+    fn writes(plan: &Plan<Remediation>) -> Vec<&Remediation> {
+        plan.writes.iter().map(|(_, write)| write).collect()
+    }
+
+    fn skips(plan: &Plan<Remediation>) -> Vec<&str> {
+        plan.skips.iter().map(|skip| skip.reason.as_str()).collect()
+    }
+
+    fn no_steps(plan: &Plan<Remediation>) -> bool {
+        plan.skips.is_empty() && plan.writes.is_empty()
     }
 
     #[test]
     fn a_compliant_account_gets_no_findings_and_no_steps() {
-        let inventory = Inventory {
+        let inventory = Gathered {
             buckets: vec![good_bucket()],
             jobs: vec![good_job()],
             endpoint_configs: vec![good_config()],
             notebooks: vec![good_notebook()],
-            ..inventory()
+            ..gathered()
         };
         let plan = plan(&inventory, &config(&[]));
         assert_eq!(plan.findings, []);
-        assert_eq!(plan.steps, []);
+        assert!(no_steps(&plan));
         // Buckets, job, config, notebook and two keys; every rule's counter is there, at zero.
         assert_eq!(plan.metrics["ResourcesEvaluated"], 6.0);
         assert_eq!(plan.metrics["NonCompliantResources"], 0.0);
@@ -595,20 +538,15 @@ mod tests {
 
     #[test]
     fn an_api_calls_report_shows_every_result_a_sweeps_only_the_problems() {
-        let plan = plan(
-            &Inventory {
-                buckets: vec![good_bucket()],
-                ..Inventory::default()
-            },
-            &config(&[]),
-        );
-        let report = |detail| {
-            let mut report = Report::new("encryption-enforcer", false, chrono::Utc::now());
-            plan.record(&mut report, detail);
-            report
+        let gathered = Gathered {
+            buckets: vec![good_bucket()],
+            ..Gathered::default()
         };
-        assert!(report(Detail::Problems).findings.is_empty());
-        let everything = report(Detail::Everything);
+        let sweep = plan(&gathered, &config(&[]));
+        assert!(sweep.findings.is_empty());
+        assert_eq!(sweep.metrics["BucketsInScope"], 1.0);
+        let call = Subject::Bucket("acme-ml-training-data".to_owned());
+        let everything = super::plan(&gathered, &config(&[]), &call);
         assert_eq!(everything.findings.len(), 3);
         assert!(
             everything
@@ -617,15 +555,20 @@ mod tests {
                 .all(|f| f.severity == Severity::Info && f.message == "compliant")
         );
         assert_eq!(everything.metrics["ResourcesEvaluated"], 1.0);
+        assert_eq!(everything.metrics["BucketsInScope"], 1.0);
+        // A call about anything else reports no bucket count.
+        let job = Subject::Job(JobKind::Training, "churn-xgb".to_owned());
+        let about_a_job = super::plan(&Gathered::default(), &config(&[]), &job);
+        assert!(!about_a_job.metrics.contains_key("BucketsInScope"));
     }
 
     #[test]
     fn s3_rules_remediate_by_default_in_a_safe_order() {
         let bucket = open_bucket();
         let plan = plan(
-            &Inventory {
+            &Gathered {
                 buckets: vec![bucket.clone()],
-                ..inventory()
+                ..gathered()
             },
             &config(&[]),
         );
@@ -650,7 +593,7 @@ mod tests {
         let original: serde_json::Value =
             serde_json::from_str(bucket.policy.as_deref().unwrap()).unwrap();
         assert_eq!(merged["Statement"][0], original["Statement"][0]);
-        assert_eq!(merged["Statement"][1]["Sid"], policy::SID);
+        assert_eq!(merged["Statement"][1]["Sid"], bucket_policy::SID);
         assert_eq!(plan.metrics["NonCompliantResources"], 1.0);
         assert_eq!(plan.metrics["NonCompliant.s3-public-access-block"], 1.0);
     }
@@ -658,9 +601,9 @@ mod tests {
     #[test]
     fn report_mode_gives_findings_and_no_writes() {
         let plan = plan(
-            &Inventory {
+            &Gathered {
                 buckets: vec![open_bucket()],
-                ..inventory()
+                ..gathered()
             },
             &config(&[(
                 "RULE_MODES",
@@ -673,7 +616,7 @@ mod tests {
                 .iter()
                 .all(|f| f.message.contains("report mode"))
         );
-        assert_eq!(plan.steps, []);
+        assert!(no_steps(&plan));
     }
 
     #[test]
@@ -690,9 +633,9 @@ mod tests {
         listed.name = "listed".to_owned();
         listed.arn = "arn:aws:s3:::listed".to_owned();
         let plan = plan(
-            &Inventory {
+            &Gathered {
                 buckets: vec![tagged.clone(), listed],
-                ..inventory()
+                ..gathered()
             },
             &config(&[("EXEMPT_RESOURCES", "arn:aws:s3:::listed")]),
         );
@@ -727,9 +670,9 @@ mod tests {
             bucket_key_enabled: false,
         });
         let plan = plan(
-            &Inventory {
+            &Gathered {
                 buckets: vec![no_bucket_key, open_bucket()],
-                ..inventory()
+                ..gathered()
             },
             &Config::from_env(&Env::default(), false).unwrap(),
         );
@@ -748,9 +691,9 @@ mod tests {
         let mut bucket = good_bucket();
         bucket.policy = Some("{not json".to_owned());
         let plan = plan(
-            &Inventory {
+            &Gathered {
                 buckets: vec![bucket],
-                ..inventory()
+                ..gathered()
             },
             &config(&[]),
         );
@@ -768,9 +711,9 @@ mod tests {
         let remediate = r#"{"sagemaker-job-volume-kms":"remediate"}"#;
         let run = |job: &Job, pairs: &[(&str, &str)]| {
             plan(
-                &Inventory {
+                &Gathered {
                     jobs: vec![job.clone()],
-                    ..inventory()
+                    ..gathered()
                 },
                 &config(pairs),
             )
@@ -778,7 +721,7 @@ mod tests {
         // Default: report mode, a finding and nothing else.
         let report_only = run(&bad, &[("STOP_NONCOMPLIANT_JOBS", "true")]);
         assert_eq!(report_only.findings.len(), 1);
-        assert_eq!(report_only.steps, []);
+        assert!(no_steps(&report_only));
         // Remediate mode without the opt-in: skipped, saying why.
         let not_opted_in = run(&bad, &[("RULE_MODES", remediate)]);
         assert_eq!(skips(&not_opted_in), ["STOP_NONCOMPLIANT_JOBS is off"]);
@@ -821,9 +764,9 @@ mod tests {
         let modes = r#"{"sagemaker-notebook-no-root-access":"remediate"}"#;
         let run = |notebook: &Notebook, stop: &str| {
             plan(
-                &Inventory {
+                &Gathered {
                     notebooks: vec![notebook.clone()],
-                    ..inventory()
+                    ..gathered()
                 },
                 &config(&[("RULE_MODES", modes), ("STOP_NONCOMPLIANT_NOTEBOOKS", stop)]),
             )
@@ -850,9 +793,9 @@ mod tests {
         let modes = r#"{"sagemaker-endpoint-config-kms":"remediate","sagemaker-endpoint-config-data-capture-kms":"remediate"}"#;
         let run = |config_: &EndpointConfig| {
             plan(
-                &Inventory {
+                &Gathered {
                     endpoint_configs: vec![config_.clone()],
-                    ..inventory()
+                    ..gathered()
                 },
                 &config(&[("RULE_MODES", modes)]),
             )
@@ -867,19 +810,19 @@ mod tests {
         );
         bare.tags
             .insert(NONCOMPLIANT_TAG.to_owned(), expected.to_owned());
-        assert_eq!(run(&bare).steps, []);
+        assert!(no_steps(&run(&bare)));
         assert_eq!(run(&bare).findings.len(), 2);
         // Report mode (the default): findings, no tag.
         bare.tags.clear();
         let defaults = plan(
-            &Inventory {
+            &Gathered {
                 endpoint_configs: vec![bare],
-                ..inventory()
+                ..gathered()
             },
             &config(&[]),
         );
         assert_eq!(defaults.findings.len(), 2);
-        assert_eq!(defaults.steps, []);
+        assert!(no_steps(&defaults));
     }
 
     #[test]
@@ -895,9 +838,9 @@ mod tests {
             ),
         );
         let plan = plan(
-            &Inventory {
+            &Gathered {
                 keys: index,
-                ..Inventory::default()
+                ..Gathered::default()
             },
             &config(&[]),
         );
@@ -922,25 +865,30 @@ mod tests {
                 bucket_key_enabled: true,
             }),
             policy: Some(
-                serde_json::json!({"Statement": [policy::tls_only_statement(name)]}).to_string(),
+                serde_json::json!({"Statement": [bucket_policy::tls_only_statement(name)]})
+                    .to_string(),
             ),
             ..good_bucket()
         }
     }
 
-    fn encryption_steps<'a>(plan: &'a Plan, arn: &str) -> Vec<&'a Step> {
-        plan.steps
+    /// The bucket's encryption step: the write, or the skip's reason.
+    fn encryption_steps<'a>(
+        plan: &'a Plan<Remediation>,
+        arn: &str,
+    ) -> Vec<Result<&'a Remediation, &'a str>> {
+        let action = "put-bucket-encryption";
+        let skips = plan
+            .skips
             .iter()
-            .filter(|step| match step {
-                Step::Write {
-                    resource,
-                    remediation,
-                } => resource == arn && remediation.action() == "put-bucket-encryption",
-                Step::Skip {
-                    resource, action, ..
-                } => resource == arn && *action == "put-bucket-encryption",
-            })
-            .collect()
+            .filter(|skip| skip.resource == arn && skip.action == action)
+            .map(|skip| Err(skip.reason.as_str()));
+        let writes = plan
+            .writes
+            .iter()
+            .filter(|(resource, write)| resource == arn && write.action() == action)
+            .map(|(_, write)| Ok(write));
+        skips.chain(writes).collect()
     }
 
     // GIVEN a bucket on its owner's customer-managed key, one on the AWS managed key, and (the
@@ -958,10 +906,10 @@ mod tests {
             ..open_bucket()
         };
         let plan = plan(
-            &Inventory {
+            &Gathered {
                 buckets: vec![own.clone(), aws_managed.clone(), sse_s3.clone()],
                 keys: index,
-                ..Inventory::default()
+                ..Gathered::default()
             },
             &config(&[]),
         );
@@ -973,27 +921,21 @@ mod tests {
         assert!(own_finding.message.contains("not the required key"));
         assert_eq!(
             encryption_steps(&plan, &own.arn),
-            [&Step::Skip {
-                resource: own.arn.clone(),
-                action: "put-bucket-encryption",
-                reason: format!(
-                    "the bucket's own customer-managed key {OTHER_KEY} is kept: only SSE-S3 or no default encryption is changed"
-                ),
-            }]
+            [Err(format!(
+                "the bucket's own customer-managed key {OTHER_KEY} is kept: only SSE-S3 or no default encryption is changed"
+            )
+            .as_str())]
         );
-        let Step::Skip { reason, .. } = encryption_steps(&plan, &aws_managed.arn)[0] else {
+        let [Err(reason)] = encryption_steps(&plan, &aws_managed.arn)[..] else {
             panic!("the AWS managed key is kept too")
         };
         assert!(reason.contains("AWS managed key"), "{reason}");
         assert_eq!(
             encryption_steps(&plan, &sse_s3.arn),
-            [&Step::Write {
-                resource: sse_s3.arn.clone(),
-                remediation: Remediation::PutBucketEncryption {
-                    bucket: "sse-s3".to_owned(),
-                    kms_key_id: KEY_ARN.to_owned(),
-                },
-            }]
+            [Ok(&Remediation::PutBucketEncryption {
+                bucket: "sse-s3".to_owned(),
+                kms_key_id: KEY_ARN.to_owned(),
+            })]
         );
         // The owner's key without a bucket key: the bucket key is added, the key stays.
         let mut no_bucket_key = own.clone();
@@ -1002,11 +944,11 @@ mod tests {
         }
         let mut index = keys();
         index.insert(OTHER_KEY, key(OTHER_KEY, KeyManager::Customer, true));
-        let plan = super::plan(
-            &Inventory {
+        let plan = self::plan(
+            &Gathered {
                 buckets: vec![no_bucket_key],
                 keys: index,
-                ..Inventory::default()
+                ..Gathered::default()
             },
             &config(&[]),
         );
@@ -1019,11 +961,11 @@ mod tests {
         );
     }
 
-    fn plan_one(bucket: Bucket) -> Plan {
+    fn plan_one(bucket: Bucket) -> Plan<Remediation> {
         plan(
-            &Inventory {
+            &Gathered {
                 buckets: vec![bucket],
-                ..inventory()
+                ..gathered()
             },
             &config(&[]),
         )
@@ -1115,7 +1057,7 @@ mod tests {
     // THEN no policy write, and a low finding naming the exception (not a non-compliance).
     #[test]
     fn an_owners_exception_in_our_tls_statement_is_kept_and_reported_low() {
-        let mut edited = policy::tls_only_statement("acme-ml-training-data");
+        let mut edited = bucket_policy::tls_only_statement("acme-ml-training-data");
         edited["Condition"]["StringNotEquals"] = serde_json::json!({"aws:PrincipalArn": "arn:aws:iam::123456789012:role/LegacyUploader"});
         let bucket = Bucket {
             policy: Some(
@@ -1124,7 +1066,7 @@ mod tests {
             ..good_bucket()
         };
         let plan = plan_one(bucket);
-        assert_eq!(plan.steps, []);
+        assert!(no_steps(&plan));
         assert_eq!(plan.findings.len(), 1);
         assert_eq!(plan.findings[0].severity, Severity::Low);
         assert!(plan.findings[0].message.contains("LegacyUploader"));

@@ -9,8 +9,8 @@
 
 use sagekeeper_core::s3::LOG_DELIVERY_GROUP;
 
+use crate::bucket_policy;
 use crate::model::Bucket;
-use crate::policy;
 use crate::rules::s3::{DEFAULT_ENCRYPTION, DENY_INSECURE_TRANSPORT, PUBLIC_ACCESS_BLOCK};
 
 /// A remediation that is not done, and why.
@@ -134,7 +134,11 @@ pub fn refusals(bucket: &Bucket) -> Vec<Refusal> {
             ),
         ),
     }
-    match bucket.policy.as_deref().map(policy::allowed_principals) {
+    match bucket
+        .policy
+        .as_deref()
+        .map(bucket_policy::allowed_principals)
+    {
         None => {}
         Some(Ok(principals)) => {
             for principal in principals {

@@ -7,8 +7,7 @@ use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope, Severity};
 
 use crate::clients::Clients;
 use crate::config::Config;
-use crate::decide::{self, Decision, Subject};
-use crate::plan::Detail;
+use crate::decide::{self, Decision};
 use crate::{apply, gather, plan};
 
 pub struct EncryptionEnforcer;
@@ -43,19 +42,9 @@ impl Function for EncryptionEnforcer {
             }
             Err(err) => return report.error(None, &err),
         };
-        let gathered = gather::gather(clients, &config, &subject).await;
-        gathered.record(report);
-        if matches!(subject, Subject::Sweep { .. } | Subject::Bucket(_)) {
-            let buckets = gathered.inventory.buckets.len();
-            report.add_metric("BucketsInScope", buckets as f64);
-        }
-        let plan = plan::plan(&gathered.inventory, &config);
-        let detail = match subject {
-            Subject::Sweep { .. } => Detail::Problems,
-            _ => Detail::Everything,
-        };
-        plan.record(report, detail);
-        apply::apply(report, clients, plan.steps).await;
+        let gathered = gather::gather(clients, &config, &subject, report).await;
+        let plan = plan::plan(&gathered, &config, &subject);
+        apply::apply(clients, plan, report).await;
     }
 }
 

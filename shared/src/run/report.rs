@@ -221,14 +221,52 @@ impl Report {
         F: Future<Output = Result<T, E>>,
         E: ReportableError,
     {
+        let write = async { write.await.map(Ok::<T, String>) };
+        self.perform_or_skip_with(resource, action, detail, write)
+            .await
+            .and_then(Result::ok)
+    }
+
+    /// `perform`, for a write that may find it had nothing to do (a name an earlier delivery
+    /// already took): its `Ok(Err(reason))` is recorded as skipped, with the reason.
+    pub async fn perform_or_skip<F, T, E>(
+        &mut self,
+        resource: &str,
+        action: &str,
+        write: F,
+    ) -> Option<Result<T, String>>
+    where
+        F: Future<Output = Result<Result<T, String>, E>>,
+        E: ReportableError,
+    {
+        self.perform_or_skip_with(resource, action, None, write)
+            .await
+    }
+
+    /// The one DRY_RUN gate every write goes through.
+    async fn perform_or_skip_with<F, T, E>(
+        &mut self,
+        resource: &str,
+        action: &str,
+        detail: Option<String>,
+        write: F,
+    ) -> Option<Result<T, String>>
+    where
+        F: Future<Output = Result<Result<T, String>, E>>,
+        E: ReportableError,
+    {
         if self.dry_run {
             self.action(resource, action, Outcome::Planned, detail);
             return None;
         }
         match write.await {
-            Ok(value) => {
+            Ok(Ok(value)) => {
                 self.action(resource, action, Outcome::Done, detail);
-                Some(value)
+                Some(Ok(value))
+            }
+            Ok(Err(reason)) => {
+                self.skipped(resource, action, reason.clone());
+                Some(Err(reason))
             }
             Err(err) => {
                 self.action(resource, action, Outcome::Failed, Some(err.to_string()));
@@ -399,6 +437,19 @@ mod tests {
         assert!(r.errors[0].retryable);
         assert!(r.failed());
         assert_eq!(r.max_severity(), Severity::High);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_had_nothing_to_do_is_recorded_as_skipped() {
+        let mut r = report(false);
+        let taken = async { Ok::<Result<(), _>, Throttled>(Err("name taken".to_owned())) };
+        assert_eq!(
+            r.perform_or_skip("a", "create", taken).await,
+            Some(Err("name taken".to_owned()))
+        );
+        assert_eq!(r.actions[0].outcome, Outcome::Skipped);
+        assert_eq!(r.actions[0].detail.as_deref(), Some("name taken"));
+        assert!(!r.failed());
     }
 
     #[test]

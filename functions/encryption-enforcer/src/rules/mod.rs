@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use sagekeeper_core::Severity;
 
 use crate::exemptions;
-use crate::model::{KeyIndex, Subject, TagMatch};
+use crate::model::{Evaluable, KeyIndex, TagMatch};
 
 /// What happens when a rule finds a resource non-compliant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub fn find(id: &str) -> Option<&'static RuleInfo> {
 
 /// Every rule in `rules` applied to `subject`; a non-compliant result becomes `Exempt` when the
 /// resource is exempt from that rule (by tag or by `exempt_resources`).
-pub fn evaluate<T: Subject>(
+pub fn evaluate<T: Evaluable>(
     subject: &T,
     rules: &'static [Rule<T>],
     context: &Context,

@@ -6,8 +6,8 @@ use sagekeeper_core::kms::KeyManager;
 use sagekeeper_core::s3::{DSSE_KMS, SSE_KMS};
 
 use super::{Context, Evaluation, Mode, Rule, RuleInfo};
+use crate::bucket_policy::{self, TlsDeny};
 use crate::model::Bucket;
-use crate::policy::{self, TlsDeny};
 
 pub const DEFAULT_ENCRYPTION: &str = "s3-default-encryption-kms";
 pub const DENY_INSECURE_TRANSPORT: &str = "s3-deny-insecure-transport";
@@ -102,7 +102,7 @@ fn deny_insecure_transport(bucket: &Bucket, _: &Context) -> Evaluation {
             "no bucket policy, so requests over plain HTTP are allowed".to_owned(),
         );
     };
-    match policy::tls_deny(text, &bucket.name) {
+    match bucket_policy::tls_deny(text, &bucket.name) {
         Ok(TlsDeny::Everyone) => Evaluation::Compliant,
         Ok(TlsDeny::WithExceptions(exceptions)) => Evaluation::Excepted(format!(
             "the policy denies requests without TLS with the owner's exceptions, kept as they are: {}",
@@ -178,7 +178,7 @@ pub(crate) mod tests {
                 bucket_key_enabled: true,
             }),
             policy: Some(
-                serde_json::json!({"Version": "2012-10-17", "Statement": [policy::tls_only_statement("acme-ml-training-data")]})
+                serde_json::json!({"Version": "2012-10-17", "Statement": [bucket_policy::tls_only_statement("acme-ml-training-data")]})
                     .to_string(),
             ),
             public_access_block: Some(PublicAccessBlock::ALL_ON),
