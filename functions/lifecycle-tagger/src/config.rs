@@ -9,7 +9,8 @@ use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::{CommonConfig, ConfigError, Env};
 use serde::Deserialize;
 
-use crate::lifecycle_plan::DataClass;
+use crate::data_class::DataClass;
+use crate::idle::IdlePolicy;
 
 pub const DEFAULT_REQUIRED_TAGS: &[&str] = &[
     "Environment",
@@ -163,6 +164,14 @@ impl Config {
             state_bucket,
             prices: PriceTable::default(),
         })
+    }
+
+    pub fn idle_policy(&self) -> IdlePolicy {
+        IdlePolicy {
+            idle_days: self.idle_days,
+            delete: self.delete_idle_endpoints,
+            grace_days: self.idle_grace_days,
+        }
     }
 }
 
