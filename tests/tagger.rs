@@ -382,7 +382,7 @@ async fn lifecycle_rules_by_data_class_are_merged_into_the_owners_and_a_rerun_ch
     let second = run(&sandbox, &event, &env);
     let rewritten: Vec<String> = actions(&second)
         .into_iter()
-        .filter(|(_, action, _)| action.starts_with("put-lifecycle-rules"))
+        .filter(|(_, action, _)| action == "put-lifecycle-rules")
         .map(|(resource, ..)| resource)
         .collect();
     assert!(
@@ -448,7 +448,7 @@ async fn log_retention_is_set_only_where_there_is_none() {
     assert_eq!(retention(&lambda).await, None, "not a SageMaker log group");
     let retained: Vec<_> = actions(&run)
         .into_iter()
-        .filter(|(_, action, _)| action.starts_with("put-retention"))
+        .filter(|(_, action, _)| action == "put-retention")
         .collect();
     assert_eq!(retained.len(), 1, "{retained:?}");
     assert!(
@@ -858,7 +858,7 @@ async fn a_bucket_created_by_cloudformation_is_tagged_and_keeps_its_system_tags(
         assert!(run.report().errors.is_empty(), "{:#}", run.json);
         let tagged: Vec<_> = actions(&run)
             .into_iter()
-            .filter(|(_, action, _)| action.starts_with("add-tags"))
+            .filter(|(_, action, _)| action == "add-tags")
             .collect();
         assert_eq!(tagged.len(), 1, "{:#}", run.json);
         assert_eq!(tagged[0].0, format!("arn:aws:s3:::{bucket}"));
@@ -918,12 +918,29 @@ async fn a_dry_run_sweep_reports_every_change_and_makes_none() {
         all.iter().all(|(.., outcome)| *outcome == Outcome::Planned),
         "{all:?}"
     );
-    for wanted in ["add-tags", "put-lifecycle-rules", "put-retention"] {
-        assert!(
-            all.iter().any(|(_, action, _)| action.starts_with(wanted)),
-            "{wanted}: {all:?}"
-        );
-    }
+    // Stable action ids, the parameters in the detail.
+    let detail_of = |resource: &str, action: &str| {
+        run.report()
+            .actions
+            .iter()
+            .find(|a| a.resource == resource && a.action == action)
+            .map(|a| a.detail.clone().unwrap_or_default())
+    };
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let (group_arn, ..) = all
+        .iter()
+        .find(|(resource, ..)| resource.ends_with(&format!("log-group:{group}")))
+        .unwrap();
+    let tags = detail_of(&bucket_arn, "add-tags").unwrap();
+    assert!(tags.contains("Environment=dev"), "{tags}");
+    assert_eq!(
+        detail_of(&bucket_arn, "put-lifecycle-rules").as_deref(),
+        Some("sagekeeper-training-data")
+    );
+    assert_eq!(
+        detail_of(group_arn, "put-retention").as_deref(),
+        Some("90 days")
+    );
     assert!(rules(&sandbox, &bucket).await.is_empty());
     assert_eq!(bucket_tags(&sandbox, &bucket).await.len(), 1);
     assert_eq!(sagemaker_tags(&sandbox, &endpoint_arn).await, tags_before);

@@ -9,7 +9,11 @@ use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::{CommonConfig, ConfigError, Env};
 use serde::Deserialize;
 
-use crate::lifecycle_plan::DataClass;
+use crate::data_class::DataClass;
+use crate::idle::IdlePolicy;
+
+/// The function's name in reports, logs, metrics and snapshots.
+pub const NAME: &str = "lifecycle-tagger";
 
 pub const DEFAULT_REQUIRED_TAGS: &[&str] = &[
     "Environment",
@@ -163,6 +167,14 @@ impl Config {
             state_bucket,
             prices: PriceTable::default(),
         })
+    }
+
+    pub fn idle_policy(&self) -> IdlePolicy {
+        IdlePolicy {
+            idle_days: self.idle_days,
+            delete: self.delete_idle_endpoints,
+            grace_days: self.idle_grace_days,
+        }
     }
 }
 

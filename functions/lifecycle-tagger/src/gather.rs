@@ -1,7 +1,7 @@
-//! Gathering what the planners need through the core adapters: for a create event, the one
+//! Gathering what the plan needs through the core adapters: for a create event, the one
 //! resource; for the daily sweep, every SageMaker resource, the region's buckets, the
-//! SageMaker log groups and the live endpoints. Per-resource calls run with a bound on
-//! concurrency. A resource that cannot be read completely is an error in the report and is
+//! SageMaker log groups and the live endpoints with their traffic over the idle window.
+//! Per-resource calls run with a bound on concurrency. A resource that cannot be read completely is an error in the report and is
 //! left out of the run (a tag from a lower-precedence source must never stand in for one
 //! that could not be read), the others go on.
 
@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 use sagekeeper_core::aws::{DEFAULT_CONCURRENCY, map_bounded};
 use sagekeeper_core::cloudwatch::log_groups::{self, LogGroup};
+use sagekeeper_core::cloudwatch::metric_data::{self, MetricQuery, Reading};
 use sagekeeper_core::events::{ApiCall, ResourceRef};
 use sagekeeper_core::model::lifecycle::LifecycleConfig;
 use sagekeeper_core::model::tags::Tags;
-use sagekeeper_core::run::report::ReportableError;
 use sagekeeper_core::sagemaker::catalog::{self, Kind, Listed};
 use sagekeeper_core::sagemaker::{endpoints, invocation_mode, lineage, tags};
 use sagekeeper_core::{AwsError, Report, iam, s3};
@@ -21,26 +21,37 @@ use sagekeeper_core::{AwsError, Report, iam, s3};
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::creator::{self, CREATED_BY, Creator};
-use crate::idle::Candidate;
-use crate::lifecycle_plan::{self, Classified};
+use crate::data_class::{self, Classified};
+use crate::idle::{self, Candidate, IdlePolicy, NotJudged, Signal};
+use crate::inferred_tags::TagSources;
 use crate::retention::SAGEMAKER_LOG_PREFIX;
-use crate::tags_plan::TagSources;
 
 /// The sweep looks at jobs running now or created in the last two days: the create events
 /// tag jobs as they start, and a tag added after a job ended attributes no spend.
 pub const JOB_LOOKBACK_DAYS: i64 = 2;
 
+/// How a resource is tagged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum TagVia {
+    /// The tagging API's TagResources, up to 20 resources with the same new tags per call.
     SageMaker,
+    /// The tagging API on this bucket, sending only keys still missing when its tag set is read
+    /// again right before writing (S3's PutBucketTagging would rewrite the whole set).
     Bucket(String),
+}
+
+/// What a create call made, as the plan's screening accepted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Made {
+    Bucket(ResourceRef),
+    SageMaker(ResourceRef, Kind),
 }
 
 /// A resource to tag and what is known about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
     pub arn: String,
-    pub target: Target,
+    pub via: TagVia,
     pub sources: TagSources,
     /// Who created it, for findings.
     pub creator: Option<String>,
@@ -55,96 +66,72 @@ pub struct Bucket {
     pub lifecycle: LifecycleConfig,
 }
 
+/// Everything a run looked at.
 #[derive(Debug, Default)]
-pub struct Inventory {
+pub struct Gathered {
+    /// True for the daily sweep of the region, false for the resource of a create call.
+    pub sweep: bool,
     pub subjects: Vec<Subject>,
     pub buckets: Vec<Bucket>,
     pub log_groups: Vec<LogGroup>,
-    pub endpoints: Vec<Candidate>,
+    pub endpoints: Vec<Watched>,
 }
 
-/// `Some` value, or the error in the report (for `resource`) and `None`.
-fn reported<T, E: ReportableError>(
-    result: Result<T, E>,
-    resource: Option<&str>,
-    report: &mut Report,
-) -> Option<T> {
-    match result {
-        Ok(value) => Some(value),
-        Err(err) => {
-            report.error(resource, &err);
-            None
-        }
-    }
+/// A live endpoint and its traffic over the idle window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watched {
+    pub candidate: Candidate,
+    pub traffic: Traffic,
 }
+
+/// Each signal of an endpoint with its reading (`None`: CloudWatch could not answer
+/// completely), or why the endpoint is not judged.
+pub type Traffic = Result<Vec<(Signal, Option<Reading>)>, NotJudged>;
 
 /// The resource a create call made. `None` when it could not be read (in the report).
 pub async fn created(
     clients: &Clients,
     config: &Config,
     call: &ApiCall,
-    resource: &ResourceRef,
+    made: &Made,
     report: &mut Report,
-) -> Option<Inventory> {
+) -> Option<Gathered> {
+    let resource = match made {
+        Made::Bucket(resource) | Made::SageMaker(resource, _) => resource,
+    };
+    let arn = Some(resource.arn.as_str());
     let creator = Creator::from_identity(&call.user_identity);
     let role = match creator.as_ref().and_then(|c| c.role_in(&call.account)) {
-        Some(role) => reported(
-            iam::role_tags(&clients.iam, role).await,
-            Some(&resource.arn),
-            report,
-        )?,
+        Some(role) => report.keep(arn, iam::role_tags(&clients.iam, role).await)?,
         None => None,
     };
-    let mut inventory = Inventory::default();
-    let (target, own, parents) = if resource.kind == "bucket" {
-        let own = reported(
-            s3::get_tags(&clients.s3, &resource.name).await,
-            Some(&resource.arn),
-            report,
-        )?;
-        let bucket = reported(
-            bucket_state(clients, config, &resource.name, &own).await,
-            Some(&resource.arn),
-            report,
-        )?;
-        let untouched = matches!(bucket.class, Classified::Unknown(_));
-        inventory.buckets.push(bucket);
-        if untouched {
-            return Some(inventory);
+    let mut gathered = Gathered::default();
+    let (via, own, parents) = match made {
+        Made::Bucket(_) => {
+            let own = report.keep(arn, s3::get_tags(&clients.s3, &resource.name).await)?;
+            let bucket = bucket_state(clients, config, &resource.name, &own).await;
+            let bucket = report.keep(arn, bucket)?;
+            let untouched = matches!(bucket.class, Classified::Unknown(_));
+            gathered.buckets.push(bucket);
+            if untouched {
+                return Some(gathered);
+            }
+            (TagVia::Bucket(resource.name.clone()), own, Vec::new())
         }
-        (Target::Bucket(resource.name.clone()), own, Vec::new())
-    } else {
-        let Some(kind) = Kind::from_arn_type(resource.kind) else {
-            report.skipped(
-                &resource.arn,
-                "tag",
-                format!("{} resources are not tagged", resource.kind),
-            );
-            return None;
-        };
-        let own = reported(
-            tags::list(&clients.sagemaker, &resource.arn).await,
-            Some(&resource.arn),
-            report,
-        )?;
-        let parent_arns = reported(
-            lineage::parents(&clients.sagemaker, kind, &resource.name, &own).await,
-            Some(&resource.arn),
-            report,
-        )?;
-        let mut parents = Vec::new();
-        for parent in parent_arns {
-            parents.push(reported(
-                tags::list(&clients.sagemaker, &parent).await,
-                Some(&resource.arn),
-                report,
-            )?);
+        Made::SageMaker(_, kind) => {
+            let own = report.keep(arn, tags::list(&clients.sagemaker, &resource.arn).await)?;
+            let parent_arns = lineage::parents(&clients.sagemaker, *kind, &resource.name, &own);
+            let parent_arns = report.keep(arn, parent_arns.await)?;
+            let mut parents = Vec::new();
+            for parent in parent_arns {
+                parents.push(report.keep(arn, tags::list(&clients.sagemaker, &parent).await)?);
+            }
+            (TagVia::SageMaker, own, parents)
         }
-        (Target::SageMaker, own, parents)
     };
-    inventory.subjects.push(Subject {
+    gathered.subjects.push(Subject {
         arn: resource.arn.clone(),
-        target,
+        via,
         sources: TagSources {
             own,
             parents,
@@ -154,7 +141,7 @@ pub async fn created(
         },
         creator: creator.as_ref().map(Creator::tag_value),
     });
-    Some(inventory)
+    Some(gathered)
 }
 
 /// The data class of a bucket and, when it has one, its lifecycle configuration.
@@ -164,7 +151,7 @@ async fn bucket_state(
     name: &str,
     tags: &Tags,
 ) -> Result<Bucket, AwsError> {
-    let class = lifecycle_plan::classify(name, tags, &config.data_class_prefixes);
+    let class = data_class::classify(name, tags, &config.data_class_prefixes);
     let lifecycle = match class {
         Classified::Class(_) => s3::lifecycle::get(&clients.s3, name).await?,
         _ => LifecycleConfig::default(),
@@ -183,7 +170,7 @@ pub async fn sweep(
     config: &Config,
     now: DateTime<Utc>,
     report: &mut Report,
-) -> Inventory {
+) -> Gathered {
     let listed = list_sagemaker(clients, now, report).await;
     let tagged = read_tags(clients, listed, report).await;
     let buckets = read_buckets(clients, config, report).await;
@@ -197,47 +184,47 @@ pub async fn sweep(
     )
     .await;
 
-    let mut inventory = Inventory::default();
+    let mut gathered = Gathered {
+        sweep: true,
+        ..Gathered::default()
+    };
     let parents = read_parents(clients, &tagged, report).await;
     for (listed, own) in &tagged {
         let Some(parents) = parents.get(&listed.arn) else {
             continue;
         };
         if let Some(subject) =
-            sweep_subject(&listed.arn, Target::SageMaker, own, parents.clone(), &roles)
+            sweep_subject(&listed.arn, TagVia::SageMaker, own, parents.clone(), &roles)
         {
-            inventory.subjects.push(subject);
+            gathered.subjects.push(subject);
         }
     }
     for (bucket, own) in buckets {
         if matches!(bucket.class, Classified::Class(_))
             && let Some(subject) = sweep_subject(
                 &bucket.arn,
-                Target::Bucket(bucket.name.clone()),
+                TagVia::Bucket(bucket.name.clone()),
                 &own,
                 Vec::new(),
                 &roles,
             )
         {
-            inventory.subjects.push(subject);
+            gathered.subjects.push(subject);
         }
-        inventory.buckets.push(bucket);
+        gathered.buckets.push(bucket);
     }
-    inventory.log_groups = reported(
-        log_groups::list_with_prefix(&clients.logs, SAGEMAKER_LOG_PREFIX).await,
-        None,
-        report,
-    )
-    .unwrap_or_default();
-    inventory.endpoints = read_endpoints(clients, &tagged, report).await;
-    inventory
+    let groups = log_groups::list_with_prefix(&clients.logs, SAGEMAKER_LOG_PREFIX).await;
+    gathered.log_groups = report.keep(None, groups).unwrap_or_default();
+    let endpoints = read_endpoints(clients, &tagged, report).await;
+    gathered.endpoints = read_traffic(clients, endpoints, &config.idle_policy(), now, report).await;
+    gathered
 }
 
 /// A resource of the sweep: no creator event, but a `CreatedBy` tag written on create names
 /// the role whose tags still apply. `None` when that role's tags could not be read.
 fn sweep_subject(
     arn: &str,
-    target: Target,
+    via: TagVia,
     own: &Tags,
     parents: Vec<Tags>,
     roles: &BTreeMap<String, Option<Option<Tags>>>,
@@ -249,7 +236,7 @@ fn sweep_subject(
     };
     Some(Subject {
         arn: arn.to_owned(),
-        target,
+        via,
         sources: TagSources {
             own: own.clone(),
             parents,
@@ -269,7 +256,7 @@ async fn list_sagemaker(clients: &Clients, now: DateTime<Utc>, report: &mut Repo
     .await;
     lists
         .into_iter()
-        .filter_map(|list| reported(list, None, report))
+        .filter_map(|list| report.keep(None, list))
         .flatten()
         .collect()
 }
@@ -285,10 +272,7 @@ async fn read_tags(
     })
     .await;
     read.into_iter()
-        .filter_map(|(l, tags)| {
-            let arn = l.arn.clone();
-            reported(tags, Some(&arn), report).map(|t| (l, t))
-        })
+        .filter_map(|(l, tags)| report.keep(Some(&l.arn), tags).map(|t| (l, t)))
         .collect()
 }
 
@@ -307,7 +291,7 @@ async fn read_parents(
     let known: BTreeMap<&str, &Tags> = tagged.iter().map(|(l, t)| (l.arn.as_str(), t)).collect();
     let mut lineage_of = BTreeMap::new();
     for (arn, parents) in lineages {
-        if let Some(parents) = reported(parents, Some(&arn), report) {
+        if let Some(parents) = report.keep(Some(&arn), parents) {
             lineage_of.insert(arn, parents);
         }
     }
@@ -330,14 +314,14 @@ async fn read_parents(
     'resources: for (arn, parents) in lineage_of {
         let mut tags = Vec::new();
         for parent in parents {
-            match (known.get(parent.as_str()), fetched.get(&parent)) {
-                (Some(t), _) => tags.push((*t).clone()),
-                (None, Some(Ok(t))) => tags.push(t.clone()),
-                (None, Some(Err(err))) => {
-                    report.error(Some(&arn), err);
-                    continue 'resources;
-                }
-                (None, None) => continue 'resources,
+            let read = match (known.get(parent.as_str()), fetched.get(&parent)) {
+                (Some(t), _) => Some((*t).clone()),
+                (None, Some(read)) => report.keep(Some(&arn), read.clone()),
+                (None, None) => None,
+            };
+            match read {
+                Some(t) => tags.push(t),
+                None => continue 'resources,
             }
         }
         resolved.insert(arn, tags);
@@ -364,8 +348,7 @@ async fn read_roles<'a>(
     .await;
     read.into_iter()
         .map(|(role, tags)| {
-            let resource = format!("role/{role}");
-            let tags = reported(tags, Some(&resource), report);
+            let tags = report.keep(Some(&format!("role/{role}")), tags);
             (role, tags)
         })
         .collect()
@@ -377,12 +360,9 @@ async fn read_buckets(
     config: &Config,
     report: &mut Report,
 ) -> Vec<(Bucket, Tags)> {
-    let names = match s3::list_buckets(&clients.s3, None, clients.region.as_deref()).await {
-        Ok(names) => names,
-        Err(err) => {
-            report.error(None, &err);
-            return Vec::new();
-        }
+    let names = s3::list_buckets(&clients.s3, None, clients.region.as_deref()).await;
+    let Some(names) = report.keep(None, names) else {
+        return Vec::new();
     };
     let read = map_bounded(names, DEFAULT_CONCURRENCY, |name| async move {
         let state = async {
@@ -398,7 +378,7 @@ async fn read_buckets(
         .filter_map(|(name, state)| match state {
             // Deleted since it was listed.
             Err(err) if err.is_code("NoSuchBucket") => None,
-            state => reported(state, Some(&s3::bucket_arn(&name)), report),
+            state => report.keep(Some(&s3::bucket_arn(&name)), state),
         })
         .collect()
 }
@@ -441,6 +421,53 @@ async fn read_endpoints(
     .await;
     described
         .into_iter()
-        .filter_map(|(arn, read)| reported(read, Some(&arn), report).flatten())
+        .filter_map(|(arn, read)| report.keep(Some(&arn), read).flatten())
         .collect()
+}
+
+/// The traffic of every judged endpoint over the idle window, read in as few GetMetricData
+/// calls as possible. When that read fails (an error in the report) the judged endpoints are
+/// left out; those not judged stay, first, with why.
+async fn read_traffic(
+    clients: &Clients,
+    candidates: Vec<Candidate>,
+    policy: &IdlePolicy,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Vec<Watched> {
+    let mut watched = Vec::new();
+    let mut judged = Vec::new();
+    for candidate in candidates {
+        match candidate.signals(policy, now) {
+            Ok(signals) => judged.push((candidate, signals)),
+            Err(not_judged) => watched.push(Watched {
+                candidate,
+                traffic: Err(not_judged),
+            }),
+        }
+    }
+    if judged.is_empty() {
+        return watched;
+    }
+    let queries: Vec<MetricQuery> = judged
+        .iter()
+        .flat_map(|(_, signals)| signals.iter().map(|s| s.query.clone()))
+        .collect();
+    let start = idle::window_start(policy, now);
+    let read = metric_data::read(&clients.cloudwatch, &queries, start, now, idle::PERIOD_SECS);
+    let Some(readings) = report.keep(None, read.await) else {
+        return watched;
+    };
+    let mut readings = readings.into_iter();
+    for (candidate, signals) in judged {
+        let observed = signals
+            .into_iter()
+            .map(|signal| (signal, readings.next().flatten()))
+            .collect();
+        watched.push(Watched {
+            candidate,
+            traffic: Ok(observed),
+        });
+    }
+    watched
 }

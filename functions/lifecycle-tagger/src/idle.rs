@@ -312,13 +312,13 @@ pub fn judge(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
     use sagekeeper_core::sagemaker::endpoints::VariantConfig;
     use std::collections::BTreeMap;
 
-    fn now() -> DateTime<Utc> {
+    pub(crate) fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 20, 4, 0, 0).unwrap()
     }
 
@@ -330,7 +330,8 @@ mod tests {
         }
     }
 
-    fn candidate(tags: &[(&str, &str)]) -> Candidate {
+    /// A real-time endpoint, 2 × ml.m5.large, created long before the idle window.
+    pub(crate) fn candidate(tags: &[(&str, &str)]) -> Candidate {
         Candidate {
             arn: "arn:aws:sagemaker:eu-west-3:123456789012:endpoint/fraud".to_owned(),
             tags: sagekeeper_core::model::tags::from_pairs(tags),
@@ -361,7 +362,7 @@ mod tests {
 
     /// Readings of the `AllTraffic` variant's `Invocations`, one per entry: `Some(0.0)` is a
     /// window without datapoints, `None` a metric CloudWatch could not answer for.
-    fn invocations(sums: &[Option<f64>]) -> Vec<(Signal, Option<Reading>)> {
+    pub(crate) fn invocations(sums: &[Option<f64>]) -> Vec<(Signal, Option<Reading>)> {
         sums.iter()
             .map(|sum| {
                 (

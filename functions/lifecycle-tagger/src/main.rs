@@ -5,13 +5,13 @@ mod apply;
 mod clients;
 mod config;
 mod creator;
+mod data_class;
 mod gather;
 mod idle;
-mod lifecycle_plan;
+mod inferred_tags;
+mod plan;
 mod retention;
 mod run;
-mod steps;
-mod tags_plan;
 
 use std::process::ExitCode;
 

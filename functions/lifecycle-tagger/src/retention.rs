@@ -7,7 +7,7 @@ use sagekeeper_core::cloudwatch::log_groups::LogGroup;
 pub const SAGEMAKER_LOG_PREFIX: &str = "/aws/sagemaker/";
 
 /// The groups to give a retention to.
-pub fn plan(groups: &[LogGroup]) -> Vec<&LogGroup> {
+pub fn unretained(groups: &[LogGroup]) -> Vec<&LogGroup> {
     groups
         .iter()
         .filter(|g| g.name.starts_with(SAGEMAKER_LOG_PREFIX) && g.retention_days.is_none())
@@ -34,7 +34,10 @@ mod tests {
             group("/aws/sagemaker/ProcessingJobs", Some(3653)),
             group("/aws/lambda/other", None),
         ];
-        let names: Vec<&str> = plan(&groups).iter().map(|g| g.name.as_str()).collect();
+        let names: Vec<&str> = unretained(&groups)
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect();
         assert_eq!(names, ["/aws/sagemaker/TrainingJobs"]);
     }
 }

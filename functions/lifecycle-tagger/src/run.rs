@@ -1,24 +1,19 @@
 //! One run: a CloudTrail create event (tag that one resource within seconds; a new bucket
 //! also gets its lifecycle rules) or the daily sweep (every resource, bucket, SageMaker log
-//! group and endpoint of the region). Gather, plan, apply: see `steps`.
+//! group and endpoint of the region). Gather, plan (pure), apply.
 
-use chrono::{DateTime, Utc};
 use sagekeeper_core::events::{ApiCall, SweepOrCall};
 use sagekeeper_core::run::function::Function;
-use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope, Severity};
+use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope};
 
 use crate::clients::Clients;
-use crate::config::Config;
-use crate::creator::Creator;
-use crate::gather;
-use crate::steps::{self, Tally};
-
-pub const NAME: &str = LifecycleTagger::NAME;
+use crate::config::{self, Config};
+use crate::{apply, gather, plan};
 
 pub struct LifecycleTagger;
 
 impl Function for LifecycleTagger {
-    const NAME: &'static str = "lifecycle-tagger";
+    const NAME: &'static str = config::NAME;
     const ABOUT: &'static str = "tags ML resources for cost allocation and makes old data cheaper";
     type Trigger = SweepOrCall;
     type Config = Config;
@@ -37,59 +32,26 @@ impl Function for LifecycleTagger {
     async fn run(clients: &Clients, config: &Config, trigger: SweepOrCall, report: &mut Report) {
         match trigger {
             SweepOrCall::Call(call) => on_create(clients, config, &call, report).await,
-            SweepOrCall::Sweep(schedule) => sweep(clients, config, schedule.time, report).await,
+            SweepOrCall::Sweep(schedule) => {
+                let now = schedule.time;
+                tracing::info!(%now, "sweeping the region");
+                let gathered = gather::sweep(clients, config, now, report).await;
+                let planned = plan::plan(&gathered, config, now);
+                apply::apply(clients, planned, now, report).await;
+            }
         }
     }
 }
 
 async fn on_create(clients: &Clients, config: &Config, call: &ApiCall, report: &mut Report) {
-    let resource = match call.resource() {
-        Ok(Some(resource)) => resource,
-        Ok(None) => {
-            let reason = format!("{} creates nothing sagekeeper tags", call.event_name);
-            return report.skipped("-", "tag", reason);
-        }
-        Err(err) => return report.error(None, &err),
-    };
-    if !call.event_name.starts_with("Create") {
-        let reason = format!("{} is not a create call", call.event_name);
-        return report.skipped(&resource.arn, "tag", reason);
-    }
-    if Creator::from_identity(&call.user_identity).is_none() {
-        report.finding(
-            &resource.arn,
-            "creator-unknown",
-            Severity::Low,
-            format!(
-                "CloudTrail's userIdentity (type {:?}) names nobody, so CreatedBy is not set",
-                call.user_identity.r#type
-            ),
-        );
-    }
-    let Some(inventory) = gather::created(clients, config, call, &resource, report).await else {
+    let Some(resource) = report.keep(None, call.resource()) else {
         return;
     };
-    let mut tally = Tally::default();
-    steps::tags(clients, config, &inventory.subjects, report, &mut tally).await;
-    steps::lifecycle(clients, config, &inventory.buckets, report, &mut tally).await;
-    steps::summarize(&tally, false, report);
-}
-
-async fn sweep(clients: &Clients, config: &Config, now: DateTime<Utc>, report: &mut Report) {
-    tracing::info!(%now, "sweeping the region");
-    let inventory = gather::sweep(clients, config, now, report).await;
-    let mut tally = Tally::default();
-    steps::tags(clients, config, &inventory.subjects, report, &mut tally).await;
-    steps::lifecycle(clients, config, &inventory.buckets, report, &mut tally).await;
-    steps::retention(clients, config, &inventory.log_groups, report, &mut tally).await;
-    steps::idle(
-        clients,
-        config,
-        &inventory.endpoints,
-        now,
-        report,
-        &mut tally,
-    )
-    .await;
-    steps::summarize(&tally, true, report);
+    let (mut planned, made) = plan::screen(call, resource);
+    if let Some(made) = made
+        && let Some(gathered) = gather::created(clients, config, call, &made, report).await
+    {
+        planned = planned.then(plan::plan(&gathered, config, call.time));
+    }
+    apply::apply(clients, planned, call.time, report).await;
 }

@@ -1,5 +1,5 @@
-//! S3 lifecycle rules by data class: which class a bucket holds, the rules that class gets,
-//! and how they merge into the bucket's own configuration. Pure functions.
+//! Data classes and their S3 lifecycle rules: which class a bucket holds, the rules that class
+//! gets, and how they merge into the bucket's own configuration. Pure functions.
 
 use std::fmt;
 use std::str::FromStr;
@@ -131,7 +131,7 @@ pub fn rules_for(class: DataClass, days: &LifecycleDays) -> Vec<Rule> {
 }
 
 /// The change the bucket needs, `None` when its configuration already has our rules.
-pub fn plan_bucket(
+pub fn change_for(
     class: DataClass,
     existing: &LifecycleConfig,
     days: &LifecycleDays,
@@ -263,18 +263,18 @@ mod tests {
             rules: vec![owner_rule()],
             transition_default_minimum_object_size: None,
         };
-        let plan = plan_bucket(DataClass::TrainingData, &existing, &days)
+        let plan = change_for(DataClass::TrainingData, &existing, &days)
             .unwrap()
             .unwrap();
         assert_eq!(plan.config.rules[0], owner_rule());
         assert_eq!(plan.added, ["sagekeeper-training-data"]);
         assert_eq!(plan.config.rules.len(), 2);
         assert_eq!(
-            plan_bucket(DataClass::TrainingData, &plan.config, &days).unwrap(),
+            change_for(DataClass::TrainingData, &plan.config, &days).unwrap(),
             None
         );
         // A class change replaces our rule and leaves the owner's alone.
-        let changed = plan_bucket(DataClass::Temp, &plan.config, &days)
+        let changed = change_for(DataClass::Temp, &plan.config, &days)
             .unwrap()
             .unwrap();
         assert_eq!(changed.config.rules[0], owner_rule());

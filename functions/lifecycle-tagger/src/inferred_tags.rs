@@ -29,20 +29,20 @@ pub struct TagPolicy<'a> {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TagPlan {
+pub struct Inferred {
     pub add: Tags,
     /// Required tags nothing could supply, in the configured order.
     pub missing: Vec<String>,
 }
 
-pub fn plan(sources: &TagSources, policy: TagPolicy<'_>) -> TagPlan {
-    let mut plan = TagPlan::default();
+pub fn infer(sources: &TagSources, policy: TagPolicy<'_>) -> Inferred {
+    let mut inferred = Inferred::default();
     let lacks = |key: &str| !sources.own.contains_key(key);
     if let Some(by) = sources.created_by.as_ref().filter(|_| lacks(CREATED_BY)) {
-        plan.add.insert(CREATED_BY.to_owned(), by.clone());
+        inferred.add.insert(CREATED_BY.to_owned(), by.clone());
     }
     if let Some(at) = sources.created_at.filter(|_| lacks(CREATED_AT)) {
-        plan.add.insert(
+        inferred.add.insert(
             CREATED_AT.to_owned(),
             at.to_rfc3339_opts(SecondsFormat::Secs, true),
         );
@@ -56,12 +56,12 @@ pub fn plan(sources: &TagSources, policy: TagPolicy<'_>) -> TagPlan {
             .find_map(|tags| tags.get(key).filter(|v| !v.trim().is_empty()));
         match found {
             Some(value) => {
-                plan.add.insert(key.clone(), value.clone());
+                inferred.add.insert(key.clone(), value.clone());
             }
-            None => plan.missing.push(key.clone()),
+            None => inferred.missing.push(key.clone()),
         }
     }
-    plan
+    inferred
 }
 
 #[cfg(test)]
@@ -98,7 +98,7 @@ mod tests {
         };
         let defaults = tags(&[("Team", "unassigned")]);
         let required = required();
-        let plan = plan(
+        let plan = infer(
             &sources,
             TagPolicy {
                 required: &required,
@@ -128,7 +128,7 @@ mod tests {
         };
         let defaults = tags(&[("CostCenter", "cc-0"), ("AutoShutdown", "false")]);
         let required = required();
-        let plan = plan(
+        let plan = infer(
             &sources,
             TagPolicy {
                 required: &required,
@@ -159,7 +159,7 @@ mod tests {
             ..TagSources::default()
         };
         let required = required();
-        let plan = plan(
+        let plan = infer(
             &sources,
             TagPolicy {
                 required: &required,
@@ -193,14 +193,14 @@ mod tests {
         let required = required();
         let defaults = tags(&[("Team", "x")]);
         assert_eq!(
-            plan(
+            infer(
                 &sources,
                 TagPolicy {
                     required: &required,
                     defaults: &defaults
                 }
             ),
-            TagPlan::default()
+            Inferred::default()
         );
     }
 }

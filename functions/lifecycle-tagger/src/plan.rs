@@ -1,0 +1,867 @@
+//! The run's plan: a pure function of what was gathered, the configuration and the clock.
+//! Every finding, skip and write of the run is decided here, with the action ids and details
+//! the writes are reported under, and the metrics and headline (from what the writes
+//! changed, which `apply` counts).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sagekeeper_core::Severity;
+use sagekeeper_core::events::{ApiCall, ResourceRef};
+use sagekeeper_core::model::lifecycle::Rule;
+use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::plan::Plan;
+use sagekeeper_core::sagemaker::catalog::Kind;
+use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
+use sagekeeper_core::tagging::MAX_ARNS_PER_TAG_CALL;
+
+use crate::config::{Config, LifecycleDays};
+use crate::creator::Creator;
+use crate::data_class::{self, Classified, DATA_CLASS_TAG, DataClass};
+use crate::gather::{Bucket, Gathered, Made, Subject, TagVia, Watched};
+use crate::idle::{
+    self, Candidate, Deletion, IDLE_SINCE_TAG, Idle, IdlePolicy, NotJudged, Verdict,
+};
+use crate::inferred_tags::{self, TagPolicy};
+use crate::retention;
+
+/// The finding for an endpoint whose idleness cannot be judged (never tagged idle, never
+/// deleted).
+pub const NOT_JUDGED_RULE: &str = "idle-endpoint-not-judged";
+
+/// The tagger's writes, in the order the plan lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TagWrite {
+    /// Adds the same tags to resources that lack them: SageMaker resources (at most 20) in one
+    /// TagResources call, a bucket alone (see [`TagVia`]). Counted as tagged resources.
+    AddTags {
+        via: TagVia,
+        arns: Vec<String>,
+        tags: Tags,
+    },
+    /// Tags idle endpoints (at most 20) `sagekeeper:idle-since=<since>` in one call.
+    MarkIdle {
+        arns: Vec<String>,
+        since: String,
+    },
+    /// Merges our rules into the bucket's lifecycle configuration, read again at the moment
+    /// of writing so the owner's rules stay as they are.
+    PutLifecycleRules {
+        bucket: String,
+        rules: Vec<Rule>,
+    },
+    PutRetention {
+        group: String,
+        days: i32,
+    },
+    /// Removes the idle-since tag of an endpoint that is used again.
+    ClearIdleTag,
+    /// Snapshots the idle endpoint, then deregisters its autoscaling and deletes it.
+    DeleteIdleEndpoint(Box<Candidate>),
+}
+
+impl TagWrite {
+    /// The write's stable, kebab-case action id.
+    pub fn action(&self) -> &'static str {
+        match self {
+            TagWrite::AddTags { .. } | TagWrite::MarkIdle { .. } => "add-tags",
+            TagWrite::PutLifecycleRules { .. } => "put-lifecycle-rules",
+            TagWrite::PutRetention { .. } => "put-retention",
+            TagWrite::ClearIdleTag => "remove-tags",
+            TagWrite::DeleteIdleEndpoint(_) => "delete-idle-endpoint",
+        }
+    }
+
+    /// The write's parameters, reported in the action's detail.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            TagWrite::AddTags { tags, .. } => Some(describe(tags)),
+            TagWrite::MarkIdle { since, .. } => Some(format!("{IDLE_SINCE_TAG}={since}")),
+            TagWrite::PutLifecycleRules { rules, .. } => Some(
+                rules
+                    .iter()
+                    .filter_map(|r| r.id.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            TagWrite::PutRetention { days, .. } => Some(format!("{days} days")),
+            TagWrite::ClearIdleTag => Some(IDLE_SINCE_TAG.to_owned()),
+            TagWrite::DeleteIdleEndpoint(_) => None,
+        }
+    }
+}
+
+fn describe(tags: &Tags) -> String {
+    tags.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A run's plan, and what its metrics and headline count besides what the writes change
+/// (`found` is `None` when a create call was turned away or its resource could not be read:
+/// no metrics, no headline).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub plan: Plan<TagWrite>,
+    pub found: Option<Found>,
+}
+
+impl Planned {
+    /// This plan followed by `next` (the screening of a create call, then its plan).
+    pub fn then(mut self, next: Planned) -> Planned {
+        self.plan.extend(next.plan);
+        Planned {
+            plan: self.plan,
+            found: next.found,
+        }
+    }
+}
+
+/// What the plan found, for the metrics and the headline.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub sweep: bool,
+    pub dry_run: bool,
+    pub missing_tags: usize,
+    pub idle: usize,
+    pub idle_monthly_usd: f64,
+}
+
+/// What the writes changed (or would change, in a dry run), counted by `apply`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub tagged: usize,
+    pub buckets: usize,
+    pub log_groups: usize,
+    pub deleted: usize,
+}
+
+/// What a create call alone decides: it is turned away (a skip) or its resource is gathered;
+/// a creator CloudTrail does not name is a finding either way.
+pub fn screen(call: &ApiCall, resource: Option<ResourceRef>) -> (Planned, Option<Made>) {
+    let mut plan = Plan::new();
+    let made = screen_into(&mut plan, call, resource);
+    (Planned { plan, found: None }, made)
+}
+
+fn screen_into(
+    plan: &mut Plan<TagWrite>,
+    call: &ApiCall,
+    resource: Option<ResourceRef>,
+) -> Option<Made> {
+    let Some(resource) = resource else {
+        let reason = format!("{} creates nothing sagekeeper tags", call.event_name);
+        plan.skip("-", "tag", reason);
+        return None;
+    };
+    if !call.event_name.starts_with("Create") {
+        let reason = format!("{} is not a create call", call.event_name);
+        plan.skip(&resource.arn, "tag", reason);
+        return None;
+    }
+    if Creator::from_identity(&call.user_identity).is_none() {
+        plan.finding(
+            &resource.arn,
+            "creator-unknown",
+            Severity::Low,
+            format!(
+                "CloudTrail's userIdentity (type {:?}) names nobody, so CreatedBy is not set",
+                call.user_identity.r#type
+            ),
+        );
+    }
+    if resource.kind == "bucket" {
+        return Some(Made::Bucket(resource));
+    }
+    match Kind::from_arn_type(resource.kind) {
+        Some(kind) => Some(Made::SageMaker(resource, kind)),
+        None => {
+            let reason = format!("{} resources are not tagged", resource.kind);
+            plan.skip(&resource.arn, "tag", reason);
+            None
+        }
+    }
+}
+
+/// Everything the run does about what was gathered.
+pub fn plan(gathered: &Gathered, config: &Config, now: DateTime<Utc>) -> Planned {
+    let mut plan = Plan::new();
+    let mut found = Found {
+        sweep: gathered.sweep,
+        dry_run: config.common.dry_run,
+        ..Found::default()
+    };
+    let policy = TagPolicy {
+        required: &config.required_tags,
+        defaults: &config.default_tags,
+    };
+    tags(&mut plan, &mut found, &gathered.subjects, policy);
+    lifecycle(&mut plan, &gathered.buckets, &config.lifecycle_days);
+    for group in retention::unretained(&gathered.log_groups) {
+        let days = config.log_retention_days;
+        let name = group.name.clone();
+        plan.write(&group.arn, TagWrite::PutRetention { group: name, days });
+    }
+    let policy = config.idle_policy();
+    idle(
+        &mut plan,
+        &mut found,
+        &gathered.endpoints,
+        &policy,
+        now,
+        config,
+    );
+    Planned {
+        plan,
+        found: Some(found),
+    }
+}
+
+fn tags(plan: &mut Plan<TagWrite>, found: &mut Found, subjects: &[Subject], policy: TagPolicy<'_>) {
+    let mut batches: BTreeMap<Tags, Vec<String>> = BTreeMap::new();
+    for subject in subjects {
+        let inferred = inferred_tags::infer(&subject.sources, policy);
+        if !inferred.missing.is_empty() {
+            found.missing_tags += 1;
+            plan.finding(
+                &subject.arn,
+                "required-tags-missing",
+                Severity::Medium,
+                format!(
+                    "{} could not be inferred from the resource, its parents, its creator's role or DEFAULT_TAGS; {}",
+                    inferred.missing.join(", "),
+                    subject
+                        .creator
+                        .as_ref()
+                        .map_or("creator unknown".to_owned(), |c| format!("created by {c}"))
+                ),
+            );
+        }
+        if inferred.add.is_empty() {
+            continue;
+        }
+        match &subject.via {
+            TagVia::SageMaker => batches
+                .entry(inferred.add)
+                .or_default()
+                .push(subject.arn.clone()),
+            TagVia::Bucket(_) => plan.write(
+                &subject.arn,
+                TagWrite::AddTags {
+                    via: subject.via.clone(),
+                    arns: vec![subject.arn.clone()],
+                    tags: inferred.add,
+                },
+            ),
+        }
+    }
+    for (tags, arns) in batches {
+        for chunk in arns.chunks(MAX_ARNS_PER_TAG_CALL) {
+            let write = TagWrite::AddTags {
+                via: TagVia::SageMaker,
+                arns: chunk.to_vec(),
+                tags: tags.clone(),
+            };
+            plan.write(chunk.join(", "), write);
+        }
+    }
+}
+
+fn lifecycle(plan: &mut Plan<TagWrite>, buckets: &[Bucket], days: &LifecycleDays) {
+    for bucket in buckets {
+        let class = match &bucket.class {
+            Classified::None => continue,
+            Classified::Class(class) => *class,
+            Classified::Unknown(value) => {
+                plan.finding(
+                    &bucket.arn,
+                    "unknown-data-class",
+                    Severity::Medium,
+                    format!(
+                        "{DATA_CLASS_TAG}={value:?} is not a data class ({}); the bucket is left alone",
+                        DataClass::ALL.map(DataClass::as_str).join(", ")
+                    ),
+                );
+                continue;
+            }
+        };
+        match data_class::change_for(class, &bucket.lifecycle, days) {
+            Ok(None) => tracing::debug!(resource = %bucket.arn, %class, "lifecycle rules in place"),
+            Ok(Some(_)) => plan.write(
+                &bucket.arn,
+                TagWrite::PutLifecycleRules {
+                    bucket: bucket.name.clone(),
+                    rules: data_class::rules_for(class, days),
+                },
+            ),
+            Err(err) => plan.finding(
+                &bucket.arn,
+                "lifecycle-rules-not-merged",
+                Severity::Medium,
+                format!("{err}; the bucket's lifecycle configuration is left as it is"),
+            ),
+        }
+    }
+}
+
+/// Judges every watched endpoint: an idle one gets its finding and idle-since tag and, when
+/// due and allowed, is deleted; one used again loses its idle-since tag.
+fn idle(
+    plan: &mut Plan<TagWrite>,
+    found: &mut Found,
+    endpoints: &[Watched],
+    policy: &IdlePolicy,
+    now: DateTime<Utc>,
+    config: &Config,
+) {
+    let mut marks: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut due = Vec::new();
+    for Watched { candidate, traffic } in endpoints {
+        let observed = match traffic {
+            Ok(observed) => observed,
+            Err(NotJudged::Quiet(reason)) => {
+                tracing::debug!(resource = %candidate.arn, %reason, "not judged for idleness");
+                continue;
+            }
+            Err(NotJudged::Unreadable(reason)) => {
+                plan.finding(
+                    &candidate.arn,
+                    NOT_JUDGED_RULE,
+                    Severity::Info,
+                    format!("idleness not judged: {reason}"),
+                );
+                continue;
+            }
+        };
+        match idle::judge(candidate, observed, policy, now, &config.prices) {
+            Verdict::Active {
+                clear_idle_tag: true,
+            } => plan.write(&candidate.arn, TagWrite::ClearIdleTag),
+            Verdict::Active { .. } => {}
+            Verdict::Unknown => plan.skip(
+                &candidate.arn,
+                "idle-check",
+                match candidate.mode {
+                    InvocationMode::RealTime => {
+                        "CloudWatch did not return every variant's invocations"
+                    }
+                    InvocationMode::Async => {
+                        "CloudWatch did not return every variant's processed requests and the queue size"
+                    }
+                },
+            ),
+            Verdict::NoData { metrics } => plan.finding(
+                &candidate.arn,
+                NOT_JUDGED_RULE,
+                Severity::Info,
+                format!(
+                    "idleness not judged: {} had no datapoint in the last {} days, though the endpoint publishes it while it is up, so its traffic is unknown; it is neither tagged idle nor deleted",
+                    metrics.join(", "),
+                    policy.idle_days
+                ),
+            ),
+            Verdict::Idle(verdict) => {
+                found.idle += 1;
+                found.idle_monthly_usd += verdict.monthly_usd;
+                plan.finding(
+                    &candidate.arn,
+                    "idle-endpoint",
+                    Severity::Medium,
+                    idle_message(candidate, &verdict, policy),
+                );
+                if let Some(date) = &verdict.tag {
+                    marks
+                        .entry(date.clone())
+                        .or_default()
+                        .push(candidate.arn.clone());
+                }
+                if verdict.deletion == Deletion::Due {
+                    due.push(candidate);
+                }
+            }
+        }
+    }
+    for (since, arns) in marks {
+        for chunk in arns.chunks(MAX_ARNS_PER_TAG_CALL) {
+            let write = TagWrite::MarkIdle {
+                arns: chunk.to_vec(),
+                since: since.clone(),
+            };
+            plan.write(chunk.join(", "), write);
+        }
+    }
+    for candidate in due {
+        let write = TagWrite::DeleteIdleEndpoint(Box::new(candidate.clone()));
+        plan.write(&candidate.arn, write);
+    }
+}
+
+fn idle_message(candidate: &Candidate, verdict: &Idle, policy: &IdlePolicy) -> String {
+    let traffic = match candidate.mode {
+        InvocationMode::RealTime => "no invocations",
+        InvocationMode::Async => "no request processed or queued",
+    };
+    let mut message = format!(
+        "{traffic} in the last {} days (idle since {}); ~${:.2}/month on-demand for {}",
+        policy.idle_days,
+        verdict.since,
+        verdict.monthly_usd,
+        candidate.instances()
+    );
+    if !verdict.unpriced.is_empty() {
+        message.push_str(&format!(
+            " (no price known for {})",
+            verdict.unpriced.join(", ")
+        ));
+    }
+    message.push_str(&match &verdict.deletion {
+        Deletion::Off => "; DELETE_IDLE_ENDPOINTS=true would delete it (after a snapshot) once the grace period is over".to_owned(),
+        Deletion::InGrace { due } => format!("; it will be deleted (after a snapshot) from {due} if it stays idle"),
+        Deletion::Due => "; deleting it after a snapshot".to_owned(),
+        Deletion::BadSinceTag(value) => format!(
+            "; not deleted: {IDLE_SINCE_TAG}={value:?} is not a YYYY-MM-DD date"
+        ),
+    });
+    message
+}
+
+/// The run's metrics and one-sentence headline, from what the plan found and what the writes
+/// changed.
+pub fn summary(found: &Found, changed: &Changed) -> (Vec<(&'static str, f64)>, String) {
+    let mut metrics = vec![
+        ("ResourcesTagged", changed.tagged as f64),
+        ("ResourcesMissingTags", found.missing_tags as f64),
+    ];
+    if found.sweep {
+        metrics.extend([
+            ("LifecycleRulesApplied", changed.buckets as f64),
+            ("LogGroupsRetained", changed.log_groups as f64),
+            ("IdleEndpoints", found.idle as f64),
+            ("IdleEndpointsDeleted", changed.deleted as f64),
+            (
+                "IdleEndpointsMonthlyCostUSD",
+                (found.idle_monthly_usd * 100.0).round() / 100.0,
+            ),
+        ]);
+    } else if changed.buckets > 0 {
+        metrics.push(("LifecycleRulesApplied", changed.buckets as f64));
+    }
+    let would = if found.dry_run { "would be " } else { "" };
+    let mut parts = vec![format!("{} resource(s) {would}tagged", changed.tagged)];
+    if found.missing_tags > 0 {
+        parts.push(format!("{} missing required tags", found.missing_tags));
+    }
+    if found.sweep || changed.buckets > 0 {
+        parts.push(format!(
+            "lifecycle rules {would}set on {} bucket(s)",
+            changed.buckets
+        ));
+    }
+    if found.sweep {
+        parts.push(format!(
+            "retention {would}set on {} log group(s)",
+            changed.log_groups
+        ));
+        parts.push(format!(
+            "{} idle endpoint(s), ~${:.2}/month",
+            found.idle, found.idle_monthly_usd
+        ));
+        if changed.deleted > 0 {
+            parts.push(format!(
+                "{} idle endpoint(s) {would}deleted",
+                changed.deleted
+            ));
+        }
+    }
+    (metrics, parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+    use sagekeeper_core::Env;
+    use sagekeeper_core::cloudwatch::log_groups::LogGroup;
+    use sagekeeper_core::model::lifecycle::LifecycleConfig;
+    use sagekeeper_core::model::tags::from_pairs as tags;
+    use serde_json::json;
+
+    use crate::gather::Traffic;
+    use crate::idle::tests::{candidate, invocations, now};
+    use crate::inferred_tags::TagSources;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        Config::from_env(&Env::from_pairs(pairs.iter().copied()), false).unwrap()
+    }
+
+    fn call(event_name: &str, identity: serde_json::Value) -> ApiCall {
+        ApiCall {
+            event_name: event_name.to_owned(),
+            event_source: "s3.amazonaws.com".to_owned(),
+            account: "123456789012".to_owned(),
+            region: "eu-west-3".to_owned(),
+            time: Utc.with_ymd_and_hms(2026, 11, 20, 18, 1, 37).unwrap(),
+            user_identity: serde_json::from_value(identity).unwrap(),
+            request_parameters: json!({}),
+            response_elements: None,
+        }
+    }
+
+    fn root() -> serde_json::Value {
+        json!({"type": "Root", "principalId": "123456789012", "accountId": "123456789012",
+               "arn": "arn:aws:iam::123456789012:root"})
+    }
+
+    fn resource(kind: &'static str, name: &str) -> ResourceRef {
+        ResourceRef {
+            kind,
+            name: name.to_owned(),
+            arn: format!("arn:aws:sagemaker:eu-west-3:123456789012:{kind}/{name}"),
+        }
+    }
+
+    fn skips(plan: &Plan<TagWrite>) -> Vec<(&str, &str, &str)> {
+        plan.skips
+            .iter()
+            .map(|s| (s.resource.as_str(), s.action.as_str(), s.reason.as_str()))
+            .collect()
+    }
+
+    fn rules(plan: &Plan<TagWrite>) -> Vec<(&str, &str)> {
+        plan.findings
+            .iter()
+            .map(|f| (f.resource.as_str(), f.rule.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn screening_turns_away_what_is_not_tagged_and_names_an_unknown_creator() {
+        let (planned, made) = screen(&call("CreateBucket", root()), None);
+        assert_eq!(made, None);
+        assert_eq!(
+            skips(&planned.plan),
+            [("-", "tag", "CreateBucket creates nothing sagekeeper tags")]
+        );
+
+        let job = resource("training-job", "fraud");
+        let (planned, made) = screen(&call("StopTrainingJob", root()), Some(job.clone()));
+        assert_eq!(made, None);
+        assert_eq!(
+            planned.plan.skips[0].reason,
+            "StopTrainingJob is not a create call"
+        );
+
+        let (planned, made) = screen(&call("CreateTrainingJob", root()), Some(job.clone()));
+        assert_eq!(made, Some(Made::SageMaker(job, Kind::TrainingJob)));
+        assert!(planned.plan.findings.is_empty() && planned.plan.skips.is_empty());
+        assert_eq!(planned.found, None, "no headline from screening alone");
+
+        let nobody = json!({"type": "AWSService"});
+        let bucket = resource("bucket", "b");
+        let (planned, made) = screen(&call("CreateBucket", nobody.clone()), Some(bucket.clone()));
+        assert_eq!(made, Some(Made::Bucket(bucket.clone())));
+        assert_eq!(
+            rules(&planned.plan),
+            [(bucket.arn.as_str(), "creator-unknown")]
+        );
+
+        let odd = resource("workteam", "w");
+        let (planned, made) = screen(&call("CreateWorkteam", nobody), Some(odd.clone()));
+        assert_eq!(made, None);
+        assert_eq!(
+            rules(&planned.plan),
+            [(odd.arn.as_str(), "creator-unknown")]
+        );
+        assert_eq!(
+            skips(&planned.plan),
+            [(odd.arn.as_str(), "tag", "workteam resources are not tagged")]
+        );
+    }
+
+    fn subject(arn: &str, via: TagVia, own: &[(&str, &str)]) -> Subject {
+        Subject {
+            arn: arn.to_owned(),
+            via,
+            sources: TagSources {
+                own: tags(own),
+                ..TagSources::default()
+            },
+            creator: Some("root".to_owned()),
+        }
+    }
+
+    #[test]
+    fn sagemaker_resources_are_tagged_in_batches_of_twenty_and_buckets_alone() {
+        let config = config(&[
+            ("REQUIRED_TAGS", "Environment,Team"),
+            ("DEFAULT_TAGS", r#"{"Environment": "dev"}"#),
+        ]);
+        let arn = |i: usize| format!("arn:aws:sagemaker:eu-west-3:123456789012:model/m{i:02}");
+        let mut subjects: Vec<Subject> = (0..25)
+            .map(|i| subject(&arn(i), TagVia::SageMaker, &[("Team", "t")]))
+            .collect();
+        subjects.push(subject(
+            "arn:aws:s3:::b",
+            TagVia::Bucket("b".to_owned()),
+            &[],
+        ));
+        let gathered = Gathered {
+            subjects,
+            ..Gathered::default()
+        };
+
+        let planned = plan(&gathered, &config, now());
+
+        let writes = &planned.plan.writes;
+        assert_eq!(writes.len(), 3);
+        assert_eq!(
+            writes[0],
+            (
+                "arn:aws:s3:::b".to_owned(),
+                TagWrite::AddTags {
+                    via: TagVia::Bucket("b".to_owned()),
+                    arns: vec!["arn:aws:s3:::b".to_owned()],
+                    tags: tags(&[("Environment", "dev")]),
+                }
+            )
+        );
+        let TagWrite::AddTags {
+            via,
+            arns,
+            tags: added,
+        } = &writes[1].1
+        else {
+            panic!("{writes:?}");
+        };
+        assert_eq!((via, arns.len()), (&TagVia::SageMaker, 20));
+        assert_eq!(writes[1].0, arns.join(", "));
+        assert_eq!(added, &tags(&[("Environment", "dev")]));
+        assert!(matches!(&writes[2].1, TagWrite::AddTags { arns, .. } if arns.len() == 5));
+        assert_eq!(
+            rules(&planned.plan),
+            [("arn:aws:s3:::b", "required-tags-missing")]
+        );
+        assert!(
+            planned.plan.findings[0]
+                .message
+                .starts_with("Team could not be inferred")
+        );
+        let found = planned.found.unwrap();
+        assert_eq!((found.sweep, found.missing_tags), (false, 1));
+    }
+
+    fn bucket(name: &str, class: Classified) -> Bucket {
+        Bucket {
+            name: name.to_owned(),
+            arn: format!("arn:aws:s3:::{name}"),
+            class,
+            lifecycle: LifecycleConfig::default(),
+        }
+    }
+
+    #[test]
+    fn classified_buckets_get_their_rules_and_bare_log_groups_a_retention() {
+        let gathered = Gathered {
+            sweep: true,
+            buckets: vec![
+                bucket("plain", Classified::None),
+                bucket("odd", Classified::Unknown("cold".to_owned())),
+                bucket("scratch", Classified::Class(DataClass::Temp)),
+            ],
+            log_groups: vec![
+                LogGroup {
+                    name: "/aws/sagemaker/TrainingJobs".to_owned(),
+                    arn: "arn:group:training".to_owned(),
+                    retention_days: None,
+                },
+                LogGroup {
+                    name: "/aws/sagemaker/Endpoints/fraud".to_owned(),
+                    arn: "arn:group:endpoints".to_owned(),
+                    retention_days: Some(14),
+                },
+            ],
+            ..Gathered::default()
+        };
+
+        let planned = plan(&gathered, &config(&[("LOG_RETENTION_DAYS", "30")]), now());
+
+        assert_eq!(
+            rules(&planned.plan),
+            [("arn:aws:s3:::odd", "unknown-data-class")]
+        );
+        let writes: Vec<(&str, &str, Option<String>)> = planned
+            .plan
+            .writes
+            .iter()
+            .map(|(resource, w)| (resource.as_str(), w.action(), w.detail()))
+            .collect();
+        assert_eq!(
+            writes,
+            [
+                (
+                    "arn:aws:s3:::scratch",
+                    "put-lifecycle-rules",
+                    Some("sagekeeper-temp".to_owned())
+                ),
+                (
+                    "arn:group:training",
+                    "put-retention",
+                    Some("30 days".to_owned())
+                ),
+            ]
+        );
+    }
+
+    fn watched(candidate: Candidate, traffic: Traffic) -> Watched {
+        Watched { candidate, traffic }
+    }
+
+    fn endpoint(name: &str, tags: &[(&str, &str)]) -> Candidate {
+        let mut c = candidate(tags);
+        c.arn = format!("arn:aws:sagemaker:eu-west-3:123456789012:endpoint/{name}");
+        c
+    }
+
+    #[test]
+    fn idle_endpoints_are_marked_reported_and_deleted_when_due() {
+        let config = config(&[("DELETE_IDLE_ENDPOINTS", "true"), ("STATE_BUCKET", "state")]);
+        let long_ago = (now() - Duration::days(30)).format("%Y-%m-%d").to_string();
+        let gathered = Gathered {
+            sweep: true,
+            endpoints: vec![
+                watched(
+                    endpoint("components", &[]),
+                    Err(NotJudged::Unreadable("per component".to_owned())),
+                ),
+                watched(
+                    endpoint("young", &[]),
+                    Err(NotJudged::Quiet("young".to_owned())),
+                ),
+                watched(endpoint("new-idle", &[]), Ok(invocations(&[Some(0.0)]))),
+                watched(
+                    endpoint("old-idle", &[(IDLE_SINCE_TAG, &long_ago)]),
+                    Ok(invocations(&[Some(0.0)])),
+                ),
+                watched(
+                    endpoint("used-again", &[(IDLE_SINCE_TAG, &long_ago)]),
+                    Ok(invocations(&[Some(3.0)])),
+                ),
+                watched(endpoint("unknown", &[]), Ok(invocations(&[None]))),
+            ],
+            ..Gathered::default()
+        };
+
+        let planned = plan(&gathered, &config, now());
+
+        let arn = |name: &str| format!("arn:aws:sagemaker:eu-west-3:123456789012:endpoint/{name}");
+        let found: Vec<(String, &str)> = planned
+            .plan
+            .findings
+            .iter()
+            .map(|f| (f.resource.clone(), f.rule.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (arn("components"), NOT_JUDGED_RULE),
+                (arn("new-idle"), "idle-endpoint"),
+                (arn("old-idle"), "idle-endpoint"),
+            ]
+        );
+        assert!(planned.plan.findings[1].message.ends_with(&format!(
+            "it will be deleted (after a snapshot) from {} if it stays idle",
+            (now() + Duration::days(7)).date_naive()
+        )));
+        assert!(
+            planned.plan.findings[2]
+                .message
+                .ends_with("deleting it after a snapshot")
+        );
+        assert_eq!(planned.plan.skips[0].resource, arn("unknown"));
+        assert_eq!(planned.plan.skips[0].action, "idle-check");
+        let writes: Vec<(String, &str, Option<String>)> = planned
+            .plan
+            .writes
+            .iter()
+            .map(|(resource, w)| (resource.clone(), w.action(), w.detail()))
+            .collect();
+        assert_eq!(
+            writes,
+            [
+                (
+                    arn("used-again"),
+                    "remove-tags",
+                    Some(IDLE_SINCE_TAG.to_owned())
+                ),
+                (
+                    arn("new-idle"),
+                    "add-tags",
+                    Some(format!("{IDLE_SINCE_TAG}=2026-11-20"))
+                ),
+                (arn("old-idle"), "delete-idle-endpoint", None),
+            ]
+        );
+        let found = planned.found.unwrap();
+        assert_eq!(found.idle, 2);
+        assert!((found.idle_monthly_usd - 2.0 * 167.9).abs() < 0.01);
+    }
+
+    #[test]
+    fn add_tags_details_name_every_tag() {
+        let write = TagWrite::AddTags {
+            via: TagVia::SageMaker,
+            arns: vec!["a".to_owned()],
+            tags: tags(&[("Environment", "dev"), ("Team", "fraud")]),
+        };
+        assert_eq!(write.action(), "add-tags");
+        assert_eq!(
+            write.detail().as_deref(),
+            Some("Environment=dev, Team=fraud")
+        );
+    }
+
+    #[test]
+    fn the_headline_counts_what_the_writes_changed() {
+        let changed = Changed {
+            tagged: 3,
+            buckets: 1,
+            log_groups: 2,
+            deleted: 1,
+        };
+        let sweep = Found {
+            sweep: true,
+            dry_run: true,
+            missing_tags: 1,
+            idle: 2,
+            idle_monthly_usd: 335.804,
+        };
+        let (metrics, headline) = summary(&sweep, &changed);
+        assert_eq!(
+            headline,
+            "3 resource(s) would be tagged; 1 missing required tags; lifecycle rules would be set on 1 bucket(s); retention would be set on 2 log group(s); 2 idle endpoint(s), ~$335.80/month; 1 idle endpoint(s) would be deleted"
+        );
+        assert!(metrics.contains(&("IdleEndpointsMonthlyCostUSD", 335.8)));
+        assert!(metrics.contains(&("IdleEndpointsDeleted", 1.0)));
+
+        let create = Found::default();
+        let (metrics, headline) = summary(
+            &create,
+            &Changed {
+                tagged: 1,
+                ..Changed::default()
+            },
+        );
+        assert_eq!(headline, "1 resource(s) tagged");
+        assert_eq!(
+            metrics,
+            [("ResourcesTagged", 1.0), ("ResourcesMissingTags", 0.0)]
+        );
+        let (metrics, headline) = summary(&create, &changed);
+        assert_eq!(
+            headline,
+            "3 resource(s) tagged; lifecycle rules set on 1 bucket(s)"
+        );
+        assert_eq!(metrics.len(), 3);
+    }
+}
