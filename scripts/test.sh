@@ -13,6 +13,9 @@ scripts/setup.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "no module cycle inside a function crate"
+python3 scripts/module_cycles.py
+
 # One feature set for build, clippy and test (--all-targets everywhere), so the AWS SDK
 # crates compile once per mode instead of once per command.
 step "cargo build --workspace --all-targets"

@@ -6,7 +6,9 @@ use sagekeeper_core::sagemaker::training::{
     Checkpoint, DescribedTrainingJob, TrainingJobDefinition,
 };
 
-use crate::config::MAX_SECONDS;
+/// The longest a training job may run (MaxRuntimeInSeconds ≤ 28 days); a spot job's wait
+/// cannot usefully be longer either.
+pub const MAX_SECONDS: i32 = 28 * 24 * 3600;
 
 /// What configuration adds to a copy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
+use sagekeeper_core::run::function::Settings;
 use sagekeeper_core::s3::objects::S3Uri;
 use sagekeeper_core::{Arn, CommonConfig, ConfigError, Env};
 
-use crate::clone::CloneSettings;
-use crate::plan::Policy;
+use crate::clone::{CloneSettings, MAX_SECONDS};
+use crate::plan::RetrainPolicy;
 use crate::target::RetrainTarget;
 use crate::trust::TrustedAlarms;
 
@@ -37,18 +38,14 @@ pub struct Config {
     pub state_bucket: Option<String>,
 }
 
-/// The longest a training job may run (MaxRuntimeInSeconds ≤ 28 days); a spot job's wait
-/// cannot usefully be longer either.
-pub const MAX_SECONDS: i32 = 28 * 24 * 3600;
-
 const ALARMS_FORM: &str = "comma-separated CloudWatch alarm names or alarm ARNs like \
      arn:aws:cloudwatch:us-east-1:123456789012:alarm:my-alarm";
 
 const TARGETS_FORM: &str = "a JSON object of endpoint name to {\"pipeline\": \"<pipeline name>\"} \
      or {\"training_job\": \"<training job name>\"}";
 
-impl Config {
-    pub fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
+impl Settings for Config {
+    fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
         Ok(Config {
             common: CommonConfig::from_env(env, dry_run_flag)?,
             retrain_role_arn: env.optional_arn(
@@ -74,12 +71,16 @@ impl Config {
             state_bucket: env.optional_bucket("STATE_BUCKET")?.map(str::to_owned),
         })
     }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
 }
 
 impl Config {
     /// The settings the decision uses.
-    pub fn policy(&self) -> Policy {
-        Policy {
+    pub fn policy(&self) -> RetrainPolicy {
+        RetrainPolicy {
             cooldown: self.cooldown,
             daily_cap: self.daily_cap,
             clone: CloneSettings {

@@ -73,7 +73,7 @@ pub struct Situation {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
+pub struct RetrainPolicy {
     pub cooldown: Duration,
     pub daily_cap: u32,
     pub clone: CloneSettings,
@@ -310,7 +310,7 @@ pub fn plan(
     alarm: &AlarmChange,
     situation: &Situation,
     key: &RetrainKey,
-    policy: &Policy,
+    policy: &RetrainPolicy,
 ) -> Plan<RetrainWrite> {
     told(alarm, situation, decide(alarm, situation, key, policy))
 }
@@ -425,7 +425,7 @@ pub fn decide(
     alarm: &AlarmChange,
     situation: &Situation,
     key: &RetrainKey,
-    policy: &Policy,
+    policy: &RetrainPolicy,
 ) -> Decision {
     let alarm_resource = alarm_resource(alarm);
     // An alarm that names nothing to retrain is reported as such whatever it watches.
@@ -538,7 +538,7 @@ fn suppression(
     changed_at: DateTime<Utc>,
     history: &[PastRun],
     carries_key: impl Fn(&PastRun) -> bool,
-    policy: &Policy,
+    policy: &RetrainPolicy,
 ) -> Option<Suppression> {
     if let Some(run) = history.iter().find(|r| carries_key(r)) {
         return Some(Suppression::Duplicate {
@@ -686,8 +686,8 @@ mod tests {
         }
     }
 
-    fn policy() -> Policy {
-        Policy {
+    fn policy() -> RetrainPolicy {
+        RetrainPolicy {
             cooldown: Duration::hours(24),
             daily_cap: 3,
             clone: CloneSettings::default(),
@@ -736,7 +736,7 @@ mod tests {
         }
     }
 
-    fn decide(situation: &Situation, policy: &Policy) -> Decision {
+    fn decide(situation: &Situation, policy: &RetrainPolicy) -> Decision {
         let alarm = alarm("alarm");
         super::decide(&alarm, situation, &RetrainKey::of(&alarm), policy)
     }
@@ -883,7 +883,7 @@ mod tests {
             decide(&outside, &policy()),
             Decision::StartPipeline { .. }
         ));
-        let off = Policy {
+        let off = RetrainPolicy {
             cooldown: Duration::zero(),
             ..policy()
         };
@@ -895,7 +895,7 @@ mod tests {
 
     #[test]
     fn the_daily_cap_counts_starts_on_the_alarms_utc_day() {
-        let no_cooldown = Policy {
+        let no_cooldown = RetrainPolicy {
             cooldown: Duration::zero(),
             daily_cap: 2,
             ..policy()
@@ -1030,7 +1030,7 @@ mod tests {
             Suppression::Duplicate { run: resource }
         );
 
-        let strict = Policy {
+        let strict = RetrainPolicy {
             clone: CloneSettings {
                 role: Some("arn:aws:iam::123456789012:role/RetrainOnly".into()),
                 ..CloneSettings::default()
@@ -1068,7 +1068,7 @@ mod tests {
         assert!(message.contains("AWS/SageMaker/ModelLatency"), "{message}");
         // Control: the Model Monitor alarm, and the same alarm once listed, start.
         assert!(starts_one(decide(&situation, &policy())));
-        let listed = Policy {
+        let listed = RetrainPolicy {
             trusted_alarms: TrustedAlarms::new([latency.alarm_name.clone()]),
             ..policy()
         };

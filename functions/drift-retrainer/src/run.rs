@@ -1,9 +1,9 @@
 //! One alarm state change, in any of its three delivery shapes: gather plain data, decide with
 //! a pure function, then start at most one retrain.
 
+use sagekeeper_core::Report;
 use sagekeeper_core::events::AlarmChange;
 use sagekeeper_core::run::function::Function;
-use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope};
 
 use crate::clients::Clients;
 use crate::config::Config;
@@ -18,16 +18,6 @@ impl Function for DriftRetrainer {
     type Trigger = AlarmChange;
     type Config = Config;
     type Clients = Clients;
-
-    fn config(env: &Env, dry_run_flag: bool) -> Result<Config, ConfigError> {
-        Config::from_env(env, dry_run_flag)
-    }
-    fn common(config: &Config) -> &CommonConfig {
-        &config.common
-    }
-    fn clients(scope: &Scope, config: &Config) -> Clients {
-        Clients::new(scope, config)
-    }
 
     async fn run(clients: &Clients, config: &Config, alarm: AlarmChange, report: &mut Report) {
         let alarm = &alarm;
@@ -105,6 +95,7 @@ mod tests {
     };
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use sagekeeper_core::run::function;
+    use sagekeeper_core::run::function::Settings;
     use sagekeeper_core::s3::state::StateStore;
     use sagekeeper_core::{Env, Outcome, Reporter, Severity};
     use serde_json::Value;

@@ -8,7 +8,8 @@ use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::run::report::{Outcome, ReportableError};
 use sagekeeper_core::s3 as s3_api;
 use sagekeeper_core::s3::PublicAccessBlock;
-use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks};
+use sagekeeper_core::sagemaker::tags as sagemaker_tags;
+use sagekeeper_core::sagemaker::{jobs, notebooks};
 
 use crate::bucket_policy::{self, Merge};
 use crate::clients::Clients;
@@ -51,7 +52,7 @@ pub async fn apply(clients: &Clients, plan: Plan<Remediation>, report: &mut Repo
                     .await;
             }
             Remediation::TagEndpointConfig { arn, tags } => {
-                let write = endpoint_configs::add_tags(sm, &arn, &tags);
+                let write = sagemaker_tags::add(sm, &arn, &tags);
                 report.perform(resource, action, write).await;
             }
         }

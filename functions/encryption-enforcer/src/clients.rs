@@ -2,6 +2,9 @@
 
 use sagekeeper_core::Scope;
 use sagekeeper_core::aws::targets::Target;
+use sagekeeper_core::run::function::ClientsFor;
+
+use crate::config::Config;
 
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -14,8 +17,8 @@ pub struct Clients {
     pub target: Option<Target>,
 }
 
-impl Clients {
-    pub fn new(scope: &Scope) -> Self {
+impl ClientsFor<Config> for Clients {
+    fn new(scope: &Scope, _: &Config) -> Self {
         let aws = &scope.resources;
         Clients {
             s3: aws.s3(),

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
+use sagekeeper_core::run::function::Settings;
 use sagekeeper_core::{Arn, CommonConfig, ConfigError, Env};
 
 use crate::model::TagMatch;
@@ -36,8 +37,8 @@ pub struct Config {
     pub sweep_lookback: Duration,
 }
 
-impl Config {
-    pub fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
+impl Settings for Config {
+    fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
         Ok(Config {
             common: CommonConfig::from_env(env, dry_run_flag)?,
             modes: modes(env)?,
@@ -61,6 +62,12 @@ impl Config {
         })
     }
 
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+}
+
+impl Config {
     pub fn mode(&self, rule_id: &str) -> Mode {
         self.modes.get(rule_id).copied().unwrap_or(Mode::Report)
     }

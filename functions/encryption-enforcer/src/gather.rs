@@ -9,6 +9,7 @@ use sagekeeper_core::Report;
 use sagekeeper_core::aws::{self, AwsError};
 use sagekeeper_core::kms::{self as kms_api, KeyManager};
 use sagekeeper_core::s3 as s3_api;
+use sagekeeper_core::sagemaker::jobs::JobFilter;
 use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks, tags};
 
 use crate::clients::Clients;
@@ -265,12 +266,9 @@ async fn sweep_jobs(
     for kind in JobKind::ALL {
         // Running jobs whatever their age, and recent ones even if they have finished: their
         // output is in S3 now, encrypted or not.
-        for listed in [
-            jobs::list_running(sm, kind).await,
-            jobs::list_created_since(sm, kind, created_since).await,
-        ] {
-            if let Some(names) = report.keep(None, listed) {
-                wanted.extend(names.into_iter().map(|name| (kind, name)));
+        for filter in [JobFilter::Running, JobFilter::CreatedAfter(created_since)] {
+            if let Some(listed) = report.keep(None, jobs::list(sm, kind, filter).await) {
+                wanted.extend(listed.into_iter().map(|job| (kind, job.name)));
             }
         }
     }

@@ -453,6 +453,7 @@ mod tests {
     use crate::rules::s3::tests::{KEY_ARN, good_bucket, key, keys};
     use crate::rules::sagemaker::tests::{good_config, good_job, good_notebook};
     use sagekeeper_core::Env;
+    use sagekeeper_core::run::function::Settings;
     use sagekeeper_core::run::report::Finding;
     use sagekeeper_core::s3::{DefaultEncryption, SSE_KMS};
 

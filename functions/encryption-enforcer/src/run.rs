@@ -3,7 +3,7 @@
 
 use sagekeeper_core::events::SweepOrCall;
 use sagekeeper_core::run::function::Function;
-use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope, Severity};
+use sagekeeper_core::{Report, Severity};
 
 use crate::clients::Clients;
 use crate::config::Config;
@@ -18,16 +18,6 @@ impl Function for EncryptionEnforcer {
     type Trigger = SweepOrCall;
     type Config = Config;
     type Clients = Clients;
-
-    fn config(env: &Env, dry_run_flag: bool) -> Result<Config, ConfigError> {
-        Config::from_env(env, dry_run_flag)
-    }
-    fn common(config: &Config) -> &CommonConfig {
-        &config.common
-    }
-    fn clients(scope: &Scope, _: &Config) -> Clients {
-        Clients::new(scope)
-    }
 
     async fn run(clients: &Clients, config: &Config, trigger: SweepOrCall, report: &mut Report) {
         let mut config = config.clone();
@@ -69,6 +59,7 @@ mod tests {
     use super::*;
     use sagekeeper_core::Env;
     use sagekeeper_core::aws::targets::Target as AccountRegion;
+    use sagekeeper_core::run::function::Settings;
 
     #[test]
     fn the_required_key_applies_only_in_its_own_account_and_region() {

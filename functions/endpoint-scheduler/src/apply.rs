@@ -33,7 +33,7 @@ pub async fn apply(
     for (arn, write) in writes {
         match write {
             Write::RemoveExpiredSnooze => {
-                let remove = sagemaker::delete_tags(&clients.sagemaker, &arn, &[SNOOZE_TAG]);
+                let remove = sagemaker::tags::remove(&clients.sagemaker, &arn, &[SNOOZE_TAG]);
                 report.perform(&arn, "remove-expired-snooze", remove).await;
             }
             Write::Endpoint {
@@ -179,8 +179,11 @@ async fn restore(
                     &component.name,
                     component.copies,
                 );
-                let action = format!("restore-copies {} to {}", component.name, component.copies);
-                if !report.attempt(&state.arn, &action, scale).await {
+                let detail = Some(format!("{} to {}", component.name, component.copies));
+                if !report
+                    .attempt_with(&state.arn, "restore-copies", detail, scale)
+                    .await
+                {
                     break;
                 }
             }

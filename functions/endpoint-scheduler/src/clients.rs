@@ -2,6 +2,7 @@
 
 use sagekeeper_core::Scope;
 use sagekeeper_core::autoscaling::ScalingClients;
+use sagekeeper_core::run::function::ClientsFor;
 use sagekeeper_core::s3::state::StateStore;
 
 use crate::config::Config;
@@ -15,8 +16,8 @@ pub struct Clients {
     pub state: StateStore,
 }
 
-impl Clients {
-    pub fn new(scope: &Scope, config: &Config) -> Self {
+impl ClientsFor<Config> for Clients {
+    fn new(scope: &Scope, config: &Config) -> Self {
         let aws = &scope.resources;
         let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
         Clients {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sagekeeper_core::model::pricing::PriceTable;
+use sagekeeper_core::run::function::Settings;
 use sagekeeper_core::{CommonConfig, ConfigError, Env};
 
 use crate::schedule::Schedule;
@@ -43,8 +44,8 @@ const SCHEDULES_FORM: &str = "a JSON object of schedule name to schedule, like \
 const PRICES_FORM: &str = "a JSON object of SageMaker instance type to USD per hour, like \
      {\"ml.m5.large\": 0.115}";
 
-impl Config {
-    pub fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
+impl Settings for Config {
+    fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
         let state_bucket = env
             .optional_bucket("STATE_BUCKET")?
             .ok_or(ConfigError::Missing {
@@ -64,6 +65,10 @@ impl Config {
             prices: PriceTable::new(price_overrides.clone()),
             price_overrides,
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }
 

@@ -24,19 +24,11 @@ const RESOURCE_TYPES: &[&str] = &["sagemaker:endpoint", "sagemaker:notebook-inst
 /// Reads everything a run needs. A resource that cannot be read is an error in the report
 /// and is left out of this run; the others go on.
 pub async fn gather(clients: &Clients, report: &mut Report) -> Observed {
-    let tagged = match tagging::resources_with_tag(
-        &clients.tagging,
-        RESOURCE_TYPES,
-        OPT_IN_TAG,
-        &[],
-    )
-    .await
-    {
-        Ok(tagged) => tagged,
-        Err(err) => {
-            report.error(None, &err);
-            return Observed::default();
-        }
+    let Some(tagged) = report.keep(
+        None,
+        tagging::resources_with_tag(&clients.tagging, RESOURCE_TYPES, OPT_IN_TAG, &[]).await,
+    ) else {
+        return Observed::default();
     };
     let opted_in = opted_in(tagged, report);
     let mut live_endpoints: BTreeMap<String, TaggedResource> = BTreeMap::new();

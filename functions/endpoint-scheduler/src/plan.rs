@@ -422,6 +422,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use sagekeeper_core::autoscaling::ScalingSnapshot;
     use sagekeeper_core::model::snapshot::{ComponentCopies, SNAPSHOT_FORMAT, VariantInstances};
+    use sagekeeper_core::run::function::Settings;
     use sagekeeper_core::s3::state::Expect;
     use sagekeeper_core::sagemaker::endpoints::EndpointConfig;
     use sagekeeper_core::sagemaker::endpoints::{VariantConfig, Weight};

@@ -1,8 +1,8 @@
 //! One scheduled run of the endpoint scheduler: observe, plan (pure), apply, report.
 
+use sagekeeper_core::Report;
 use sagekeeper_core::events::Schedule;
 use sagekeeper_core::run::function::Function;
-use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope};
 
 use crate::clients::Clients;
 use crate::config::{self, Config};
@@ -17,16 +17,6 @@ impl Function for EndpointScheduler {
     type Trigger = Schedule;
     type Config = Config;
     type Clients = Clients;
-
-    fn config(env: &Env, dry_run_flag: bool) -> Result<Config, ConfigError> {
-        Config::from_env(env, dry_run_flag)
-    }
-    fn common(config: &Config) -> &CommonConfig {
-        &config.common
-    }
-    fn clients(scope: &Scope, config: &Config) -> Clients {
-        Clients::new(scope, config)
-    }
 
     /// A reconciler: every opted-in resource converges to what the schedule wants at the
     /// event's time, so missed, late and repeated runs are harmless. One run at a time.

@@ -57,7 +57,7 @@ pub async fn apply(clients: &Clients, planned: Planned, now: DateTime<Utc>, repo
             }
             TagWrite::ClearIdleTag => {
                 let delete =
-                    sagemaker::delete_tags(&clients.sagemaker, &resource, &[IDLE_SINCE_TAG]);
+                    sagemaker::tags::remove(&clients.sagemaker, &resource, &[IDLE_SINCE_TAG]);
                 report.perform_with(&resource, action, detail, delete).await;
             }
             TagWrite::DeleteIdleEndpoint(candidate) => {

@@ -1,6 +1,7 @@
 //! The SDK clients and state store the tagger works with, for one account and region.
 
 use sagekeeper_core::Scope;
+use sagekeeper_core::run::function::ClientsFor;
 use sagekeeper_core::s3::state::StateStore;
 
 use crate::config::Config;
@@ -18,8 +19,8 @@ pub struct Clients {
     pub state: Option<StateStore>,
 }
 
-impl Clients {
-    pub fn new(scope: &Scope, config: &Config) -> Self {
+impl ClientsFor<Config> for Clients {
+    fn new(scope: &Scope, config: &Config) -> Self {
         let aws = &scope.resources;
         let kms_key = config.common.kms_key_arn.as_ref().map(ToString::to_string);
         Clients {

@@ -1,6 +1,7 @@
 //! Data classes and their S3 lifecycle rules: which class a bucket holds, the rules that class
 //! gets, and how they merge into the bucket's own configuration. Pure functions.
 
+use serde::Deserialize;
 use std::fmt;
 use std::str::FromStr;
 
@@ -10,7 +11,87 @@ use sagekeeper_core::model::lifecycle::{
 };
 use sagekeeper_core::model::tags::Tags;
 
-use crate::config::LifecycleDays;
+/// Day counts of the lifecycle rules, by data class. `LIFECYCLE_DAYS` overrides any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleDays {
+    pub training_data_ia: i32,
+    pub training_data_glacier: i32,
+    pub model_artifacts_ia: i32,
+    pub model_artifacts_noncurrent_days: i32,
+    pub model_artifacts_keep_versions: i32,
+    pub experiment_logs_ia: i32,
+    pub experiment_logs_expire: i32,
+    pub temp_expire: i32,
+    pub abort_multipart: i32,
+}
+
+impl Default for LifecycleDays {
+    fn default() -> Self {
+        LifecycleDays {
+            training_data_ia: 30,
+            training_data_glacier: 90,
+            model_artifacts_ia: 60,
+            model_artifacts_noncurrent_days: 30,
+            model_artifacts_keep_versions: 3,
+            experiment_logs_ia: 30,
+            experiment_logs_expire: 365,
+            temp_expire: 7,
+            abort_multipart: 7,
+        }
+    }
+}
+
+impl LifecycleDays {
+    /// The constraints S3 puts on lifecycle rules, checked before any bucket sees them.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let d = self;
+        let all = [
+            ("training_data_ia", d.training_data_ia),
+            ("training_data_glacier", d.training_data_glacier),
+            ("model_artifacts_ia", d.model_artifacts_ia),
+            (
+                "model_artifacts_noncurrent_days",
+                d.model_artifacts_noncurrent_days,
+            ),
+            (
+                "model_artifacts_keep_versions",
+                d.model_artifacts_keep_versions,
+            ),
+            ("experiment_logs_ia", d.experiment_logs_ia),
+            ("experiment_logs_expire", d.experiment_logs_expire),
+            ("temp_expire", d.temp_expire),
+            ("abort_multipart", d.abort_multipart),
+        ];
+        if let Some((name, days)) = all.iter().find(|(_, days)| !(1..=36_500).contains(days)) {
+            return Err(format!("{name} must be from 1 to 36500, not {days}"));
+        }
+        for (name, days) in [
+            ("training_data_ia", d.training_data_ia),
+            ("model_artifacts_ia", d.model_artifacts_ia),
+            ("experiment_logs_ia", d.experiment_logs_ia),
+        ] {
+            if days < 30 {
+                return Err(format!(
+                    "{name} must be at least 30: S3 moves objects to Standard-IA after 30 days at the earliest"
+                ));
+            }
+        }
+        if d.training_data_glacier < d.training_data_ia + 30 {
+            return Err(
+                "training_data_glacier must be at least 30 days after training_data_ia (S3's minimum stay in Standard-IA)"
+                    .to_owned(),
+            );
+        }
+        if d.experiment_logs_expire <= d.experiment_logs_ia {
+            return Err("experiment_logs_expire must be after experiment_logs_ia".to_owned());
+        }
+        if d.model_artifacts_keep_versions > 100 {
+            return Err("model_artifacts_keep_versions must be from 1 to 100".to_owned());
+        }
+        Ok(())
+    }
+}
 
 /// A bucket tag naming its data class; it wins over `DATA_CLASS_PREFIXES`.
 pub const DATA_CLASS_TAG: &str = "sagekeeper:data-class";

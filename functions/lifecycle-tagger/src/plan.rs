@@ -15,8 +15,9 @@ use sagekeeper_core::sagemaker::catalog::Kind;
 use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
 use sagekeeper_core::tagging::MAX_ARNS_PER_TAG_CALL;
 
-use crate::config::{Config, LifecycleDays};
+use crate::config::Config;
 use crate::creator::Creator;
+use crate::data_class::LifecycleDays;
 use crate::data_class::{self, Classified, DATA_CLASS_TAG, DataClass};
 use crate::gather::{Bucket, Gathered, Made, Subject, TagVia, Watched};
 use crate::idle::{
@@ -485,6 +486,8 @@ mod tests {
     use sagekeeper_core::cloudwatch::log_groups::LogGroup;
     use sagekeeper_core::model::lifecycle::LifecycleConfig;
     use sagekeeper_core::model::tags::from_pairs as tags;
+    use sagekeeper_core::run::function::Settings;
+    use sagekeeper_core::sagemaker::jobs::JobKind;
     use serde_json::json;
 
     use crate::gather::Traffic;
@@ -553,7 +556,10 @@ mod tests {
         );
 
         let (planned, made) = screen(&call("CreateTrainingJob", root()), Some(job.clone()));
-        assert_eq!(made, Some(Made::SageMaker(job, Kind::TrainingJob)));
+        assert_eq!(
+            made,
+            Some(Made::SageMaker(job, Kind::Job(JobKind::Training)))
+        );
         assert!(planned.plan.findings.is_empty() && planned.plan.skips.is_empty());
         assert_eq!(planned.found, None, "no headline from screening alone");
 

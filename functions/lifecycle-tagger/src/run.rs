@@ -2,9 +2,9 @@
 //! also gets its lifecycle rules) or the daily sweep (every resource, bucket, SageMaker log
 //! group and endpoint of the region). Gather, plan (pure), apply.
 
+use sagekeeper_core::Report;
 use sagekeeper_core::events::{ApiCall, SweepOrCall};
 use sagekeeper_core::run::function::Function;
-use sagekeeper_core::{CommonConfig, ConfigError, Env, Report, Scope};
 
 use crate::clients::Clients;
 use crate::config::{self, Config};
@@ -18,16 +18,6 @@ impl Function for LifecycleTagger {
     type Trigger = SweepOrCall;
     type Config = Config;
     type Clients = Clients;
-
-    fn config(env: &Env, dry_run_flag: bool) -> Result<Config, ConfigError> {
-        Config::from_env(env, dry_run_flag)
-    }
-    fn common(config: &Config) -> &CommonConfig {
-        &config.common
-    }
-    fn clients(scope: &Scope, config: &Config) -> Clients {
-        Clients::new(scope, config)
-    }
 
     async fn run(clients: &Clients, config: &Config, trigger: SweepOrCall, report: &mut Report) {
         match trigger {

@@ -14,7 +14,7 @@ use crate::aws::sessions::Scope;
 use crate::aws::targets::TargetsConfig;
 use crate::config::{CommonConfig, Env, LogLevel};
 use crate::run::dispatch::{Dispatcher, Parts, Response};
-use crate::run::function::{Bound, Function};
+use crate::run::function::{Bound, Function, Settings};
 use crate::run::logging::{self, LogSink};
 use crate::run::reporter::Reporter;
 
@@ -34,7 +34,7 @@ pub async fn run<F: Function>() -> ExitCode {
         Err(code) => return code,
     };
     let env = launch.env();
-    let settings = F::config(env, launch.dry_run_flag()).and_then(|config| {
+    let settings = F::Config::from_env(env, launch.dry_run_flag()).and_then(|config| {
         let common = CommonConfig::from_env(env, launch.dry_run_flag())?;
         Ok((config, common, TargetsConfig::from_env(env)?))
     });

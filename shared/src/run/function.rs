@@ -17,19 +17,28 @@ use crate::events::{Accepted, accept};
 use crate::run::report::Report;
 use crate::run::reporter::Reporter;
 
+/// A function's settings, read once at start from environment variables: an invalid value
+/// stops the start, naming the variable.
+pub trait Settings: Clone + Send + Sync + Sized {
+    fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError>;
+    /// The settings every function has (dry run, notification topic, KMS key).
+    fn common(&self) -> &CommonConfig;
+}
+
+/// A function's SDK clients and state store for one account and region.
+pub trait ClientsFor<C>: Send + Sync {
+    fn new(scope: &Scope, config: &C) -> Self;
+}
+
 pub trait Function: 'static {
     /// The function's name in reports, logs, metrics and fan-out messages.
     const NAME: &'static str;
     /// One line for `--help`.
     const ABOUT: &'static str;
     type Trigger: Accepted;
-    type Config: Clone + Send + Sync;
-    type Clients: Send + Sync;
+    type Config: Settings;
+    type Clients: ClientsFor<Self::Config>;
 
-    /// Reads the typed configuration once at start; an invalid value stops the start.
-    fn config(env: &Env, dry_run_flag: bool) -> Result<Self::Config, ConfigError>;
-    fn common(config: &Self::Config) -> &CommonConfig;
-    fn clients(scope: &Scope, config: &Self::Config) -> Self::Clients;
     fn run(
         clients: &Self::Clients,
         config: &Self::Config,
@@ -48,9 +57,9 @@ pub struct Bound<F: Function> {
 impl<F: Function> Bound<F> {
     pub fn new(scope: &Scope, config: &F::Config) -> Self {
         Bound {
-            clients: F::clients(scope, config),
+            clients: F::Clients::new(scope, config),
             config: config.clone(),
-            reporter: Reporter::new(scope, F::common(config)),
+            reporter: Reporter::new(scope, config.common()),
         }
     }
 
@@ -66,7 +75,7 @@ pub async fn handle<F: Function>(
     reporter: &Reporter,
     event: Value,
 ) -> Report {
-    let mut report = Report::new(F::NAME, F::common(config).dry_run, Utc::now());
+    let mut report = Report::new(F::NAME, config.common().dry_run, Utc::now());
     report.target = reporter.target().map(str::to_owned);
     match accept::<F::Trigger>(F::NAME, &event) {
         Ok((label, trigger)) => {

@@ -51,12 +51,8 @@ impl<W> Plan<W> {
         severity: Severity,
         message: impl Into<String>,
     ) {
-        self.findings.push(Finding {
-            resource: resource.into(),
-            rule: rule.into(),
-            severity,
-            message: message.into(),
-        });
+        self.findings
+            .push(Finding::new(resource, rule, severity, message));
     }
 
     pub fn skip(

@@ -41,6 +41,22 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    pub fn new(
+        resource: impl Into<String>,
+        rule: impl Into<String>,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            resource: resource.into(),
+            rule: rule.into(),
+            severity,
+            message: message.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -136,12 +152,8 @@ impl Report {
         severity: Severity,
         message: impl Into<String>,
     ) {
-        self.findings.push(Finding {
-            resource: resource.into(),
-            rule: rule.into(),
-            severity,
-            message: message.into(),
-        });
+        self.findings
+            .push(Finding::new(resource, rule, severity, message));
     }
 
     pub fn action(

@@ -12,9 +12,10 @@ use aws_smithy_types::DateTime as SmithyDateTime;
 
 use crate::aws::{AwsError, AwsResultExt};
 use crate::model::lifecycle::{
-    AndFilter, Expiration, Filter, LifecycleConfig, MergePlan, NoncurrentExpiration,
+    AndFilter, Expiration, Filter, LifecycleConfig, MergeError, MergePlan, NoncurrentExpiration,
     NoncurrentTransition, Rule, Transition, merge,
 };
+use crate::run::report::ReportableError;
 
 /// The bucket's configuration; a bucket without one has no rules.
 pub async fn get(client: &Client, bucket: &str) -> Result<LifecycleConfig, AwsError> {
@@ -40,7 +41,11 @@ pub async fn get(client: &Client, bucket: &str) -> Result<LifecycleConfig, AwsEr
 }
 
 /// Replaces the bucket's whole configuration with `config`.
-pub async fn put(client: &Client, bucket: &str, config: &LifecycleConfig) -> Result<(), AwsError> {
+pub async fn put(
+    client: &Client,
+    bucket: &str,
+    config: &LifecycleConfig,
+) -> Result<(), LifecycleError> {
     let rules = config
         .rules
         .iter()
@@ -75,13 +80,11 @@ pub async fn put_merged(
     bucket: &str,
     ours: &[Rule],
     prefix: &str,
-) -> Result<Option<MergePlan>, AwsError> {
+) -> Result<Option<MergePlan>, LifecycleError> {
     let existing = get(client, bucket).await?;
-    let plan = merge(&existing, ours, prefix).map_err(|e| AwsError {
-        operation: "PutBucketLifecycleConfiguration",
-        code: "InvalidLifecycleMerge".to_owned(),
-        message: format!("{bucket}: {e}"),
-        retryable: false,
+    let plan = merge(&existing, ours, prefix).map_err(|source| LifecycleError::Merge {
+        bucket: bucket.to_owned(),
+        source,
     })?;
     if let Some(plan) = &plan {
         put(client, bucket, &plan.config).await?;
@@ -89,12 +92,40 @@ pub async fn put_merged(
     Ok(plan)
 }
 
-fn invalid_request(bucket: &str, err: impl std::fmt::Display) -> AwsError {
-    AwsError {
-        operation: "PutBucketLifecycleConfiguration",
-        code: "InvalidRequest".to_owned(),
-        message: format!("{bucket}: {err}"),
-        retryable: false,
+fn invalid_request(bucket: &str, err: impl std::fmt::Display) -> LifecycleError {
+    LifecycleError::Unwritable {
+        bucket: bucket.to_owned(),
+        reason: err.to_string(),
+    }
+}
+
+/// Why a bucket's lifecycle configuration was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// Our rules cannot join the owner's (an id without our prefix, too many rules).
+    #[error("{bucket}: {source}")]
+    Merge {
+        bucket: String,
+        #[source]
+        source: MergeError,
+    },
+    /// A rule read from the bucket that the SDK cannot build again.
+    #[error("{bucket}: {reason}")]
+    Unwritable { bucket: String, reason: String },
+}
+
+impl ReportableError for LifecycleError {
+    fn kind(&self) -> &'static str {
+        match self {
+            LifecycleError::Aws(err) => err.kind(),
+            LifecycleError::Merge { .. } => "lifecycle-merge",
+            LifecycleError::Unwritable { .. } => "lifecycle-unwritable",
+        }
+    }
+    fn retryable(&self) -> bool {
+        matches!(self, LifecycleError::Aws(err) if err.retryable())
     }
 }
 
@@ -337,5 +368,28 @@ mod tests {
             None
         );
         assert_eq!(put_rule.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_rule_that_cannot_join_is_a_typed_merge_error_and_nothing_is_written() {
+        let empty = mock!(Client::get_bucket_lifecycle_configuration)
+            .then_output(|| GetBucketLifecycleConfigurationOutput::builder().build());
+        let put_rule = mock!(Client::put_bucket_lifecycle_configuration)
+            .then_output(|| PutBucketLifecycleConfigurationOutput::builder().build());
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&empty, &put_rule]);
+
+        let err = put_merged(&client, "b", &[owner_rule()], PREFIX)
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, LifecycleError::Merge { .. }), "{err}");
+        assert_eq!(err.kind(), "lifecycle-merge");
+        assert!(!err.retryable());
+        assert_eq!(put_rule.num_calls(), 0);
+        // Control: a rule of ours is written.
+        put_merged(&client, "b", &[ours("sagekeeper-temp", 30)], PREFIX)
+            .await
+            .unwrap();
+        assert_eq!(put_rule.num_calls(), 1);
     }
 }

@@ -24,7 +24,7 @@ pub async fn add_missing(
     tagging_client: &aws_sdk_resourcegroupstagging::Client,
     bucket: &str,
     new: &Tags,
-) -> Result<Vec<String>, AwsError> {
+) -> Result<Vec<String>, BucketTagError> {
     let tags = s3::get_tags(s3_client, bucket).await?;
     let added: Tags = new
         .iter()
@@ -40,30 +40,45 @@ pub async fn add_missing(
         .filter(|key| !key.starts_with(SYSTEM_TAG_PREFIX))
         .count();
     if user_tags > MAX_BUCKET_TAGS {
-        return Err(AwsError {
-            operation: "TagResources",
-            code: "TooManyTags".to_owned(),
-            message: format!(
-                "{bucket} would have {user_tags} tags; S3 accepts at most {MAX_BUCKET_TAGS}"
-            ),
-            retryable: false,
+        return Err(BucketTagError::TooMany {
+            bucket: bucket.to_owned(),
+            count: user_tags,
         });
     }
     let arn = s3::bucket_arn(bucket);
     let failures =
         tagging::tag_resources(tagging_client, std::slice::from_ref(&arn), &added).await?;
     if let Some(failure) = failures.into_iter().next() {
-        return Err(failed(failure));
+        return Err(BucketTagError::NotTagged(failure));
     }
     Ok(added.into_keys().collect())
 }
 
-/// A bucket TagResources could not tag, as the error of this one-bucket write.
-fn failed(failure: TagFailure) -> AwsError {
-    AwsError {
-        operation: "TagResources",
-        retryable: failure.retryable(),
-        message: failure.to_string(),
-        code: failure.code,
+/// Why a bucket's missing tags were not added.
+#[derive(Debug, thiserror::Error)]
+pub enum BucketTagError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("{bucket} would have {count} tags; S3 accepts at most {MAX_BUCKET_TAGS}")]
+    TooMany { bucket: String, count: usize },
+    /// TagResources answered, but did not tag the bucket.
+    #[error(transparent)]
+    NotTagged(TagFailure),
+}
+
+impl ReportableError for BucketTagError {
+    fn kind(&self) -> &'static str {
+        match self {
+            BucketTagError::Aws(err) => err.kind(),
+            BucketTagError::TooMany { .. } => "tag-limit",
+            BucketTagError::NotTagged(failure) => failure.kind(),
+        }
+    }
+    fn retryable(&self) -> bool {
+        match self {
+            BucketTagError::Aws(err) => err.retryable(),
+            BucketTagError::TooMany { .. } => false,
+            BucketTagError::NotTagged(failure) => failure.retryable(),
+        }
     }
 }

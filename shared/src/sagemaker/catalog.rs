@@ -3,13 +3,10 @@
 //! ended attributes no spend).
 
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::types::{
-    HyperParameterTuningJobStatus, ProcessingJobStatus, TrainingJobStatus, TransformJobStatus,
-};
-use aws_smithy_types::DateTime as SmithyDateTime;
 use chrono::{DateTime, Utc};
 
 use crate::aws::{AwsError, AwsResultExt};
+use crate::sagemaker::jobs::{self, JobFilter, JobKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -19,10 +16,7 @@ pub enum Kind {
     NotebookInstance,
     Pipeline,
     ModelPackageGroup,
-    TrainingJob,
-    ProcessingJob,
-    TransformJob,
-    HyperParameterTuningJob,
+    Job(JobKind),
 }
 
 impl Kind {
@@ -33,10 +27,10 @@ impl Kind {
         Kind::NotebookInstance,
         Kind::Pipeline,
         Kind::ModelPackageGroup,
-        Kind::TrainingJob,
-        Kind::ProcessingJob,
-        Kind::TransformJob,
-        Kind::HyperParameterTuningJob,
+        Kind::Job(JobKind::Training),
+        Kind::Job(JobKind::Processing),
+        Kind::Job(JobKind::Transform),
+        Kind::Job(JobKind::HyperParameterTuning),
     ];
 
     /// The resource type in the ARN, e.g. `endpoint-config`.
@@ -48,10 +42,7 @@ impl Kind {
             Kind::NotebookInstance => "notebook-instance",
             Kind::Pipeline => "pipeline",
             Kind::ModelPackageGroup => "model-package-group",
-            Kind::TrainingJob => "training-job",
-            Kind::ProcessingJob => "processing-job",
-            Kind::TransformJob => "transform-job",
-            Kind::HyperParameterTuningJob => "hyper-parameter-tuning-job",
+            Kind::Job(job) => job.arn_type(),
         }
     }
 
@@ -60,48 +51,11 @@ impl Kind {
     }
 
     pub fn is_job(self) -> bool {
-        matches!(
-            self,
-            Kind::TrainingJob
-                | Kind::ProcessingJob
-                | Kind::TransformJob
-                | Kind::HyperParameterTuningJob
-        )
+        matches!(self, Kind::Job(_))
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub kind: Kind,
-    pub name: String,
-    pub arn: String,
-    pub created: Option<DateTime<Utc>>,
-}
-
-pub fn to_chrono(time: &SmithyDateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(time.secs(), time.subsec_nanos())
-}
-
-/// Pages through a List call, mapping each summary that has a name and an ARN.
-macro_rules! list_all {
-    ($kind:expr, $request:expr, $op:literal, $items:ident, $name:ident, $arn:ident) => {{
-        let mut pages = $request.into_paginator().send();
-        let mut found = Vec::new();
-        while let Some(page) = pages.next().await {
-            for item in page.aws($op)?.$items.unwrap_or_default() {
-                if let (Some(name), Some(arn)) = (item.$name, item.$arn) {
-                    found.push(Listed {
-                        kind: $kind,
-                        name,
-                        arn,
-                        created: item.creation_time.as_ref().and_then(to_chrono),
-                    });
-                }
-            }
-        }
-        found
-    }};
-}
+pub type Listed = super::Listed<Kind>;
 
 /// Every resource of `kind`; for jobs, those running now or created after `jobs_since`.
 pub async fn list(
@@ -109,9 +63,8 @@ pub async fn list(
     kind: Kind,
     jobs_since: DateTime<Utc>,
 ) -> Result<Vec<Listed>, AwsError> {
-    let since = SmithyDateTime::from_millis(jobs_since.timestamp_millis());
     let mut found = match kind {
-        Kind::Endpoint => list_all!(
+        Kind::Endpoint => list_summaries!(
             kind,
             client.list_endpoints(),
             "ListEndpoints",
@@ -119,7 +72,7 @@ pub async fn list(
             endpoint_name,
             endpoint_arn
         ),
-        Kind::EndpointConfig => list_all!(
+        Kind::EndpointConfig => list_summaries!(
             kind,
             client.list_endpoint_configs(),
             "ListEndpointConfigs",
@@ -127,7 +80,7 @@ pub async fn list(
             endpoint_config_name,
             endpoint_config_arn
         ),
-        Kind::Model => list_all!(
+        Kind::Model => list_summaries!(
             kind,
             client.list_models(),
             "ListModels",
@@ -135,7 +88,7 @@ pub async fn list(
             model_name,
             model_arn
         ),
-        Kind::NotebookInstance => list_all!(
+        Kind::NotebookInstance => list_summaries!(
             kind,
             client.list_notebook_instances(),
             "ListNotebookInstances",
@@ -143,7 +96,7 @@ pub async fn list(
             notebook_instance_name,
             notebook_instance_arn
         ),
-        Kind::Pipeline => list_all!(
+        Kind::Pipeline => list_summaries!(
             kind,
             client.list_pipelines(),
             "ListPipelines",
@@ -151,7 +104,7 @@ pub async fn list(
             pipeline_name,
             pipeline_arn
         ),
-        Kind::ModelPackageGroup => list_all!(
+        Kind::ModelPackageGroup => list_summaries!(
             kind,
             client.list_model_package_groups(),
             "ListModelPackageGroups",
@@ -159,91 +112,18 @@ pub async fn list(
             model_package_group_name,
             model_package_group_arn
         ),
-        Kind::TrainingJob => {
-            let mut jobs = list_all!(
-                kind,
-                client.list_training_jobs().creation_time_after(since),
-                "ListTrainingJobs",
-                training_job_summaries,
-                training_job_name,
-                training_job_arn
-            );
-            jobs.extend(list_all!(
-                kind,
-                client
-                    .list_training_jobs()
-                    .status_equals(TrainingJobStatus::InProgress),
-                "ListTrainingJobs",
-                training_job_summaries,
-                training_job_name,
-                training_job_arn
-            ));
-            jobs
-        }
-        Kind::ProcessingJob => {
-            let mut jobs = list_all!(
-                kind,
-                client.list_processing_jobs().creation_time_after(since),
-                "ListProcessingJobs",
-                processing_job_summaries,
-                processing_job_name,
-                processing_job_arn
-            );
-            jobs.extend(list_all!(
-                kind,
-                client
-                    .list_processing_jobs()
-                    .status_equals(ProcessingJobStatus::InProgress),
-                "ListProcessingJobs",
-                processing_job_summaries,
-                processing_job_name,
-                processing_job_arn
-            ));
-            jobs
-        }
-        Kind::TransformJob => {
-            let mut jobs = list_all!(
-                kind,
-                client.list_transform_jobs().creation_time_after(since),
-                "ListTransformJobs",
-                transform_job_summaries,
-                transform_job_name,
-                transform_job_arn
-            );
-            jobs.extend(list_all!(
-                kind,
-                client
-                    .list_transform_jobs()
-                    .status_equals(TransformJobStatus::InProgress),
-                "ListTransformJobs",
-                transform_job_summaries,
-                transform_job_name,
-                transform_job_arn
-            ));
-            jobs
-        }
-        Kind::HyperParameterTuningJob => {
-            let mut jobs = list_all!(
-                kind,
-                client
-                    .list_hyper_parameter_tuning_jobs()
-                    .creation_time_after(since),
-                "ListHyperParameterTuningJobs",
-                hyper_parameter_tuning_job_summaries,
-                hyper_parameter_tuning_job_name,
-                hyper_parameter_tuning_job_arn
-            );
-            jobs.extend(list_all!(
-                kind,
-                client
-                    .list_hyper_parameter_tuning_jobs()
-                    .status_equals(HyperParameterTuningJobStatus::InProgress),
-                "ListHyperParameterTuningJobs",
-                hyper_parameter_tuning_job_summaries,
-                hyper_parameter_tuning_job_name,
-                hyper_parameter_tuning_job_arn
-            ));
-            jobs
+        Kind::Job(job) => {
+            let mut found = Vec::new();
+            for filter in [JobFilter::CreatedAfter(jobs_since), JobFilter::Running] {
+                let listed = jobs::list(client, job, filter).await?;
+                found.extend(listed.into_iter().map(|j| Listed {
+                    kind,
+                    name: j.name,
+                    arn: j.arn,
+                    created: j.created,
+                }));
+            }
+            found
         }
     };
     found.sort_by(|a, b| a.arn.cmp(&b.arn));

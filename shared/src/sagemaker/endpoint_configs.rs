@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::aws::{self, AwsError, AwsResultExt};
 use crate::model::tags::Tags;
-use crate::sagemaker::tags;
+use crate::sagemaker::{is_not_found, tags};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointConfig {
@@ -101,14 +101,4 @@ pub async fn created_since(client: &Client, since: DateTime<Utc>) -> Result<Vec<
         }
     }
     Ok(names)
-}
-
-/// Adds or overwrites `tags` on the config (the only change an endpoint config accepts).
-pub async fn add_tags(client: &Client, arn: &str, new_tags: &Tags) -> Result<(), AwsError> {
-    tags::add(client, arn, new_tags).await
-}
-
-/// SageMaker says "Could not find endpoint" with a ValidationException.
-fn is_not_found(err: &AwsError) -> bool {
-    err.is_code("ValidationException") && err.message.contains("Could not find")
 }

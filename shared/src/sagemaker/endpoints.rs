@@ -9,6 +9,7 @@ use aws_sdk_sagemaker::types::{
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsError, AwsResultExt};
+use crate::sagemaker::is_not_found;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -207,11 +208,6 @@ impl EndpointConfig {
                 .iter()
                 .all(|v| v.model_name.is_none() && !v.serverless)
     }
-}
-
-/// SageMaker answers "not found" for endpoints and configs with a ValidationException.
-fn is_not_found(err: &AwsError) -> bool {
-    err.is_code("ValidationException") && err.message.contains("Could not find")
 }
 
 /// `None` when the endpoint does not exist.

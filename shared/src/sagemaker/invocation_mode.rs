@@ -3,7 +3,8 @@
 
 use aws_sdk_sagemaker::Client;
 
-use crate::aws::{AwsError, AwsResultExt};
+use crate::aws::AwsError;
+use crate::sagemaker::describe_endpoint_config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvocationMode {
@@ -15,21 +16,8 @@ pub enum InvocationMode {
 
 /// The mode of an endpoint configuration; `None` when the configuration does not exist.
 pub async fn of_config(client: &Client, name: &str) -> Result<Option<InvocationMode>, AwsError> {
-    let out = match client
-        .describe_endpoint_config()
-        .endpoint_config_name(name)
-        .send()
-        .await
-        .aws("DescribeEndpointConfig")
-    {
-        Ok(out) => out,
-        // SageMaker answers "not found" with a ValidationException.
-        Err(err)
-            if err.is_code("ValidationException") && err.message.contains("Could not find") =>
-        {
-            return Ok(None);
-        }
-        Err(err) => return Err(err),
+    let Some(out) = describe_endpoint_config(client, name).await? else {
+        return Ok(None);
     };
     Ok(Some(if out.async_inference_config().is_some() {
         InvocationMode::Async

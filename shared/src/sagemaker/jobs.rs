@@ -89,117 +89,85 @@ impl Job {
     }
 }
 
-/// Names of the jobs of `kind` that are running now.
-pub async fn list_running(client: &Client, kind: JobKind) -> Result<Vec<String>, AwsError> {
-    list(client, kind, ListFilter::Running).await
-}
+/// A job as its kind's List call names it.
+pub type JobSummary = super::Listed<JobKind>;
 
-/// Names of the jobs of `kind` created after `since`, whatever their status.
-pub async fn list_created_since(
-    client: &Client,
-    kind: JobKind,
-    since: DateTime<Utc>,
-) -> Result<Vec<String>, AwsError> {
-    list(client, kind, ListFilter::CreatedAfter(since)).await
-}
-
-#[derive(Debug, Clone, Copy)]
-enum ListFilter {
+/// Which jobs a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobFilter {
+    /// Running now.
     Running,
+    /// Created after this time, whatever their status.
     CreatedAfter(DateTime<Utc>),
 }
 
-impl ListFilter {
+impl JobFilter {
     fn created_after(self) -> Option<SmithyDateTime> {
         match self {
-            ListFilter::CreatedAfter(t) => Some(SmithyDateTime::from_millis(t.timestamp_millis())),
-            ListFilter::Running => None,
+            JobFilter::CreatedAfter(t) => Some(SmithyDateTime::from_millis(t.timestamp_millis())),
+            JobFilter::Running => None,
         }
     }
     fn running(self) -> bool {
-        matches!(self, ListFilter::Running)
+        matches!(self, JobFilter::Running)
     }
 }
 
-async fn list(client: &Client, kind: JobKind, filter: ListFilter) -> Result<Vec<String>, AwsError> {
+/// The jobs of `kind` that `filter` selects: the one lister of the four `List*Jobs` calls.
+pub async fn list(
+    client: &Client,
+    kind: JobKind,
+    filter: JobFilter,
+) -> Result<Vec<JobSummary>, AwsError> {
     let after = filter.created_after();
-    let mut names = Vec::new();
+    let running = filter.running();
     // The four list calls share a shape but not a type, hence one arm each.
-    match kind {
-        JobKind::Training => {
-            let mut pages = client
+    Ok(match kind {
+        JobKind::Training => list_summaries!(
+            kind,
+            client
                 .list_training_jobs()
                 .set_creation_time_after(after)
-                .set_status_equals(filter.running().then_some(TrainingJobStatus::InProgress))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.aws("ListTrainingJobs")?;
-                names.extend(
-                    page.training_job_summaries
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|s| s.training_job_name),
-                );
-            }
-        }
-        JobKind::Processing => {
-            let mut pages = client
+                .set_status_equals(running.then_some(TrainingJobStatus::InProgress)),
+            "ListTrainingJobs",
+            training_job_summaries,
+            training_job_name,
+            training_job_arn
+        ),
+        JobKind::Processing => list_summaries!(
+            kind,
+            client
                 .list_processing_jobs()
                 .set_creation_time_after(after)
-                .set_status_equals(filter.running().then_some(ProcessingJobStatus::InProgress))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.aws("ListProcessingJobs")?;
-                names.extend(
-                    page.processing_job_summaries
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|s| s.processing_job_name),
-                );
-            }
-        }
-        JobKind::Transform => {
-            let mut pages = client
+                .set_status_equals(running.then_some(ProcessingJobStatus::InProgress)),
+            "ListProcessingJobs",
+            processing_job_summaries,
+            processing_job_name,
+            processing_job_arn
+        ),
+        JobKind::Transform => list_summaries!(
+            kind,
+            client
                 .list_transform_jobs()
                 .set_creation_time_after(after)
-                .set_status_equals(filter.running().then_some(TransformJobStatus::InProgress))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.aws("ListTransformJobs")?;
-                names.extend(
-                    page.transform_job_summaries
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|s| s.transform_job_name),
-                );
-            }
-        }
-        JobKind::HyperParameterTuning => {
-            let mut pages = client
+                .set_status_equals(running.then_some(TransformJobStatus::InProgress)),
+            "ListTransformJobs",
+            transform_job_summaries,
+            transform_job_name,
+            transform_job_arn
+        ),
+        JobKind::HyperParameterTuning => list_summaries!(
+            kind,
+            client
                 .list_hyper_parameter_tuning_jobs()
                 .set_creation_time_after(after)
-                .set_status_equals(
-                    filter
-                        .running()
-                        .then_some(HyperParameterTuningJobStatus::InProgress),
-                )
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.aws("ListHyperParameterTuningJobs")?;
-                names.extend(
-                    page.hyper_parameter_tuning_job_summaries
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|s| s.hyper_parameter_tuning_job_name),
-                );
-            }
-        }
-    }
-    Ok(names)
+                .set_status_equals(running.then_some(HyperParameterTuningJobStatus::InProgress)),
+            "ListHyperParameterTuningJobs",
+            hyper_parameter_tuning_job_summaries,
+            hyper_parameter_tuning_job_name,
+            hyper_parameter_tuning_job_arn
+        ),
+    })
 }
 
 /// Describes the job and reads its tags.

@@ -7,6 +7,8 @@ use aws_sdk_sagemaker::Client;
 use crate::aws::{AwsError, AwsResultExt};
 use crate::model::tags::Tags;
 use crate::sagemaker::catalog::Kind;
+use crate::sagemaker::jobs::JobKind;
+use crate::sagemaker::{describe_endpoint_config, is_not_found};
 
 /// SageMaker tags every job a pipeline starts with the pipeline execution's ARN.
 pub const PIPELINE_EXECUTION_TAG: &str = "sagemaker:pipeline-execution-arn";
@@ -25,7 +27,7 @@ pub async fn parents(
             Some((_, models)) => models,
             None => Vec::new(),
         },
-        Kind::TrainingJob => tuning_job_of(client, name).await?.into_iter().collect(),
+        Kind::Job(JobKind::Training) => tuning_job_of(client, name).await?.into_iter().collect(),
         _ => Vec::new(),
     };
     if kind.is_job() {
@@ -40,11 +42,6 @@ pub fn pipeline_of(tags: &Tags) -> Option<String> {
     let execution = tags.get(PIPELINE_EXECUTION_TAG)?;
     let (pipeline, _) = execution.split_once("/execution/")?;
     pipeline.contains(":pipeline/").then(|| pipeline.to_owned())
-}
-
-fn is_not_found(err: &AwsError) -> bool {
-    err.is_code("ResourceNotFound")
-        || (err.is_code("ValidationException") && err.message.contains("Could not find"))
 }
 
 async fn endpoint_parents(client: &Client, name: &str) -> Result<Vec<String>, AwsError> {
@@ -73,16 +70,8 @@ async fn config_parents(
     client: &Client,
     name: &str,
 ) -> Result<Option<(String, Vec<String>)>, AwsError> {
-    let out = match client
-        .describe_endpoint_config()
-        .endpoint_config_name(name)
-        .send()
-        .await
-        .aws("DescribeEndpointConfig")
-    {
-        Ok(out) => out,
-        Err(err) if is_not_found(&err) => return Ok(None),
-        Err(err) => return Err(err),
+    let Some(out) = describe_endpoint_config(client, name).await? else {
+        return Ok(None);
     };
     let mut models = Vec::new();
     for model in out
@@ -169,7 +158,7 @@ mod tests {
             "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e".to_owned(),
         )]);
         assert_eq!(
-            parents(&client, Kind::TrainingJob, "hpo-1-001", &tags)
+            parents(&client, Kind::Job(JobKind::Training), "hpo-1-001", &tags)
                 .await
                 .unwrap(),
             [

@@ -292,8 +292,11 @@ impl TakeDown<'_> {
     ) -> bool {
         for component in &snapshot.inference_components {
             let scale = inference_components::set_copy_count(self.sagemaker, &component.name, 0);
-            let action = format!("scale-to-zero {}", component.name);
-            if !report.attempt(arn, &action, scale).await {
+            let detail = Some(component.name.clone());
+            if !report
+                .attempt_with(arn, "scale-to-zero", detail, scale)
+                .await
+            {
                 return false;
             }
         }

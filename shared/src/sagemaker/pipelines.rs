@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::aws::{AwsError, AwsResultExt};
 use crate::run::report::ReportableError;
+use crate::sagemaker::to_chrono;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pipeline {
@@ -199,10 +200,6 @@ pub async fn start(client: &Client, start: &StartExecution) -> Result<String, Aw
         .await
         .aws("StartPipelineExecution")?;
     Ok(out.pipeline_execution_arn.unwrap_or_default())
-}
-
-fn to_chrono(t: &SmithyDateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(t.to_millis().ok()?)
 }
 
 /// Mocks where the emulator cannot answer: its executions finish at once (never `Executing`),

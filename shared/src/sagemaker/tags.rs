@@ -1,4 +1,5 @@
-//! Tags of one SageMaker resource, read with ListTags and written with AddTags.
+//! Tags of one SageMaker resource, read with ListTags, written with AddTags, removed with
+//! DeleteTags.
 //!
 //! ListTags rather than the Resource Groups Tagging API: that index is eventually consistent,
 //! and a function triggered seconds after a resource's creation must see the tags it was
@@ -40,5 +41,17 @@ pub async fn add(client: &Client, arn: &str, tags: &Tags) -> Result<(), AwsError
         .send()
         .await
         .aws("AddTags")?;
+    Ok(())
+}
+
+/// Removes tag keys from the resource (e.g. an expired snooze tag).
+pub async fn remove(client: &Client, arn: &str, keys: &[&str]) -> Result<(), AwsError> {
+    client
+        .delete_tags()
+        .resource_arn(arn)
+        .set_tag_keys(Some(keys.iter().map(|k| k.to_string()).collect()))
+        .send()
+        .await
+        .aws("DeleteTags")?;
     Ok(())
 }
