@@ -6,7 +6,7 @@
 //! alarms in events/ naming them, in a region no other test file uses.
 //!
 //! Not emulated, covered elsewhere with smithy mocks: pipeline executions that are still
-//! running and training-job name collisions (functions/drift-retrainer/src/handler.rs), and
+//! running and training-job name collisions (functions/drift-retrainer/src/run.rs), and
 //! `ListMonitoringExecutions` (shared/src/sagemaker/monitoring.rs). Where a test here needs
 //! a monitoring execution, `support::emulator_answering` answers that one call and passes
 //! every other to the emulator.

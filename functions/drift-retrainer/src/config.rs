@@ -34,7 +34,7 @@ pub struct Config {
     /// or Clarify metrics.
     pub trusted_alarms: TrustedAlarms,
     /// Where the per-target retrain locks live (`leases/retrain/...`). Optional so that dry
-    /// runs and shells can decide without one; a start without it is refused (see handler.rs).
+    /// runs and shells can decide without one; a start without it is refused (see plan::unlocked).
     pub state_bucket: Option<String>,
 }
 
