@@ -8,10 +8,11 @@ moto's own SageMaker backend. The state sits on the backend object, so `/moto-ap
 clears it with the rest.
 
 As AWS does it:
-- errors: ResourceNotFound for an unknown domain, profile, space or app; ResourceInUse for a
-  duplicate, for CreateApp over a live app and for deleting a profile or space that still has
-  live apps; ValidationException when both or neither of UserProfileName and SpaceName are
-  given;
+- errors: ResourceNotFound for an unknown domain (DescribeDomain and DeleteDomain too, where
+  moto answers ValidationException), profile, space or app; ResourceInUse for a duplicate,
+  for CreateApp over a live app, for deleting a profile or space that still has live apps and
+  a domain that still has profiles or spaces; ValidationException when both or neither of
+  UserProfileName and SpaceName are given;
 - an app's ResourceSpec is the request's, filled in from the owner's (else the domain's
   default user or space settings') `<AppType>AppSettings.DefaultResourceSpec`;
 - an app's tags are the request's plus the owner's and the domain's at creation (AWS copies a
@@ -414,6 +415,30 @@ def studio_resource(backend, arn):
     return found
 
 
+def install_domains():
+    """DescribeDomain/DeleteDomain answer ResourceNotFound for an unknown domain, as AWS does,
+    and a domain is not deleted from under its profiles and spaces."""
+    backend_class = SageMakerModelBackend
+    original_describe = backend_class.describe_domain
+    original_delete = backend_class.delete_domain
+
+    def describe_domain(self, domain_id):  # type: ignore[no-untyped-def]
+        domain(self, domain_id)
+        return original_describe(self, domain_id)
+
+    def delete_domain(self, domain_id, retention_policy):  # type: ignore[no-untyped-def]
+        domain(self, domain_id)
+        state = studio(self)
+        if any(key[0] == domain_id for key in [*state.profiles, *state.spaces]):
+            raise ResourceInUseException(
+                message=f"Domain '{domain_id}' still has user profiles or spaces."
+            )
+        return original_delete(self, domain_id, retention_policy)
+
+    backend_class.describe_domain = describe_domain
+    backend_class.delete_domain = delete_domain
+
+
 def install_tags():
     """Tags on Studio ARNs, ValidationException (not HTTP 500) for anything unknown, no None
     tag lists, and AddTags that overwrites by key."""
@@ -612,4 +637,5 @@ OPERATIONS = {
 def install() -> None:
     for name, operation in OPERATIONS.items():
         setattr(SageMakerResponse, name, operation)
+    install_domains()
     install_tags()

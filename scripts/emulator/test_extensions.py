@@ -484,6 +484,18 @@ class Apps(Case):
         )
 
 
+class Domains(Case):
+    def test_unknown_domain_is_not_found_and_a_domain_in_use_stays(self):
+        self.assertError("ResourceNotFound", self.sm.describe_domain, DomainId="d-none")
+        self.assertError("ResourceNotFound", self.sm.delete_domain, DomainId="d-none")
+        d = self.domain()
+        self.sm.create_space(DomainId=d, SpaceName="lab")
+        self.assertError("ResourceInUse", self.sm.delete_domain, DomainId=d)
+        self.sm.delete_space(DomainId=d, SpaceName="lab")
+        self.sm.delete_domain(DomainId=d)
+        self.assertError("ResourceNotFound", self.sm.describe_domain, DomainId=d)
+
+
 class Tags(Case):
     def test_every_kind_is_taggable_and_add_tags_overwrites(self):
         d = self.domain()  # no tags at creation: moto alone answers 500 on this one
