@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every test, as CI runs them: formatting, clippy, unit tests, integration tests against the
-# local AWS emulator (moto) incl. fault injection, the Lambda runtime API test (cargo-lambda),
-# the template checks (cfn-lint, sam validate --lint, cfn-guard) and a bounded fuzzing run.
+# Every test, as CI runs them: formatting, the emulator extensions' own tests, clippy, unit
+# tests, integration tests against the local AWS emulator (moto) incl. fault injection, the
+# Lambda runtime API test (cargo-lambda), the template checks (cfn-lint, sam validate --lint,
+# cfn-guard) and a bounded fuzzing run.
 # Installs what it needs on first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,9 @@ cargo fmt --all -- --check
 
 step "no module cycle inside a function crate"
 python3 scripts/module_cycles.py
+
+step "emulator extensions (their own quick tests, on an in-process moto)"
+PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest discover -s scripts/emulator -p 'test_*.py'
 
 # One feature set for build, clippy and test (--all-targets everywhere), so the AWS SDK
 # crates compile once per mode instead of once per command.
