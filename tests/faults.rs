@@ -60,8 +60,8 @@ async fn snapshot_keys(account: &Sandbox, bucket: &str, prefix: &str) -> usize {
 }
 
 /// Runs the phase until the scheduler reports nothing left to do, and returns how many runs
-/// that took.
-fn converge(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> usize {
+/// that took and what the last one printed.
+fn converge(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> (usize, String) {
     for runs in 1..=MAX_RUNS_PER_PHASE {
         let run = run_through(proxy, account, event, bucket);
         let pending = run
@@ -70,7 +70,7 @@ fn converge(proxy: &Proxy, account: &Sandbox, event: &str, bucket: &str) -> usiz
             .unwrap_or(true);
         let failed = run.code() != 0;
         if !pending && !failed {
-            return runs;
+            return (runs, format!("{}\n{}", run.json, run.stderr()));
         }
         if runs == MAX_RUNS_PER_PHASE {
             eprintln!("last run: {}\n{}", run.json, run.stderr());
@@ -103,13 +103,14 @@ async fn park_and_restore_cycles_under_faults_lose_nothing() {
     let proxy = Proxy::start(FAULT_RATE, std::process::id(), &[]);
     let mut runs = 0;
     for cycle in 0..CYCLES {
-        runs += converge(&proxy, &account, "scheduled.json", &bucket);
+        let (taken, last) = converge(&proxy, &account, "scheduled.json", &bucket);
+        runs += taken;
         for name in &names {
             let parked = observed(&account, name).await;
             assert_eq!(
                 parked["status"],
                 Value::Null,
-                "cycle {cycle}: {name} still up"
+                "cycle {cycle}: {name} still up after\n{last}"
             );
         }
         assert_eq!(
@@ -118,12 +119,13 @@ async fn park_and_restore_cycles_under_faults_lose_nothing() {
             "cycle {cycle}: a snapshot is missing"
         );
 
-        runs += converge(&proxy, &account, "scheduled-morning.json", &bucket);
+        let (taken, last) = converge(&proxy, &account, "scheduled-morning.json", &bucket);
+        runs += taken;
         for (name, expected) in names.iter().zip(&expected) {
             assert_eq!(
                 &observed(&account, name).await,
                 expected,
-                "cycle {cycle}: {name} came back different"
+                "cycle {cycle}: {name} came back different after\n{last}"
             );
         }
         assert_eq!(
@@ -260,11 +262,15 @@ async fn overlapping_runs_under_faults_park_and_restore_everything() {
                     );
                 }
             }
-            converge(&proxy, &account, event, &bucket);
+            let (_, last) = converge(&proxy, &account, event, &bucket);
             for (name, expected) in names.iter().zip(&expected) {
                 let now = restorable_state(&account.aws, name).await;
                 if event == "scheduled.json" {
-                    assert_eq!(now["status"], Value::Null, "cycle {cycle}: {name} still up");
+                    assert_eq!(
+                        now["status"],
+                        Value::Null,
+                        "cycle {cycle}: {name} still up after\n{last}"
+                    );
                     let snapshot = read_snapshot(&account, &bucket, name).await;
                     let target = &snapshot["scaling"]["targets"][0];
                     assert_eq!(
