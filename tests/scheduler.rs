@@ -1025,3 +1025,129 @@ async fn an_endpoint_that_changes_while_it_is_parked_stays_up() {
     let snapshot: Value = serde_json::from_str(&object_text(&account, &key).await).unwrap();
     assert_eq!(snapshot["endpoint_config_name"], v2.as_str());
 }
+
+/// #14: an asynchronous endpoint is held at zero instances overnight and never deleted, so
+/// the requests sent meanwhile wait in its queue; in the morning its own scaling limits,
+/// policies and scheduled actions are back (unsuspended), and a variant that had no scalable
+/// target loses the one the hold registered. Control: a real-time endpoint in the same runs
+/// is deleted and recreated, as always.
+#[tokio::test]
+async fn asynchronous_endpoints_are_held_at_zero_overnight_and_released_in_the_morning() {
+    let account = Account::new("eu-west-2").await;
+    let opt_in = [("AutoShutdown", "true")];
+    let (scaled, bare, real_time) = (unique("queue"), unique("queue-bare"), unique("rt"));
+    let scaled_arn = support::seed_async_endpoint(&account.aws, &scaled, &opt_in).await;
+    let bare_arn = support::seed_async_endpoint(&account.aws, &bare, &opt_in).await;
+    let real_time_arn = seed_endpoint(&account.aws, &real_time, &opt_in).await;
+    account.add_autoscaling(&scaled).await;
+    let scaling_before = account.autoscaling(&scaled).await;
+    let held = serde_json::json!([[0, 0, "sagemaker:variant:DesiredInstanceCount"]]);
+
+    let dry = account.run(EVENING, &["--dry-run"], &[]);
+    assert_eq!(
+        dry.report().outcomes_for(&scaled_arn),
+        [
+            ("write-snapshot", Outcome::Planned),
+            ("scale-to-zero", Outcome::Planned)
+        ]
+    );
+    assert_eq!(
+        account.autoscaling(&scaled).await,
+        scaling_before,
+        "dry run"
+    );
+    assert_eq!(
+        account.autoscaling(&bare).await.0,
+        Value::from(Vec::<Value>::new())
+    );
+
+    let evening = account.run(EVENING, &[], &[]);
+    for arn in [&scaled_arn, &bare_arn] {
+        assert_eq!(
+            evening.report().outcomes_for(arn),
+            [
+                ("write-snapshot", Outcome::Done),
+                ("scale-to-zero", Outcome::Done)
+            ],
+            "{arn}"
+        );
+    }
+    for name in [&scaled, &bare] {
+        assert_eq!(
+            account.endpoint_status(name).await.as_deref(),
+            Some("InService"),
+            "{name} is held, not deleted"
+        );
+        assert_eq!(account.autoscaling(name).await.0, held, "{name}");
+    }
+    assert_eq!(
+        account.autoscaling(&scaled).await.1,
+        scaling_before.1,
+        "its policies stay attached while it is held"
+    );
+    assert_eq!(
+        scheduled_scaling_suspended(&account, &scaled).await,
+        Some(true),
+        "no scheduled action raises the limits while it is held"
+    );
+    assert_eq!(
+        account.endpoint_status(&real_time).await,
+        None,
+        "control: the real-time endpoint is deleted"
+    );
+    let headline = evening.report().headline.clone().unwrap_or_default();
+    assert!(headline.starts_with("3 endpoint(s)"), "{headline}");
+
+    let again = account.run(EVENING, &[], &[]);
+    assert!(writes(&again).is_empty(), "{}", again.json);
+    let headline = again.report().headline.clone().unwrap_or_default();
+    assert!(
+        headline.starts_with("3 endpoint(s)"),
+        "still counted: {headline}"
+    );
+
+    let morning = account.run(MORNING, &[], &[]);
+    assert_eq!(
+        morning.report().outcomes_for(&scaled_arn),
+        [
+            ("restore-autoscaling", Outcome::Done),
+            ("archive-snapshot", Outcome::Done)
+        ]
+    );
+    assert_eq!(
+        morning.report().outcomes_for(&bare_arn),
+        [
+            ("release-hold", Outcome::Done),
+            ("archive-snapshot", Outcome::Done)
+        ]
+    );
+    assert_eq!(account.autoscaling(&scaled).await, scaling_before);
+    assert_eq!(
+        scheduled_scaling_suspended(&account, &scaled).await,
+        Some(false)
+    );
+    assert_eq!(
+        account.autoscaling(&bare).await.0,
+        Value::from(Vec::<Value>::new()),
+        "the hold's own target is gone"
+    );
+    assert_eq!(
+        morning.report().outcomes_for(&real_time_arn),
+        [("recreate-endpoint", Outcome::Done)]
+    );
+    let snapshots = account.object_keys("snapshots/").await;
+    assert_eq!(
+        snapshots,
+        [format!("snapshots/endpoints/{real_time}.json")],
+        "only the real-time endpoint's snapshot waits for its autoscaling step"
+    );
+}
+
+async fn scheduled_scaling_suspended(account: &Account, endpoint: &str) -> Option<bool> {
+    let (targets, _, _) = support::parking::autoscaling(&account.aws, endpoint).await;
+    targets
+        .scalable_targets()
+        .first()?
+        .suspended_state()?
+        .scheduled_scaling_suspended()
+}

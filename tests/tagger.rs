@@ -716,8 +716,7 @@ async fn an_async_endpoint_processing_requests_is_not_deleted_and_a_silent_real_
     create_bucket(&sandbox, &state_bucket, &[]).await;
     let busy = unique("async-busy");
     let busy_arn =
-        support::tagger::seed_async_endpoint(&sandbox, &busy, &[LONG_AGO, IDLE_SINCE_LONG_AGO])
-            .await;
+        support::seed_async_endpoint(&sandbox.aws, &busy, &[LONG_AGO, IDLE_SINCE_LONG_AGO]).await;
     let silent = unique("rt-silent");
     let silent_arn = seed_endpoint(&sandbox.aws, &silent, &[LONG_AGO, IDLE_SINCE_LONG_AGO]).await;
     // Requests processed a day before the sweep (2026-11-20T18:05Z), and its queue watched.
@@ -779,12 +778,10 @@ async fn a_silent_async_endpoint_is_unknown_and_one_with_an_empty_queue_is_idle(
     create_bucket(&sandbox, &state_bucket, &[]).await;
     let silent = unique("async-silent");
     let silent_arn =
-        support::tagger::seed_async_endpoint(&sandbox, &silent, &[LONG_AGO, IDLE_SINCE_LONG_AGO])
-            .await;
+        support::seed_async_endpoint(&sandbox.aws, &silent, &[LONG_AGO, IDLE_SINCE_LONG_AGO]).await;
     let quiet = unique("async-quiet");
     let quiet_arn =
-        support::tagger::seed_async_endpoint(&sandbox, &quiet, &[LONG_AGO, IDLE_SINCE_LONG_AGO])
-            .await;
+        support::seed_async_endpoint(&sandbox.aws, &quiet, &[LONG_AGO, IDLE_SINCE_LONG_AGO]).await;
     for day in 14..=20 {
         support::tagger::sagemaker_metric(
             &sandbox,

@@ -50,7 +50,7 @@ pub struct TargetSnapshot {
     pub scheduled_actions: Vec<ScheduledActionSnapshot>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Suspended {
     pub dynamic_scaling_in: Option<bool>,
     pub dynamic_scaling_out: Option<bool>,
@@ -360,6 +360,98 @@ fn scheduled_snapshot(action: ScheduledAction) -> ScheduledActionSnapshot {
     }
 }
 
+/// A scalable target's limits as they are now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub resource_id: String,
+    pub min_capacity: i32,
+    pub max_capacity: i32,
+}
+
+impl Limits {
+    pub fn held_at_zero(&self) -> bool {
+        self.max_capacity == 0
+    }
+}
+
+/// The limits of the variant scalable targets among `resource_ids` (none for a resource
+/// without a target): one call, without the policies a capture reads.
+pub async fn limits(client: &Client, resource_ids: &[String]) -> Result<Vec<Limits>, AwsError> {
+    if resource_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pages = client
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .set_resource_ids(Some(resource_ids.to_vec()))
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .into_paginator()
+        .send();
+    let mut limits = Vec::new();
+    while let Some(page) = pages.next().await {
+        for target in page
+            .aws("DescribeScalableTargets")?
+            .scalable_targets
+            .unwrap_or_default()
+        {
+            limits.push(Limits {
+                resource_id: target.resource_id,
+                min_capacity: target.min_capacity,
+                max_capacity: target.max_capacity,
+            });
+        }
+    }
+    Ok(limits)
+}
+
+/// Holds each variant at zero instances: its scalable target (registered here if it had none)
+/// gets limits 0..0, so Application Auto Scaling scales it in to zero and no policy scales it
+/// out, and scheduled scaling is suspended so no scheduled action raises the limits while it
+/// is held. Its policies and scheduled actions stay attached. Only asynchronous endpoints may
+/// run at zero instances; their queues keep the requests meanwhile.
+pub async fn hold_at_zero(client: &Client, resource_ids: &[String]) -> Result<(), AwsError> {
+    for resource_id in resource_ids {
+        client
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(resource_id)
+            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+            .min_capacity(0)
+            .max_capacity(0)
+            .suspended_state(
+                SuspendedState::builder()
+                    .scheduled_scaling_suspended(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .aws("RegisterScalableTarget")?;
+    }
+    Ok(())
+}
+
+/// Ends the hold of variants that had no scalable target before it: the target registered
+/// for the hold is deregistered (one already gone counts as deregistered).
+pub async fn release_hold(client: &Client, resource_ids: &[String]) -> Result<(), AwsError> {
+    let held = ScalingSnapshot {
+        targets: resource_ids
+            .iter()
+            .map(|resource_id| TargetSnapshot {
+                resource_id: resource_id.clone(),
+                scalable_dimension: ScalableDimension::SageMakerVariantDesiredInstanceCount
+                    .as_str()
+                    .to_owned(),
+                min_capacity: 0,
+                max_capacity: 0,
+                suspended: None,
+                policies: Vec::new(),
+                scheduled_actions: Vec::new(),
+            })
+            .collect(),
+    };
+    deregister(client, &held).await
+}
+
 /// Deregisters the captured targets; their policies and scheduled actions go with them.
 /// A target that is already gone counts as deregistered, so a re-run after a crash succeeds.
 pub async fn deregister(client: &Client, snapshot: &ScalingSnapshot) -> Result<(), AwsError> {
@@ -402,13 +494,17 @@ pub async fn restore(
             .scalable_dimension(dimension.clone())
             .min_capacity(target.min_capacity)
             .max_capacity(target.max_capacity)
-            .set_suspended_state(target.suspended.as_ref().map(|s| {
+            // Explicit, also when nothing was suspended: a target held at zero has its
+            // scheduled scaling suspended, and registering it again without a state would
+            // keep that.
+            .suspended_state({
+                let s = target.suspended.clone().unwrap_or_default();
                 SuspendedState::builder()
-                    .set_dynamic_scaling_in_suspended(s.dynamic_scaling_in)
-                    .set_dynamic_scaling_out_suspended(s.dynamic_scaling_out)
-                    .set_scheduled_scaling_suspended(s.scheduled_scaling)
+                    .dynamic_scaling_in_suspended(s.dynamic_scaling_in.unwrap_or(false))
+                    .dynamic_scaling_out_suspended(s.dynamic_scaling_out.unwrap_or(false))
+                    .scheduled_scaling_suspended(s.scheduled_scaling.unwrap_or(false))
                     .build()
-            }))
+            })
             .send()
             .await
             .aws("RegisterScalableTarget")?;

@@ -108,6 +108,33 @@ pub async fn seed_model(aws: &Aws, name: &str) {
         .expect("create model");
 }
 
+/// A model, an asynchronous-inference endpoint config (one `AllTraffic` variant, 1 ×
+/// ml.m5.large) and its endpoint named `name`, with `tags` on the endpoint; its ARN.
+pub async fn seed_async_endpoint(aws: &Aws, name: &str, tags: &[(&str, &str)]) -> String {
+    seed_model(aws, &format!("{name}-model")).await;
+    aws.sagemaker()
+        .create_endpoint_config()
+        .endpoint_config_name(format!("{name}-config"))
+        .production_variants(all_traffic(
+            name,
+            ProductionVariantInstanceType::MlM5Large,
+            1,
+        ))
+        .async_inference_config(
+            aws_sdk_sagemaker::types::AsyncInferenceConfig::builder()
+                .output_config(
+                    aws_sdk_sagemaker::types::AsyncInferenceOutputConfig::builder()
+                        .s3_output_path(format!("s3://{name}-results/out/"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create async endpoint config");
+    create_endpoint(aws, name, tags).await
+}
+
 pub async fn seed_endpoint_of_type(
     aws: &Aws,
     name: &str,

@@ -1,44 +1,11 @@
-//! Seeding for tests/tagger.rs: asynchronous-inference endpoints, SageMaker metrics at a
-//! given time, and buckets created by a CloudFormation stack.
+//! Seeding for tests/tagger.rs: SageMaker metrics at a given time, and buckets created by a CloudFormation stack.
 
 use std::process::Command;
 
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-use aws_sdk_sagemaker::types::{
-    AsyncInferenceConfig, AsyncInferenceOutputConfig, ProductionVariantInstanceType,
-};
 
 use super::{Sandbox, emulator_url, repo_root};
-
-/// A model, an asynchronous-inference endpoint config (one `AllTraffic` variant, 1 ×
-/// ml.m5.large) and its endpoint named `name`, with `tags` on the endpoint; its ARN.
-pub async fn seed_async_endpoint(sandbox: &Sandbox, name: &str, tags: &[(&str, &str)]) -> String {
-    super::seed_model(&sandbox.aws, &format!("{name}-model")).await;
-    sandbox
-        .aws
-        .sagemaker()
-        .create_endpoint_config()
-        .endpoint_config_name(format!("{name}-config"))
-        .production_variants(super::all_traffic(
-            name,
-            ProductionVariantInstanceType::MlM5Large,
-            1,
-        ))
-        .async_inference_config(
-            AsyncInferenceConfig::builder()
-                .output_config(
-                    AsyncInferenceOutputConfig::builder()
-                        .s3_output_path(format!("s3://{name}-results/out/"))
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create async endpoint config");
-    super::create_endpoint(&sandbox.aws, name, tags).await
-}
 
 /// One datapoint of an AWS/SageMaker metric with `dimensions`, at `time` (RFC 3339), as
 /// SageMaker would publish it.

@@ -11,7 +11,7 @@ use sagekeeper_core::sagemaker;
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
-use sagekeeper_core::sagemaker::park::{Keep, Running, TakeDown, TakenDown};
+use sagekeeper_core::sagemaker::park::{self, Keep, Running, TakeDown, TakenDown};
 use sagekeeper_core::{Report, Severity};
 
 use crate::clients::Clients;
@@ -189,22 +189,88 @@ async fn restore(
             }
         }
         EndpointStep::RestoreScaling => {
-            if !snapshot.scaling.is_empty() {
-                let restore = autoscaling::restore(clients.scaling(), &snapshot.scaling);
-                if !report
-                    .attempt(&state.arn, "restore-autoscaling", restore)
-                    .await
-                {
-                    return;
-                }
+            if restore_scaling(clients, state, snapshot, report).await {
+                archive(clients, state, snapshot, report).await;
             }
-            let (key, archive_key) = (snapshot.key(), snapshot.archive_key());
-            let archive = clients.state.archive(&key, &archive_key);
-            report
-                .perform(&state.arn, "archive-snapshot", archive)
-                .await;
+        }
+        EndpointStep::ReleaseHold => {
+            if release_hold(clients, state, snapshot, report).await {
+                archive(clients, state, snapshot, report).await;
+            }
         }
     }
+}
+
+/// Registers the snapshot's autoscaling again; true when done (or there was none).
+async fn restore_scaling(
+    clients: &Clients,
+    state: &EndpointState,
+    snapshot: &EndpointSnapshot,
+    report: &mut Report,
+) -> bool {
+    if snapshot.scaling.is_empty() {
+        return true;
+    }
+    let restore = autoscaling::restore(clients.scaling(), &snapshot.scaling);
+    report
+        .attempt(&state.arn, "restore-autoscaling", restore)
+        .await
+}
+
+/// Ends an asynchronous endpoint's hold at zero: its own scaling back (limits, policies,
+/// scheduled actions, unsuspended), the targets registered only for the hold removed, then
+/// the instance counts it had. True when all is done.
+async fn release_hold(
+    clients: &Clients,
+    state: &EndpointState,
+    snapshot: &EndpointSnapshot,
+    report: &mut Report,
+) -> bool {
+    let (Some(live), Some(config)) = (&state.live, &state.config) else {
+        return false;
+    };
+    if !restore_scaling(clients, state, snapshot, report).await {
+        return false;
+    }
+    let held_only: Vec<String> = park::variant_resource_ids(&state.name, &config.variants)
+        .into_iter()
+        .filter(|id| {
+            !snapshot
+                .scaling
+                .targets
+                .iter()
+                .any(|t| &t.resource_id == id)
+        })
+        .collect();
+    if !held_only.is_empty() {
+        let release = autoscaling::release_hold(&clients.autoscaling, &held_only);
+        let detail = Some(held_only.join(", "));
+        if !report
+            .attempt_with(&state.arn, "release-hold", detail, release)
+            .await
+        {
+            return false;
+        }
+    }
+    let capacities = plan::capacities_to_restore(snapshot, live);
+    if capacities.is_empty() {
+        return true;
+    }
+    let set = endpoints::set_capacities(&clients.sagemaker, &state.name, &capacities);
+    report.attempt(&state.arn, "restore-capacity", set).await
+}
+
+async fn archive(
+    clients: &Clients,
+    state: &EndpointState,
+    snapshot: &EndpointSnapshot,
+    report: &mut Report,
+) {
+    let (key, archive_key) = (snapshot.key(), snapshot.archive_key());
+    let archive = clients.state.archive(&key, &archive_key);
+    report
+        .perform(&state.arn, "archive-snapshot", archive)
+        .await;
 }
 
 /// Snapshot, verify, and only then take the endpoint down. The snapshot is written only if

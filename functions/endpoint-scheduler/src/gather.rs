@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use sagekeeper_core::autoscaling;
 use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::aws::{DEFAULT_CONCURRENCY, map_bounded};
 use sagekeeper_core::model::snapshot::{EndpointSnapshot, SNAPSHOT_PREFIX};
@@ -12,6 +13,7 @@ use sagekeeper_core::s3::state::{StateError, Versioned};
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks;
+use sagekeeper_core::sagemaker::park;
 use sagekeeper_core::tagging::{self, TaggedResource};
 use sagekeeper_core::{Arn, Report, Severity};
 
@@ -289,6 +291,16 @@ async fn describe_endpoint(
         }
         _ => Vec::new(),
     };
+    // Whether an asynchronous endpoint is held at zero shows in its scaling limits only.
+    let scaling_limits = match (&live, &config) {
+        (Some(live), Some(config)) if config.asynchronous => {
+            let variants = park::scaling_resource_ids(live, config, &components);
+            autoscaling::limits(&clients.autoscaling, &variants)
+                .await
+                .map_err(fail)?
+        }
+        _ => Vec::new(),
+    };
     let arn = live
         .as_ref()
         .map(|l| l.arn.clone())
@@ -307,6 +319,7 @@ async fn describe_endpoint(
         live,
         config,
         components,
+        scaling_limits,
         snapshot,
         snapshot_etag: None,
         snapshot_problem: None,

@@ -1,6 +1,7 @@
 //! What a run observed, as plain data: the opted-in endpoints (live or parked, with their
 //! snapshots) and notebook instances.
 
+use sagekeeper_core::autoscaling::Limits;
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
 use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::s3::state::Expect;
@@ -27,6 +28,9 @@ pub struct EndpointState {
     pub config: Option<EndpointConfig>,
     /// Components hosted on an inference-component endpoint (empty otherwise).
     pub components: Vec<InferenceComponent>,
+    /// The variants' scaling limits of a live asynchronous endpoint (empty otherwise): held
+    /// at zero when parked.
+    pub scaling_limits: Vec<Limits>,
     pub snapshot: Option<EndpointSnapshot>,
     /// The version (ETag) `snapshot` was read at: a new snapshot replaces only that version.
     pub snapshot_etag: Option<String>,

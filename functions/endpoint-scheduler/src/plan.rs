@@ -17,10 +17,11 @@ use crate::policy::{self, Desired, Policy, SNOOZE_TAG};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointStep {
     /// Capture config, tags and autoscaling into a snapshot, verify it, deregister
-    /// autoscaling, then delete the endpoint (or scale its components to zero).
+    /// autoscaling, then delete the endpoint (or scale its components to zero, or hold an
+    /// asynchronous endpoint's variants at zero instances).
     Park,
     /// A verified snapshot exists but the endpoint is still up (a crash, or a restore that
-    /// met the end of the window): deregister and delete using that snapshot.
+    /// met the end of the window): take it down using that snapshot.
     ResumePark,
     /// Create the endpoint again with the snapshot's name, config and tags.
     Recreate,
@@ -31,6 +32,10 @@ pub enum EndpointStep {
     RestoreCopies,
     /// Register the snapshot's autoscaling again, then archive the snapshot.
     RestoreScaling,
+    /// End an asynchronous endpoint's hold at zero: its recorded scaling limits, policies and
+    /// scheduled actions back, the hold's own targets removed, its instance counts back,
+    /// then archive the snapshot.
+    ReleaseHold,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +110,9 @@ pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Converge<Endpoi
     if config.hosts_inference_components() {
         return plan_component_endpoint(state, desired);
     }
+    if let (Some(live), true) = (&state.live, config.asynchronous) {
+        return plan_async_endpoint(state, live, desired);
+    }
     match (desired, &state.live, &state.snapshot) {
         (Desired::Parked, None, _) => Converge::NoChange,
         (Desired::Parked, Some(live), snapshot) => match live.status.as_str() {
@@ -158,6 +166,41 @@ pub fn capacities_to_restore(snapshot: &EndpointSnapshot, live: &Endpoint) -> Ve
             })
         })
         .collect()
+}
+
+/// Asynchronous endpoints are never deleted: their variants are held at zero instances, and
+/// requests sent meanwhile wait in the queue until the hold ends.
+fn plan_async_endpoint(
+    state: &EndpointState,
+    live: &Endpoint,
+    desired: Desired,
+) -> Converge<EndpointStep> {
+    let held = !state.scaling_limits.is_empty()
+        && state.scaling_limits.len() == live.instance_counts.len()
+        && state.scaling_limits.iter().all(|l| l.held_at_zero());
+    match (desired, &state.snapshot) {
+        (Desired::Keep, _) => Converge::NoChange,
+        (Desired::Parked, _) if !live.is_in_service() => Converge::skip(format!(
+            "endpoint is {}; only InService endpoints are parked",
+            live.status
+        )),
+        // Held at zero by its owner: nothing to save, nothing to give back in the morning.
+        (Desired::Parked, None) if held => Converge::NoChange,
+        (Desired::Parked, Some(s)) if s.endpoint_config_name == live.config_name => {
+            if held {
+                Converge::NoChange
+            } else {
+                Converge::Step(EndpointStep::ResumePark)
+            }
+        }
+        (Desired::Parked, _) => Converge::Step(EndpointStep::Park),
+        (Desired::Up, None) => Converge::NoChange,
+        (Desired::Up, Some(_)) if live.is_in_service() => Converge::Step(EndpointStep::ReleaseHold),
+        (Desired::Up, Some(_)) => Converge::skip(format!(
+            "endpoint is {}: its hold at zero ends once it is InService",
+            live.status
+        )),
+    }
 }
 
 /// Inference-component endpoints are never deleted: their components scale to zero copies.
@@ -420,7 +463,7 @@ impl Parked {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
-    use sagekeeper_core::autoscaling::ScalingSnapshot;
+    use sagekeeper_core::autoscaling::{Limits, ScalingSnapshot};
     use sagekeeper_core::model::snapshot::{ComponentCopies, SNAPSHOT_FORMAT, VariantInstances};
     use sagekeeper_core::run::function::Settings;
     use sagekeeper_core::s3::state::Expect;
@@ -440,6 +483,7 @@ mod tests {
                 serverless: kind == "serverless",
                 managed_min_instances: None,
             }],
+            asynchronous: kind == "async",
         }
     }
 
@@ -474,6 +518,7 @@ mod tests {
             parked_at: Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap(),
             parked_by: "endpoint-scheduler".into(),
             deployment_config: None,
+            asynchronous: false,
         }
     }
 
@@ -489,6 +534,7 @@ mod tests {
             live: live_ep,
             config: cfg,
             components: vec![],
+            scaling_limits: vec![],
             snapshot: snap,
             snapshot_etag: None,
             snapshot_problem: None,
@@ -618,6 +664,62 @@ mod tests {
             };
             assert!(reason.contains(status));
         }
+    }
+
+    /// An asynchronous endpoint whose one variant has the given scaling limits (none: no
+    /// scalable target).
+    fn async_state(limits: Option<(i32, i32)>, snap: Option<EndpointSnapshot>) -> EndpointState {
+        let mut s = state(Some(live("InService", "cfg")), Some(config("async")), snap);
+        s.scaling_limits = limits
+            .map(|(min, max)| Limits {
+                resource_id: "endpoint/ep/variant/AllTraffic".into(),
+                min_capacity: min,
+                max_capacity: max,
+            })
+            .into_iter()
+            .collect();
+        s
+    }
+
+    #[test]
+    fn asynchronous_endpoints_are_held_at_zero_never_deleted() {
+        let parked = |s: &EndpointState| plan_endpoint(s, Desired::Parked);
+        // Evening: park (snapshot, then hold); a crash after the snapshot resumes the hold.
+        assert_eq!(
+            parked(&async_state(Some((1, 4)), None)),
+            Converge::Step(EndpointStep::Park)
+        );
+        assert_eq!(
+            parked(&async_state(None, None)),
+            Converge::Step(EndpointStep::Park)
+        );
+        let snap = Some(snapshot("cfg", &[]));
+        assert_eq!(
+            parked(&async_state(Some((1, 4)), snap.clone())),
+            Converge::Step(EndpointStep::ResumePark)
+        );
+        // Held with our snapshot: parked, nothing to do. Held by its owner: nothing to save.
+        assert_eq!(
+            parked(&async_state(Some((0, 0)), snap.clone())),
+            Converge::NoChange
+        );
+        assert_eq!(parked(&async_state(Some((0, 0)), None)), Converge::NoChange);
+        // Morning: the hold ends only where a snapshot says this suite held it.
+        let up = |s: &EndpointState| plan_endpoint(s, Desired::Up);
+        assert_eq!(
+            up(&async_state(Some((0, 0)), snap.clone())),
+            Converge::Step(EndpointStep::ReleaseHold)
+        );
+        assert_eq!(up(&async_state(Some((0, 0)), None)), Converge::NoChange);
+        let mut updating = async_state(Some((0, 0)), snap);
+        updating.live.as_mut().unwrap().status = "Updating".into();
+        assert!(matches!(up(&updating), Converge::Skip(r) if r.contains("Updating")));
+        // Control: the same endpoint without its AsyncInferenceConfig is deleted, as always
+        // (the park step is the same; the take-down decides), and is recreated in the morning.
+        let mut real_time = async_state(None, Some(snapshot("cfg", &[])));
+        real_time.config = Some(config("instance"));
+        real_time.live = None;
+        assert_eq!(up(&real_time), Converge::Step(EndpointStep::Recreate));
     }
 
     #[test]

@@ -355,6 +355,7 @@ pub(crate) mod tests {
                     serverless: false,
                     managed_min_instances: None,
                 }],
+                asynchronous: false,
             },
             mode: InvocationMode::RealTime,
         }

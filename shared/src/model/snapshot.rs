@@ -14,9 +14,14 @@ use crate::sagemaker::endpoints::{DeploymentConfig, Endpoint};
 /// Format 2 added each variant's weight and made the instance counts something to restore
 /// (format 1 kept them for the savings estimate only).
 pub const SNAPSHOT_FORMAT: u32 = 2;
+/// The format of a snapshot of an asynchronous endpoint held at zero instances rather than
+/// deleted: a version that does not know it must refuse it, not restore it as a deleted one
+/// (which would leave the endpoint held at zero). Other snapshots keep `SNAPSHOT_FORMAT`, so
+/// going back to an earlier version still restores them.
+pub const HELD_AT_ZERO_FORMAT: u32 = 3;
 /// Formats this version reads: a format 1 snapshot restores as it always did, plus its
 /// instance counts (the weights it lacks stay as the endpoint config sets them).
-pub const READABLE_FORMATS: [u32; 2] = [1, 2];
+pub const READABLE_FORMATS: [u32; 3] = [1, 2, HELD_AT_ZERO_FORMAT];
 pub const SNAPSHOT_PREFIX: &str = "snapshots/endpoints/";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +45,10 @@ pub struct EndpointSnapshot {
     /// alarms), given back when it is recreated; absent from format 1 snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_config: Option<DeploymentConfig>,
+    /// An asynchronous-inference endpoint: parked by holding its variants at zero instances
+    /// (its queue keeps the requests), never deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub asynchronous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,7 +155,7 @@ mod tests {
         assert_eq!(snapshot.instances[0].weight, None);
         assert_eq!(snapshot.deployment_config, None);
         let future = EndpointSnapshot {
-            format: 3,
+            format: HELD_AT_ZERO_FORMAT + 1,
             ..snapshot
         };
         assert!(!future.is_readable());

@@ -193,6 +193,9 @@ pub struct VariantConfig {
 pub struct EndpointConfig {
     pub name: String,
     pub variants: Vec<VariantConfig>,
+    /// Asynchronous inference (an `AsyncInferenceConfig`): requests wait in a queue, so the
+    /// endpoint can be held at zero instances instead of being deleted.
+    pub asynchronous: bool,
 }
 
 impl EndpointConfig {
@@ -285,6 +288,7 @@ pub async fn describe_config(
                     .and_then(|m| m.min_instance_count()),
             })
             .collect(),
+        asynchronous: out.async_inference_config().is_some(),
     }))
 }
 

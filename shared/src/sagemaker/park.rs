@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::autoscaling::{self, ScalingClients, ScalingError};
 use crate::model::snapshot::{
-    ComponentCopies, EndpointSnapshot, SNAPSHOT_FORMAT, VariantInstances,
+    ComponentCopies, EndpointSnapshot, HELD_AT_ZERO_FORMAT, SNAPSHOT_FORMAT, VariantInstances,
 };
 use crate::model::tags::Tags;
 use crate::run::report::{Report, Severity};
@@ -27,12 +27,16 @@ pub fn scaling_resource_ids(
             .map(|c| format!("inference-component/{}", c.name))
             .collect()
     } else {
-        config
-            .variants
-            .iter()
-            .map(|v| format!("endpoint/{}/variant/{}", live.name, v.name))
-            .collect()
+        variant_resource_ids(&live.name, &config.variants)
     }
+}
+
+/// `endpoint/<endpoint>/variant/<variant>` of each variant.
+pub fn variant_resource_ids(endpoint: &str, variants: &[VariantConfig]) -> Vec<String> {
+    variants
+        .iter()
+        .map(|v| format!("endpoint/{endpoint}/variant/{}", v.name))
+        .collect()
 }
 
 /// Reads the endpoint's autoscaling and returns its snapshot. Autoscaling that cannot be
@@ -50,7 +54,11 @@ pub async fn capture(
     let scaling = autoscaling::capture(scaling, &resource_ids).await?;
     let hosts_components = config.hosts_inference_components();
     Ok(EndpointSnapshot {
-        format: SNAPSHOT_FORMAT,
+        format: if config.asynchronous {
+            HELD_AT_ZERO_FORMAT
+        } else {
+            SNAPSHOT_FORMAT
+        },
         endpoint_name: live.name.clone(),
         endpoint_arn: live.arn.clone(),
         endpoint_config_name: live.config_name.clone(),
@@ -85,6 +93,7 @@ pub async fn capture(
         parked_at: now,
         parked_by: parked_by.to_owned(),
         deployment_config: live.deployment_config.clone(),
+        asynchronous: config.asynchronous,
     })
 }
 
@@ -257,6 +266,9 @@ impl TakeDown<'_> {
         snapshot: &EndpointSnapshot,
         report: &mut Report,
     ) -> bool {
+        if snapshot.asynchronous && matches!(self.keep, Keep::ForRestore { .. }) {
+            return self.hold_at_zero(arn, variants, snapshot, report).await;
+        }
         if !snapshot.scaling.is_empty() {
             let deregister = autoscaling::deregister(self.scaling.autoscaling, &snapshot.scaling);
             if !report
@@ -281,6 +293,23 @@ impl TakeDown<'_> {
         }
         let delete = endpoints::delete(self.sagemaker, &snapshot.endpoint_name);
         report.attempt(arn, self.keep.delete_action(), delete).await
+    }
+
+    /// Holds an asynchronous endpoint's variants at zero instances rather than deleting it: its
+    /// queue keeps the requests sent meanwhile, and its autoscaling stays registered.
+    async fn hold_at_zero(
+        &self,
+        arn: &str,
+        variants: &[VariantConfig],
+        snapshot: &EndpointSnapshot,
+        report: &mut Report,
+    ) -> bool {
+        let resource_ids = variant_resource_ids(&snapshot.endpoint_name, variants);
+        let hold = autoscaling::hold_at_zero(self.scaling.autoscaling, &resource_ids);
+        let detail = Some(format!("{} held at 0 instances", resource_ids.join(", ")));
+        report
+            .attempt_with(arn, "scale-to-zero", detail, hold)
+            .await
     }
 
     async fn scale_components_to_zero(
@@ -393,6 +422,7 @@ mod tests {
             parked_at: Utc.with_ymd_and_hms(2026, 11, 20, 18, 5, 0).unwrap(),
             parked_by: "endpoint-scheduler".into(),
             deployment_config: None,
+            asynchronous: false,
         }
     }
 
