@@ -10,21 +10,26 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemaker::types::{
-    AlgorithmSpecification, AppSpecification, CaptureMode, CaptureOption, DataCaptureConfig,
-    HyperParameterTrainingJobDefinition, HyperParameterTuningJobConfig,
-    HyperParameterTuningJobStrategyType, NetworkConfig, OutputDataConfig, ProcessingClusterConfig,
-    ProcessingInstanceType, ProcessingOutput, ProcessingOutputConfig, ProcessingResources,
-    ProcessingS3Output, ProcessingS3UploadMode, ProductionVariantInstanceType, ResourceConfig,
-    ResourceLimits, S3DataType, StoppingCondition, TrainingInputMode, TrainingInstanceType,
+    AlgorithmSpecification, AppNetworkAccessType, AppSpecification, AuthMode, CaptureMode,
+    CaptureOption, CustomPosixUserConfig, DataCaptureConfig, DefaultSpaceSettings, DockerSettings,
+    DomainSettings, FeatureStatus, HyperParameterTrainingJobDefinition,
+    HyperParameterTuningJobConfig, HyperParameterTuningJobStrategyType, NetworkConfig,
+    NotebookOutputOption, OutputDataConfig, ProcessingClusterConfig, ProcessingInstanceType,
+    ProcessingOutput, ProcessingOutputConfig, ProcessingResources, ProcessingS3Output,
+    ProcessingS3UploadMode, ProductionVariantInstanceType, ResourceConfig, ResourceLimits,
+    S3DataType, SharingSettings, StoppingCondition, TrainingInputMode, TrainingInstanceType,
     TransformDataSource, TransformInput, TransformInstanceType, TransformOutput,
-    TransformResources, TransformS3DataSource, VpcConfig,
+    TransformResources, TransformS3DataSource, UserSettings, VpcConfig,
 };
 use sagekeeper_core::{Aws, Outcome, Report, Severity};
 use serde_json::{Value, json};
 
 mod support;
 use support::reports::{Finding, ReportExt};
-use support::{aws, buckets, run_function, run_function_at, sagemaker_tags, seed_notebook, unique};
+use support::{
+    aws, buckets, run_function, run_function_at, sagemaker_tags, sagemaker_tags_of, seed_notebook,
+    unique,
+};
 
 const ENFORCER: &str = "encryption-enforcer";
 const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
@@ -52,6 +57,14 @@ const NOTEBOOK_RULES: [&str; 3] = [
     "sagemaker-notebook-no-direct-internet",
     "sagemaker-notebook-no-root-access",
 ];
+const DOMAIN_RULES: [&str; 6] = [
+    "sagemaker-domain-kms",
+    "sagemaker-domain-vpc-only",
+    "sagemaker-domain-root-posix-uid",
+    "sagemaker-domain-docker-access",
+    "sagemaker-domain-shared-execution-role",
+    "sagemaker-domain-sharing-kms",
+];
 const ROTATION: &str = "kms-key-rotation";
 
 /// Every rule in report mode: the sweep tests read, they never write.
@@ -61,6 +74,7 @@ fn all_report() -> String {
         .chain(&JOB_RULES)
         .chain(&CONFIG_RULES)
         .chain(&NOTEBOOK_RULES)
+        .chain(&DOMAIN_RULES)
         .chain(&[ROTATION]);
     let modes: serde_json::Map<String, Value> =
         rules.map(|r| (r.to_string(), json!("report"))).collect();
@@ -427,6 +441,83 @@ async fn endpoint_config(aws: &Aws, name: &str, key: Option<&str>) -> String {
 
 /// A copy of events/`file` about the resource `name` (in request parameter `param`), written
 /// to a temporary file; the response's ARN is dropped so the resource is named by `name` alone.
+/// A Studio domain with two user profiles (the emulator keeps names lowercase in ids). With
+/// `key`: encrypted with it, VpcOnly, apps as a non-root user, no Docker, each user with their
+/// own execution role, shared notebooks encrypted; without: none of those, and both users on
+/// the domain's role. Its ARN.
+async fn studio_domain(aws: &Aws, name: &str, key: Option<&str>) -> String {
+    let good = key.is_some();
+    let uid = if good { 200001 } else { 0 };
+    let posix = CustomPosixUserConfig::builder().uid(uid).gid(1001).build();
+    let sharing = SharingSettings::builder()
+        .notebook_output_option(NotebookOutputOption::Allowed)
+        .s3_output_path(format!("s3://{name}-shared/notebooks"))
+        .set_s3_kms_key_id(key.map(str::to_owned))
+        .build();
+    let docker = if good {
+        FeatureStatus::Disabled
+    } else {
+        FeatureStatus::Enabled
+    };
+    let network = if good {
+        AppNetworkAccessType::VpcOnly
+    } else {
+        AppNetworkAccessType::PublicInternetOnly
+    };
+    let sm = aws.sagemaker();
+    let created = sm
+        .create_domain()
+        .domain_name(name)
+        .auth_mode(AuthMode::Iam)
+        .vpc_id("vpc-0123456789abcdef0")
+        .subnet_ids("subnet-0123456789abcdef0")
+        .app_network_access_type(network)
+        .set_kms_key_id(key.map(str::to_owned))
+        .default_user_settings(
+            UserSettings::builder()
+                .execution_role(ROLE)
+                .custom_posix_user_config(posix.clone())
+                .sharing_settings(sharing)
+                .build(),
+        )
+        .default_space_settings(
+            DefaultSpaceSettings::builder()
+                .execution_role(ROLE)
+                .custom_posix_user_config(posix)
+                .build(),
+        )
+        .domain_settings(
+            DomainSettings::builder()
+                .docker_settings(
+                    DockerSettings::builder()
+                        .enable_docker_access(docker)
+                        .build(),
+                )
+                .build(),
+        )
+        .set_tags(Some(sagemaker_tags_of(&[("Team", "ml")])))
+        .send()
+        .await
+        .expect("create domain");
+    // CreateDomain answers the ARN (and a URL), not the id: the id is the ARN's last part.
+    let arn = created.domain_arn.expect("domain arn");
+    let domain_id = arn.rsplit('/').next().expect("domain id").to_owned();
+    for user in ["ana", "bo"] {
+        let own_role = format!("arn:aws:iam::123456789012:role/Studio-{user}");
+        let settings = UserSettings::builder()
+            .set_execution_role(good.then_some(own_role))
+            .build();
+        sm.create_user_profile()
+            .domain_id(&domain_id)
+            .user_profile_name(user)
+            .user_settings(settings)
+            .send()
+            .await
+            .expect("create user profile");
+    }
+    arn
+}
+
 fn event_about(file: &str, param: &str, name: &str) -> String {
     let path = support::repo_root().join("events").join(file);
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -506,6 +597,7 @@ enum Seed<'a> {
     TrainingJob(Option<&'a str>),
     EndpointConfig(Option<&'a str>),
     Notebook(Option<&'a str>),
+    StudioDomain(Option<&'a str>),
 }
 
 impl Seed<'_> {
@@ -521,6 +613,7 @@ impl Seed<'_> {
             Seed::TrainingJob(key) => training_job(aws, &name("tj", key), *key).await,
             Seed::EndpointConfig(key) => endpoint_config(aws, &name("cfg", key), *key).await,
             Seed::Notebook(key) => seed_notebook(aws, &name("nb", key), *key, &[]).await,
+            Seed::StudioDomain(key) => studio_domain(aws, &name("dom", key), *key).await,
         }
     }
 }
@@ -555,7 +648,7 @@ impl Expect {
 #[tokio::test]
 async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures() {
     use Expect::{Breaks, Compliant, NoErrors, NoFindings};
-    use Severity::{High, Medium};
+    use Severity::{High, Low, Medium};
     let aws = aws().await;
     let prefix = unique("enf-sweep");
     let (good_key, bad_key) = (key(&aws, true).await, key(&aws, false).await);
@@ -651,6 +744,31 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
                 Breaks(NOTEBOOK_RULES[0], Medium, "no KmsKeyId"),
                 Breaks(NOTEBOOK_RULES[1], High, "internet"),
                 Breaks(NOTEBOOK_RULES[2], Medium, "root access"),
+            ],
+        ),
+        (
+            Seed::StudioDomain(Some(&good_key)),
+            compliant_with(&DOMAIN_RULES),
+        ),
+        (
+            Seed::StudioDomain(None),
+            vec![
+                NoErrors,
+                Breaks(DOMAIN_RULES[0], High, "no KmsKeyId"),
+                Breaks(DOMAIN_RULES[1], High, "PublicInternetOnly"),
+                Breaks(
+                    DOMAIN_RULES[2],
+                    High,
+                    "DefaultUserSettings runs apps as root",
+                ),
+                Breaks(
+                    DOMAIN_RULES[2],
+                    High,
+                    "DefaultSpaceSettings runs apps as root",
+                ),
+                Breaks(DOMAIN_RULES[3], Medium, "EnableDockerAccess is ENABLED"),
+                Breaks(DOMAIN_RULES[4], Low, "all 2 user profiles run as"),
+                Breaks(DOMAIN_RULES[5], Medium, "without S3KmsKeyId"),
             ],
         ),
     ];
@@ -1451,6 +1569,36 @@ fn malformed_and_unrelated_events_make_no_call() {
         assert_eq!(actions[0].action, "evaluate");
         assert_eq!(actions[0].outcome, Outcome::Skipped);
     }
+}
+
+#[test]
+fn remediate_for_a_studio_domain_rule_is_refused_at_start() {
+    let refused = json!({DOMAIN_RULES[1]: "remediate"}).to_string();
+    let run = run_function_at(
+        ENFORCER,
+        "scheduled.json",
+        &[],
+        &[("RULE_MODES", refused.as_str())],
+        CLOSED_ENDPOINT,
+    );
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert_eq!(run.json, Value::Null, "no report is printed");
+    assert!(
+        run.stderr().contains("invalid configuration: RULE_MODES=")
+            && run.stderr().contains("report only"),
+        "{}",
+        run.stderr()
+    );
+    // The control: the same rule in report mode starts (an event it ignores, so no AWS call).
+    let report = json!({DOMAIN_RULES[1]: "report"}).to_string();
+    let run = run_function_at(
+        ENFORCER,
+        "cloudtrail-sagemaker-create-endpoint.json",
+        &[],
+        &[("RULE_MODES", report.as_str())],
+        CLOSED_ENDPOINT,
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
 }
 
 #[test]

@@ -97,6 +97,15 @@ fn modes(env: &Env) -> Result<BTreeMap<&'static str, Mode>, ConfigError> {
                 format!("\"report\" or \"remediate\" for {id} (got {mode:?})"),
             )
         })?;
+        if mode == Mode::Remediate && rules::report_only(rule) {
+            return Err(ConfigError::invalid(
+                "RULE_MODES",
+                raw,
+                format!(
+                    "\"report\" for {id}: Studio domain rules are report only (sagekeeper does not change domains)"
+                ),
+            ));
+        }
         modes.insert(rule.id, mode);
     }
     Ok(modes)
@@ -135,7 +144,7 @@ fn exempt_resources(env: &Env) -> Result<BTreeSet<String>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{kms, s3, sagemaker};
+    use crate::rules::{kms, s3, sagemaker, studio};
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         Env::from_pairs(pairs.iter().copied())
@@ -199,6 +208,22 @@ mod tests {
             var_of(Config::from_env(&env(&[("RULE_MODES", "report")]), false).unwrap_err()),
             "RULE_MODES"
         );
+    }
+
+    #[test]
+    fn studio_domain_rules_are_report_only_and_remediate_is_refused() {
+        let config = Config::from_env(
+            &env(&[("RULE_MODES", r#"{"sagemaker-domain-kms": "report"}"#)]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(config.mode(studio::DOMAIN_KMS), Mode::Report);
+        for rule in studio::DOMAIN_RULES {
+            let modes = format!(r#"{{"{}": "remediate"}}"#, rule.info.id);
+            let err = Config::from_env(&env(&[("RULE_MODES", &modes)]), false).unwrap_err();
+            assert!(err.to_string().contains("report only"), "{err}");
+            assert_eq!(var_of(err), "RULE_MODES");
+        }
     }
 
     #[test]

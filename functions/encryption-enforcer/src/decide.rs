@@ -10,8 +10,8 @@ use crate::model::JobKind;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     /// Every bucket in scope, every running job and those created since `created_since`,
-    /// every endpoint config in use or created since then, every notebook instance, and the
-    /// keys they use.
+    /// every endpoint config in use or created since then, every notebook instance, every
+    /// Studio domain with its user profiles, and the keys they use.
     Sweep {
         created_since: DateTime<Utc>,
     },

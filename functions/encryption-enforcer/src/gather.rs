@@ -10,12 +10,12 @@ use sagekeeper_core::aws::{self, AwsError};
 use sagekeeper_core::kms::{self as kms_api, KeyManager};
 use sagekeeper_core::s3 as s3_api;
 use sagekeeper_core::sagemaker::jobs::JobFilter;
-use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks, tags};
+use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks, studio, tags};
 
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::decide::Subject;
-use crate::model::{Bucket, BucketUses, Gathered, Job, JobKind, Key, Notebook};
+use crate::model::{Bucket, BucketUses, Domain, Gathered, Job, JobKind, Key, Notebook};
 
 /// A described resource. One deleted since the trigger is a skipped evaluation, not an error;
 /// any other error is recorded and the run goes on without the resource.
@@ -73,6 +73,7 @@ pub async fn gather(
             sweep_jobs(sm, *created_since, &mut found, report).await;
             sweep_endpoint_configs(sm, *created_since, &mut found, report).await;
             sweep_notebooks(sm, &mut found, report).await;
+            sweep_domains(sm, &mut found, report).await;
         }
         Subject::Bucket(name) => {
             gather_bucket(&clients.s3, config, name, &mut found, report).await;
@@ -331,6 +332,39 @@ async fn sweep_notebooks(
     }
 }
 
+/// Every Studio domain, with its tags and user profiles. Profiles that cannot be read (an API
+/// the account or the emulator does not answer) are an error in the report, and the domain is
+/// still evaluated on its own settings.
+async fn sweep_domains(sm: &aws_sdk_sagemaker::Client, found: &mut Gathered, report: &mut Report) {
+    let Some(ids) = report.keep(None, studio::list_domains(sm).await) else {
+        return;
+    };
+    let read = aws::map_bounded(ids, aws::DEFAULT_CONCURRENCY, |id| async move {
+        let result = describe_domain(sm, &id).await.map(Some);
+        (format!("domain {id}"), result)
+    })
+    .await;
+    for (resource, result) in read {
+        if let Some(domain) = described(report, &resource, result) {
+            if let Err(error) = &domain.profiles {
+                report.error(Some(&domain.domain.arn), error);
+            }
+            found.domains.push(domain);
+        }
+    }
+}
+
+async fn describe_domain(sm: &aws_sdk_sagemaker::Client, id: &str) -> Result<Domain, AwsError> {
+    let domain = studio::describe_domain(sm, id).await?;
+    let tags = tags::list(sm, &domain.arn).await?;
+    let profiles = studio::user_profiles(sm, &domain.id).await;
+    Ok(Domain {
+        domain,
+        profiles,
+        tags,
+    })
+}
+
 async fn gather_keys(
     kms: &aws_sdk_kms::Client,
     references: BTreeSet<String>,
@@ -375,6 +409,86 @@ async fn describe_key(kms: &aws_sdk_kms::Client, reference: &str) -> Result<Key,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_sagemaker::Client;
+    use aws_sdk_sagemaker::operation::describe_domain::DescribeDomainOutput;
+    use aws_sdk_sagemaker::operation::list_domains::ListDomainsOutput;
+    use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
+    use aws_sdk_sagemaker::operation::list_user_profiles::{
+        ListUserProfilesError, ListUserProfilesOutput,
+    };
+    use aws_sdk_sagemaker::types::{AppNetworkAccessType, DomainDetails};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    const DOMAIN_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:domain/d-ml";
+
+    /// A region with one domain (no key, public internet), whose ListUserProfiles answers with
+    /// `profiles`.
+    fn one_domain(profiles: Rule) -> Client {
+        let list = mock!(Client::list_domains).then_output(|| {
+            ListDomainsOutput::builder()
+                .domains(
+                    DomainDetails::builder()
+                        .domain_id("d-ml")
+                        .domain_arn(DOMAIN_ARN)
+                        .build(),
+                )
+                .build()
+        });
+        let describe = mock!(Client::describe_domain)
+            .match_requests(|r| r.domain_id() == Some("d-ml"))
+            .then_output(|| {
+                DescribeDomainOutput::builder()
+                    .domain_id("d-ml")
+                    .domain_arn(DOMAIN_ARN)
+                    .app_network_access_type(AppNetworkAccessType::PublicInternetOnly)
+                    .build()
+            });
+        let tags = mock!(Client::list_tags).then_output(|| ListTagsOutput::builder().build());
+        mock_client!(
+            aws_sdk_sagemaker,
+            RuleMode::MatchAny,
+            [&list, &describe, &tags, &profiles]
+        )
+    }
+
+    async fn sweep(client: &Client) -> (Gathered, Report) {
+        let mut report = Report::new("encryption-enforcer", false, Utc::now());
+        let mut found = Gathered::default();
+        sweep_domains(client, &mut found, &mut report).await;
+        (found, report)
+    }
+
+    // GIVEN a service that does not answer ListUserProfiles
+    // THEN the error is in the report against the domain, and the domain is still evaluated on
+    // its own settings; the control (profiles answered) has no error.
+    #[tokio::test]
+    async fn unreadable_user_profiles_are_an_error_that_keeps_the_domain() {
+        let failing = mock!(Client::list_user_profiles)
+            .then_error(|| ListUserProfilesError::unhandled("ListUserProfiles is not implemented"));
+        let (found, report) = sweep(&one_domain(failing)).await;
+        assert_eq!(found.domains.len(), 1);
+        assert!(found.domains[0].profiles.is_err());
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(report.errors[0].resource.as_deref(), Some(DOMAIN_ARN));
+        let config = <crate::config::Config as sagekeeper_core::run::function::Settings>::from_env(
+            &sagekeeper_core::Env::from_pairs::<&str, &str>([]),
+            false,
+        )
+        .unwrap();
+        let subject = Subject::Sweep {
+            created_since: chrono::DateTime::UNIX_EPOCH,
+        };
+        let plan = crate::plan::plan(&found, &config, &subject);
+        let rules: Vec<&str> = plan.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["sagemaker-domain-kms", "sagemaker-domain-vpc-only"]);
+        assert!(plan.writes.is_empty() && plan.skips.is_empty());
+
+        let answered = mock!(Client::list_user_profiles)
+            .then_output(|| ListUserProfilesOutput::builder().build());
+        let (found, report) = sweep(&one_domain(answered)).await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(found.domains[0].profiles, Ok(Vec::new()));
+    }
 
     #[test]
     fn gone_resources_are_recognised_by_each_services_answer() {

@@ -9,7 +9,7 @@ use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::s3::{
     AclGrant, DefaultEncryption, PublicAccessBlock, ReplicationRule, Website,
 };
-use sagekeeper_core::sagemaker::notebooks;
+use sagekeeper_core::sagemaker::{notebooks, studio};
 
 pub use sagekeeper_core::sagemaker::endpoint_configs::EndpointConfig;
 pub use sagekeeper_core::sagemaker::jobs::{Job, JobKind};
@@ -65,6 +65,16 @@ pub struct Notebook {
     pub tags: Tags,
 }
 
+/// A Studio domain, with its user profiles (whose settings override the domain's defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub domain: studio::Domain,
+    /// The profiles, or the error that kept them from being read: the rules about the domain's
+    /// own settings still apply, and the report has the error.
+    pub profiles: Evidence<Vec<studio::UserProfile>>,
+    pub tags: Tags,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
     pub info: KeyInfo,
@@ -103,6 +113,15 @@ impl Evaluable for EndpointConfig {
 impl Evaluable for Notebook {
     fn arn(&self) -> &str {
         &self.notebook.arn
+    }
+    fn tags(&self) -> &Tags {
+        &self.tags
+    }
+}
+
+impl Evaluable for Domain {
+    fn arn(&self) -> &str {
+        &self.domain.arn
     }
     fn tags(&self) -> &Tags {
         &self.tags
@@ -154,6 +173,7 @@ pub struct Gathered {
     pub jobs: Vec<Job>,
     pub endpoint_configs: Vec<EndpointConfig>,
     pub notebooks: Vec<Notebook>,
+    pub domains: Vec<Domain>,
     pub keys: KeyIndex,
 }
 
@@ -178,10 +198,15 @@ impl Gathered {
             .notebooks
             .iter()
             .filter_map(|n| n.notebook.kms_key_id.clone());
+        let domains = self
+            .domains
+            .iter()
+            .filter_map(|d| d.domain.kms_key_id.clone());
         buckets
             .chain(jobs)
             .chain(configs)
             .chain(notebooks)
+            .chain(domains)
             .collect()
     }
 }

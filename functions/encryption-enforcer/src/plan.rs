@@ -11,9 +11,11 @@ use sagekeeper_core::s3::{DSSE_KMS, SSE_KMS};
 use crate::bucket_policy::{self, Merge};
 use crate::config::Config;
 use crate::decide::Subject;
-use crate::model::{Bucket, EndpointConfig, Evaluable, Gathered, Job, JobKind, Key, Notebook};
+use crate::model::{
+    Bucket, Domain, EndpointConfig, Evaluable, Gathered, Job, JobKind, Key, Notebook,
+};
 use crate::reliance::{self, Refusal};
-use crate::rules::{self, Context, Evaluation, Mode, Rule, RuleInfo, kms, s3, sagemaker};
+use crate::rules::{self, Context, Evaluation, Mode, Rule, RuleInfo, kms, s3, sagemaker, studio};
 
 /// The tag an endpoint config gets when it breaks rules in remediate mode: it cannot be
 /// changed, only replaced, so the tag is how its owners (and cost reports) find it.
@@ -150,6 +152,11 @@ pub fn plan(gathered: &Gathered, config: &Config, subject: &Subject) -> Plan<Rem
         let failing = planning.evaluate(notebook);
         notebook_steps(&mut planning.plan, notebook, &failing, config);
     }
+    for domain in &gathered.domains {
+        // Report only: `remediate` is refused for these rules when the configuration is read.
+        let failing = planning.evaluate(domain);
+        debug_assert!(failing.is_empty(), "{failing:?}");
+    }
     for key in gathered.keys.keys() {
         if planning.evaluate(key).contains(&kms::ROTATION) {
             let key_arn = key.info.arn.clone();
@@ -266,6 +273,11 @@ impl RulesFor for EndpointConfig {
 impl RulesFor for Notebook {
     fn rules() -> &'static [Rule<Self>] {
         sagemaker::NOTEBOOK_RULES
+    }
+}
+impl RulesFor for Domain {
+    fn rules() -> &'static [Rule<Self>] {
+        studio::DOMAIN_RULES
     }
 }
 impl RulesFor for Key {

@@ -36,6 +36,7 @@ pub mod monitoring;
 pub mod notebooks;
 pub mod park;
 pub mod pipelines;
+pub mod studio;
 pub mod tags;
 pub mod training;
 

@@ -5,6 +5,7 @@
 pub mod kms;
 pub mod s3;
 pub mod sagemaker;
+pub mod studio;
 
 use std::collections::BTreeSet;
 
@@ -78,11 +79,19 @@ pub fn all() -> impl Iterator<Item = &'static RuleInfo> {
         .chain(sagemaker::JOB_RULES.iter().map(|r| &r.info))
         .chain(sagemaker::ENDPOINT_CONFIG_RULES.iter().map(|r| &r.info))
         .chain(sagemaker::NOTEBOOK_RULES.iter().map(|r| &r.info))
+        .chain(studio::DOMAIN_RULES.iter().map(|r| &r.info))
         .chain(kms::RULES.iter().map(|r| &r.info))
 }
 
 pub fn find(id: &str) -> Option<&'static RuleInfo> {
     all().find(|rule| rule.id == id)
+}
+
+/// Rules with no remediation: `remediate` is refused for them when the configuration is read.
+/// Studio domains are only reported: their key cannot be changed after creation, and their
+/// network, POSIX user and Docker settings change what every user's apps can reach.
+pub fn report_only(rule: &RuleInfo) -> bool {
+    studio::DOMAIN_RULES.iter().any(|r| r.info.id == rule.id)
 }
 
 /// Every rule in `rules` applied to `subject`; a non-compliant result becomes `Exempt` when the
