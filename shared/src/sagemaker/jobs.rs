@@ -1,6 +1,6 @@
 //! Training, processing, transform and hyperparameter tuning jobs: list the active and recent
 //! ones, describe one into a plain [`Job`] (its encryption and network settings and its tags),
-//! stop one.
+//! describe a training job's run for its cost ([`TrainingRun`]), stop one.
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::{
@@ -386,6 +386,84 @@ async fn describe_tuning(client: &Client, name: &str) -> Result<Job, AwsError> {
         in_vpc: Some(all(|d| in_vpc(d.vpc_config()))),
         tags: Tags::new(),
     })
+}
+
+/// What a training job's cost depends on: what it ran on, for how long, and its spot and
+/// stopping settings. (No tags: what decides on cost needs none.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingRun {
+    pub name: String,
+    pub arn: String,
+    /// `InProgress`, `Completed`, `Failed`, `Stopping`, `Stopped`.
+    pub status: String,
+    /// (instance type, count): one entry, or one per instance group of a heterogeneous cluster.
+    pub instances: Vec<(String, i32)>,
+    pub managed_spot: bool,
+    pub checkpoint_s3_uri: Option<String>,
+    pub max_runtime_seconds: Option<i32>,
+    pub max_wait_seconds: Option<i32>,
+    /// Wall-clock seconds billed per instance (after spot savings); set once the job ended.
+    pub billable_seconds: Option<i32>,
+    /// Wall-clock seconds the job trained (spot interruptions included).
+    pub training_seconds: Option<i32>,
+    pub started: Option<DateTime<Utc>>,
+    pub ended: Option<DateTime<Utc>>,
+}
+
+/// DescribeTrainingJob into a [`TrainingRun`]; `None` when there is no such job.
+pub async fn describe_training_run(
+    client: &Client,
+    name: &str,
+) -> Result<Option<TrainingRun>, AwsError> {
+    let out = match client
+        .describe_training_job()
+        .training_job_name(name)
+        .send()
+        .await
+        .aws("DescribeTrainingJob")
+    {
+        Ok(out) => out,
+        Err(err) if super::is_not_found(&err) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let resources = out.resource_config();
+    let groups = resources.map(|r| r.instance_groups()).unwrap_or_default();
+    let instances = if groups.is_empty() {
+        resources
+            .and_then(|r| r.instance_type())
+            .map(|t| {
+                let count = resources.and_then(|r| r.instance_count()).unwrap_or(1);
+                vec![(t.as_str().to_owned(), count)]
+            })
+            .unwrap_or_default()
+    } else {
+        groups
+            .iter()
+            .filter_map(|g| Some((g.instance_type()?.as_str().to_owned(), g.instance_count()?)))
+            .collect()
+    };
+    let stopping = out.stopping_condition();
+    Ok(Some(TrainingRun {
+        name: out.training_job_name().unwrap_or(name).to_owned(),
+        arn: out.training_job_arn().unwrap_or_default().to_owned(),
+        status: out
+            .training_job_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        instances,
+        managed_spot: out.enable_managed_spot_training().unwrap_or(false),
+        checkpoint_s3_uri: out
+            .checkpoint_config()
+            .and_then(|c| c.s3_uri())
+            .filter(|uri| !uri.is_empty())
+            .map(str::to_owned),
+        max_runtime_seconds: stopping.and_then(|s| s.max_runtime_in_seconds()),
+        max_wait_seconds: stopping.and_then(|s| s.max_wait_time_in_seconds()),
+        billable_seconds: out.billable_time_in_seconds(),
+        training_seconds: out.training_time_in_seconds(),
+        started: out.training_start_time().and_then(super::to_chrono),
+        ended: out.training_end_time().and_then(super::to_chrono),
+    }))
 }
 
 /// Stops a running job. SageMaker keeps what the job wrote so far; a stopped training job
