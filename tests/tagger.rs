@@ -1,8 +1,9 @@
 //! lifecycle-tagger against the local emulator: tags on create events (with inference from
 //! the resource, its parents, the creator's role and the defaults), lifecycle rules merged
-//! into the owner's, log retention, idle endpoints (with the snapshot before deletion), dry
-//! runs and malformed events. Each test runs in an account of its own (`support::sandbox`)
-//! and a region no other test file uses, because the sweep sees a whole region.
+//! into the owner's, log retention, idle endpoints (with the snapshot before deletion),
+//! training cost findings, dry runs and malformed events. Each test runs in an account of its
+//! own (`support::sandbox`) and a region no other test file uses, because the sweep sees a
+//! whole region.
 //!
 //! Not emulated, covered by smithy mocks in the core crate: the emulator drops fields of
 //! lifecycle rules (NewerNoncurrentVersions of a noncurrent expiration, object-size filters),
