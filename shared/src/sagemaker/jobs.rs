@@ -505,11 +505,13 @@ pub async fn stop(client: &Client, kind: JobKind, name: &str) -> Result<(), AwsE
 mod tests {
     use super::*;
     use aws_sdk_sagemaker::operation::describe_processing_job::DescribeProcessingJobOutput;
+    use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
     use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
     use aws_sdk_sagemaker::operation::stop_training_job::StopTrainingJobOutput;
     use aws_sdk_sagemaker::types::{
-        NetworkConfig, ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput,
-        ProcessingOutputConfig, ProcessingResources, Tag,
+        CheckpointConfig, InstanceGroup, NetworkConfig, ProcessingClusterConfig,
+        ProcessingInstanceType, ProcessingOutput, ProcessingOutputConfig, ProcessingResources,
+        ResourceConfig, StoppingCondition, Tag, TrainingInstanceType,
     };
     use aws_smithy_mocks::{mock, mock_client};
 
@@ -592,5 +594,79 @@ mod tests {
         assert_eq!(job.network_isolation, Some(false));
         assert_eq!(job.in_vpc, Some(false));
         assert_eq!(job.tags["DataClassification"], "Restricted");
+    }
+
+    // The emulator returns neither BillableTimeInSeconds nor TrainingTimeInSeconds and no
+    // instance groups, so a training run is also read from a mocked answer.
+    #[tokio::test]
+    async fn describes_a_training_run_with_its_groups_spot_settings_and_billed_time() {
+        let describe_rule = mock!(Client::describe_training_job)
+            .match_requests(|r| r.training_job_name() == Some("hetero"))
+            .then_output(|| {
+                DescribeTrainingJobOutput::builder()
+                    .training_job_name("hetero")
+                    .training_job_arn(
+                        "arn:aws:sagemaker:us-east-1:123456789012:training-job/hetero",
+                    )
+                    .training_job_status(TrainingJobStatus::Completed)
+                    .resource_config(
+                        ResourceConfig::builder()
+                            .instance_groups(
+                                InstanceGroup::builder()
+                                    .instance_group_name("gpu")
+                                    .instance_type(TrainingInstanceType::MlG5Xlarge)
+                                    .instance_count(2)
+                                    .build(),
+                            )
+                            .instance_groups(
+                                InstanceGroup::builder()
+                                    .instance_group_name("cpu")
+                                    .instance_type(TrainingInstanceType::MlC5Xlarge)
+                                    .instance_count(1)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .enable_managed_spot_training(true)
+                    .checkpoint_config(CheckpointConfig::builder().s3_uri("s3://c/h").build())
+                    .stopping_condition(
+                        StoppingCondition::builder()
+                            .max_runtime_in_seconds(3600)
+                            .max_wait_time_in_seconds(7200)
+                            .build(),
+                    )
+                    .billable_time_in_seconds(1200)
+                    .training_time_in_seconds(3000)
+                    .training_start_time(SmithyDateTime::from_secs(1_800_000_000))
+                    .training_end_time(SmithyDateTime::from_secs(1_800_003_000))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_sagemaker, [&describe_rule]);
+        let run = describe_training_run(&client, "hetero")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            run.instances,
+            [
+                ("ml.g5.xlarge".to_owned(), 2),
+                ("ml.c5.xlarge".to_owned(), 1)
+            ]
+        );
+        assert!(run.managed_spot);
+        assert_eq!(run.checkpoint_s3_uri.as_deref(), Some("s3://c/h"));
+        assert_eq!(
+            (run.max_runtime_seconds, run.max_wait_seconds),
+            (Some(3600), Some(7200))
+        );
+        assert_eq!(
+            (run.billable_seconds, run.training_seconds),
+            (Some(1200), Some(3000))
+        );
+        assert_eq!(
+            run.ended.unwrap() - run.started.unwrap(),
+            chrono::Duration::seconds(3000)
+        );
+        assert_eq!(run.status, "Completed");
     }
 }
