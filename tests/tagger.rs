@@ -1,8 +1,9 @@
 //! lifecycle-tagger against the local emulator: tags on create events (with inference from
 //! the resource, its parents, the creator's role and the defaults), lifecycle rules merged
-//! into the owner's, log retention, idle endpoints (with the snapshot before deletion), dry
-//! runs and malformed events. Each test runs in an account of its own (`support::sandbox`)
-//! and a region no other test file uses, because the sweep sees a whole region.
+//! into the owner's, log retention, idle endpoints (with the snapshot before deletion),
+//! training cost findings, dry runs and malformed events. Each test runs in an account of its
+//! own (`support::sandbox`) and a region no other test file uses, because the sweep sees a
+//! whole region.
 //!
 //! Not emulated, covered by smithy mocks in the core crate: the emulator drops fields of
 //! lifecycle rules (NewerNoncurrentVersions of a noncurrent expiration, object-size filters),
@@ -1020,4 +1021,145 @@ async fn malformed_events_are_clear_errors_and_change_nothing() {
         tags_before,
         "no writes"
     );
+}
+
+// Training cost findings, from the daily sweep. The emulator completes a job at once and
+// returns neither BillableTimeInSeconds nor TrainingTimeInSeconds, with TrainingEndTime equal
+// to TrainingStartTime: the billed time falls back to end − start, 0 s, so the saving figure
+// is $0.00 here; the figure itself is checked against hand computations in
+// functions/lifecycle-tagger/src/training_cost.rs. What this test shows end to end: which jobs
+// are judged, on which ARN, the price the table gives, the fallback named, and no write.
+#[tokio::test]
+async fn the_sweep_reports_training_jobs_that_could_have_used_spot() {
+    use support::tagger::{TrainingSetup, seed_training_run};
+    let sandbox = sandbox("ap-southeast-3").await;
+    let base = unique("train");
+    let on_demand = seed_training_run(
+        &sandbox,
+        &format!("{base}-on-demand"),
+        TrainingSetup {
+            count: 2,
+            max_runtime_seconds: Some(7200),
+            ..TrainingSetup::default()
+        },
+    )
+    .await;
+    let safe_spot = seed_training_run(
+        &sandbox,
+        &format!("{base}-safe-spot"),
+        TrainingSetup {
+            count: 1,
+            spot: true,
+            checkpoint: Some("s3://acme-ml-checkpoints/safe/"),
+            max_runtime_seconds: Some(3600),
+            max_wait_seconds: Some(7200),
+        },
+    )
+    .await;
+    let bare_spot = seed_training_run(
+        &sandbox,
+        &format!("{base}-bare-spot"),
+        TrainingSetup {
+            count: 1,
+            spot: true,
+            max_runtime_seconds: Some(3600),
+            ..TrainingSetup::default()
+        },
+    )
+    .await;
+    let no_limit = seed_training_run(
+        &sandbox,
+        &format!("{base}-no-limit"),
+        TrainingSetup {
+            count: 1,
+            ..TrainingSetup::default()
+        },
+    )
+    .await;
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+
+    let sweep = run(&sandbox, &event, &[]);
+
+    // The training cost findings on `arn` (the jobs also lack the required tags).
+    let on = |run: &Run, arn: &str| -> Vec<(String, Severity)> {
+        const RULES: [&str; 4] = [
+            "training-without-spot",
+            "spot-without-checkpoint",
+            "spot-without-max-wait",
+            "training-runtime-unbounded",
+        ];
+        run.report()
+            .findings
+            .iter()
+            .filter(|f| f.resource == arn && RULES.contains(&f.rule.as_str()))
+            .map(|f| (f.rule.clone(), f.severity))
+            .collect()
+    };
+    assert_eq!(
+        on(&sweep, &on_demand),
+        [("training-without-spot".to_owned(), Severity::Low)]
+    );
+    assert_eq!(
+        findings(&sweep, "training-without-spot")
+            .into_iter()
+            .find(|(arn, _)| arn == &on_demand)
+            .unwrap()
+            .1,
+        "ran on on-demand capacity (EnableManagedSpotTraining off): 0 s billed (TrainingEndTime - TrainingStartTime) on 2 × ml.m5.xlarge at $0.230/h = $0.00; managed spot (with a checkpoint location and MaxWaitTimeInSeconds) would have saved ~$0.00 of it at SPOT_DISCOUNT 0.70"
+    );
+    assert!(on(&sweep, &safe_spot).is_empty(), "the control: safe spot");
+    assert_eq!(
+        on(&sweep, &bare_spot),
+        [
+            ("spot-without-checkpoint".to_owned(), Severity::Medium),
+            ("spot-without-max-wait".to_owned(), Severity::Low),
+        ]
+    );
+    assert_eq!(
+        on(&sweep, &no_limit),
+        [
+            ("training-without-spot".to_owned(), Severity::Low),
+            ("training-runtime-unbounded".to_owned(), Severity::Low),
+        ]
+    );
+    let report = sweep.report();
+    assert_eq!(report.metric("TrainingJobsWithoutSpot"), Some(2.0));
+    assert_eq!(report.metric("EstimatedSpotSavingsUSD"), Some(0.0));
+    let headline = report.headline.as_deref().unwrap();
+    assert!(
+        headline.contains("2 training job(s) without spot, ~$0.00 spot would have saved"),
+        "{headline}"
+    );
+    // Findings only: nothing but the tagging of the sweep touches the jobs.
+    let jobs = [&on_demand, &safe_spot, &bare_spot, &no_limit];
+    assert!(
+        actions(&sweep)
+            .iter()
+            .filter(|(resource, ..)| jobs.iter().any(|arn| resource.contains(arn.as_str())))
+            .all(|(_, action, _)| action == "add-tags"),
+        "{:?}",
+        actions(&sweep)
+    );
+
+    // A cap of 1 h: the on-demand job's 2 h limit is above it, the safe spot job's 1 h is not.
+    let capped = run(&sandbox, &event, &[("TRAINING_MAX_RUNTIME_HOURS", "1")]);
+    assert_eq!(
+        on(&capped, &on_demand),
+        [
+            ("training-without-spot".to_owned(), Severity::Low),
+            ("training-runtime-unbounded".to_owned(), Severity::Medium),
+        ]
+    );
+    assert!(
+        on(&capped, &safe_spot).is_empty(),
+        "at the cap, not above it"
+    );
+
+    // Jobs created before the lookback window are not judged: the same sweep in 2099.
+    let later = event_for(&sandbox, SWEEP_EVENT, &[("2026-11-20", "2099-11-20")]);
+    let later = run(&sandbox, &later, &[]);
+    for arn in jobs {
+        assert!(on(&later, arn).is_empty(), "{arn}");
+    }
+    assert_eq!(later.report().metric("TrainingJobsWithoutSpot"), Some(0.0));
 }

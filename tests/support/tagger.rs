@@ -1,9 +1,15 @@
-//! Seeding for tests/tagger.rs: SageMaker metrics at a given time, and buckets created by a CloudFormation stack.
+//! Seeding for tests/tagger.rs: SageMaker metrics at a given time, buckets created by a
+//! CloudFormation stack, and training jobs with the spot, checkpoint and stopping settings
+//! their cost findings look at.
 
 use std::process::Command;
 
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use aws_sdk_sagemaker::types::{
+    AlgorithmSpecification, CheckpointConfig, OutputDataConfig, ResourceConfig, StoppingCondition,
+    TrainingInputMode, TrainingInstanceType,
+};
 
 use super::{Sandbox, emulator_url, repo_root};
 
@@ -77,4 +83,67 @@ assert status == "CREATE_COMPLETE", status
         "create the stack: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// How a seeded training job runs: on `count` × ml.m5.xlarge, on managed spot or not, with an
+/// optional checkpoint location and stopping limits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrainingSetup<'a> {
+    pub count: i32,
+    pub spot: bool,
+    pub checkpoint: Option<&'a str>,
+    pub max_runtime_seconds: Option<i32>,
+    pub max_wait_seconds: Option<i32>,
+}
+
+/// A training job named `name` set up as `setup` (the emulator completes it at once, with
+/// neither BillableTimeInSeconds nor TrainingTimeInSeconds and its start time as end time);
+/// its ARN.
+pub async fn seed_training_run(sandbox: &Sandbox, name: &str, setup: TrainingSetup<'_>) -> String {
+    sandbox
+        .aws
+        .sagemaker()
+        .create_training_job()
+        .training_job_name(name)
+        .algorithm_specification(
+            AlgorithmSpecification::builder()
+                .training_image(
+                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                )
+                .training_input_mode(TrainingInputMode::File)
+                .build(),
+        )
+        .role_arn(format!(
+            "arn:aws:iam::{}:role/SageMakerExecutionRole",
+            sandbox.account_id
+        ))
+        .output_data_config(
+            OutputDataConfig::builder()
+                .s3_output_path("s3://acme-ml-model-artifacts/churn/")
+                .build(),
+        )
+        .resource_config(
+            ResourceConfig::builder()
+                .instance_type(TrainingInstanceType::MlM5Xlarge)
+                .instance_count(setup.count)
+                .volume_size_in_gb(30)
+                .build(),
+        )
+        .stopping_condition(
+            StoppingCondition::builder()
+                .set_max_runtime_in_seconds(setup.max_runtime_seconds)
+                .set_max_wait_time_in_seconds(setup.max_wait_seconds)
+                .build(),
+        )
+        .enable_managed_spot_training(setup.spot)
+        .set_checkpoint_config(
+            setup
+                .checkpoint
+                .map(|uri| CheckpointConfig::builder().s3_uri(uri).build()),
+        )
+        .send()
+        .await
+        .expect("create the training job")
+        .training_job_arn
+        .expect("training job arn")
 }

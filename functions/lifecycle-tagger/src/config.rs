@@ -11,6 +11,7 @@ use sagekeeper_core::{CommonConfig, ConfigError, Env};
 
 use crate::data_class::{DataClass, LifecycleDays};
 use crate::idle::IdlePolicy;
+use crate::training_cost::TrainingPolicy;
 
 /// The function's name in reports, logs, metrics and snapshots.
 pub const NAME: &str = "lifecycle-tagger";
@@ -44,8 +45,15 @@ pub struct Config {
     pub idle_grace_days: u32,
     /// Where snapshots of deleted idle endpoints go; required when deletion is on.
     pub state_bucket: Option<String>,
-    /// Instance prices, for what an idle endpoint costs.
+    /// Instance prices, for what an idle endpoint costs and what spot would save.
     pub prices: PriceTable,
+    /// Training jobs created this many days before the sweep are judged for cost.
+    pub training_lookback_days: u32,
+    /// The share of the on-demand price managed spot training saves, for the estimate.
+    pub spot_discount: f64,
+    /// A training job's `MaxRuntimeInSeconds` above this is a finding; `None`: only a
+    /// missing limit is.
+    pub training_max_runtime_hours: Option<u32>,
 }
 
 const TAGS_FORM: &str = "comma-separated tag keys like Environment,Team,CostCenter";
@@ -84,6 +92,13 @@ impl Settings for Config {
             idle_grace_days: env.number_or("IDLE_GRACE_DAYS", 7u32, 0..=365)?,
             state_bucket,
             prices: PriceTable::default(),
+            training_lookback_days: env.number_or("TRAINING_LOOKBACK_DAYS", 7u32, 1..=90)?,
+            spot_discount: spot_discount(env)?,
+            training_max_runtime_hours: match env.get("TRAINING_MAX_RUNTIME_HOURS") {
+                None => None,
+                // SageMaker's own maximum is 28 days.
+                Some(_) => Some(env.number_or("TRAINING_MAX_RUNTIME_HOURS", 24u32, 1..=672)?),
+            },
         })
     }
 
@@ -99,6 +114,29 @@ impl Config {
             delete: self.delete_idle_endpoints,
             grace_days: self.idle_grace_days,
         }
+    }
+
+    pub fn training_policy(&self) -> TrainingPolicy {
+        TrainingPolicy {
+            lookback_days: self.training_lookback_days,
+            spot_discount: self.spot_discount,
+            max_runtime_hours: self.training_max_runtime_hours,
+        }
+    }
+}
+
+/// The share of the on-demand price managed spot saves: a fraction strictly between 0 and 1.
+fn spot_discount(env: &Env) -> Result<f64, ConfigError> {
+    let Some(raw) = env.get("SPOT_DISCOUNT") else {
+        return Ok(0.7);
+    };
+    match raw.parse::<f64>() {
+        Ok(share) if (0.01..=0.99).contains(&share) => Ok(share),
+        _ => Err(ConfigError::invalid(
+            "SPOT_DISCOUNT",
+            raw,
+            "a fraction from 0.01 to 0.99: the share of the on-demand price managed spot training saves, like 0.7",
+        )),
     }
 }
 
@@ -244,6 +282,9 @@ mod tests {
         assert_eq!((config.idle_days, config.idle_grace_days), (7, 7));
         assert!(!config.delete_idle_endpoints);
         assert_eq!(config.state_bucket, None);
+        assert_eq!(config.training_lookback_days, 7);
+        assert_eq!(config.spot_discount, 0.7);
+        assert_eq!(config.training_max_runtime_hours, None);
     }
 
     #[test]
@@ -265,6 +306,9 @@ mod tests {
                 ("DELETE_IDLE_ENDPOINTS", "true"),
                 ("IDLE_GRACE_DAYS", "0"),
                 ("STATE_BUCKET", "sagekeeper-state"),
+                ("TRAINING_LOOKBACK_DAYS", "3"),
+                ("SPOT_DISCOUNT", "0.6"),
+                ("TRAINING_MAX_RUNTIME_HOURS", "48"),
             ]),
             false,
         )
@@ -286,6 +330,14 @@ mod tests {
         assert!(config.delete_idle_endpoints);
         assert_eq!(config.idle_grace_days, 0);
         assert_eq!(config.state_bucket.as_deref(), Some("sagekeeper-state"));
+        assert_eq!(
+            config.training_policy(),
+            TrainingPolicy {
+                lookback_days: 3,
+                spot_discount: 0.6,
+                max_runtime_hours: Some(48),
+            }
+        );
     }
 
     #[test]
@@ -352,6 +404,14 @@ mod tests {
             ("DELETE_IDLE_ENDPOINTS", "yes"),
             ("STATE_BUCKET", "Bad_Bucket"),
             ("DRY_RUN", "maybe"),
+            ("TRAINING_LOOKBACK_DAYS", "0"),
+            ("TRAINING_LOOKBACK_DAYS", "a week"),
+            ("SPOT_DISCOUNT", "70%"),
+            ("SPOT_DISCOUNT", "1"),
+            ("SPOT_DISCOUNT", "0"),
+            ("SPOT_DISCOUNT", "NaN"),
+            ("TRAINING_MAX_RUNTIME_HOURS", "0"),
+            ("TRAINING_MAX_RUNTIME_HOURS", "673"),
         ] {
             let err = Config::from_env(&env(&[(var, value)]), false).unwrap_err();
             assert_eq!(invalid_var(&err), var, "{var}={value}: {err}");

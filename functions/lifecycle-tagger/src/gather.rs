@@ -1,6 +1,7 @@
 //! Gathering what the plan needs through the core adapters: for a create event, the one
 //! resource; for the daily sweep, every SageMaker resource, the region's buckets, the
-//! SageMaker log groups and the live endpoints with their traffic over the idle window.
+//! SageMaker log groups, the live endpoints with their traffic over the idle window and the
+//! recent training jobs' runs.
 //! Per-resource calls run with a bound on concurrency. A resource that cannot be read completely is an error in the report and is
 //! left out of the run (a tag from a lower-precedence source must never stand in for one
 //! that could not be read), the others go on.
@@ -15,6 +16,7 @@ use sagekeeper_core::events::{ApiCall, ResourceRef};
 use sagekeeper_core::model::lifecycle::LifecycleConfig;
 use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::sagemaker::catalog::{self, Kind, Listed};
+use sagekeeper_core::sagemaker::jobs::{self, JobFilter, JobKind, TrainingRun};
 use sagekeeper_core::sagemaker::{endpoints, invocation_mode, lineage, tags};
 use sagekeeper_core::{AwsError, Report, iam, s3};
 
@@ -75,6 +77,8 @@ pub struct Gathered {
     pub buckets: Vec<Bucket>,
     pub log_groups: Vec<LogGroup>,
     pub endpoints: Vec<Watched>,
+    /// Training jobs created in the last `TRAINING_LOOKBACK_DAYS`, for cost findings (sweep).
+    pub training: Vec<TrainingRun>,
 }
 
 /// A live endpoint and its traffic over the idle window.
@@ -217,7 +221,36 @@ pub async fn sweep(
     gathered.log_groups = report.keep(None, groups).unwrap_or_default();
     let endpoints = read_endpoints(clients, &tagged, report).await;
     gathered.endpoints = read_traffic(clients, endpoints, &config.idle_policy(), now, report).await;
+    gathered.training = read_training(clients, config, now, report).await;
     gathered
+}
+
+/// The training jobs created in the last `TRAINING_LOOKBACK_DAYS`, described; a job that
+/// cannot be described is an error in the report and left out, one gone since is left out.
+async fn read_training(
+    clients: &Clients,
+    config: &Config,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Vec<TrainingRun> {
+    let since = now - Duration::days(i64::from(config.training_lookback_days));
+    let listed = jobs::list(
+        &clients.sagemaker,
+        JobKind::Training,
+        JobFilter::CreatedAfter(since),
+    );
+    let Some(listed) = report.keep(None, listed.await) else {
+        return Vec::new();
+    };
+    let described = map_bounded(listed, DEFAULT_CONCURRENCY, |job| async move {
+        let run = jobs::describe_training_run(&clients.sagemaker, &job.name).await;
+        (job.arn, run)
+    })
+    .await;
+    described
+        .into_iter()
+        .filter_map(|(arn, run)| report.keep(Some(&arn), run).flatten())
+        .collect()
 }
 
 /// A resource of the sweep: no creator event, but a `CreatedBy` tag written on create names

@@ -1,5 +1,5 @@
 //! lifecycle-tagger: tags ML resources for cost allocation, applies S3 lifecycle rules by data
-//! class, sets log retention and flags idle endpoints.
+//! class, sets log retention, flags idle endpoints and training jobs that could have used spot.
 
 mod apply;
 mod clients;
@@ -12,6 +12,7 @@ mod inferred_tags;
 mod plan;
 mod retention;
 mod run;
+mod training_cost;
 
 use std::process::ExitCode;
 

@@ -1,7 +1,7 @@
 //! The run's plan: a pure function of what was gathered, the configuration and the clock.
 //! Every finding, skip and write of the run is decided here, with the action ids and details
 //! the writes are reported under, and the metrics and headline (from what the writes
-//! changed, which `apply` counts).
+//! changed, which `apply` counts). Training cost findings are findings only.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +9,12 @@ use chrono::{DateTime, Utc};
 use sagekeeper_core::Severity;
 use sagekeeper_core::events::{ApiCall, ResourceRef};
 use sagekeeper_core::model::lifecycle::Rule;
+use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::sagemaker::catalog::Kind;
 use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
+use sagekeeper_core::sagemaker::jobs::TrainingRun;
 use sagekeeper_core::tagging::MAX_ARNS_PER_TAG_CALL;
 
 use crate::config::Config;
@@ -25,6 +27,7 @@ use crate::idle::{
 };
 use crate::inferred_tags::{self, TagPolicy};
 use crate::retention;
+use crate::training_cost::{self, TrainingPolicy};
 
 /// The finding for an endpoint whose idleness cannot be judged (never tagged idle, never
 /// deleted).
@@ -127,6 +130,10 @@ pub struct Found {
     pub missing_tags: usize,
     pub idle: usize,
     pub idle_monthly_usd: f64,
+    /// Training jobs that ran on on-demand capacity.
+    pub training_without_spot: usize,
+    /// What managed spot would have saved on those of them with a price and a run time.
+    pub spot_savings_usd: f64,
 }
 
 /// What the writes changed (or would change, in a dry run), counted by `apply`.
@@ -212,6 +219,13 @@ pub fn plan(gathered: &Gathered, config: &Config, now: DateTime<Utc>) -> Planned
         &policy,
         now,
         config,
+    );
+    training(
+        &mut plan,
+        &mut found,
+        &gathered.training,
+        &config.training_policy(),
+        &config.prices,
     );
     Planned {
         plan,
@@ -398,6 +412,25 @@ fn idle(
     }
 }
 
+/// Cost findings on the recent training jobs (see `training_cost`); never a write.
+fn training(
+    plan: &mut Plan<TagWrite>,
+    found: &mut Found,
+    runs: &[TrainingRun],
+    policy: &TrainingPolicy,
+    prices: &PriceTable,
+) {
+    for run in runs {
+        for finding in training_cost::judge(run, policy, prices) {
+            if finding.rule == training_cost::WITHOUT_SPOT {
+                found.training_without_spot += 1;
+            }
+            found.spot_savings_usd += finding.saving_usd.unwrap_or(0.0);
+            plan.finding(&run.arn, finding.rule, finding.severity, finding.message);
+        }
+    }
+}
+
 fn idle_message(candidate: &Candidate, verdict: &Idle, policy: &IdlePolicy) -> String {
     let traffic = match candidate.mode {
         InvocationMode::RealTime => "no invocations",
@@ -444,6 +477,14 @@ pub fn summary(found: &Found, changed: &Changed) -> (Vec<(&'static str, f64)>, S
                 "IdleEndpointsMonthlyCostUSD",
                 (found.idle_monthly_usd * 100.0).round() / 100.0,
             ),
+            (
+                "TrainingJobsWithoutSpot",
+                found.training_without_spot as f64,
+            ),
+            (
+                "EstimatedSpotSavingsUSD",
+                (found.spot_savings_usd * 100.0).round() / 100.0,
+            ),
         ]);
     } else if changed.buckets > 0 {
         metrics.push(("LifecycleRulesApplied", changed.buckets as f64));
@@ -474,6 +515,12 @@ pub fn summary(found: &Found, changed: &Changed) -> (Vec<(&'static str, f64)>, S
                 changed.deleted
             ));
         }
+        if found.training_without_spot > 0 {
+            parts.push(format!(
+                "{} training job(s) without spot, ~${:.2} spot would have saved",
+                found.training_without_spot, found.spot_savings_usd
+            ));
+        }
     }
     (metrics, parts.join("; "))
 }
@@ -493,6 +540,7 @@ mod tests {
     use crate::gather::Traffic;
     use crate::idle::tests::{candidate, invocations, now};
     use crate::inferred_tags::TagSources;
+    use crate::training_cost::tests::run as training_run;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         Config::from_env(&Env::from_pairs(pairs.iter().copied()), false).unwrap()
@@ -814,6 +862,37 @@ mod tests {
     }
 
     #[test]
+    fn training_jobs_get_cost_findings_on_their_arn_and_no_write() {
+        let on_demand = training_run("on-demand");
+        let mut unpriced = training_run("unpriced");
+        unpriced.instances = vec![("ml.trn9.huge".to_owned(), 1)];
+        let mut spot = training_run("spot");
+        spot.managed_spot = true;
+        spot.checkpoint_s3_uri = Some("s3://ckpt/spot".to_owned());
+        spot.max_wait_seconds = Some(172_800);
+        let gathered = Gathered {
+            sweep: true,
+            training: vec![on_demand.clone(), unpriced.clone(), spot],
+            ..Gathered::default()
+        };
+
+        let planned = plan(&gathered, &config(&[("SPOT_DISCOUNT", "0.5")]), now());
+
+        assert_eq!(
+            rules(&planned.plan),
+            [
+                (on_demand.arn.as_str(), "training-without-spot"),
+                (unpriced.arn.as_str(), "training-without-spot"),
+            ]
+        );
+        assert!(planned.plan.writes.is_empty());
+        let found = planned.found.unwrap();
+        assert_eq!(found.training_without_spot, 2);
+        // Only the priced run counts: 5400 s = 1.5 h × 2 × $0.23 = $0.69, half of it $0.345.
+        assert!((found.spot_savings_usd - 0.345).abs() < 1e-9);
+    }
+
+    #[test]
     fn add_tags_details_name_every_tag() {
         let write = TagWrite::AddTags {
             via: TagVia::SageMaker,
@@ -841,6 +920,7 @@ mod tests {
             missing_tags: 1,
             idle: 2,
             idle_monthly_usd: 335.804,
+            ..Found::default()
         };
         let (metrics, headline) = summary(&sweep, &changed);
         assert_eq!(
@@ -848,6 +928,22 @@ mod tests {
             "3 resource(s) would be tagged; 1 missing required tags; lifecycle rules would be set on 1 bucket(s); retention would be set on 2 log group(s); 2 idle endpoint(s), ~$335.80/month; 1 idle endpoint(s) would be deleted"
         );
         assert!(metrics.contains(&("IdleEndpointsMonthlyCostUSD", 335.8)));
+        assert!(metrics.contains(&("TrainingJobsWithoutSpot", 0.0)));
+        assert!(metrics.contains(&("EstimatedSpotSavingsUSD", 0.0)));
+        let (metrics, headline) = summary(
+            &Found {
+                training_without_spot: 2,
+                spot_savings_usd: 0.4834,
+                ..sweep.clone()
+            },
+            &changed,
+        );
+        assert!(
+            headline.ends_with("; 2 training job(s) without spot, ~$0.48 spot would have saved"),
+            "{headline}"
+        );
+        assert!(metrics.contains(&("TrainingJobsWithoutSpot", 2.0)));
+        assert!(metrics.contains(&("EstimatedSpotSavingsUSD", 0.48)));
         assert!(metrics.contains(&("IdleEndpointsDeleted", 1.0)));
 
         let create = Found::default();

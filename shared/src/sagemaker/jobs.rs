@@ -1,6 +1,6 @@
 //! Training, processing, transform and hyperparameter tuning jobs: list the active and recent
 //! ones, describe one into a plain [`Job`] (its encryption and network settings and its tags),
-//! stop one.
+//! describe a training job's run for its cost ([`TrainingRun`]), stop one.
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::{
@@ -388,6 +388,84 @@ async fn describe_tuning(client: &Client, name: &str) -> Result<Job, AwsError> {
     })
 }
 
+/// What a training job's cost depends on: what it ran on, for how long, and its spot and
+/// stopping settings. (No tags: what decides on cost needs none.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingRun {
+    pub name: String,
+    pub arn: String,
+    /// `InProgress`, `Completed`, `Failed`, `Stopping`, `Stopped`.
+    pub status: String,
+    /// (instance type, count): one entry, or one per instance group of a heterogeneous cluster.
+    pub instances: Vec<(String, i32)>,
+    pub managed_spot: bool,
+    pub checkpoint_s3_uri: Option<String>,
+    pub max_runtime_seconds: Option<i32>,
+    pub max_wait_seconds: Option<i32>,
+    /// Wall-clock seconds billed per instance (after spot savings); set once the job ended.
+    pub billable_seconds: Option<i32>,
+    /// Wall-clock seconds the job trained (spot interruptions included).
+    pub training_seconds: Option<i32>,
+    pub started: Option<DateTime<Utc>>,
+    pub ended: Option<DateTime<Utc>>,
+}
+
+/// DescribeTrainingJob into a [`TrainingRun`]; `None` when there is no such job.
+pub async fn describe_training_run(
+    client: &Client,
+    name: &str,
+) -> Result<Option<TrainingRun>, AwsError> {
+    let out = match client
+        .describe_training_job()
+        .training_job_name(name)
+        .send()
+        .await
+        .aws("DescribeTrainingJob")
+    {
+        Ok(out) => out,
+        Err(err) if super::is_not_found(&err) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let resources = out.resource_config();
+    let groups = resources.map(|r| r.instance_groups()).unwrap_or_default();
+    let instances = if groups.is_empty() {
+        resources
+            .and_then(|r| r.instance_type())
+            .map(|t| {
+                let count = resources.and_then(|r| r.instance_count()).unwrap_or(1);
+                vec![(t.as_str().to_owned(), count)]
+            })
+            .unwrap_or_default()
+    } else {
+        groups
+            .iter()
+            .filter_map(|g| Some((g.instance_type()?.as_str().to_owned(), g.instance_count()?)))
+            .collect()
+    };
+    let stopping = out.stopping_condition();
+    Ok(Some(TrainingRun {
+        name: out.training_job_name().unwrap_or(name).to_owned(),
+        arn: out.training_job_arn().unwrap_or_default().to_owned(),
+        status: out
+            .training_job_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        instances,
+        managed_spot: out.enable_managed_spot_training().unwrap_or(false),
+        checkpoint_s3_uri: out
+            .checkpoint_config()
+            .and_then(|c| c.s3_uri())
+            .filter(|uri| !uri.is_empty())
+            .map(str::to_owned),
+        max_runtime_seconds: stopping.and_then(|s| s.max_runtime_in_seconds()),
+        max_wait_seconds: stopping.and_then(|s| s.max_wait_time_in_seconds()),
+        billable_seconds: out.billable_time_in_seconds(),
+        training_seconds: out.training_time_in_seconds(),
+        started: out.training_start_time().and_then(super::to_chrono),
+        ended: out.training_end_time().and_then(super::to_chrono),
+    }))
+}
+
 /// Stops a running job. SageMaker keeps what the job wrote so far; a stopped training job
 /// keeps its checkpoints and can be retrained.
 pub async fn stop(client: &Client, kind: JobKind, name: &str) -> Result<(), AwsError> {
@@ -427,11 +505,13 @@ pub async fn stop(client: &Client, kind: JobKind, name: &str) -> Result<(), AwsE
 mod tests {
     use super::*;
     use aws_sdk_sagemaker::operation::describe_processing_job::DescribeProcessingJobOutput;
+    use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
     use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
     use aws_sdk_sagemaker::operation::stop_training_job::StopTrainingJobOutput;
     use aws_sdk_sagemaker::types::{
-        NetworkConfig, ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput,
-        ProcessingOutputConfig, ProcessingResources, Tag,
+        CheckpointConfig, InstanceGroup, NetworkConfig, ProcessingClusterConfig,
+        ProcessingInstanceType, ProcessingOutput, ProcessingOutputConfig, ProcessingResources,
+        ResourceConfig, StoppingCondition, Tag, TrainingInstanceType,
     };
     use aws_smithy_mocks::{mock, mock_client};
 
@@ -514,5 +594,79 @@ mod tests {
         assert_eq!(job.network_isolation, Some(false));
         assert_eq!(job.in_vpc, Some(false));
         assert_eq!(job.tags["DataClassification"], "Restricted");
+    }
+
+    // The emulator returns neither BillableTimeInSeconds nor TrainingTimeInSeconds and no
+    // instance groups, so a training run is also read from a mocked answer.
+    #[tokio::test]
+    async fn describes_a_training_run_with_its_groups_spot_settings_and_billed_time() {
+        let describe_rule = mock!(Client::describe_training_job)
+            .match_requests(|r| r.training_job_name() == Some("hetero"))
+            .then_output(|| {
+                DescribeTrainingJobOutput::builder()
+                    .training_job_name("hetero")
+                    .training_job_arn(
+                        "arn:aws:sagemaker:us-east-1:123456789012:training-job/hetero",
+                    )
+                    .training_job_status(TrainingJobStatus::Completed)
+                    .resource_config(
+                        ResourceConfig::builder()
+                            .instance_groups(
+                                InstanceGroup::builder()
+                                    .instance_group_name("gpu")
+                                    .instance_type(TrainingInstanceType::MlG5Xlarge)
+                                    .instance_count(2)
+                                    .build(),
+                            )
+                            .instance_groups(
+                                InstanceGroup::builder()
+                                    .instance_group_name("cpu")
+                                    .instance_type(TrainingInstanceType::MlC5Xlarge)
+                                    .instance_count(1)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .enable_managed_spot_training(true)
+                    .checkpoint_config(CheckpointConfig::builder().s3_uri("s3://c/h").build())
+                    .stopping_condition(
+                        StoppingCondition::builder()
+                            .max_runtime_in_seconds(3600)
+                            .max_wait_time_in_seconds(7200)
+                            .build(),
+                    )
+                    .billable_time_in_seconds(1200)
+                    .training_time_in_seconds(3000)
+                    .training_start_time(SmithyDateTime::from_secs(1_800_000_000))
+                    .training_end_time(SmithyDateTime::from_secs(1_800_003_000))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_sagemaker, [&describe_rule]);
+        let run = describe_training_run(&client, "hetero")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            run.instances,
+            [
+                ("ml.g5.xlarge".to_owned(), 2),
+                ("ml.c5.xlarge".to_owned(), 1)
+            ]
+        );
+        assert!(run.managed_spot);
+        assert_eq!(run.checkpoint_s3_uri.as_deref(), Some("s3://c/h"));
+        assert_eq!(
+            (run.max_runtime_seconds, run.max_wait_seconds),
+            (Some(3600), Some(7200))
+        );
+        assert_eq!(
+            (run.billable_seconds, run.training_seconds),
+            (Some(1200), Some(3000))
+        );
+        assert_eq!(
+            run.ended.unwrap() - run.started.unwrap(),
+            chrono::Duration::seconds(3000)
+        );
+        assert_eq!(run.status, "Completed");
     }
 }
