@@ -275,9 +275,32 @@ pub async fn seed_training_job(
     name: &str,
     tags: &[(&str, &str)],
 ) -> String {
+    use aws_sdk_sagemaker::types::StoppingCondition;
+    training_job_request(aws, account, name, 1)
+        .stopping_condition(
+            StoppingCondition::builder()
+                .max_runtime_in_seconds(86400)
+                .build(),
+        )
+        .set_tags(Some(sagemaker_tags_of(tags)))
+        .send()
+        .await
+        .expect("create the sample training job")
+        .training_job_arn
+        .expect("training job arn")
+}
+
+/// A CreateTrainingJob request for an XGBoost job named `name` on `count` × ml.m5.xlarge,
+/// running as `account`'s SageMakerExecutionRole; the caller adds the rest and sends it.
+pub fn training_job_request(
+    aws: &Aws,
+    account: &str,
+    name: &str,
+    count: i32,
+) -> aws_sdk_sagemaker::operation::create_training_job::builders::CreateTrainingJobFluentBuilder {
     use aws_sdk_sagemaker::types::{
-        AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition,
-        TrainingInputMode, TrainingInstanceType,
+        AlgorithmSpecification, OutputDataConfig, ResourceConfig, TrainingInputMode,
+        TrainingInstanceType,
     };
     aws.sagemaker()
         .create_training_job()
@@ -301,21 +324,10 @@ pub async fn seed_training_job(
         .resource_config(
             ResourceConfig::builder()
                 .instance_type(TrainingInstanceType::MlM5Xlarge)
-                .instance_count(1)
+                .instance_count(count)
                 .volume_size_in_gb(30)
                 .build(),
         )
-        .stopping_condition(
-            StoppingCondition::builder()
-                .max_runtime_in_seconds(86400)
-                .build(),
-        )
-        .set_tags(Some(sagemaker_tags_of(tags)))
-        .send()
-        .await
-        .expect("create the sample training job")
-        .training_job_arn
-        .expect("training job arn")
 }
 
 /// A function binary built by `cargo build --workspace --all-targets` (scripts/test.sh does).

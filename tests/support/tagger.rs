@@ -6,10 +6,7 @@ use std::process::Command;
 
 use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-use aws_sdk_sagemaker::types::{
-    AlgorithmSpecification, CheckpointConfig, OutputDataConfig, ResourceConfig, StoppingCondition,
-    TrainingInputMode, TrainingInstanceType,
-};
+use aws_sdk_sagemaker::types::{CheckpointConfig, StoppingCondition};
 
 use super::{Sandbox, emulator_url, repo_root};
 
@@ -100,35 +97,7 @@ pub struct TrainingSetup<'a> {
 /// neither BillableTimeInSeconds nor TrainingTimeInSeconds and its start time as end time);
 /// its ARN.
 pub async fn seed_training_run(sandbox: &Sandbox, name: &str, setup: TrainingSetup<'_>) -> String {
-    sandbox
-        .aws
-        .sagemaker()
-        .create_training_job()
-        .training_job_name(name)
-        .algorithm_specification(
-            AlgorithmSpecification::builder()
-                .training_image(
-                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-                )
-                .training_input_mode(TrainingInputMode::File)
-                .build(),
-        )
-        .role_arn(format!(
-            "arn:aws:iam::{}:role/SageMakerExecutionRole",
-            sandbox.account_id
-        ))
-        .output_data_config(
-            OutputDataConfig::builder()
-                .s3_output_path("s3://acme-ml-model-artifacts/churn/")
-                .build(),
-        )
-        .resource_config(
-            ResourceConfig::builder()
-                .instance_type(TrainingInstanceType::MlM5Xlarge)
-                .instance_count(setup.count)
-                .volume_size_in_gb(30)
-                .build(),
-        )
+    super::training_job_request(&sandbox.aws, &sandbox.account_id, name, setup.count)
         .stopping_condition(
             StoppingCondition::builder()
                 .set_max_runtime_in_seconds(setup.max_runtime_seconds)

@@ -5,7 +5,7 @@
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::{
     HyperParameterTrainingJobDefinition, HyperParameterTuningJobStatus, ProcessingJobStatus,
-    TrainingJobStatus, TransformJobStatus, VpcConfig,
+    ResourceConfig, TrainingJobStatus, TransformJobStatus, VpcConfig,
 };
 use aws_smithy_types::DateTime as SmithyDateTime;
 use chrono::{DateTime, Utc};
@@ -186,6 +186,24 @@ fn in_vpc(vpc: Option<&VpcConfig>) -> bool {
     vpc.is_some_and(|v| !v.subnets().is_empty())
 }
 
+/// (instance type, count): one entry, or one per group of a heterogeneous cluster (which
+/// lists its instances in groups instead of type and count).
+fn training_instances(resources: Option<&ResourceConfig>) -> Vec<(String, i32)> {
+    let groups = resources.map(|r| r.instance_groups()).unwrap_or_default();
+    if groups.is_empty() {
+        let count = resources.and_then(|r| r.instance_count()).unwrap_or(1);
+        resources
+            .and_then(|r| r.instance_type())
+            .map(|t| vec![(t.as_str().to_owned(), count)])
+            .unwrap_or_default()
+    } else {
+        groups
+            .iter()
+            .filter_map(|g| Some((g.instance_type()?.as_str().to_owned(), g.instance_count()?)))
+            .collect()
+    }
+}
+
 async fn describe_training(client: &Client, name: &str) -> Result<Job, AwsError> {
     let out = client
         .describe_training_job()
@@ -194,25 +212,9 @@ async fn describe_training(client: &Client, name: &str) -> Result<Job, AwsError>
         .await
         .aws("DescribeTrainingJob")?;
     let resources = out.resource_config();
-    let groups = resources.map(|r| r.instance_groups()).unwrap_or_default();
-    // A heterogeneous cluster lists its instances in groups instead of type and count.
-    let (instance_types, instance_count) = if groups.is_empty() {
-        (
-            resources
-                .and_then(|r| r.instance_type())
-                .map(|t| vec![t.as_str().to_owned()])
-                .unwrap_or_default(),
-            resources.and_then(|r| r.instance_count()).unwrap_or(1),
-        )
-    } else {
-        (
-            groups
-                .iter()
-                .filter_map(|g| g.instance_type().map(|t| t.as_str().to_owned()))
-                .collect(),
-            groups.iter().filter_map(|g| g.instance_count()).sum(),
-        )
-    };
+    let instances = training_instances(resources);
+    let instance_types = instances.iter().map(|(t, _)| t.clone()).collect();
+    let instance_count = instances.iter().map(|(_, n)| n).sum();
     Ok(Job {
         kind: JobKind::Training,
         name: out.training_job_name().unwrap_or(name).to_owned(),
@@ -415,33 +417,10 @@ pub async fn describe_training_run(
     client: &Client,
     name: &str,
 ) -> Result<Option<TrainingRun>, AwsError> {
-    let out = match client
-        .describe_training_job()
-        .training_job_name(name)
-        .send()
-        .await
-        .aws("DescribeTrainingJob")
-    {
-        Ok(out) => out,
-        Err(err) if super::is_not_found(&err) => return Ok(None),
-        Err(err) => return Err(err),
+    let Some(out) = super::training::describe_output(client, name).await? else {
+        return Ok(None);
     };
-    let resources = out.resource_config();
-    let groups = resources.map(|r| r.instance_groups()).unwrap_or_default();
-    let instances = if groups.is_empty() {
-        resources
-            .and_then(|r| r.instance_type())
-            .map(|t| {
-                let count = resources.and_then(|r| r.instance_count()).unwrap_or(1);
-                vec![(t.as_str().to_owned(), count)]
-            })
-            .unwrap_or_default()
-    } else {
-        groups
-            .iter()
-            .filter_map(|g| Some((g.instance_type()?.as_str().to_owned(), g.instance_count()?)))
-            .collect()
-    };
+    let instances = training_instances(out.resource_config());
     let stopping = out.stopping_condition();
     Ok(Some(TrainingRun {
         name: out.training_job_name().unwrap_or(name).to_owned(),

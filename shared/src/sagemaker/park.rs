@@ -256,9 +256,10 @@ impl TakeDown<'_> {
         }
     }
 
-    /// The part after a verified snapshot: deregisters autoscaling, then scales inference
-    /// components to zero, or describes the endpoint again and deletes it if it is still the
-    /// one the snapshot describes. True when it is down (or planned to be, in a dry run).
+    /// The part after a verified snapshot: holds an asynchronous endpoint (kept for restore)
+    /// at zero instances; otherwise deregisters autoscaling, then scales inference components
+    /// to zero, or describes the endpoint again and deletes it if it is still the one the
+    /// snapshot describes. True when it is down (or planned to be, in a dry run).
     pub async fn finish(
         &self,
         arn: &str,

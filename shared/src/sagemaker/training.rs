@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
 use aws_sdk_sagemaker::types::{
     AlgorithmSpecification, Channel, CheckpointConfig, CompressionType, DataSource,
     FileSystemAccessMode, FileSystemDataSource, FileSystemType, HubAccessConfig, InstanceGroup,
@@ -158,21 +159,31 @@ fn is_not_found(err: &AwsError) -> bool {
         && (err.message.contains("not found") || err.message.contains("Could not find"))
 }
 
-/// The job's complete definition with its tags; `None` when there is no such job.
-pub async fn describe(
+/// DescribeTrainingJob as SageMaker answers it; `None` when there is no such job.
+pub(super) async fn describe_output(
     client: &Client,
     name: &str,
-) -> Result<Option<DescribedTrainingJob>, AwsError> {
-    let out = match client
+) -> Result<Option<DescribeTrainingJobOutput>, AwsError> {
+    match client
         .describe_training_job()
         .training_job_name(name)
         .send()
         .await
         .aws("DescribeTrainingJob")
     {
-        Ok(out) => out,
-        Err(err) if is_not_found(&err) => return Ok(None),
-        Err(err) => return Err(err),
+        Ok(out) => Ok(Some(out)),
+        Err(err) if is_not_found(&err) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The job's complete definition with its tags; `None` when there is no such job.
+pub async fn describe(
+    client: &Client,
+    name: &str,
+) -> Result<Option<DescribedTrainingJob>, AwsError> {
+    let Some(out) = describe_output(client, name).await? else {
+        return Ok(None);
     };
     let arn = out.training_job_arn().unwrap_or_default().to_owned();
     // DescribeTrainingJob has no tags.
