@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: starts the local AWS emulator, seeds a small ML account (endpoints with and
 # without AutoShutdown, buckets with and without encryption, a training job without KMS, a
-# drift alarm), runs all four functions on the sample events in events/ exactly as an
-# operator would from a shell, and prints what they found and did.
+# drift alarm and the Model Monitor execution that raised it), runs all four functions on the
+# sample events in events/ exactly as an operator would from a shell, and prints what they
+# found and did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +21,9 @@ eval "$settings"
 out=.demo
 rm -rf "$out" && mkdir -p "$out"
 export AWS_ENDPOINT_URL="$url" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-# The emulator answers calls it lacks (e.g. ListMonitoringExecutions) with HTTP 500, which the
-# SDK retries; a short back-off keeps the demo quick.
+# The emulator answers a call it does not implement with HTTP 500, which the SDK retries; a
+# short back-off keeps the demo quick should a run meet one. (Model Monitor schedules and
+# executions are emulated: the drift retrainer reads the seeded execution's violations.)
 export RETRY_INITIAL_BACKOFF_MS=20
 export NOTIFY_TOPIC_ARN KMS_KEY_ARN STATE_BUCKET TIMEZONE=Europe/Madrid DEFAULT_SCHEDULE="Mon-Fri 08:00-19:00"
 

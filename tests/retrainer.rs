@@ -6,27 +6,32 @@
 //! alarms in events/ naming them, in a region no other test file uses.
 //!
 //! Not emulated, covered elsewhere with smithy mocks: pipeline executions that are still
-//! running and training-job name collisions (functions/drift-retrainer/src/run.rs), and
-//! `ListMonitoringExecutions` (shared/src/sagemaker/monitoring.rs). Where a test here needs
-//! a monitoring execution, `support::emulator_answering` answers that one call and passes
-//! every other to the emulator.
+//! running and training-job name collisions (functions/drift-retrainer/src/run.rs). Model
+//! Monitor schedules and executions are the emulator's (scripts/emulator/monitoring.py): a
+//! test seeds a schedule and makes executions of it with reserved tags on processing jobs.
 
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemaker::types::{
-    AppSpecification, ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput,
-    ProcessingOutputConfig, ProcessingResources, ProcessingS3Output, ProcessingS3UploadMode,
-    TrainingInstanceType,
+    AppSpecification, EndpointInput, MonitoringAppSpecification, MonitoringClusterConfig,
+    MonitoringInput, MonitoringJobDefinition, MonitoringOutput, MonitoringOutputConfig,
+    MonitoringResources, MonitoringS3Output, MonitoringScheduleConfig, MonitoringType,
+    ProcessingClusterConfig, ProcessingInstanceType, ProcessingOutput, ProcessingOutputConfig,
+    ProcessingResources, ProcessingS3Output, ProcessingS3UploadMode, TrainingInstanceType,
 };
-use chrono::{Duration, Timelike, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use sagekeeper_core::{Aws, Outcome, Severity};
 use serde_json::{Value, json};
 
 mod support;
 use support::reports::{ActionRecord, Finding, ReportExt};
-use support::retrain::{self, Alarm, IMAGE, REGION, ROLE, Shape, sample, source_job, write_event};
-use support::{ACCOUNT, Run, aws_in, emulator_answering, emulator_url, unique};
+use support::retrain::{self, Alarm, REGION, ROLE, Shape, sample, source_job, write_event};
+use support::{Run, aws_in, emulator_url, unique};
+
+/// The Model Monitor analyzer image in the tests' region (sa-east-1).
+const MONITOR_IMAGE: &str =
+    "539772159869.dkr.ecr.sa-east-1.amazonaws.com/sagemaker-model-monitor-analyzer";
 
 /// Nothing listens here: a run that made any AWS call would report a failed call.
 const CLOSED_ENDPOINT: &str = "http://127.0.0.1:9";
@@ -121,16 +126,85 @@ impl Account {
         bucket
     }
 
-    /// A processing job (what a monitoring execution is) whose output is `output_uri`, and an
-    /// endpoint answering `ListMonitoringExecutions` with it as the newest finished execution.
-    async fn monitoring_execution(&self, alarm: &Alarm, output_uri: &str) -> String {
+    /// The alarm's Model Monitor schedule: data quality on the alarm's endpoint, as the
+    /// emulator holds it (scripts/emulator/monitoring.py).
+    async fn monitoring_schedule(&self, alarm: &Alarm, output_uri: &str) {
+        let definition = MonitoringJobDefinition::builder()
+            .monitoring_inputs(
+                MonitoringInput::builder()
+                    .endpoint_input(
+                        EndpointInput::builder()
+                            .endpoint_name(&alarm.endpoint)
+                            .local_path("/opt/ml/processing/input/endpoint")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .monitoring_output_config(
+                MonitoringOutputConfig::builder()
+                    .monitoring_outputs(
+                        MonitoringOutput::builder()
+                            .s3_output(
+                                MonitoringS3Output::builder()
+                                    .s3_uri(output_uri)
+                                    .local_path("/opt/ml/processing/output")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .monitoring_resources(
+                MonitoringResources::builder()
+                    .cluster_config(
+                        MonitoringClusterConfig::builder()
+                            .instance_count(1)
+                            .instance_type(ProcessingInstanceType::MlM5Xlarge)
+                            .volume_size_in_gb(20)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .monitoring_app_specification(
+                MonitoringAppSpecification::builder()
+                    .image_uri(MONITOR_IMAGE)
+                    .build(),
+            )
+            .role_arn(ROLE)
+            .build();
+        self.aws
+            .sagemaker()
+            .create_monitoring_schedule()
+            .monitoring_schedule_name(&alarm.schedule)
+            .monitoring_schedule_config(
+                MonitoringScheduleConfig::builder()
+                    .monitoring_type(MonitoringType::DataQuality)
+                    .monitoring_job_definition(definition)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// An execution of the alarm's schedule, scheduled at `scheduled` with `status`, whose
+    /// reports are in `output_uri`: a processing job (what an execution is) with the
+    /// emulator's reserved tags, which make it an execution of the schedule.
+    async fn monitoring_execution(
+        &self,
+        alarm: &Alarm,
+        status: &str,
+        scheduled: DateTime<Utc>,
+        output_uri: &str,
+    ) {
         let job = unique("model-monitoring");
+        let scheduled = scheduled.timestamp().to_string();
         self.aws
             .sagemaker()
             .create_processing_job()
             .processing_job_name(&job)
             .role_arn(ROLE)
-            .app_specification(AppSpecification::builder().image_uri(IMAGE).build())
+            .app_specification(AppSpecification::builder().image_uri(MONITOR_IMAGE).build())
             .processing_resources(
                 ProcessingResources::builder()
                     .cluster_config(
@@ -158,23 +232,29 @@ impl Account {
                     )
                     .build(),
             )
+            .set_tags(Some(support::sagemaker_tags_of(&[
+                ("emulator:monitoring-schedule", &alarm.schedule),
+                ("emulator:execution-status", status),
+                ("emulator:scheduled-time", &scheduled),
+            ])))
             .send()
             .await
             .unwrap();
-        let scheduled = (alarm.at - Duration::hours(1)).timestamp();
-        let answer = json!({"MonitoringExecutionSummaries": [{
-            "MonitoringScheduleName": alarm.schedule,
-            "ScheduledTime": scheduled,
-            "CreationTime": scheduled,
-            "LastModifiedTime": scheduled + 600,
-            "MonitoringExecutionStatus": "CompletedWithViolations",
-            "ProcessingJobArn": format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/{job}"),
-            "EndpointName": alarm.endpoint,
-        }]});
-        emulator_answering(vec![(
-            "SageMaker.ListMonitoringExecutions",
-            answer.to_string(),
-        )])
+    }
+
+    /// Puts `fixture` (a file in tests/fixtures/) as `constraint_violations.json` under `prefix`.
+    async fn violations_file(&self, bucket: &str, prefix: &str, fixture: &str) {
+        self.aws
+            .s3()
+            .put_object()
+            .bucket(bucket)
+            .key(format!("{prefix}/constraint_violations.json"))
+            .body(ByteStream::from(
+                std::fs::read(support::repo_root().join("tests/fixtures").join(fixture)).unwrap(),
+            ))
+            .send()
+            .await
+            .unwrap();
     }
 }
 
@@ -266,10 +346,19 @@ async fn each_alarm_shape_starts_one_pipeline_execution_with_the_declared_parame
             )),
             "{headline}"
         );
-        // The emulator has no monitoring executions: the retrain starts without a report.
+        // No monitoring schedule or execution is seeded here: the retrain starts without a
+        // report (the tests below seed one).
         assert!(
             headline.ends_with("(violation report unavailable)"),
             "{headline}"
+        );
+        let drift = &finding(&run, "drift").message;
+        assert!(
+            drift.contains(&format!(
+                "no finished Model Monitor execution of schedule {} before the alarm",
+                alarm.schedule
+            )),
+            "{drift}"
         );
     }
 }
@@ -551,32 +640,58 @@ async fn the_violation_report_in_s3_is_summarized_in_the_notification_and_parame
         .await;
     let alarm = Alarm::new(&endpoint);
     let bucket = account.bucket().await;
-    let prefix = format!("monitoring/{endpoint}/{}/2026/11/20/17", alarm.schedule);
+    let output = format!("s3://{bucket}/monitoring/{endpoint}/{}", alarm.schedule);
+    account.monitoring_schedule(&alarm, &output).await;
+    // The execution that raised the alarm, an hour before it, with its report.
+    let hour = alarm.at - Duration::hours(1);
+    let prefix = format!(
+        "monitoring/{endpoint}/{}/{}",
+        alarm.schedule,
+        hour.format("%Y/%m/%d/%H")
+    );
     account
-        .aws
-        .s3()
-        .put_object()
-        .bucket(&bucket)
-        .key(format!("{prefix}/constraint_violations.json"))
-        .body(ByteStream::from(
-            std::fs::read(support::repo_root().join("tests/fixtures/constraint_violations.json"))
-                .unwrap(),
-        ))
-        .send()
-        .await
-        .unwrap();
-    let endpoint_url = account
-        .monitoring_execution(&alarm, &format!("s3://{bucket}/{prefix}"))
+        .violations_file(&bucket, &prefix, "constraint_violations.json")
+        .await;
+    account
+        .monitoring_execution(
+            &alarm,
+            "CompletedWithViolations",
+            hour,
+            &format!("s3://{bucket}/{prefix}"),
+        )
+        .await;
+    // Around it, executions the retrainer must pass over: an older one without violations,
+    // one still running and one scheduled after the alarm (neither with a report).
+    for (status, scheduled, hour_dir) in [
+        ("Completed", alarm.at - Duration::hours(2), "older"),
+        ("InProgress", alarm.at - Duration::minutes(5), "running"),
+        (
+            "CompletedWithViolations",
+            alarm.at + Duration::hours(1),
+            "later",
+        ),
+    ] {
+        account
+            .monitoring_execution(&alarm, status, scheduled, &format!("{output}/{hour_dir}"))
+            .await;
+    }
+    account
+        .violations_file(
+            &bucket,
+            &format!("monitoring/{endpoint}/{}/older", alarm.schedule),
+            "constraint_violations_none.json",
+        )
         .await;
     let inbox = support::Inbox::new(&account.aws).await;
 
-    let run = account.run_at(
-        &endpoint_url,
+    let run = account.run(
         &alarm.write(Shape::EventBridge),
         &[("NOTIFY_TOPIC_ARN", inbox.topic_arn.as_str())],
     );
-    assert_eq!(run.code(), 0, "{}\n{}", run.json, run.stderr());
 
+    let named = "(violations in 6 features: merchant_category, total_amount, card_age_days, hour_of_day, device_type and 1 more)";
+    let headline = run.report().headline.as_deref().unwrap();
+    assert!(headline.ends_with(named), "{headline}");
     let report_uri = format!("s3://{bucket}/{prefix}/constraint_violations.json");
     let executions = account.executions(&pipeline).await;
     assert_eq!(executions.len(), 1);
@@ -604,12 +719,7 @@ async fn the_violation_report_in_s3_is_summarized_in_the_notification_and_parame
         )),
         "{text}"
     );
-    assert!(
-        text.contains(
-            "(violations in 6 features: merchant_category, total_amount, card_age_days, hour_of_day, device_type and 1 more)"
-        ),
-        "{text}"
-    );
+    assert!(text.contains(named), "{text}");
     assert!(
         text.contains("baseline_drift_check ×4, categorical_values_check ×1"),
         "{text}"
@@ -643,12 +753,18 @@ async fn a_missing_or_unreadable_violation_report_is_reported_unavailable_and_th
             .endpoint_retrained_by_pipeline(&endpoint, &["ViolatedFeatures", "ViolationReportUri"])
             .await;
         let alarm = Alarm::new(&endpoint);
-        let endpoint_url = account
-            .monitoring_execution(&alarm, &format!("s3://{bucket}/{prefix}"))
+        let output = format!("s3://{bucket}/{prefix}");
+        account.monitoring_schedule(&alarm, &output).await;
+        account
+            .monitoring_execution(
+                &alarm,
+                "CompletedWithViolations",
+                alarm.at - Duration::hours(1),
+                &output,
+            )
             .await;
 
-        let run = account.run_at(&endpoint_url, &alarm.write(Shape::Sns), &[]);
-        assert_eq!(run.code(), 0, "{}\n{}", run.json, run.stderr());
+        let run = account.run(&alarm.write(Shape::Sns), &[]);
         assert_eq!(only_action(&run).outcome, Outcome::Done);
         let drift = finding(&run, "drift").message.clone();
         let report_uri = format!("s3://{bucket}/{prefix}/constraint_violations.json");
@@ -667,6 +783,69 @@ async fn a_missing_or_unreadable_violation_report_is_reported_unavailable_and_th
             "{:?}",
             executions[0].parameters
         );
+    }
+}
+
+/// The control beside the report tests: when the latest finished execution before the alarm
+/// found no violations, or there is none (a failed one, one after the alarm), no features are
+/// named, although each execution's output holds a report.
+#[tokio::test]
+async fn without_a_violating_execution_before_the_alarm_no_features_are_named() {
+    let account = Account::new().await;
+    let bucket = account.bucket().await;
+    for (status, hours_after_alarm, fixture) in [
+        ("Completed", -1, "constraint_violations_none.json"),
+        ("Failed", -1, "constraint_violations.json"),
+        ("CompletedWithViolations", 1, "constraint_violations.json"),
+    ] {
+        let endpoint = unique("fraud");
+        let pipeline = account
+            .endpoint_retrained_by_pipeline(&endpoint, &["ViolatedFeatures", "ViolationReportUri"])
+            .await;
+        let alarm = Alarm::new(&endpoint);
+        let prefix = format!("monitoring/{endpoint}");
+        let output = format!("s3://{bucket}/{prefix}");
+        account.monitoring_schedule(&alarm, &output).await;
+        account.violations_file(&bucket, &prefix, fixture).await;
+        let scheduled = alarm.at + Duration::hours(hours_after_alarm);
+        account
+            .monitoring_execution(&alarm, status, scheduled, &output)
+            .await;
+
+        let run = account.run(&alarm.write(Shape::EventBridge), &[]);
+        assert_eq!(only_action(&run).outcome, Outcome::Done, "{status}");
+        let headline = run.report().headline.as_deref().unwrap();
+        let drift = &finding(&run, "drift").message;
+        let parameters = &account.executions(&pipeline).await[0].parameters;
+        if status == "Completed" {
+            let report_uri = format!("{output}/constraint_violations.json");
+            assert!(
+                headline.ends_with("(the latest monitoring report lists no violations)"),
+                "{headline}"
+            );
+            assert!(
+                drift.contains(&format!("{report_uri} lists no violations")),
+                "{drift}"
+            );
+            assert_eq!(
+                parameters,
+                &[("ViolationReportUri".to_owned(), report_uri)],
+                "no ViolatedFeatures"
+            );
+        } else {
+            assert!(
+                headline.ends_with("(violation report unavailable)"),
+                "{status}: {headline}"
+            );
+            assert!(
+                drift.contains(&format!(
+                    "no finished Model Monitor execution of schedule {} before the alarm",
+                    alarm.schedule
+                )),
+                "{status}: {drift}"
+            );
+            assert!(parameters.is_empty(), "{status}: {parameters:?}");
+        }
     }
 }
 

@@ -5,6 +5,7 @@ Names match events/ (see events/README.md).
 """
 import datetime
 import json
+import pathlib
 import sys
 
 import boto3
@@ -13,6 +14,8 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecutionRole"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+MONITOR_IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures"
 
 
 def client(service, url):
@@ -41,6 +44,64 @@ def endpoint(sm, name, instance_type, count, endpoint_tags):
         }],
     )
     return sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=endpoint_tags)["EndpointArn"]
+
+
+def monitoring(sm, s3, key_arn):
+    """The Model Monitor data-quality schedule behind the drift alarm, and its execution of
+    17:00 on 20 November that raised it (the alarm changed at 18:04, see events/): a processing
+    job that the emulator's reserved tags make an execution of the schedule
+    (scripts/emulator/monitoring.py), whose output holds the constraint_violations.json the
+    drift-retrainer names the drifted features from."""
+    schedule = "fraud-detector-dev-data-quality"
+    # SageMaker's default bucket, where the SageMaker Python SDK has Model Monitor write its
+    # reports; exempt from the TLS-only rule like the state bucket, for the same reason: the
+    # drift-retrainer reads the reports from it over the emulator's plain HTTP.
+    bucket, prefix = f"sagemaker-{REGION}-{ACCOUNT}", f"monitoring/fraud-detector-dev/{schedule}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+        "BucketKeyEnabled": True}]})
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [
+        {"Key": "Team", "Value": "fraud"},
+        {"Key": "sagekeeper:exempt", "Value": "s3-deny-insecure-transport"},
+        {"Key": "sagekeeper:exempt-reason", "Value": "local emulator serves plain HTTP only"}]})
+    reports = f"s3://{bucket}/{prefix}"
+    cluster = {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20, "VolumeKmsKeyId": key_arn}
+    sm.create_monitoring_schedule(MonitoringScheduleName=schedule, MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+        "MonitoringType": "DataQuality",
+        "MonitoringJobDefinition": {
+            "BaselineConfig": {
+                "ConstraintsResource": {"S3Uri": f"s3://{bucket}/monitoring/fraud-detector-dev/baseline/constraints.json"},
+                "StatisticsResource": {"S3Uri": f"s3://{bucket}/monitoring/fraud-detector-dev/baseline/statistics.json"}},
+            "MonitoringInputs": [{"EndpointInput": {
+                "EndpointName": "fraud-detector-dev", "LocalPath": "/opt/ml/processing/input/endpoint"}}],
+            "MonitoringOutputConfig": {"KmsKeyId": key_arn, "MonitoringOutputs": [{"S3Output": {
+                "S3Uri": reports, "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+            "MonitoringResources": {"ClusterConfig": cluster},
+            "MonitoringAppSpecification": {"ImageUri": MONITOR_IMAGE},
+            "RoleArn": ROLE}},
+        Tags=[{"Key": "Team", "Value": "fraud"}])
+    hour = datetime.datetime(2026, 11, 20, 17, 0, tzinfo=datetime.timezone.utc)
+    output = f"{prefix}/{hour:%Y/%m/%d/%H}"
+    s3.put_object(Bucket=bucket, Key=f"{output}/constraint_violations.json",
+                  Body=(FIXTURES / "constraint_violations.json").read_bytes())
+    sm.create_processing_job(
+        ProcessingJobName=f"model-monitoring-{hour:%Y%m%d%H%M}-7f3c2a91",
+        RoleArn=ROLE,
+        AppSpecification={"ImageUri": MONITOR_IMAGE},
+        ProcessingResources={"ClusterConfig": cluster},
+        ProcessingOutputConfig={"KmsKeyId": key_arn, "Outputs": [{"OutputName": "result", "S3Output": {
+            "S3Uri": f"s3://{bucket}/{output}", "LocalPath": "/opt/ml/processing/output",
+            "S3UploadMode": "EndOfJob"}}]},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        Tags=[{"Key": "Team", "Value": "fraud"},
+              {"Key": "emulator:monitoring-schedule", "Value": schedule},
+              {"Key": "emulator:execution-status", "Value": "CompletedWithViolations"},
+              {"Key": "emulator:scheduled-time", "Value": str(int(hour.timestamp()))}],
+    )
 
 
 MEMBERS = {"210987654321": "ml-research", "345678901234": "ml-prod"}
@@ -192,6 +253,7 @@ def main(url):
         Threshold=0.2, ComparisonOperator="GreaterThanThreshold",
         Dimensions=[{"Name": "Endpoint", "Value": "fraud-detector-dev"},
                     {"Name": "MonitoringSchedule", "Value": "fraud-detector-dev-data-quality"}])
+    monitoring(sm, s3, key_arn)
 
     # Notifications: the topic the functions publish to, read back through a subscribed queue.
     topic = sns.create_topic(Name="sagekeeper-notifications")["TopicArn"]
