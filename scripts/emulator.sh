@@ -34,11 +34,15 @@ case "${1:-}" in
     nohup .venv/bin/python scripts/emulator/server.py -H 127.0.0.1 -p "$port" > "$dir/moto.log" 2>&1 &
     echo $! > "$dir/pid"
     echo "$url" > "$dir/url"
-    for _ in $(seq 1 100); do
+    # Up to 60 s: on a loaded machine, importing moto and the extensions takes a while.
+    for _ in $(seq 1 600); do
       if answers "$url"; then echo "$url"; exit 0; fi
       kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
       sleep 0.1
     done
+    # Never leave a server behind that nothing records.
+    kill "$(cat "$dir/pid")" 2>/dev/null || true
+    rm -f "$dir/pid" "$dir/url"
     echo "emulator: moto did not start; its log:" >&2
     cat "$dir/moto.log" >&2
     exit 1

@@ -110,7 +110,8 @@ async fn processing_output(client: &Client, job_arn: &str) -> Result<Option<Stri
         .find_map(|o| o.s3_output().and_then(|s| s.s3_uri()).map(str::to_owned)))
 }
 
-/// Mocks, because the emulator has no monitoring schedules or executions.
+/// Mocks for the answers the emulator does not give (e.g. a summary without a processing
+/// job); tests/retrainer.rs covers the rest against the emulator's monitoring executions.
 #[cfg(test)]
 mod tests {
     use super::*;
