@@ -1151,3 +1151,319 @@ async fn scheduled_scaling_suspended(account: &Account, endpoint: &str) -> Optio
         .suspended_state()?
         .scheduled_scaling_suspended()
 }
+
+// --- Studio ------------------------------------------------------------------------------
+
+use aws_sdk_sagemaker::types::{AppInstanceType, AppType};
+use support::studio::{
+    LAST_USER_ACTIVITY, Owner, app_state, delete_app, seed_app, seed_domain, seed_profile,
+    seed_space,
+};
+
+const IMAGE: &str = "arn:aws:sagemaker:us-west-2:081325390199:image/sagemaker-distribution-cpu";
+const LCC: &str = "arn:aws:sagemaker:us-west-2:123456789012:studio-lifecycle-config/pip-install";
+/// 2026-11-23 04:00 UTC, three hours before MORNING (08:05 Madrid = 07:05 UTC).
+const DAWN_EPOCH: &str = "1795406400";
+/// 2026-11-23 07:00 UTC, five minutes before MORNING.
+const JUST_NOW_EPOCH: &str = "1795417200";
+
+fn spec_of(instance: &str) -> Option<(String, String, String)> {
+    Some((instance.to_owned(), IMAGE.to_owned(), LCC.to_owned()))
+}
+
+#[tokio::test]
+async fn studio_spaces_are_parked_at_night_and_prewarmed_in_the_morning() {
+    let account = Account::new("us-west-2").await;
+    let aws = &account.aws;
+    // Opted in through the domain: `lab` inherits, `code` says so itself, `mine` opts out.
+    let domain = seed_domain(aws, &unique("ml"), &[("AutoShutdown", "true")]).await;
+    seed_space(aws, &domain, "lab", &[]).await;
+    seed_space(aws, &domain, "code", &[("AutoShutdown", "true")]).await;
+    seed_space(aws, &domain, "stopped", &[]).await;
+    seed_space(aws, &domain, "mine", &[("AutoShutdown", "false")]).await;
+    let lab = (AppInstanceType::MlT3Large, IMAGE, LCC);
+    let code = (AppInstanceType::MlM5Large, IMAGE, LCC);
+    let lab_arn = seed_app(
+        aws,
+        &domain,
+        Owner::Space("lab"),
+        AppType::JupyterLab,
+        Some(lab.clone()),
+        &[],
+    )
+    .await;
+    let code_arn = seed_app(
+        aws,
+        &domain,
+        Owner::Space("code"),
+        AppType::CodeEditor,
+        Some(code),
+        &[],
+    )
+    .await;
+    seed_app(
+        aws,
+        &domain,
+        Owner::Space("stopped"),
+        AppType::JupyterLab,
+        Some(lab.clone()),
+        &[],
+    )
+    .await;
+    delete_app(aws, &domain, Owner::Space("stopped"), AppType::JupyterLab).await;
+    seed_app(
+        aws,
+        &domain,
+        Owner::Space("mine"),
+        AppType::JupyterLab,
+        Some(lab.clone()),
+        &[],
+    )
+    .await;
+    // Control: a domain without the tag, its space's app running.
+    let other = seed_domain(aws, &unique("other"), &[("Team", "ml")]).await;
+    seed_space(aws, &other, "lab", &[]).await;
+    seed_app(
+        aws,
+        &other,
+        Owner::Space("lab"),
+        AppType::JupyterLab,
+        Some(lab),
+        &[],
+    )
+    .await;
+
+    let run = account.run(EVENING, &[], &[]);
+    for arn in [&lab_arn, &code_arn] {
+        assert_eq!(
+            run.report().outcomes_for(arn),
+            [
+                ("write-snapshot", Outcome::Done),
+                ("delete-app", Outcome::Done)
+            ],
+            "{}",
+            run.json
+        );
+    }
+    assert_eq!(writes(&run).len(), 4, "{}", run.json);
+    let status = |domain: String, space: &'static str, app_type: AppType| async move {
+        app_state(aws, &domain, Owner::Space(space), app_type)
+            .await
+            .0
+    };
+    assert_eq!(
+        status(domain.clone(), "lab", AppType::JupyterLab).await,
+        "Deleted"
+    );
+    assert_eq!(
+        status(domain.clone(), "code", AppType::CodeEditor).await,
+        "Deleted"
+    );
+    assert_eq!(
+        status(domain.clone(), "mine", AppType::JupyterLab).await,
+        "InService"
+    );
+    assert_eq!(
+        status(other.clone(), "lab", AppType::JupyterLab).await,
+        "InService"
+    );
+    let mut keys = account.object_keys("snapshots/studio/").await;
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("snapshots/studio/{domain}/space/code/CodeEditor/default.json"),
+            format!("snapshots/studio/{domain}/space/lab/JupyterLab/default.json"),
+        ]
+    );
+    assert_eq!(run.report().metric("StudioAppsParked"), Some(2.0));
+    assert_eq!(
+        run.report().metric("EstimatedHourlySavingsUSD"),
+        Some(0.22),
+        "ml.t3.large $0.10/h + ml.m5.large $0.115/h"
+    );
+    let again = account.run(EVENING, &[], &[]);
+    assert!(writes(&again).is_empty(), "{}", again.json);
+    assert_eq!(
+        again.report().metric("StudioAppsParked"),
+        Some(2.0),
+        "still parked"
+    );
+
+    let run = account.run(MORNING, &[], &[]);
+    for arn in [&lab_arn, &code_arn] {
+        assert_eq!(
+            run.report().outcomes_for(arn),
+            [
+                ("create-app", Outcome::Done),
+                ("archive-snapshot", Outcome::Done)
+            ],
+            "{}",
+            run.json
+        );
+    }
+    assert_eq!(
+        writes(&run).len(),
+        4,
+        "only the two parked apps: {}",
+        run.json
+    );
+    let lab_now = app_state(aws, &domain, Owner::Space("lab"), AppType::JupyterLab).await;
+    assert_eq!(lab_now, ("InService".to_owned(), spec_of("ml.t3.large")));
+    let code_now = app_state(aws, &domain, Owner::Space("code"), AppType::CodeEditor).await;
+    assert_eq!(code_now, ("InService".to_owned(), spec_of("ml.m5.large")));
+    assert_eq!(
+        status(domain.clone(), "stopped", AppType::JupyterLab).await,
+        "Deleted",
+        "not running at park time: not started"
+    );
+    assert!(account.object_keys("snapshots/").await.is_empty());
+    assert_eq!(account.object_keys("archive/studio/").await.len(), 2);
+    let again = account.run(MORNING, &[], &[]);
+    assert!(writes(&again).is_empty(), "{}", again.json);
+}
+
+#[tokio::test]
+async fn canvas_is_closed_at_night_and_not_reopened() {
+    let account = Account::new("us-west-2").await;
+    let aws = &account.aws;
+    let domain = seed_domain(aws, &unique("canvas"), &[]).await;
+    seed_profile(aws, &domain, "ana", &[("AutoShutdown", "true")]).await;
+    seed_profile(aws, &domain, "bo", &[]).await;
+    let ana = seed_app(aws, &domain, Owner::User("ana"), AppType::Canvas, None, &[]).await;
+    seed_app(aws, &domain, Owner::User("bo"), AppType::Canvas, None, &[]).await;
+
+    let run = account.run(EVENING, &[], &[]);
+    let actions = run.report().actions_for(&ana);
+    assert_eq!(actions.len(), 1, "{}", run.json);
+    assert_eq!(actions[0].action, "close-canvas");
+    assert_eq!(actions[0].outcome, Outcome::Done);
+    assert_eq!(
+        actions[0].detail.as_deref(),
+        Some(format!("Canvas session of user ana closed (domain {domain}), ~$1.90/h").as_str())
+    );
+    assert_eq!(run.report().metric("CanvasSessionsClosed"), Some(1.0));
+    assert_eq!(run.report().metric("EstimatedHourlySavingsUSD"), Some(1.9));
+    assert!(
+        run.report()
+            .headline
+            .as_deref()
+            .unwrap()
+            .contains("1 Canvas session(s)")
+    );
+    let state = |user| app_state(aws, &domain, Owner::User(user), AppType::Canvas);
+    assert_eq!(state("ana").await.0, "Deleted");
+    assert_eq!(state("bo").await.0, "InService", "bo did not opt in");
+    assert!(
+        account.object_keys("snapshots/").await.is_empty(),
+        "no snapshot"
+    );
+
+    let run = account.run(MORNING, &[], &[]);
+    assert!(writes(&run).is_empty(), "{}", run.json);
+    assert_eq!(state("ana").await.0, "Deleted", "never reopened");
+}
+
+#[tokio::test]
+async fn an_idle_studio_app_is_parked_in_hours_and_not_prewarmed() {
+    let account = Account::new("us-west-2").await;
+    let aws = &account.aws;
+    let domain = seed_domain(aws, &unique("idle"), &[("AutoShutdown", "true")]).await;
+    seed_space(aws, &domain, "idle", &[]).await;
+    seed_space(aws, &domain, "busy", &[]).await;
+    let spec = Some((AppInstanceType::MlT3Large, IMAGE, LCC));
+    let idle = seed_app(
+        aws,
+        &domain,
+        Owner::Space("idle"),
+        AppType::JupyterLab,
+        spec.clone(),
+        &[(LAST_USER_ACTIVITY, DAWN_EPOCH)],
+    )
+    .await;
+    seed_app(
+        aws,
+        &domain,
+        Owner::Space("busy"),
+        AppType::JupyterLab,
+        spec,
+        &[(LAST_USER_ACTIVITY, JUST_NOW_EPOCH)],
+    )
+    .await;
+
+    // Control: idle shutdown is off by default.
+    let run = account.run(MORNING, &[], &[]);
+    assert!(writes(&run).is_empty(), "{}", run.json);
+
+    let idle_env = [("STUDIO_IDLE_MINUTES", "60")];
+    let run = account.run(MORNING, &[], &idle_env);
+    assert_eq!(
+        run.report().outcomes_for(&idle),
+        [
+            ("write-snapshot", Outcome::Done),
+            ("delete-app", Outcome::Done)
+        ],
+        "{}",
+        run.json
+    );
+    assert_eq!(writes(&run).len(), 2, "the busy app stays: {}", run.json);
+    let state = |space| app_state(aws, &domain, Owner::Space(space), AppType::JupyterLab);
+    assert_eq!(state("idle").await.0, "Deleted");
+    assert_eq!(state("busy").await.0, "InService");
+    let key = format!("snapshots/studio/{domain}/space/idle/JupyterLab/default.json");
+    let snapshot: Value = serde_json::from_str(&object_text(&account, &key).await).unwrap();
+    assert_eq!(snapshot["prewarm"], Value::Bool(false), "{snapshot}");
+
+    // Later in the window, and the next morning: not pre-warmed.
+    let run = account.run(MORNING, &[], &idle_env);
+    assert!(writes(&run).is_empty(), "{}", run.json);
+    assert_eq!(state("idle").await.0, "Deleted");
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_no_studio_app() {
+    let account = Account::new("us-west-2").await;
+    let aws = &account.aws;
+    let domain = seed_domain(aws, &unique("dry"), &[("AutoShutdown", "true")]).await;
+    seed_space(aws, &domain, "lab", &[]).await;
+    seed_profile(aws, &domain, "ana", &[]).await;
+    let spec = Some((AppInstanceType::MlT3Large, IMAGE, LCC));
+    let lab = seed_app(
+        aws,
+        &domain,
+        Owner::Space("lab"),
+        AppType::JupyterLab,
+        spec,
+        &[],
+    )
+    .await;
+    let canvas = seed_app(aws, &domain, Owner::User("ana"), AppType::Canvas, None, &[]).await;
+
+    let run = account.run(EVENING, &["--dry-run"], &[]);
+    assert_eq!(
+        run.report().outcomes_for(&lab),
+        [
+            ("write-snapshot", Outcome::Planned),
+            ("delete-app", Outcome::Planned)
+        ],
+        "{}",
+        run.json
+    );
+    assert_eq!(
+        run.report().outcomes_for(&canvas),
+        [("close-canvas", Outcome::Planned)]
+    );
+    assert_eq!(
+        app_state(aws, &domain, Owner::Space("lab"), AppType::JupyterLab)
+            .await
+            .0,
+        "InService"
+    );
+    assert_eq!(
+        app_state(aws, &domain, Owner::User("ana"), AppType::Canvas)
+            .await
+            .0,
+        "InService"
+    );
+    assert!(account.object_keys("snapshots/").await.is_empty());
+}

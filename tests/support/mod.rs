@@ -23,6 +23,7 @@ pub mod faultproxy;
 pub mod parking;
 pub mod reports;
 pub mod retrain;
+pub mod studio;
 pub mod tagger;
 
 pub const ACCOUNT: &str = "123456789012";

@@ -5,21 +5,26 @@ use chrono::{DateTime, Utc};
 use sagekeeper_core::autoscaling::{self, ScalingError};
 use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
+use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::s3::state::Expect;
+use sagekeeper_core::s3::state::StateError;
 use sagekeeper_core::sagemaker;
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks::{self, Notebook};
 use sagekeeper_core::sagemaker::park::{self, Keep, Running, TakeDown, TakenDown};
+use sagekeeper_core::sagemaker::studio::{self as studio_api, AppSnapshot};
 use sagekeeper_core::{Report, Severity};
 
 use crate::clients::Clients;
 use crate::config::NAME;
 use crate::gather;
 use crate::model::EndpointState;
+use crate::model::StudioApp;
 use crate::plan::{self, Converge, EndpointStep, NotebookStep, Parked, Write};
 use crate::policy::{Desired, SNOOZE_TAG};
+use crate::studio::{self, AppStep};
 
 /// Carries out the run's writes in order; returns what they parked.
 pub async fn apply(
@@ -50,6 +55,9 @@ pub async fn apply(
                 if self::notebook(clients, &notebook, step, report).await {
                     parked.notebook(&notebook, prices);
                 }
+            }
+            Write::StudioApp { app, step } => {
+                studio_app(clients, prices, &app, step, now, report, &mut parked).await;
             }
         }
     }
@@ -341,4 +349,100 @@ async fn notebook(
             false
         }
     }
+}
+
+/// Runs one Studio app step; what it parks or closes counts in `parked`.
+async fn studio_app(
+    clients: &Clients,
+    prices: &PriceTable,
+    app: &StudioApp,
+    step: AppStep,
+    now: DateTime<Utc>,
+    report: &mut Report,
+    parked: &mut Parked,
+) {
+    match step {
+        AppStep::Park { prewarm } => {
+            let snapshot = studio::snapshot_of(app, prewarm, now, NAME);
+            let unchanged = app.snapshot.as_ref().is_some_and(|s| s.same_as(&snapshot));
+            if !unchanged {
+                let location = clients.state.location(&snapshot.key());
+                let write = write_app_snapshot(clients, &snapshot, app.snapshot_expect());
+                if !report
+                    .attempt_with(&app.arn, "write-snapshot", Some(location), write)
+                    .await
+                {
+                    return;
+                }
+            }
+            let detail = Some(studio::app_detail(&app.key, &snapshot.spec));
+            let delete = studio_api::delete_app(&clients.sagemaker, &app.key);
+            if report
+                .attempt_with(&app.arn, "delete-app", detail, delete)
+                .await
+            {
+                parked.studio_app(&snapshot.spec, prices);
+            }
+        }
+        AppStep::CloseCanvas => {
+            let detail = Some(studio::canvas_detail(&app.key, prices));
+            let delete = studio_api::delete_app(&clients.sagemaker, &app.key);
+            if report
+                .attempt_with(&app.arn, "close-canvas", detail, delete)
+                .await
+            {
+                parked.canvas(prices);
+            }
+        }
+        AppStep::Prewarm => {
+            let Some(snapshot) = &app.snapshot else {
+                return;
+            };
+            let detail = Some(studio::app_detail(&app.key, &snapshot.spec));
+            let no_tags = Tags::new();
+            let create =
+                studio_api::create_app(&clients.sagemaker, &app.key, &snapshot.spec, &no_tags);
+            if report
+                .attempt_with(&app.arn, "create-app", detail, create)
+                .await
+            {
+                archive_app_snapshot(clients, app, snapshot, report).await;
+            }
+        }
+        AppStep::Archive => {
+            if let Some(snapshot) = &app.snapshot {
+                archive_app_snapshot(clients, app, snapshot, report).await;
+            }
+        }
+    }
+}
+
+/// Writes and verifies an app's snapshot under `expect`. A conflict means another run wrote
+/// it meanwhile: read it again, and go on if it records the same app.
+async fn write_app_snapshot(
+    clients: &Clients,
+    snapshot: &AppSnapshot,
+    expect: Expect,
+) -> Result<(), StateError> {
+    let key = snapshot.key();
+    match clients.state.put_verified_if(&key, snapshot, &expect).await {
+        Err(err @ StateError::Conflict { .. }) => {
+            match clients.state.get_json::<AppSnapshot>(&key).await? {
+                Some(theirs) if theirs.same_as(snapshot) => Ok(()),
+                _ => Err(err),
+            }
+        }
+        done => done,
+    }
+}
+
+async fn archive_app_snapshot(
+    clients: &Clients,
+    app: &StudioApp,
+    snapshot: &AppSnapshot,
+    report: &mut Report,
+) {
+    let (key, archive_key) = (snapshot.key(), snapshot.archive_key());
+    let archive = clients.state.archive(&key, &archive_key);
+    report.perform(&app.arn, "archive-snapshot", archive).await;
 }

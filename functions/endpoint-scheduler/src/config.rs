@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use sagekeeper_core::model::pricing::PriceTable;
+use sagekeeper_core::model::pricing::{CANVAS_SESSION, PriceTable};
 use sagekeeper_core::run::function::Settings;
 use sagekeeper_core::{CommonConfig, ConfigError, Env};
 
@@ -33,6 +33,9 @@ pub struct Config {
     pub price_overrides: BTreeMap<String, f64>,
     /// The built-in prices with `price_overrides` applied.
     pub prices: PriceTable,
+    /// `STUDIO_IDLE_MINUTES`: within hours, a Studio app with no user activity for this long
+    /// is parked too (and not pre-warmed). `None` (the default): off.
+    pub studio_idle_minutes: Option<u32>,
 }
 
 pub const DEFAULT_SCHEDULE: &str = "Mon-Fri 08:00-19:00";
@@ -41,8 +44,8 @@ const SCHEDULE_FORM: &str = "a schedule like Mon-Fri 08:00-19:00 or \
      Mon-Fri 08:00-12:00,13:00-19:00; Sat 10:00-14:00 Europe/Madrid";
 const SCHEDULES_FORM: &str = "a JSON object of schedule name to schedule, like \
      {\"eu-office\": \"Mon-Fri 08:00-19:00 Europe/Madrid\"}";
-const PRICES_FORM: &str = "a JSON object of SageMaker instance type to USD per hour, like \
-     {\"ml.m5.large\": 0.115}";
+const PRICES_FORM: &str = "a JSON object of SageMaker instance type (or canvas-session) to \
+     USD per hour, like {\"ml.m5.large\": 0.115}";
 
 impl Settings for Config {
     fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
@@ -64,6 +67,7 @@ impl Settings for Config {
             schedules: named_schedules(env, timezone)?,
             prices: PriceTable::new(price_overrides.clone()),
             price_overrides,
+            studio_idle_minutes: studio_idle_minutes(env)?,
         })
     }
 
@@ -101,10 +105,18 @@ fn named_schedules(env: &Env, timezone: Tz) -> Result<BTreeMap<String, Schedule>
         .collect()
 }
 
+fn studio_idle_minutes(env: &Env) -> Result<Option<u32>, ConfigError> {
+    if env.get("STUDIO_IDLE_MINUTES").is_none() {
+        return Ok(None);
+    }
+    env.number_or("STUDIO_IDLE_MINUTES", 60u32, 5..=10_080)
+        .map(Some)
+}
+
 fn price_overrides(env: &Env) -> Result<BTreeMap<String, f64>, ConfigError> {
     let prices: BTreeMap<String, f64> = env.json_or_default("PRICE_OVERRIDES", PRICES_FORM)?;
     let bad = prices.iter().find_map(|(instance_type, price)| {
-        if !is_instance_type(instance_type) {
+        if !is_instance_type(instance_type) && instance_type != CANVAS_SESSION {
             Some(format!(
                 "{instance_type:?} is not an instance type like ml.m5.large"
             ))
@@ -276,6 +288,34 @@ mod tests {
             empty_name.to_string().contains("a schedule name is empty"),
             "{empty_name}"
         );
+    }
+
+    #[test]
+    fn studio_idle_minutes_is_off_unless_set_to_a_sane_number() {
+        let with = |value: &str| {
+            Config::from_env(
+                &env(&[
+                    ("STATE_BUCKET", "sagekeeper-state"),
+                    ("STUDIO_IDLE_MINUTES", value),
+                ]),
+                false,
+            )
+        };
+        let off = Config::from_env(&env(&[("STATE_BUCKET", "sagekeeper-state")]), false).unwrap();
+        assert_eq!(off.studio_idle_minutes, None);
+        assert_eq!(with("").unwrap().studio_idle_minutes, None);
+        assert_eq!(with("90").unwrap().studio_idle_minutes, Some(90));
+        assert!(with("0").is_err());
+        assert!(with("an hour").is_err());
+        let canvas = Config::from_env(
+            &env(&[
+                ("STATE_BUCKET", "sagekeeper-state"),
+                ("PRICE_OVERRIDES", r#"{"canvas-session": 2.1}"#),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(canvas.prices.canvas_session(), 2.1);
     }
 
     #[test]

@@ -18,9 +18,9 @@ use sagekeeper_core::tagging::{self, TaggedResource};
 use sagekeeper_core::{Arn, Report, Severity};
 
 use crate::clients::Clients;
-use crate::model::{EndpointState, Observed};
+use crate::gather_studio::gather_studio;
+use crate::model::{EndpointState, OPT_IN_TAG, Observed};
 
-pub const OPT_IN_TAG: &str = "AutoShutdown";
 const RESOURCE_TYPES: &[&str] = &["sagemaker:endpoint", "sagemaker:notebook-instance"];
 
 /// Reads everything a run needs. A resource that cannot be read is an error in the report
@@ -97,6 +97,7 @@ pub async fn gather(clients: &Clients, report: &mut Report) -> Observed {
             Err((name, err)) => report.error(Some(&name), &err),
         }
     }
+    inventory.studio = gather_studio(clients, report).await;
     inventory
 }
 

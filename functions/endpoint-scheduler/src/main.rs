@@ -6,12 +6,14 @@ mod clients;
 mod config;
 mod custodian;
 mod gather;
+mod gather_studio;
 mod model;
 mod plan;
 mod policy;
 mod run;
 mod run_lease;
 mod schedule;
+mod studio;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,5 @@
 //! What a run observed, as plain data: the opted-in endpoints (live or parked, with their
-//! snapshots) and notebook instances.
+//! snapshots), notebook instances and Studio apps (running or parked, with their snapshots).
 
 use sagekeeper_core::autoscaling::Limits;
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
@@ -8,11 +8,16 @@ use sagekeeper_core::s3::state::Expect;
 use sagekeeper_core::sagemaker::endpoints::{Endpoint, EndpointConfig};
 use sagekeeper_core::sagemaker::inference_components::InferenceComponent;
 use sagekeeper_core::sagemaker::notebooks::Notebook;
+use sagekeeper_core::sagemaker::studio::{App, AppKey, AppSnapshot};
+
+/// The tag that opts a resource in (`true`) or out (`false`).
+pub const OPT_IN_TAG: &str = "AutoShutdown";
 
 #[derive(Debug, Default)]
 pub struct Observed {
     pub endpoints: Vec<EndpointState>,
     pub notebooks: Vec<(Notebook, Tags)>,
+    pub studio: Vec<StudioApp>,
 }
 
 /// What a run saw of one endpoint, live or parked.
@@ -43,6 +48,34 @@ pub struct EndpointState {
 impl EndpointState {
     /// The condition a new snapshot of this endpoint is written under: there was none, or
     /// it is still the one this run read.
+    pub fn snapshot_expect(&self) -> Expect {
+        match &self.snapshot_etag {
+            Some(etag) => Expect::Version(etag.clone()),
+            None => Expect::Absent,
+        }
+    }
+}
+
+/// What a run saw of one Studio app of an opted-in space or user profile: running, parked
+/// (a snapshot and no live app), or both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudioApp {
+    pub key: AppKey,
+    /// The app's ARN (what the report names).
+    pub arn: String,
+    /// The domain's tags overlaid with the space's or user profile's own: what the schedule
+    /// is decided from.
+    pub tags: Tags,
+    /// The app as ListApps/DescribeApp show it; `None` when none is listed.
+    pub live: Option<App>,
+    pub snapshot: Option<AppSnapshot>,
+    /// The version (ETag) `snapshot` was read at.
+    pub snapshot_etag: Option<String>,
+    /// Why the app's snapshot is not known: it must then not be parked.
+    pub snapshot_problem: Option<String>,
+}
+
+impl StudioApp {
     pub fn snapshot_expect(&self) -> Expect {
         match &self.snapshot_etag {
             Some(etag) => Expect::Version(etag.clone()),

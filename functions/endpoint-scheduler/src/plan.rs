@@ -10,9 +10,11 @@ use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::sagemaker::endpoints::{Endpoint, VariantCapacity};
 use sagekeeper_core::sagemaker::notebooks::Notebook;
+use sagekeeper_core::sagemaker::studio::AppSpec;
 
-use crate::model::{EndpointState, Observed};
+use crate::model::{EndpointState, Observed, StudioApp};
 use crate::policy::{self, Desired, Policy, SNOOZE_TAG};
+use crate::studio::AppStep;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointStep {
@@ -280,6 +282,10 @@ pub enum Write {
         notebook: Box<Notebook>,
         step: NotebookStep,
     },
+    StudioApp {
+        app: Box<StudioApp>,
+        step: AppStep,
+    },
 }
 
 /// The whole run's plan: for each opted-in resource the schedule's decision (an invalid
@@ -359,7 +365,7 @@ pub fn not_converged<S, W>(plan: &mut Plan<W>, arn: &str, converge: Converge<S>)
 /// The schedule's decision for one resource and whether its snooze tag expired. `None` when
 /// its tags are invalid (a finding). Keeping a resource is reported as a skip; an expired
 /// snooze tag on a live resource is a write.
-fn decide(
+pub fn decide(
     plan: &mut Plan<Write>,
     arn: &str,
     tags: &Tags,
@@ -407,6 +413,10 @@ fn without_expired_snooze(state: &EndpointState, expired: bool) -> EndpointState
 pub struct Parked {
     pub endpoints: usize,
     pub notebooks: usize,
+    /// Studio apps (JupyterLab, Code Editor, KernelGateway, ...) parked or closed for idleness.
+    pub studio_apps: usize,
+    /// Canvas sessions closed by this run (a closed session leaves no trace to count later).
+    pub canvas_sessions: usize,
     pub hourly_usd: f64,
     /// Instance types without a known price.
     pub unpriced: Vec<String>,
@@ -428,25 +438,53 @@ impl Parked {
         }
     }
 
+    pub fn studio_app(&mut self, spec: &AppSpec, prices: &PriceTable) {
+        self.studio_apps += 1;
+        match spec.instance_type.as_deref().map(|t| (t, prices.hourly(t))) {
+            Some((_, Some(price))) => self.hourly_usd += price,
+            Some((instance_type, None)) => self.unpriced.push(instance_type.to_owned()),
+            None => {}
+        }
+    }
+
+    pub fn canvas(&mut self, prices: &PriceTable) {
+        self.canvas_sessions += 1;
+        self.hourly_usd += prices.canvas_session();
+    }
+
     pub fn add(&mut self, other: Parked) {
         self.endpoints += other.endpoints;
         self.notebooks += other.notebooks;
+        self.studio_apps += other.studio_apps;
+        self.canvas_sessions += other.canvas_sessions;
         self.hourly_usd += other.hourly_usd;
         self.unpriced.extend(other.unpriced);
     }
 
     /// The run's savings as metrics (`EndpointsParked`, `NotebooksStopped`,
-    /// `EstimatedHourlySavingsUSD`) and its headline.
+    /// `StudioAppsParked`, `CanvasSessionsClosed`, `EstimatedHourlySavingsUSD`) and its
+    /// headline (Studio and Canvas named only when there are some).
     pub fn savings(&self, dry_run: bool) -> Plan<Write> {
         let mut savings = Plan::new();
         savings.add_metric("EndpointsParked", self.endpoints as f64);
         savings.add_metric("NotebooksStopped", self.notebooks as f64);
+        savings.add_metric("StudioAppsParked", self.studio_apps as f64);
+        savings.add_metric("CanvasSessionsClosed", self.canvas_sessions as f64);
         let hourly = (self.hourly_usd * 100.0).round() / 100.0;
         savings.add_metric("EstimatedHourlySavingsUSD", hourly);
         let verb = if dry_run { "would be parked" } else { "parked" };
+        let mut parked = vec![format!("{} endpoint(s)", self.endpoints)];
+        if self.studio_apps > 0 {
+            parked.push(format!("{} Studio app(s)", self.studio_apps));
+        }
+        if self.canvas_sessions > 0 {
+            parked.push(format!("{} Canvas session(s)", self.canvas_sessions));
+        }
+        let last = format!("{} notebook(s)", self.notebooks);
         let mut headline = format!(
-            "{} endpoint(s) and {} notebook(s) {verb}, ~${:.2}/h of on-demand instances",
-            self.endpoints, self.notebooks, self.hourly_usd
+            "{} and {last} {verb}, ~${:.2}/h of on-demand instances",
+            parked.join(", "),
+            self.hourly_usd
         );
         if !self.unpriced.is_empty() {
             headline.push_str(&format!(
@@ -573,6 +611,7 @@ mod tests {
         let observed = Observed {
             endpoints: vec![snoozed.clone()],
             notebooks: vec![],
+            studio: vec![],
         };
 
         let (plan, parked) = run_plan(&observed, night());
@@ -595,6 +634,7 @@ mod tests {
         let observed = Observed {
             endpoints: vec![snoozed],
             notebooks: vec![],
+            studio: vec![],
         };
         let (plan, _) = run_plan(&observed, night());
         assert!(plan.writes.is_empty(), "{:?}", plan.writes);
@@ -608,6 +648,7 @@ mod tests {
         let observed = Observed {
             endpoints: vec![parked_state],
             notebooks: vec![],
+            studio: vec![],
         };
         let (plan, parked) = run_plan(&observed, night());
         assert!(plan.writes.is_empty(), "{:?}", plan.writes);
@@ -621,6 +662,7 @@ mod tests {
             notebooks: 1,
             hourly_usd: 0.3449,
             unpriced: vec!["ml.x9.huge".to_owned()],
+            ..Parked::default()
         };
         let savings = parked.savings(false);
         assert_eq!(
@@ -631,6 +673,17 @@ mod tests {
         );
         assert_eq!(savings.metrics["EstimatedHourlySavingsUSD"], 0.34);
         assert_eq!(savings.metrics["EndpointsParked"], 2.0);
+        let studio = Parked {
+            studio_apps: 2,
+            canvas_sessions: 1,
+            ..Parked::default()
+        };
+        assert_eq!(
+            studio.savings(false).headline.as_deref(),
+            Some(
+                "0 endpoint(s), 2 Studio app(s), 1 Canvas session(s) and 0 notebook(s) parked, ~$0.00/h of on-demand instances"
+            )
+        );
         let dry = Parked::default().savings(true);
         assert_eq!(
             dry.headline.as_deref(),

@@ -7,13 +7,14 @@ use sagekeeper_core::run::function::Function;
 use crate::clients::Clients;
 use crate::config::{self, Config};
 use crate::policy::Policy;
-use crate::{apply, gather, plan, run_lease};
+use crate::{apply, gather, plan, run_lease, studio};
 
 pub struct EndpointScheduler;
 
 impl Function for EndpointScheduler {
     const NAME: &'static str = config::NAME;
-    const ABOUT: &'static str = "parks SageMaker endpoints and notebooks outside business hours";
+    const ABOUT: &'static str =
+        "parks SageMaker endpoints, notebooks and Studio apps outside business hours";
     type Trigger = Schedule;
     type Config = Config;
     type Clients = Clients;
@@ -27,7 +28,17 @@ impl Function for EndpointScheduler {
         tracing::info!(now = %schedule.time, "reconciling opted-in resources");
         let observed = gather::gather(clients, report).await;
         let policy = Policy::from(config);
-        let (plan, mut parked) = plan::plan(&observed, &policy, &config.prices, schedule.time);
+        let (mut plan, mut parked) = plan::plan(&observed, &policy, &config.prices, schedule.time);
+        let (idle, prices) = (config.studio_idle_minutes, &config.prices);
+        studio::plan_studio(
+            &observed.studio,
+            &policy,
+            idle,
+            prices,
+            schedule.time,
+            &mut plan,
+            &mut parked,
+        );
         let writes = plan.record(report);
         let applied = apply::apply(clients, &config.prices, writes, schedule.time, report).await;
         parked.add(applied);

@@ -2,7 +2,8 @@
 //!
 //! USD per instance-hour for real-time inference in us-east-1 (published list prices, 2026);
 //! other regions and notebooks differ by a few percent, which is fine for an estimate.
-//! `PRICE_OVERRIDES` replaces or adds entries.
+//! Studio apps (JupyterLab, Code Editor, KernelGateway) run on the same `ml.*` types at
+//! about the same prices. `PRICE_OVERRIDES` replaces or adds entries.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +53,13 @@ const PRICES: &[(&str, f64)] = &[
     ("ml.p4d.24xlarge", 37.688),
 ];
 
+/// A Canvas workspace instance, USD per hour while a user is logged in (the "Session-Hrs"
+/// of https://aws.amazon.com/sagemaker/canvas/pricing/, us-east-1, 2026).
+pub const CANVAS_SESSION_HOURLY_USD: f64 = 1.90;
+
+/// The price-table entry of a Canvas session, so `PRICE_OVERRIDES` can replace it.
+pub const CANVAS_SESSION: &str = "canvas-session";
+
 /// Prices with the configured overrides applied.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriceTable {
@@ -72,6 +80,14 @@ impl PriceTable {
                 .map(|(_, price)| *price)
         })
     }
+
+    /// USD per hour of one Canvas session (a logged-in user's workspace instance).
+    pub fn canvas_session(&self) -> f64 {
+        self.overrides
+            .get(CANVAS_SESSION)
+            .copied()
+            .unwrap_or(CANVAS_SESSION_HOURLY_USD)
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +100,8 @@ mod tests {
         assert_eq!(table.hourly("ml.m5.large"), Some(0.2));
         assert_eq!(table.hourly("ml.c5.xlarge"), Some(0.204));
         assert_eq!(table.hourly("ml.unknown.huge"), None);
+        assert_eq!(table.canvas_session(), 1.90);
+        let table = PriceTable::new(BTreeMap::from([(CANVAS_SESSION.to_owned(), 2.5)]));
+        assert_eq!(table.canvas_session(), 2.5);
     }
 }

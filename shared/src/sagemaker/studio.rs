@@ -1,17 +1,25 @@
 //! SageMaker Studio domains and their user profiles, as plain structs: the settings that decide
 //! encryption, network exposure, root in apps and who shares an execution role.
 //!
-//! Spaces are not read here: a space's own `SpaceSettings` hold app settings, storage size,
-//! custom file systems and remote access, but no KMS key, network access, POSIX user or
-//! execution role; those come from the domain's `DefaultSpaceSettings`.
+//! A space's own `SpaceSettings` hold app settings, storage size, custom file systems and
+//! remote access, but no KMS key, network access, POSIX user or execution role (those come
+//! from the domain's `DefaultSpaceSettings`): spaces are read here only as owners of apps.
+//!
+//! Apps (JupyterLab, Code Editor, KernelGateway, Canvas, ...) run on an instance each: they
+//! are listed, described, deleted and created again from a recorded [`AppSpec`].
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::{
-    AppNetworkAccessType, CustomPosixUserConfig, FeatureStatus, NotebookOutputOption,
-    SharingSettings,
+    AppInstanceType, AppNetworkAccessType, AppType, CustomPosixUserConfig, FeatureStatus,
+    NotebookOutputOption, ResourceSpec, SharingSettings, Tag,
 };
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
 use crate::aws::{AwsError, AwsResultExt};
+use crate::model::tags::Tags;
+use crate::sagemaker::to_chrono;
 
 /// The settings a domain gives users or spaces by default, and a user profile may override.
 /// `None`: not set at this level.
@@ -184,6 +192,357 @@ pub async fn user_profiles(client: &Client, domain_id: &str) -> Result<Vec<UserP
     Ok(profiles)
 }
 
+/// Who an app belongs to: a space (JupyterLab, Code Editor) or a user profile (Studio
+/// Classic KernelGateway, Canvas, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OwnerKind {
+    Space,
+    User,
+}
+
+impl OwnerKind {
+    /// The path segment of snapshot keys and the word of messages: `space` or `user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerKind::Space => "space",
+            OwnerKind::User => "user",
+        }
+    }
+
+    /// The ARN resource type of the owner: `space` or `user-profile`.
+    pub fn arn_type(self) -> &'static str {
+        match self {
+            OwnerKind::Space => "space",
+            OwnerKind::User => "user-profile",
+        }
+    }
+}
+
+/// What names one app: AWS keys apps by domain, owner, type and name (not by ARN, whose type
+/// segment is lowercase in some places and not in others).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AppKey {
+    pub domain_id: String,
+    pub owner_kind: OwnerKind,
+    pub owner: String,
+    /// `JupyterLab`, `CodeEditor`, `KernelGateway`, `Canvas`, `JupyterServer`, ...
+    pub app_type: String,
+    pub app_name: String,
+}
+
+/// An app's `ResourceSpec`: what CreateApp needs to start the same app again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sagemaker_image_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sagemaker_image_version_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_config_arn: Option<String>,
+}
+
+/// One app as ListApps (and, with `arn` and `last_user_activity`, DescribeApp) shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub key: AppKey,
+    /// DescribeApp only.
+    pub arn: Option<String>,
+    /// `InService`, `Pending`, `Deleting`, `Deleted`, `Failed`.
+    pub status: String,
+    pub spec: AppSpec,
+    pub created: Option<DateTime<Utc>>,
+    /// DescribeApp only: ListApps does not carry it.
+    pub last_user_activity: Option<DateTime<Utc>>,
+}
+
+impl App {
+    pub fn is_in_service(&self) -> bool {
+        self.status == "InService"
+    }
+
+    /// Not deleted (nor being deleted): CreateApp of the same key would be refused.
+    pub fn is_live(&self) -> bool {
+        !matches!(self.status.as_str(), "Deleted" | "Deleting")
+    }
+}
+
+/// One space as DescribeSpace shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Space {
+    pub domain_id: String,
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    /// `OwnershipSettings.OwnerUserProfileName` (private spaces).
+    pub owner_profile: Option<String>,
+}
+
+fn spec_of(spec: Option<&ResourceSpec>) -> AppSpec {
+    spec.map(|s| AppSpec {
+        instance_type: s.instance_type().map(|t| t.as_str().to_owned()),
+        sagemaker_image_arn: s.sage_maker_image_arn().map(str::to_owned),
+        sagemaker_image_version_arn: s.sage_maker_image_version_arn().map(str::to_owned),
+        lifecycle_config_arn: s.lifecycle_config_arn().map(str::to_owned),
+    })
+    .unwrap_or_default()
+}
+
+fn resource_spec(spec: &AppSpec) -> ResourceSpec {
+    ResourceSpec::builder()
+        .set_instance_type(spec.instance_type.as_deref().map(AppInstanceType::from))
+        .set_sage_maker_image_arn(spec.sagemaker_image_arn.clone())
+        .set_sage_maker_image_version_arn(spec.sagemaker_image_version_arn.clone())
+        .set_lifecycle_config_arn(spec.lifecycle_config_arn.clone())
+        .build()
+}
+
+fn owner_of(profile: Option<String>, space: Option<String>) -> Option<(OwnerKind, String)> {
+    match (profile, space) {
+        (_, Some(space)) if !space.is_empty() => Some((OwnerKind::Space, space)),
+        (Some(profile), _) if !profile.is_empty() => Some((OwnerKind::User, profile)),
+        _ => None,
+    }
+}
+
+/// Names of the domain's spaces.
+pub async fn list_spaces(client: &Client, domain_id: &str) -> Result<Vec<String>, AwsError> {
+    let mut pages = client
+        .list_spaces()
+        .domain_id_equals(domain_id)
+        .into_paginator()
+        .items()
+        .send();
+    let mut names = Vec::new();
+    while let Some(space) = pages.next().await {
+        let space = space.aws("ListSpaces")?;
+        if space.domain_id.as_deref().is_none_or(|d| d == domain_id)
+            && let Some(name) = space.space_name
+        {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+pub async fn describe_space(
+    client: &Client,
+    domain_id: &str,
+    name: &str,
+) -> Result<Space, AwsError> {
+    let out = client
+        .describe_space()
+        .domain_id(domain_id)
+        .space_name(name)
+        .send()
+        .await
+        .aws("DescribeSpace")?;
+    Ok(Space {
+        domain_id: domain_id.to_owned(),
+        name: out.space_name().unwrap_or(name).to_owned(),
+        arn: out.space_arn().unwrap_or_default().to_owned(),
+        status: out
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        owner_profile: out
+            .ownership_settings()
+            .and_then(|o| o.owner_user_profile_name())
+            .map(str::to_owned),
+    })
+}
+
+/// Every app of the domain, Deleted ones included (AWS lists them for a while), as ListApps
+/// shows them: no ARN and no last user activity (see [`describe_app`]).
+pub async fn list_apps(client: &Client, domain_id: &str) -> Result<Vec<App>, AwsError> {
+    let mut pages = client
+        .list_apps()
+        .domain_id_equals(domain_id)
+        .into_paginator()
+        .items()
+        .send();
+    let mut apps = Vec::new();
+    while let Some(app) = pages.next().await {
+        let app = app.aws("ListApps")?;
+        let domain = app
+            .domain_id
+            .clone()
+            .unwrap_or_else(|| domain_id.to_owned());
+        if domain != domain_id {
+            continue;
+        }
+        let (Some((owner_kind, owner)), Some(app_type), Some(app_name)) = (
+            owner_of(app.user_profile_name.clone(), app.space_name.clone()),
+            app.app_type.as_ref(),
+            app.app_name.clone(),
+        ) else {
+            continue;
+        };
+        apps.push(App {
+            key: AppKey {
+                domain_id: domain,
+                owner_kind,
+                owner,
+                app_type: app_type.as_str().to_owned(),
+                app_name,
+            },
+            arn: None,
+            status: app
+                .status
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            spec: spec_of(app.resource_spec.as_ref()),
+            created: app.creation_time.as_ref().and_then(to_chrono),
+            last_user_activity: None,
+        });
+    }
+    Ok(apps)
+}
+
+/// DescribeApp: the app with its ARN and last user activity; `None` when it does not exist.
+pub async fn describe_app(client: &Client, key: &AppKey) -> Result<Option<App>, AwsError> {
+    let (profile, space) = owner_fields(key);
+    let described = client
+        .describe_app()
+        .domain_id(&key.domain_id)
+        .set_user_profile_name(profile)
+        .set_space_name(space)
+        .app_type(AppType::from(key.app_type.as_str()))
+        .app_name(&key.app_name)
+        .send()
+        .await
+        .aws("DescribeApp");
+    let out = match described {
+        Ok(out) => out,
+        Err(err) if crate::sagemaker::is_not_found(&err) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    Ok(Some(App {
+        key: key.clone(),
+        arn: out.app_arn().map(str::to_owned),
+        status: out
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        spec: spec_of(out.resource_spec()),
+        created: out.creation_time().and_then(to_chrono),
+        last_user_activity: out.last_user_activity_timestamp().and_then(to_chrono),
+    }))
+}
+
+fn owner_fields(key: &AppKey) -> (Option<String>, Option<String>) {
+    match key.owner_kind {
+        OwnerKind::Space => (None, Some(key.owner.clone())),
+        OwnerKind::User => (Some(key.owner.clone()), None),
+    }
+}
+
+/// DeleteApp: the app's instance goes; the space's or profile's storage stays.
+pub async fn delete_app(client: &Client, key: &AppKey) -> Result<(), AwsError> {
+    let (profile, space) = owner_fields(key);
+    client
+        .delete_app()
+        .domain_id(&key.domain_id)
+        .set_user_profile_name(profile)
+        .set_space_name(space)
+        .app_type(AppType::from(key.app_type.as_str()))
+        .app_name(&key.app_name)
+        .send()
+        .await
+        .aws("DeleteApp")?;
+    Ok(())
+}
+
+/// CreateApp with a recorded spec; returns the new app's ARN.
+pub async fn create_app(
+    client: &Client,
+    key: &AppKey,
+    spec: &AppSpec,
+    tags: &Tags,
+) -> Result<Option<String>, AwsError> {
+    let (profile, space) = owner_fields(key);
+    let tags = (!tags.is_empty()).then(|| {
+        tags.iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect()
+    });
+    let out = client
+        .create_app()
+        .domain_id(&key.domain_id)
+        .set_user_profile_name(profile)
+        .set_space_name(space)
+        .app_type(AppType::from(key.app_type.as_str()))
+        .app_name(&key.app_name)
+        .resource_spec(resource_spec(spec))
+        .set_tags(tags)
+        .send()
+        .await
+        .aws("CreateApp")?;
+    Ok(out.app_arn)
+}
+
+pub const APP_SNAPSHOT_PREFIX: &str = "snapshots/studio/";
+pub const APP_SNAPSHOT_FORMAT: u32 = 1;
+
+/// What the endpoint-scheduler records of a Studio app it deletes: what CreateApp needs to
+/// start it again, and whether it should be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppSnapshot {
+    pub format: u32,
+    #[serde(flatten)]
+    pub app: AppKey,
+    #[serde(flatten)]
+    pub spec: AppSpec,
+    /// Started again at the start of the schedule's window. False for an app closed because
+    /// it was idle within hours: the snapshot only records what was closed.
+    pub prewarm: bool,
+    pub parked_at: DateTime<Utc>,
+    pub parked_by: String,
+}
+
+impl AppSnapshot {
+    /// `snapshots/studio/<domain>/<space|user>/<owner>/<type>/<name>.json`.
+    pub fn key_for(app: &AppKey) -> String {
+        format!(
+            "{APP_SNAPSHOT_PREFIX}{}/{}/{}/{}/{}.json",
+            app.domain_id,
+            app.owner_kind.as_str(),
+            app.owner,
+            app.app_type,
+            app.app_name
+        )
+    }
+
+    pub fn key(&self) -> String {
+        Self::key_for(&self.app)
+    }
+
+    /// Where the snapshot goes once the app is started again.
+    pub fn archive_key(&self) -> String {
+        format!(
+            "archive/studio/{}/{}/{}/{}/{}/{}.json",
+            self.app.domain_id,
+            self.app.owner_kind.as_str(),
+            self.app.owner,
+            self.app.app_type,
+            self.app.app_name,
+            self.parked_at.format("%Y%m%dT%H%M%SZ")
+        )
+    }
+
+    pub fn is_readable(&self) -> bool {
+        self.format == APP_SNAPSHOT_FORMAT
+    }
+
+    /// The same app, spec and intent, whenever and by whom it was written.
+    pub fn same_as(&self, other: &AppSnapshot) -> bool {
+        self.app == other.app && self.spec == other.spec && self.prewarm == other.prewarm
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +685,105 @@ mod tests {
         let client = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&list, &describe]);
         let err = user_profiles(&client, "d-ml").await.unwrap_err();
         assert_eq!(err.operation, "DescribeUserProfile");
+    }
+
+    #[tokio::test]
+    async fn apps_are_listed_by_owner_and_described_with_their_spec_and_activity() {
+        use aws_sdk_sagemaker::operation::create_app::CreateAppOutput;
+        use aws_sdk_sagemaker::operation::describe_app::{DescribeAppError, DescribeAppOutput};
+        use aws_sdk_sagemaker::operation::list_apps::ListAppsOutput;
+        use aws_sdk_sagemaker::types::{AppDetails, AppStatus};
+        let spec = || {
+            ResourceSpec::builder()
+                .instance_type(AppInstanceType::MlT3Large)
+                .sage_maker_image_arn(
+                    "arn:aws:sagemaker:us-east-1:081325390199:image/sagemaker-distribution-cpu",
+                )
+                .lifecycle_config_arn(
+                    "arn:aws:sagemaker:us-east-1:123456789012:studio-lifecycle-config/lcc",
+                )
+                .build()
+        };
+        let list = mock!(Client::list_apps)
+            .match_requests(|r| r.domain_id_equals() == Some("d-ml"))
+            .then_output(move || {
+                ListAppsOutput::builder()
+                    .apps(
+                        AppDetails::builder()
+                            .domain_id("d-ml")
+                            .space_name("lab")
+                            .app_type(AppType::JupyterLab)
+                            .app_name("default")
+                            .status(AppStatus::InService)
+                            .resource_spec(spec())
+                            .build(),
+                    )
+                    .apps(
+                        AppDetails::builder()
+                            .domain_id("d-ml")
+                            .user_profile_name("ana")
+                            .app_type(AppType::Canvas)
+                            .app_name("default")
+                            .status(AppStatus::Deleted)
+                            .build(),
+                    )
+                    .build()
+            });
+        let describe = mock!(Client::describe_app)
+            .match_requests(|r| r.space_name() == Some("lab"))
+            .then_output(move || {
+                DescribeAppOutput::builder()
+                    .app_arn(
+                        "arn:aws:sagemaker:us-east-1:123456789012:app/d-ml/lab/jupyterlab/default",
+                    )
+                    .status(AppStatus::InService)
+                    .resource_spec(spec())
+                    .last_user_activity_timestamp(aws_smithy_types::DateTime::from_secs(
+                        1_700_000_000,
+                    ))
+                    .build()
+            });
+        let gone = mock!(Client::describe_app)
+            .match_requests(|r| r.user_profile_name() == Some("ana"))
+            .then_error(|| {
+                DescribeAppError::generic(
+                    aws_smithy_types::error::ErrorMetadata::builder()
+                        .code("ResourceNotFound")
+                        .message("App 'default' of type Canvas does not exist for ana.")
+                        .build(),
+                )
+            });
+        let create = mock!(Client::create_app)
+            .match_requests(|r| {
+                r.space_name() == Some("lab")
+                    && r.user_profile_name().is_none()
+                    && r.app_type() == Some(&AppType::JupyterLab)
+                    && r.resource_spec().and_then(|s| s.instance_type())
+                        == Some(&AppInstanceType::MlT3Large)
+                    && r.resource_spec()
+                        .and_then(|s| s.lifecycle_config_arn())
+                        .is_some()
+            })
+            .then_output(|| CreateAppOutput::builder().app_arn("arn:new").build());
+        let client = mock_client!(
+            aws_sdk_sagemaker,
+            RuleMode::MatchAny,
+            [&list, &describe, &gone, &create]
+        );
+        let apps = list_apps(&client, "d-ml").await.unwrap();
+        assert_eq!(apps.len(), 2);
+        assert_eq!(apps[0].key.owner_kind, OwnerKind::Space);
+        assert_eq!(apps[0].key.app_type, "JupyterLab");
+        assert_eq!(apps[0].spec.instance_type.as_deref(), Some("ml.t3.large"));
+        assert_eq!(apps[1].key.owner_kind, OwnerKind::User);
+        assert!(!apps[1].is_live());
+        let lab = describe_app(&client, &apps[0].key).await.unwrap().unwrap();
+        assert_eq!(lab.spec, apps[0].spec);
+        assert_eq!(lab.last_user_activity.unwrap().timestamp(), 1_700_000_000);
+        assert_eq!(describe_app(&client, &apps[1].key).await.unwrap(), None);
+        let arn = create_app(&client, &lab.key, &lab.spec, &Tags::new())
+            .await
+            .unwrap();
+        assert_eq!(arn.as_deref(), Some("arn:new"));
     }
 }

@@ -1,0 +1,325 @@
+//! Gathering Studio apps: opted-in domains, spaces and user profiles from one tag query, the
+//! snapshots of parked apps, then per domain its apps (ListApps) and, for each running app,
+//! DescribeApp (its last user activity).
+//!
+//! Opt-in: `AutoShutdown=true` on a space or user profile, or on its domain (inherited); the
+//! resource's own value wins. The schedule tags are the domain's overlaid with the
+//! resource's own.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::s3::state::Versioned;
+use sagekeeper_core::sagemaker::studio::{
+    self, APP_SNAPSHOT_PREFIX, App, AppKey, AppSnapshot, OwnerKind,
+};
+use sagekeeper_core::sagemaker::tags;
+use sagekeeper_core::tagging::{self, TaggedResource};
+use sagekeeper_core::{Report, Severity};
+
+use crate::clients::Clients;
+use crate::model::{OPT_IN_TAG, StudioApp};
+
+const RESOURCE_TYPES: &[&str] = &[
+    "sagemaker:domain",
+    "sagemaker:space",
+    "sagemaker:user-profile",
+];
+
+/// A space or user profile, by kind and name.
+type Owner = (OwnerKind, String);
+
+/// `domain/d-x`, `space/d-x/name`, `user-profile/d-x/name` of an ARN: (domain, owner).
+fn studio_path(arn: &str) -> Option<(String, Option<Owner>)> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let mut parts = resource.splitn(3, '/');
+    let kind = parts.next()?;
+    let domain = parts.next()?.to_owned();
+    let name = parts.next().map(str::to_owned);
+    match (kind, name) {
+        ("domain", None) => Some((domain, None)),
+        ("space", Some(name)) => Some((domain, Some((OwnerKind::Space, name)))),
+        ("user-profile", Some(name)) => Some((domain, Some((OwnerKind::User, name)))),
+        _ => None,
+    }
+}
+
+/// `snapshots/studio/<domain>/<space|user>/<owner>/<type>/<name>.json` → the app.
+fn key_of(key: &str) -> Option<AppKey> {
+    let path = key
+        .strip_prefix(APP_SNAPSHOT_PREFIX)?
+        .strip_suffix(".json")?;
+    let parts: Vec<&str> = path.split('/').collect();
+    let [domain, kind, owner, app_type, app_name] = parts.as_slice() else {
+        return None;
+    };
+    let owner_kind = match *kind {
+        "space" => OwnerKind::Space,
+        "user" => OwnerKind::User,
+        _ => return None,
+    };
+    Some(AppKey {
+        domain_id: (*domain).to_owned(),
+        owner_kind,
+        owner: (*owner).to_owned(),
+        app_type: (*app_type).to_owned(),
+        app_name: (*app_name).to_owned(),
+    })
+}
+
+/// Whether merged tags opt in (`AutoShutdown=true`, any case). Another value than true or
+/// false is a finding and counts as not opted in.
+fn opted_in(arn: &str, tags: &Tags, report: &mut Report) -> bool {
+    let Some(value) = tags.get(OPT_IN_TAG) else {
+        return false;
+    };
+    if value.eq_ignore_ascii_case("true") {
+        return true;
+    }
+    if !value.eq_ignore_ascii_case("false") {
+        report.finding(
+            arn,
+            "unknown-opt-in-value",
+            Severity::Medium,
+            format!("{OPT_IN_TAG}={value:?} is neither true nor false; its apps are left alone"),
+        );
+    }
+    false
+}
+
+/// What the state bucket holds for Studio apps.
+#[derive(Default)]
+struct Snapshots {
+    read: BTreeMap<AppKey, Versioned<AppSnapshot>>,
+    problems: BTreeMap<AppKey, String>,
+    unlisted: Option<String>,
+}
+
+async fn read_snapshots(clients: &Clients, report: &mut Report) -> Snapshots {
+    let mut snapshots = Snapshots::default();
+    let keys = match clients.state.list_keys(APP_SNAPSHOT_PREFIX).await {
+        Ok(keys) => keys,
+        Err(err) => {
+            report.error(None, &err);
+            snapshots.unlisted = Some(format!(
+                "the state bucket s3://{} could not be listed",
+                clients.state.bucket()
+            ));
+            return snapshots;
+        }
+    };
+    for key in keys {
+        let Some(app) = key_of(&key) else {
+            continue;
+        };
+        let location = clients.state.location(&key);
+        match clients.state.get_versioned::<AppSnapshot>(&key).await {
+            Ok(Some(read)) if read.value.is_readable() => {
+                snapshots.read.insert(app, read);
+            }
+            Ok(Some(read)) => {
+                let message = format!(
+                    "snapshot format {} is not one this version reads; left untouched",
+                    read.value.format
+                );
+                report.finding(
+                    &location,
+                    "unknown-snapshot-format",
+                    Severity::High,
+                    message,
+                );
+                let problem = format!("its snapshot {location} is of format {}", read.value.format);
+                snapshots.problems.insert(app, problem);
+            }
+            Ok(None) => {}
+            Err(err) => {
+                report.error(Some(&location), &err);
+                let problem = format!("its snapshot {location} could not be read");
+                snapshots.problems.insert(app, problem);
+            }
+        }
+    }
+    snapshots
+}
+
+/// The apps of opted-in spaces and user profiles, running or parked. A domain, owner or app
+/// that cannot be read is an error in the report and is left out of this run.
+pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<StudioApp> {
+    let Some(tagged) = report.keep(
+        None,
+        tagging::resources_with_tag(&clients.tagging, RESOURCE_TYPES, OPT_IN_TAG, &[]).await,
+    ) else {
+        return Vec::new();
+    };
+    let mut snapshots = read_snapshots(clients, report).await;
+    let mut by_domain: BTreeMap<String, Vec<(Option<Owner>, TaggedResource)>> = BTreeMap::new();
+    for resource in tagged {
+        if let Some((domain, owner)) = studio_path(&resource.arn) {
+            by_domain.entry(domain).or_default().push((owner, resource));
+        }
+    }
+    for app in snapshots.read.keys().chain(snapshots.problems.keys()) {
+        by_domain.entry(app.domain_id.clone()).or_default();
+    }
+    let mut found = Vec::new();
+    for (domain_id, tagged) in by_domain {
+        let domain_tags = tagged
+            .iter()
+            .find(|(owner, _)| owner.is_none())
+            .map(|(_, r)| r.tags.clone());
+        let owner_tags: BTreeMap<Owner, Tags> = tagged
+            .into_iter()
+            .filter_map(|(owner, r)| owner.map(|o| (o, r.tags)))
+            .collect();
+        let Some(domain) = report.keep(
+            Some(&domain_id),
+            studio::describe_domain(&clients.sagemaker, &domain_id).await,
+        ) else {
+            continue;
+        };
+        let domain_tags = match domain_tags {
+            Some(tags) => tags,
+            None => match report.keep(
+                Some(&domain.arn),
+                tags::list(&clients.sagemaker, &domain.arn).await,
+            ) {
+                Some(tags) => tags,
+                None => continue,
+            },
+        };
+        let Some(apps) = report.keep(
+            Some(&domain.arn),
+            studio::list_apps(&clients.sagemaker, &domain_id).await,
+        ) else {
+            continue;
+        };
+        let arn_base = domain
+            .arn
+            .strip_suffix(&format!("domain/{domain_id}"))
+            .unwrap_or_default()
+            .to_owned();
+        let mut owners: BTreeSet<Owner> = owner_tags.keys().cloned().collect();
+        let domain_opted = domain_tags.contains_key(OPT_IN_TAG);
+        for app in &apps {
+            if domain_opted {
+                owners.insert((app.key.owner_kind, app.key.owner.clone()));
+            }
+        }
+        for app in snapshots.read.keys().chain(snapshots.problems.keys()) {
+            if app.domain_id == domain_id {
+                owners.insert((app.owner_kind, app.owner.clone()));
+            }
+        }
+        for (kind, owner) in owners {
+            let owner_arn = format!("{arn_base}{}/{domain_id}/{owner}", kind.arn_type());
+            let own = match owner_tags.get(&(kind, owner.clone())) {
+                Some(tags) => tags.clone(),
+                None => match tags::list(&clients.sagemaker, &owner_arn).await {
+                    Ok(tags) => tags,
+                    Err(err) if sagekeeper_core::sagemaker::is_not_found(&err) => Tags::new(),
+                    Err(err) => {
+                        report.error(Some(&owner_arn), &err);
+                        continue;
+                    }
+                },
+            };
+            let mut merged = domain_tags.clone();
+            merged.extend(own);
+            if !opted_in(&owner_arn, &merged, report) {
+                continue;
+            }
+            let mut keys: BTreeSet<AppKey> = apps
+                .iter()
+                .filter(|a| a.key.owner_kind == kind && a.key.owner == owner)
+                .map(|a| a.key.clone())
+                .collect();
+            keys.extend(
+                snapshots
+                    .read
+                    .keys()
+                    .chain(snapshots.problems.keys())
+                    .filter(|k| {
+                        k.domain_id == domain_id && k.owner_kind == kind && k.owner == owner
+                    })
+                    .cloned(),
+            );
+            for key in keys {
+                let listed = apps.iter().find(|a| a.key == key).cloned();
+                let live = match listed {
+                    Some(app) if app.is_in_service() => {
+                        match studio::describe_app(&clients.sagemaker, &key).await {
+                            Ok(described) => described,
+                            Err(err) => {
+                                report.error(Some(&owner_arn), &err);
+                                continue;
+                            }
+                        }
+                    }
+                    listed => listed,
+                };
+                let snapshot = snapshots.read.remove(&key);
+                let problem = snapshots
+                    .unlisted
+                    .clone()
+                    .or_else(|| snapshots.problems.get(&key).cloned());
+                found.push(StudioApp {
+                    arn: app_arn(&arn_base, &key, live.as_ref()),
+                    tags: merged.clone(),
+                    snapshot_etag: snapshot.as_ref().map(|s| s.etag.clone()),
+                    snapshot: snapshot.map(|s| s.value),
+                    snapshot_problem: problem,
+                    live,
+                    key,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The app's ARN as DescribeApp gives it, else as AWS forms it (lowercase type).
+fn app_arn(base: &str, key: &AppKey, live: Option<&App>) -> String {
+    live.and_then(|l| l.arn.clone()).unwrap_or_else(|| {
+        format!(
+            "{base}app/{}/{}/{}/{}",
+            key.domain_id,
+            key.owner,
+            key.app_type.to_lowercase(),
+            key.app_name
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn studio_arns_and_snapshot_keys_name_their_domain_and_owner() {
+        assert_eq!(
+            studio_path("arn:aws:sagemaker:us-east-1:123456789012:space/d-ml/lab"),
+            Some(("d-ml".into(), Some((OwnerKind::Space, "lab".into()))))
+        );
+        assert_eq!(
+            studio_path("arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-ml/ana"),
+            Some(("d-ml".into(), Some((OwnerKind::User, "ana".into()))))
+        );
+        assert_eq!(
+            studio_path("arn:aws:sagemaker:us-east-1:123456789012:domain/d-ml"),
+            Some(("d-ml".into(), None))
+        );
+        assert_eq!(
+            studio_path("arn:aws:sagemaker:us-east-1:1:endpoint/ep"),
+            None
+        );
+        let key = AppKey {
+            domain_id: "d-ml".into(),
+            owner_kind: OwnerKind::Space,
+            owner: "lab".into(),
+            app_type: "JupyterLab".into(),
+            app_name: "default".into(),
+        };
+        assert_eq!(key_of(&AppSnapshot::key_for(&key)), Some(key));
+        assert_eq!(key_of("snapshots/studio/d-ml/lab.json"), None);
+    }
+}
