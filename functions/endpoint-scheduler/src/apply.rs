@@ -22,9 +22,9 @@ use crate::config::NAME;
 use crate::gather;
 use crate::model::EndpointState;
 use crate::model::StudioApp;
-use crate::plan::{self, Converge, EndpointStep, NotebookStep, Parked, Write};
+use crate::plan::{self, AppStep, Converge, EndpointStep, NotebookStep, Parked, Write};
 use crate::policy::{Desired, SNOOZE_TAG};
-use crate::studio::{self, AppStep};
+use crate::studio;
 
 /// Carries out the run's writes in order; returns what they parked.
 pub async fn apply(

@@ -14,7 +14,6 @@ use sagekeeper_core::sagemaker::studio::AppSpec;
 
 use crate::model::{EndpointState, Observed, StudioApp};
 use crate::policy::{self, Desired, Policy, SNOOZE_TAG};
-use crate::studio::AppStep;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointStep {
@@ -38,6 +37,19 @@ pub enum EndpointStep {
     /// scheduled actions back, the hold's own targets removed, its instance counts back,
     /// then archive the snapshot.
     ReleaseHold,
+}
+
+/// A step for one Studio app (see `studio.rs`, which decides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppStep {
+    /// Write the app's snapshot (unless the same one is there), then DeleteApp.
+    Park { prewarm: bool },
+    /// DeleteApp of a user's Canvas app; no snapshot, never reopened.
+    CloseCanvas,
+    /// CreateApp with the snapshot's spec, then archive the snapshot.
+    Prewarm,
+    /// The app runs again (pre-warmed, or started by its user): archive its snapshot.
+    Archive,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,24 +20,12 @@ use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::sagemaker::studio::{App, AppKey, AppSnapshot, AppSpec, OwnerKind};
 
 use crate::model::StudioApp;
-use crate::plan::{self, Converge, Parked, Write};
+use crate::plan::{self, AppStep, Converge, Parked, Write};
 use crate::policy::{Desired, Policy};
 
 pub const CANVAS: &str = "Canvas";
 /// The free system app of Studio Classic: nothing to save.
 const SYSTEM_APP_TYPE: &str = "JupyterServer";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppStep {
-    /// Write the app's snapshot (unless the same one is there), then DeleteApp.
-    Park { prewarm: bool },
-    /// DeleteApp of a user's Canvas app; no snapshot, never reopened.
-    CloseCanvas,
-    /// CreateApp with the snapshot's spec, then archive the snapshot.
-    Prewarm,
-    /// The app runs again (pre-warmed, or started by its user): archive its snapshot.
-    Archive,
-}
 
 /// Whether the app has had no user activity for `idle` (never, when the time is unknown).
 pub fn is_idle(app: &App, idle: Option<Duration>, now: DateTime<Utc>) -> bool {
