@@ -1036,8 +1036,10 @@ async fn asynchronous_endpoints_are_held_at_zero_overnight_and_released_in_the_m
     let account = Account::new("eu-west-2").await;
     let opt_in = [("AutoShutdown", "true")];
     let (scaled, bare, real_time) = (unique("queue"), unique("queue-bare"), unique("rt"));
+    let owned = unique("queue-owned");
     let scaled_arn = support::seed_async_endpoint(&account.aws, &scaled, &opt_in).await;
     let bare_arn = support::seed_async_endpoint(&account.aws, &bare, &opt_in).await;
+    let owned_arn = support::seed_async_endpoint(&account.aws, &owned, &opt_in).await;
     let real_time_arn = seed_endpoint(&account.aws, &real_time, &opt_in).await;
     account.add_autoscaling(&scaled).await;
     let scaling_before = account.autoscaling(&scaled).await;
@@ -1096,15 +1098,29 @@ async fn asynchronous_endpoints_are_held_at_zero_overnight_and_released_in_the_m
         "control: the real-time endpoint is deleted"
     );
     let headline = evening.report().headline.clone().unwrap_or_default();
-    assert!(headline.starts_with("3 endpoint(s)"), "{headline}");
+    assert!(headline.starts_with("4 endpoint(s)"), "{headline}");
 
     let again = account.run(EVENING, &[], &[]);
     assert!(writes(&again).is_empty(), "{}", again.json);
     let headline = again.report().headline.clone().unwrap_or_default();
     assert!(
-        headline.starts_with("3 endpoint(s)"),
+        headline.starts_with("4 endpoint(s)"),
         "still counted: {headline}"
     );
+
+    // Overnight, the owner of one held endpoint gives it autoscaling of their own.
+    account
+        .aws
+        .autoscaling()
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(format!("endpoint/{owned}/variant/AllTraffic"))
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .min_capacity(1)
+        .max_capacity(3)
+        .send()
+        .await
+        .unwrap();
 
     let morning = account.run(MORNING, &[], &[]);
     assert_eq!(
@@ -1130,6 +1146,15 @@ async fn asynchronous_endpoints_are_held_at_zero_overnight_and_released_in_the_m
         account.autoscaling(&bare).await.0,
         Value::from(Vec::<Value>::new()),
         "the hold's own target is gone"
+    );
+    assert_eq!(
+        morning.report().outcomes_for(&owned_arn),
+        [("archive-snapshot", Outcome::Done)],
+        "the owner's own target is not the hold's to remove"
+    );
+    assert_eq!(
+        account.autoscaling(&owned).await.0,
+        serde_json::json!([[1, 3, "sagemaker:variant:DesiredInstanceCount"]])
     );
     assert_eq!(
         morning.report().outcomes_for(&real_time_arn),

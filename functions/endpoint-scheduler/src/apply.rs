@@ -240,15 +240,24 @@ async fn release_hold(
     if !restore_scaling(clients, state, snapshot, report).await {
         return false;
     }
+    // Targets the hold registered: none in the snapshot, and still at 0..0 (one its owner
+    // registered since is theirs, and stays).
+    let recorded = |id: &String| {
+        snapshot
+            .scaling
+            .targets
+            .iter()
+            .any(|t| &t.resource_id == id)
+    };
+    let held = |id: &String| {
+        state
+            .scaling_limits
+            .iter()
+            .any(|l| &l.resource_id == id && l.held_at_zero())
+    };
     let held_only: Vec<String> = park::variant_resource_ids(&state.name, &config.variants)
         .into_iter()
-        .filter(|id| {
-            !snapshot
-                .scaling
-                .targets
-                .iter()
-                .any(|t| &t.resource_id == id)
-        })
+        .filter(|id| !recorded(id) && held(id))
         .collect();
     if !held_only.is_empty() {
         let release = autoscaling::release_hold(&clients.autoscaling, &held_only);

@@ -124,6 +124,18 @@ pub fn plan_endpoint(state: &EndpointState, desired: Desired) -> Converge<Endpoi
     if config.hosts_inference_components() {
         return plan_component_endpoint(state, desired);
     }
+    let held_snapshot = state.snapshot.as_ref().filter(|s| s.asynchronous);
+    if let (Desired::Up, None, Some(snapshot)) = (desired, &state.live, held_snapshot) {
+        // We hold asynchronous endpoints, never delete them: someone else did.
+        return Converge::Alert {
+            severity: Severity::Medium,
+            rule: "held-endpoint-deleted",
+            message: format!(
+                "the asynchronous endpoint held at zero since {} was deleted by someone else: it is not recreated; its snapshot is kept",
+                snapshot.parked_at
+            ),
+        };
+    }
     if let (Some(live), true) = (&state.live, config.asynchronous) {
         return plan_async_endpoint(state, live, desired);
     }
@@ -198,14 +210,11 @@ fn plan_async_endpoint(
             "endpoint is {}; only InService endpoints are parked",
             live.status
         )),
-        // Held at zero by its owner: nothing to save, nothing to give back in the morning.
-        (Desired::Parked, None) if held => Converge::NoChange,
+        // Held at zero by its owner (nothing to save, nothing to give back in the morning),
+        // or by us: a new capture now would record the hold's 0..0 as its limits.
+        (Desired::Parked, _) if held => Converge::NoChange,
         (Desired::Parked, Some(s)) if s.endpoint_config_name == live.config_name => {
-            if held {
-                Converge::NoChange
-            } else {
-                Converge::Step(EndpointStep::ResumePark)
-            }
+            Converge::Step(EndpointStep::ResumePark)
         }
         (Desired::Parked, _) => Converge::Step(EndpointStep::Park),
         (Desired::Up, None) => Converge::NoChange,
@@ -779,8 +788,25 @@ mod tests {
         let mut updating = async_state(Some((0, 0)), snap);
         updating.live.as_mut().unwrap().status = "Updating".into();
         assert!(matches!(up(&updating), Converge::Skip(r) if r.contains("Updating")));
-        // Control: the same endpoint without its AsyncInferenceConfig is deleted, as always
-        // (the park step is the same; the take-down decides), and is recreated in the morning.
+        // Held by us and since redeployed with another config: still held, never captured
+        // again (the capture would record 0..0 as its limits).
+        let mut redeployed = async_state(Some((0, 0)), Some(snapshot("cfg", &[])));
+        redeployed.live.as_mut().unwrap().config_name = "cfg-v2".into();
+        assert_eq!(parked(&redeployed), Converge::NoChange);
+        // Deleted by someone else while held: reported, not recreated.
+        let mut held_snapshot = snapshot("cfg", &[]);
+        held_snapshot.asynchronous = true;
+        let mut deleted = async_state(None, Some(held_snapshot));
+        deleted.live = None;
+        assert!(matches!(
+            up(&deleted),
+            Converge::Alert {
+                rule: "held-endpoint-deleted",
+                ..
+            }
+        ));
+        // Control: a real-time endpoint parked the same way was deleted by us, and is
+        // recreated in the morning.
         let mut real_time = async_state(None, Some(snapshot("cfg", &[])));
         real_time.config = Some(config("instance"));
         real_time.live = None;

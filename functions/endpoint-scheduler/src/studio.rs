@@ -24,12 +24,14 @@ use crate::plan::{self, AppStep, Converge, Parked, Write};
 use crate::policy::{Desired, Policy};
 
 pub const CANVAS: &str = "Canvas";
-/// The free system app of Studio Classic: nothing to save.
-const SYSTEM_APP_TYPE: &str = "JupyterServer";
+/// Apps never parked: the free system app of Studio Classic (nothing to save), and the
+/// RStudio server, which the domain's shared profile runs for every RStudio user at once.
+const NEVER_PARKED: [&str; 2] = ["JupyterServer", "RStudioServerPro"];
 
-/// Whether the app has had no user activity for `idle` (never, when the time is unknown).
+/// Whether the app has had no user activity for `idle` (never, when the time is unknown: its
+/// creation time says nothing about whether someone is working in it).
 pub fn is_idle(app: &App, idle: Option<Duration>, now: DateTime<Utc>) -> bool {
-    match (idle, app.last_user_activity.or(app.created)) {
+    match (idle, app.last_user_activity) {
         (Some(idle), Some(last)) => now - last >= idle,
         _ => false,
     }
@@ -41,7 +43,7 @@ pub fn plan_app(
     idle: Option<Duration>,
     now: DateTime<Utc>,
 ) -> Converge<AppStep> {
-    if app.key.app_type == SYSTEM_APP_TYPE {
+    if NEVER_PARKED.contains(&app.key.app_type.as_str()) {
         return Converge::NoChange;
     }
     let canvas = app.key.app_type == CANVAS;
@@ -333,6 +335,24 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_rstudio_server_and_the_system_app_are_never_parked() {
+        for app_type in ["RStudioServerPro", "JupyterServer"] {
+            let shared = app(Some(live(app_type, "InService", noon())), None);
+            assert_eq!(
+                plan_app(&shared, Desired::Parked, None, noon()),
+                Converge::NoChange,
+                "{app_type}"
+            );
+        }
+        // Control: a JupyterLab app in the same state is parked.
+        let lab = app(Some(live("JupyterLab", "InService", noon())), None);
+        assert_eq!(
+            plan_app(&lab, Desired::Parked, None, noon()),
+            Converge::Step(AppStep::Park { prewarm: true })
+        );
+    }
+
+    #[test]
     fn idle_apps_are_parked_within_hours_without_prewarm() {
         let two_hours_ago = noon() - Duration::hours(2);
         let idle = app(Some(live("JupyterLab", "InService", two_hours_ago)), None);
@@ -348,6 +368,13 @@ mod tests {
         let busy = app(Some(live("JupyterLab", "InService", noon())), None);
         assert_eq!(
             plan_app(&busy, Desired::Up, HOUR, noon()),
+            Converge::NoChange
+        );
+        // No recorded activity is not idleness, however old the app.
+        let mut unknown = live("JupyterLab", "InService", two_hours_ago);
+        unknown.last_user_activity = None;
+        assert_eq!(
+            plan_app(&app(Some(unknown), None), Desired::Up, HOUR, noon()),
             Converge::NoChange
         );
         // Parked for idleness: not pre-warmed.
