@@ -269,17 +269,6 @@ impl App {
     }
 }
 
-/// One space as DescribeSpace shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Space {
-    pub domain_id: String,
-    pub name: String,
-    pub arn: String,
-    pub status: String,
-    /// `OwnershipSettings.OwnerUserProfileName` (private spaces).
-    pub owner_profile: Option<String>,
-}
-
 fn spec_of(spec: Option<&ResourceSpec>) -> AppSpec {
     spec.map(|s| AppSpec {
         instance_type: s.instance_type().map(|t| t.as_str().to_owned()),
@@ -305,53 +294,6 @@ fn owner_of(profile: Option<String>, space: Option<String>) -> Option<(OwnerKind
         (Some(profile), _) if !profile.is_empty() => Some((OwnerKind::User, profile)),
         _ => None,
     }
-}
-
-/// Names of the domain's spaces.
-pub async fn list_spaces(client: &Client, domain_id: &str) -> Result<Vec<String>, AwsError> {
-    let mut pages = client
-        .list_spaces()
-        .domain_id_equals(domain_id)
-        .into_paginator()
-        .items()
-        .send();
-    let mut names = Vec::new();
-    while let Some(space) = pages.next().await {
-        let space = space.aws("ListSpaces")?;
-        if space.domain_id.as_deref().is_none_or(|d| d == domain_id)
-            && let Some(name) = space.space_name
-        {
-            names.push(name);
-        }
-    }
-    Ok(names)
-}
-
-pub async fn describe_space(
-    client: &Client,
-    domain_id: &str,
-    name: &str,
-) -> Result<Space, AwsError> {
-    let out = client
-        .describe_space()
-        .domain_id(domain_id)
-        .space_name(name)
-        .send()
-        .await
-        .aws("DescribeSpace")?;
-    Ok(Space {
-        domain_id: domain_id.to_owned(),
-        name: out.space_name().unwrap_or(name).to_owned(),
-        arn: out.space_arn().unwrap_or_default().to_owned(),
-        status: out
-            .status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        owner_profile: out
-            .ownership_settings()
-            .and_then(|o| o.owner_user_profile_name())
-            .map(str::to_owned),
-    })
 }
 
 /// Every app of the domain, Deleted ones included (AWS lists them for a while), as ListApps
