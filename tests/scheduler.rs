@@ -1214,7 +1214,7 @@ async fn studio_spaces_are_parked_at_night_and_prewarmed_in_the_morning() {
         Owner::Space("lab"),
         AppType::JupyterLab,
         Some(lab.clone()),
-        &[],
+        &[("project", "fraud")],
     )
     .await;
     let code_arn = seed_app(
@@ -1342,8 +1342,160 @@ async fn studio_spaces_are_parked_at_night_and_prewarmed_in_the_morning() {
         "Deleted",
         "not running at park time: not started"
     );
+    assert_eq!(
+        support::sagemaker_tags(aws, &lab_arn)
+            .await
+            .get("project")
+            .map(String::as_str),
+        Some("fraud"),
+        "the app's own tag comes back with it"
+    );
     assert!(account.object_keys("snapshots/").await.is_empty());
     assert_eq!(account.object_keys("archive/studio/").await.len(), 2);
+    let again = account.run(MORNING, &[], &[]);
+    assert!(writes(&again).is_empty(), "{}", again.json);
+
+    // The next evening ListApps lists each pre-warmed app after its Deleted record of the
+    // night before: the live one is what is parked again.
+    let next = account.run(EVENING, &[], &[]);
+    for arn in [&lab_arn, &code_arn] {
+        assert_eq!(
+            next.report().outcomes_for(arn),
+            [
+                ("write-snapshot", Outcome::Done),
+                ("delete-app", Outcome::Done)
+            ],
+            "{}",
+            next.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_parked_studio_app_is_given_back_when_its_owner_opts_out_and_left_when_its_space_is_taken()
+ {
+    let account = Account::new("us-west-2").await;
+    let aws = &account.aws;
+    let domain = seed_domain(aws, &unique("owners"), &[("AutoShutdown", "true")]).await;
+    let spec = Some((AppInstanceType::MlT3Large, IMAGE, LCC));
+    let mut arns = std::collections::BTreeMap::new();
+    for space in ["optout", "taken", "free", "bare"] {
+        seed_space(aws, &domain, space, &[]).await;
+        let spec = if space == "bare" { None } else { spec.clone() };
+        let arn = seed_app(
+            aws,
+            &domain,
+            Owner::Space(space),
+            AppType::JupyterLab,
+            spec,
+            &[],
+        )
+        .await;
+        arns.insert(space, arn);
+    }
+    let state = |space| app_state(aws, &domain, Owner::Space(space), AppType::JupyterLab);
+
+    let run = account.run(EVENING, &[], &[]);
+    for space in ["optout", "taken", "free"] {
+        assert_eq!(
+            run.report().outcomes_for(&arns[space]),
+            [
+                ("write-snapshot", Outcome::Done),
+                ("delete-app", Outcome::Done)
+            ],
+            "{space}: {}",
+            run.json
+        );
+    }
+    // No instance type known: parked, it would come back on another one.
+    let bare = run.report().actions_for(&arns["bare"]);
+    assert_eq!(bare.len(), 1, "{}", run.json);
+    assert_eq!(bare[0].outcome, Outcome::Skipped);
+    assert!(
+        bare[0]
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no instance type")
+    );
+    assert_eq!(state("bare").await.0, "InService");
+
+    // Overnight the owner of `optout` opts out: its app comes back now; `free` stays parked.
+    aws.sagemaker()
+        .add_tags()
+        .resource_arn(
+            account
+                .sandbox
+                .sagemaker_arn(&format!("space/{domain}/optout")),
+        )
+        .set_tags(Some(support::sagemaker_tags_of(&[(
+            "AutoShutdown",
+            "false",
+        )])))
+        .send()
+        .await
+        .unwrap();
+    let run = account.run(EVENING, &[], &[]);
+    assert_eq!(
+        run.report().outcomes_for(&arns["optout"]),
+        [
+            ("create-app", Outcome::Done),
+            ("archive-snapshot", Outcome::Done)
+        ],
+        "{}",
+        run.json
+    );
+    let rules: Vec<_> = run
+        .report()
+        .findings_for(&arns["optout"])
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(rules, ["opted-out-while-parked"]);
+    assert_eq!(state("optout").await.0, "InService");
+    assert!(
+        run.report().actions_for(&arns["free"]).is_empty(),
+        "{}",
+        run.json
+    );
+    assert_eq!(state("free").await.0, "Deleted");
+
+    // Before the window its user opens Code Editor in `taken`: a space runs one app at a
+    // time, so the morning archives the JupyterLab snapshot instead of failing on CreateApp.
+    seed_app(
+        aws,
+        &domain,
+        Owner::Space("taken"),
+        AppType::CodeEditor,
+        spec,
+        &[],
+    )
+    .await;
+    let run = account.run(MORNING, &[], &[]);
+    assert_eq!(
+        run.report().outcomes_for(&arns["taken"]),
+        [("archive-snapshot", Outcome::Done)],
+        "{}",
+        run.json
+    );
+    let rules: Vec<_> = run
+        .report()
+        .findings_for(&arns["taken"])
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(rules, ["prewarm-skipped"]);
+    assert_eq!(state("taken").await.0, "Deleted");
+    assert_eq!(
+        run.report().outcomes_for(&arns["free"]),
+        [
+            ("create-app", Outcome::Done),
+            ("archive-snapshot", Outcome::Done)
+        ],
+        "control: {}",
+        run.json
+    );
+    assert!(run.report().errors.is_empty(), "{}", run.json);
     let again = account.run(MORNING, &[], &[]);
     assert!(writes(&again).is_empty(), "{}", again.json);
 }

@@ -62,6 +62,8 @@ class Studio:
         self.profiles = {}  # (domain id, profile name) -> UserProfile
         self.spaces = {}  # (domain id, space name) -> Space
         self.apps = {}  # (domain id, PROFILE|SPACE, owner name, app type, app name) -> App
+        # Deleted apps an app of the same key replaced: AWS lists both for a while.
+        self.replaced_apps = []
 
 
 def studio(backend):
@@ -360,6 +362,12 @@ def create_app(
     propagated = paging.merged_tags(own_tags, record.tags, backend.domains[domain_id].tags)
     created = App(backend, key, spec, recovery_mode, propagated)
     created.steer(reserved)
+    if owner_kind == SPACE and live_apps_of(backend, domain_id, owner_kind, owner):
+        raise ResourceInUseException(
+            message=f"Space '{owner}' already runs an app; a space runs one app at a time."
+        )
+    if key in state.apps:
+        state.replaced_apps.append(state.apps[key])
     state.apps[key] = created
     return created
 
@@ -390,7 +398,7 @@ def list_apps(backend, params):
         )
     chosen = [
         a
-        for a in studio(backend).apps.values()
+        for a in [*studio(backend).replaced_apps, *studio(backend).apps.values()]
         if (not domain_id or a.domain_id == domain_id)
         and (not profile_name or (a.owner_kind, a.owner) == (PROFILE, profile_name))
         and (not space_name or (a.owner_kind, a.owner) == (SPACE, space_name))

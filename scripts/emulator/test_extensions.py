@@ -293,6 +293,16 @@ class Apps(Case):
         )
         self.app()  # again over the deleted one
         self.assertEqual(self.describe()["Status"], "InService")
+        statuses = [a["Status"] for a in self.sm.list_apps(SpaceNameEquals="lab")["Apps"]]
+        self.assertEqual(statuses, ["Deleted", "InService"], "both records listed, oldest first")
+
+    def test_a_space_runs_one_app_at_a_time(self):
+        self.app()
+        self.assertError("ResourceInUse", self.app, name="default", app_type="CodeEditor")
+        self.sm.delete_app(
+            DomainId=self.d, SpaceName="lab", AppType="JupyterLab", AppName="default"
+        )
+        self.app(app_type="CodeEditor")  # control: once the first is deleted
 
     def test_resource_spec_from_request_owner_or_domain(self):
         self.app(ResourceSpec={"InstanceType": "ml.g5.xlarge"})
@@ -372,8 +382,9 @@ class Apps(Case):
     def test_list_filters_sort_and_pages(self):
         self.sm.create_space(DomainId=self.d, SpaceName="other")
         names = [f"a{i:02}" for i in range(12)]
-        for name in names:
+        for name in names:  # a space runs one app at a time: the earlier ones are Deleted
             self.app(name=name)
+            self.sm.delete_app(DomainId=self.d, SpaceName="lab", AppType="JupyterLab", AppName=name)
         self.app(name="kg", app_type="KernelGateway", space=None)
         self.app(space="other")
         other = self.domain("second")
@@ -556,9 +567,9 @@ class Tags(Case):
         self.sm.create_space(
             DomainId=d, SpaceName="lab", Tags=[{"Key": "AutoShutdown", "Value": "true"}]
         )
-        self.sm.create_app(DomainId=d, SpaceName="lab", AppType="JupyterLab", AppName="default")
         self.sm.create_app(DomainId=d, SpaceName="lab", AppType="JupyterLab", AppName="gone")
         self.sm.delete_app(DomainId=d, SpaceName="lab", AppType="JupyterLab", AppName="gone")
+        self.sm.create_app(DomainId=d, SpaceName="lab", AppType="JupyterLab", AppName="default")
         tagging = client("resourcegroupstaggingapi")
 
         def listed(*types, **kwargs):

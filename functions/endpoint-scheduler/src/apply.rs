@@ -372,7 +372,15 @@ async fn studio_app(
 ) {
     match step {
         AppStep::Park { prewarm } => {
-            let snapshot = studio::snapshot_of(app, prewarm, now, NAME);
+            let arn = app.live.as_ref().and_then(|l| l.arn.as_deref());
+            let own_tags = match arn {
+                Some(arn) => sagemaker::tags::list(&clients.sagemaker, arn).await,
+                None => Ok(Tags::new()),
+            };
+            let Some(own_tags) = report.keep(Some(&app.arn), own_tags) else {
+                return;
+            };
+            let snapshot = studio::snapshot_of(app, prewarm, &own_tags, now, NAME);
             let unchanged = app.snapshot.as_ref().is_some_and(|s| s.same_as(&snapshot));
             if !unchanged {
                 let location = clients.state.location(&snapshot.key());
@@ -408,9 +416,12 @@ async fn studio_app(
                 return;
             };
             let detail = Some(studio::app_detail(&app.key, &snapshot.spec));
-            let no_tags = Tags::new();
-            let create =
-                studio_api::create_app(&clients.sagemaker, &app.key, &snapshot.spec, &no_tags);
+            let create = studio_api::create_app(
+                &clients.sagemaker,
+                &app.key,
+                &snapshot.spec,
+                &snapshot.tags,
+            );
             if report
                 .attempt_with(&app.arn, "create-app", detail, create)
                 .await
@@ -418,7 +429,7 @@ async fn studio_app(
                 archive_app_snapshot(clients, app, snapshot, report).await;
             }
         }
-        AppStep::Archive => {
+        AppStep::Archive | AppStep::Retire => {
             if let Some(snapshot) = &app.snapshot {
                 archive_app_snapshot(clients, app, snapshot, report).await;
             }

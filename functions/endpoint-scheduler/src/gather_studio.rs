@@ -225,26 +225,24 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
             };
             let mut merged = domain_tags.clone();
             merged.extend(own);
-            if !opted_in(&owner_arn, &merged, report) {
-                continue;
-            }
-            let mut keys: BTreeSet<AppKey> = apps
-                .iter()
-                .filter(|a| a.key.owner_kind == kind && a.key.owner == owner)
-                .map(|a| a.key.clone())
-                .collect();
-            keys.extend(
+            let owns =
+                |k: &AppKey| k.domain_id == domain_id && k.owner_kind == kind && k.owner == owner;
+            let opted_out = !opted_in(&owner_arn, &merged, report);
+            let keys: BTreeSet<AppKey> = if opted_out {
+                // Only what we parked and would start again: the owner's word ends our care.
                 snapshots
                     .read
-                    .keys()
-                    .chain(snapshots.problems.keys())
-                    .filter(|k| {
-                        k.domain_id == domain_id && k.owner_kind == kind && k.owner == owner
-                    })
-                    .cloned(),
-            );
+                    .iter()
+                    .filter(|(k, s)| owns(k) && s.value.prewarm)
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            } else {
+                let listed = apps.iter().map(|a| &a.key);
+                let parked = snapshots.read.keys().chain(snapshots.problems.keys());
+                listed.chain(parked).filter(|k| owns(k)).cloned().collect()
+            };
             for key in keys {
-                let listed = apps.iter().find(|a| a.key == key).cloned();
+                let listed = current_record(&apps, &key);
                 let live = match listed {
                     Some(app) if app.is_in_service() => {
                         match studio::describe_app(&clients.sagemaker, &key).await {
@@ -262,8 +260,17 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
                     .unlisted
                     .clone()
                     .or_else(|| snapshots.problems.get(&key).cloned());
+                let space_taken_by = match kind {
+                    OwnerKind::Space => apps
+                        .iter()
+                        .find(|a| owns(&a.key) && a.key != key && a.is_live())
+                        .map(|a| a.key.clone()),
+                    OwnerKind::User => None,
+                };
                 found.push(StudioApp {
                     arn: app_arn(&arn_base, &key, live.as_ref()),
+                    opted_out,
+                    space_taken_by,
                     tags: merged.clone(),
                     snapshot_etag: snapshot.as_ref().map(|s| s.etag.clone()),
                     snapshot: snapshot.map(|s| s.value),
@@ -275,6 +282,15 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
         }
     }
     found
+}
+
+/// The record of the app now: ListApps keeps a Deleted app listed beside the new app of the
+/// same name, so the live one wins, then the newest.
+fn current_record(apps: &[App], key: &AppKey) -> Option<App> {
+    apps.iter()
+        .filter(|a| a.key == *key)
+        .max_by_key(|a| (a.is_live(), a.created))
+        .cloned()
 }
 
 /// The app's ARN as DescribeApp gives it, else as AWS forms it (lowercase type).
@@ -321,5 +337,37 @@ mod tests {
         };
         assert_eq!(key_of(&AppSnapshot::key_for(&key)), Some(key));
         assert_eq!(key_of("snapshots/studio/d-ml/lab.json"), None);
+    }
+
+    #[test]
+    fn the_live_record_of_an_app_wins_over_the_deleted_one_listed_before_it() {
+        let key = AppKey {
+            domain_id: "d-ml".into(),
+            owner_kind: OwnerKind::Space,
+            owner: "lab".into(),
+            app_type: "JupyterLab".into(),
+            app_name: "default".into(),
+        };
+        let record = |status: &str, hour: u32| App {
+            key: key.clone(),
+            arn: None,
+            status: status.into(),
+            spec: Default::default(),
+            created: Some(
+                chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 19, hour, 0, 0).unwrap(),
+            ),
+            last_user_activity: None,
+        };
+        let mut other = record("InService", 12);
+        other.key.app_name = "other".into();
+        let listed = [record("Deleted", 8), record("InService", 9), other];
+        assert_eq!(current_record(&listed, &key).unwrap().status, "InService");
+        // Control: only deleted records — the newest.
+        let gone = [record("Deleted", 8), record("Deleted", 10)];
+        let newest = current_record(&gone, &key).unwrap();
+        assert_eq!(
+            (newest.status.as_str(), newest.created),
+            ("Deleted", gone[1].created)
+        );
     }
 }

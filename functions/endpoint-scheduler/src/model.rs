@@ -73,6 +73,11 @@ pub struct StudioApp {
     pub snapshot_etag: Option<String>,
     /// Why the app's snapshot is not known: it must then not be parked.
     pub snapshot_problem: Option<String>,
+    /// The space or user profile no longer opts in, but the app was parked by us: it is
+    /// started again and left alone from then on.
+    pub opted_out: bool,
+    /// Another live app of the same space (a space runs one app at a time).
+    pub space_taken_by: Option<AppKey>,
 }
 
 impl StudioApp {

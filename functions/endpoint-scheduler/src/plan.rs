@@ -50,6 +50,8 @@ pub enum AppStep {
     Prewarm,
     /// The app runs again (pre-warmed, or started by its user): archive its snapshot.
     Archive,
+    /// Its space runs another app now (one at a time): archive the snapshot, start nothing.
+    Retire,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,10 +12,15 @@
 //!   is parked with `prewarm: false` (the snapshot records what was closed; it stays until
 //!   the app is parked again, and is never started from).
 //! - JupyterServer apps (the free Studio Classic system app) are left alone.
+//! - A space runs one app at a time: if its user started another app before the window, the
+//!   parked one is not started (it would fail); its snapshot is archived and a finding says so.
+//! - An owner that opts out while its app is parked gets the app back at once; from then on
+//!   the app is not ours to manage.
 
 use chrono::{DateTime, Duration, Utc};
 use sagekeeper_core::Severity;
 use sagekeeper_core::model::pricing::PriceTable;
+use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::sagemaker::studio::{App, AppKey, AppSnapshot, AppSpec, OwnerKind};
 
@@ -60,6 +65,12 @@ pub fn plan_app(
                     "{problem}: parking could overwrite a snapshot nobody has read, so the app stays up"
                 ),
             }
+        } else if prewarm && live.is_some_and(|l| l.spec.instance_type.is_none()) {
+            Converge::Skip(
+                "ListApps/DescribeApp give no instance type: started again, the app would run on \
+                 the domain's default instead of its own"
+                    .to_owned(),
+            )
         } else {
             Converge::Step(AppStep::Park { prewarm })
         }
@@ -84,13 +95,23 @@ pub fn plan_app(
             park(false)
         }
         (Desired::Up, Some(_)) => Converge::NoChange,
+        (Desired::Up, None) if prewarm && app.space_taken_by.is_some() => {
+            Converge::Step(AppStep::Retire)
+        }
         (Desired::Up, None) if prewarm => Converge::Step(AppStep::Prewarm),
         (Desired::Up, None) => Converge::NoChange,
     }
 }
 
-/// The snapshot a park writes.
-pub fn snapshot_of(app: &StudioApp, prewarm: bool, now: DateTime<Utc>, by: &str) -> AppSnapshot {
+/// The snapshot a park writes, with the app's own tags (AWS reserves `aws:` keys to itself:
+/// CreateApp would refuse them).
+pub fn snapshot_of(
+    app: &StudioApp,
+    prewarm: bool,
+    tags: &Tags,
+    now: DateTime<Utc>,
+    by: &str,
+) -> AppSnapshot {
     AppSnapshot {
         format: sagekeeper_core::sagemaker::studio::APP_SNAPSHOT_FORMAT,
         app: app.key.clone(),
@@ -100,6 +121,11 @@ pub fn snapshot_of(app: &StudioApp, prewarm: bool, now: DateTime<Utc>, by: &str)
             .map(|l| l.spec.clone())
             .unwrap_or_default(),
         prewarm,
+        tags: tags
+            .iter()
+            .filter(|(k, _)| !k.starts_with("aws:"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         parked_at: now,
         parked_by: by.to_owned(),
     }
@@ -142,6 +168,30 @@ pub fn canvas_detail(key: &AppKey, prices: &PriceTable) -> String {
     )
 }
 
+fn opted_out_message(app: &StudioApp) -> String {
+    let when = app
+        .snapshot
+        .as_ref()
+        .map(|s| format!(" at {}", s.parked_at.format("%Y-%m-%d %H:%M UTC")))
+        .unwrap_or_default();
+    format!(
+        "{} was parked{when}, and its {} no longer opts in: it is started again now and left alone from then on",
+        describe(&app.key),
+        app.key.owner_kind.arn_type()
+    )
+}
+
+fn retire_message(app: &StudioApp) -> String {
+    let other = app
+        .space_taken_by
+        .as_ref()
+        .map_or_else(|| "another app".to_owned(), describe);
+    format!(
+        "space {} runs {other} now, and a space runs one app at a time: the parked {} app {} is not started; its snapshot is archived",
+        app.key.owner, app.key.app_type, app.key.app_name
+    )
+}
+
 /// The Studio part of the run's plan: a step per app that needs one, skips and findings as
 /// for endpoints, and what is already parked (for the savings).
 pub fn plan_studio(
@@ -155,9 +205,21 @@ pub fn plan_studio(
 ) {
     let idle = idle_minutes.map(|m| Duration::minutes(i64::from(m)));
     for app in apps {
-        let Some((desired, _)) = plan::decide(plan, &app.arn, &app.tags, false, policy, now) else {
-            continue;
+        let desired = if app.opted_out {
+            plan.finding(
+                &app.arn,
+                "opted-out-while-parked",
+                Severity::Low,
+                opted_out_message(app),
+            );
+            Desired::Up
+        } else {
+            match plan::decide(plan, &app.arn, &app.tags, false, policy, now) {
+                Some((desired, _)) => desired,
+                None => continue,
+            }
         };
+        let idle = idle.filter(|_| !app.opted_out);
         match plan_app(app, desired, idle, now) {
             Converge::NoChange => {
                 let not_running = app.live.as_ref().is_none_or(|l| !l.is_live());
@@ -170,6 +232,14 @@ pub fn plan_studio(
                 }
             }
             Converge::Step(step) => {
+                if step == AppStep::Retire {
+                    plan.finding(
+                        &app.arn,
+                        "prewarm-skipped",
+                        Severity::Low,
+                        retire_message(app),
+                    );
+                }
                 let write = Write::StudioApp {
                     app: Box::new(app.clone()),
                     step,
@@ -185,7 +255,6 @@ pub fn plan_studio(
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use sagekeeper_core::model::tags::Tags;
 
     fn key(app_type: &str, owner_kind: OwnerKind) -> AppKey {
         AppKey {
@@ -202,6 +271,7 @@ mod tests {
             instance_type: Some("ml.t3.large".into()),
             sagemaker_image_arn: Some("arn:image".into()),
             sagemaker_image_version_arn: None,
+            sagemaker_image_version_alias: Some("3.2".into()),
             lifecycle_config_arn: Some("arn:lcc".into()),
         }
     }
@@ -227,6 +297,7 @@ mod tests {
                 app: key.clone(),
                 spec: spec(),
                 prewarm,
+                tags: Tags::new(),
                 parked_at: night(),
                 parked_by: "endpoint-scheduler".into(),
             }),
@@ -236,6 +307,8 @@ mod tests {
             live,
             snapshot_etag: None,
             snapshot_problem: None,
+            opted_out: false,
+            space_taken_by: None,
         }
     }
 
@@ -248,6 +321,32 @@ mod tests {
     }
 
     const HOUR: Option<Duration> = Some(Duration::hours(1));
+
+    /// The Studio plan of one app under "Mon-Fri 08:00-19:00 UTC".
+    fn plan_for(app: &StudioApp, idle_minutes: Option<u32>, now: DateTime<Utc>) -> Plan<Write> {
+        let schedule = crate::schedule::Schedule::parse("Mon-Fri 08:00-19:00", chrono_tz::UTC)
+            .expect("a valid schedule");
+        let schedules = std::collections::BTreeMap::new();
+        let policy = Policy {
+            default_schedule: &schedule,
+            schedules: &schedules,
+            timezone: chrono_tz::UTC,
+            holidays: &[],
+        };
+        let mut plan = Plan::default();
+        let prices = PriceTable::default();
+        let mut parked = Parked::default();
+        plan_studio(
+            std::slice::from_ref(app),
+            &policy,
+            idle_minutes,
+            &prices,
+            now,
+            &mut plan,
+            &mut parked,
+        );
+        plan
+    }
 
     #[test]
     fn running_apps_are_parked_at_night_and_prewarmed_in_the_morning() {
@@ -386,6 +485,97 @@ mod tests {
             plan_app(&closed, Desired::Up, HOUR, noon()),
             Converge::NoChange
         );
+    }
+
+    #[test]
+    fn a_space_that_runs_another_app_gets_no_prewarm() {
+        let mut parked = app(Some(live("JupyterLab", "Deleted", noon())), Some(true));
+        parked.space_taken_by = Some(key("CodeEditor", OwnerKind::Space));
+        assert_eq!(
+            plan_app(&parked, Desired::Up, None, noon()),
+            Converge::Step(AppStep::Retire)
+        );
+        let plan = plan_for(&parked, None, noon());
+        assert_eq!(plan.findings.len(), 1);
+        assert_eq!(plan.findings[0].rule, "prewarm-skipped");
+        assert!(
+            plan.findings[0]
+                .message
+                .contains("runs CodeEditor app default"),
+            "{}",
+            plan.findings[0].message
+        );
+        // Control: the space is free.
+        parked.space_taken_by = None;
+        assert_eq!(
+            plan_app(&parked, Desired::Up, None, noon()),
+            Converge::Step(AppStep::Prewarm)
+        );
+    }
+
+    #[test]
+    fn an_app_without_an_instance_type_is_not_parked_for_the_night() {
+        let mut running = live("JupyterLab", "InService", noon());
+        running.spec.instance_type = None;
+        let unknown = app(Some(running.clone()), None);
+        assert!(matches!(
+            plan_app(&unknown, Desired::Parked, None, night()),
+            Converge::Skip(reason) if reason.contains("no instance type")
+        ));
+        // Closed for idleness it is not started again, so its type does not matter.
+        running.last_user_activity = Some(noon() - Duration::hours(2));
+        assert_eq!(
+            plan_app(&app(Some(running), None), Desired::Up, HOUR, noon()),
+            Converge::Step(AppStep::Park { prewarm: false })
+        );
+        // Control: with its type, parked.
+        let known = app(Some(live("JupyterLab", "InService", noon())), None);
+        assert_eq!(
+            plan_app(&known, Desired::Parked, None, night()),
+            Converge::Step(AppStep::Park { prewarm: true })
+        );
+    }
+
+    #[test]
+    fn an_owner_that_opts_out_gets_its_parked_app_back_at_once() {
+        let mut parked = app(Some(live("JupyterLab", "Deleted", night())), Some(true));
+        parked.opted_out = true;
+        let plan = plan_for(&parked, Some(60), night());
+        assert_eq!(plan.findings[0].rule, "opted-out-while-parked");
+        assert!(matches!(
+            plan.writes.as_slice(),
+            [(
+                _,
+                Write::StudioApp {
+                    step: AppStep::Prewarm,
+                    ..
+                }
+            )]
+        ));
+        // Control: still opted in, the night keeps it parked.
+        parked.opted_out = false;
+        let plan = plan_for(&parked, Some(60), night());
+        assert!(plan.writes.is_empty());
+        assert!(plan.findings.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_keeps_the_apps_own_tags_but_not_aws_ones() {
+        let running = app(Some(live("JupyterLab", "InService", noon())), None);
+        let tags = Tags::from([
+            ("project".to_owned(), "fraud".to_owned()),
+            ("aws:cloudformation:stack-name".to_owned(), "x".to_owned()),
+        ]);
+        let snapshot = snapshot_of(&running, true, &tags, night(), "endpoint-scheduler");
+        assert_eq!(
+            snapshot.tags,
+            Tags::from([("project".to_owned(), "fraud".to_owned())])
+        );
+        assert_eq!(
+            snapshot.spec.sagemaker_image_version_alias.as_deref(),
+            Some("3.2")
+        );
+        assert_eq!(snapshot.format, 2);
     }
 
     #[test]

@@ -240,6 +240,9 @@ pub struct AppSpec {
     pub sagemaker_image_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sagemaker_image_version_arn: Option<String>,
+    /// A version alias (`1.9`) pins the image version as the user chose it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sagemaker_image_version_alias: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_config_arn: Option<String>,
 }
@@ -274,6 +277,7 @@ fn spec_of(spec: Option<&ResourceSpec>) -> AppSpec {
         instance_type: s.instance_type().map(|t| t.as_str().to_owned()),
         sagemaker_image_arn: s.sage_maker_image_arn().map(str::to_owned),
         sagemaker_image_version_arn: s.sage_maker_image_version_arn().map(str::to_owned),
+        sagemaker_image_version_alias: s.sage_maker_image_version_alias().map(str::to_owned),
         lifecycle_config_arn: s.lifecycle_config_arn().map(str::to_owned),
     })
     .unwrap_or_default()
@@ -284,6 +288,7 @@ fn resource_spec(spec: &AppSpec) -> ResourceSpec {
         .set_instance_type(spec.instance_type.as_deref().map(AppInstanceType::from))
         .set_sage_maker_image_arn(spec.sagemaker_image_arn.clone())
         .set_sage_maker_image_version_arn(spec.sagemaker_image_version_arn.clone())
+        .set_sage_maker_image_version_alias(spec.sagemaker_image_version_alias.clone())
         .set_lifecycle_config_arn(spec.lifecycle_config_arn.clone())
         .build()
 }
@@ -427,7 +432,11 @@ pub async fn create_app(
 }
 
 pub const APP_SNAPSHOT_PREFIX: &str = "snapshots/studio/";
-pub const APP_SNAPSHOT_FORMAT: u32 = 1;
+/// Format 2 adds the app's own tags and the image version alias; format 1 lacks them (read
+/// as none), so a version that knows only format 1 refuses a format 2 snapshot rather than
+/// starting the app without them.
+pub const APP_SNAPSHOT_FORMAT: u32 = 2;
+const READABLE_APP_SNAPSHOT_FORMATS: [u32; 2] = [1, APP_SNAPSHOT_FORMAT];
 
 /// What the endpoint-scheduler records of a Studio app it deletes: what CreateApp needs to
 /// start it again, and whether it should be.
@@ -441,6 +450,9 @@ pub struct AppSnapshot {
     /// Started again at the start of the schedule's window. False for an app closed because
     /// it was idle within hours: the snapshot only records what was closed.
     pub prewarm: bool,
+    /// The app's own tags (without `aws:` ones), given again to CreateApp.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
     pub parked_at: DateTime<Utc>,
     pub parked_by: String,
 }
@@ -476,12 +488,15 @@ impl AppSnapshot {
     }
 
     pub fn is_readable(&self) -> bool {
-        self.format == APP_SNAPSHOT_FORMAT
+        READABLE_APP_SNAPSHOT_FORMATS.contains(&self.format)
     }
 
     /// The same app, spec and intent, whenever and by whom it was written.
     pub fn same_as(&self, other: &AppSnapshot) -> bool {
-        self.app == other.app && self.spec == other.spec && self.prewarm == other.prewarm
+        self.app == other.app
+            && self.spec == other.spec
+            && self.prewarm == other.prewarm
+            && self.tags == other.tags
     }
 }
 
