@@ -15,6 +15,9 @@ const CYCLES: usize = 50;
 const FAULT_RATE: &str = "0.15";
 /// Runs allowed for one phase to converge; each run retries what failed before.
 const MAX_RUNS_PER_PHASE: usize = 8;
+/// Runs started at the same moment, and the evenings and mornings they overlap in.
+const OVERLAPPING: usize = 3;
+const OVERLAP_CYCLES: usize = 3;
 
 /// Runs the scheduler through the proxy with the SDK's retries on (5 attempts, short
 /// back-off so the test stays quick).
@@ -203,8 +206,6 @@ async fn the_proxy_denies_assume_role_into_listed_accounts_only() {
 #[tokio::test(flavor = "multi_thread")]
 async fn overlapping_runs_under_faults_park_and_restore_everything() {
     use support::parking::{restorable_state, seed_step_scaling, set_capacity};
-    const OVERLAPPING: usize = 3;
-    const OVERLAP_CYCLES: usize = 3;
     let account = sandbox("us-east-1").await;
     let bucket = support::new_bucket(&account.aws, "sk-overlap").await;
     let mut names = Vec::new();
@@ -230,38 +231,7 @@ async fn overlapping_runs_under_faults_park_and_restore_everything() {
     let mut busy = 0;
     for cycle in 0..OVERLAP_CYCLES {
         for event in ["scheduled.json", "scheduled-morning.json"] {
-            let start = std::sync::Barrier::new(OVERLAPPING);
-            let runs: Vec<Run> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..OVERLAPPING)
-                    .map(|_| {
-                        let start = &start;
-                        let (proxy, account, bucket) = (&proxy, &account, &bucket);
-                        scope.spawn(move || {
-                            start.wait();
-                            run_through(proxy, account, event, bucket)
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            for run in &runs {
-                let actions = run
-                    .try_report()
-                    .map(|r| r.actions.as_slice())
-                    .unwrap_or_default();
-                if actions
-                    .iter()
-                    .any(|a| a.action == "run" && a.outcome == Outcome::Skipped)
-                {
-                    busy += 1;
-                    assert_eq!(
-                        actions.len(),
-                        1,
-                        "a run without the lease acted: {}",
-                        run.json
-                    );
-                }
-            }
+            busy += runs_at_once(OVERLAPPING, &proxy, &account, event, &bucket);
             let (_, last) = converge(&proxy, &account, event, &bucket);
             for (name, expected) in names.iter().zip(&expected) {
                 let now = restorable_state(&account.aws, name).await;
@@ -290,6 +260,125 @@ async fn overlapping_runs_under_faults_park_and_restore_everything() {
     eprintln!(
         "{OVERLAP_CYCLES} overlapping cycles; {busy} runs found the lease held; {} requests, {} faults: {}",
         counts.requests, counts.injected, counts.all
+    );
+}
+
+/// Starts `count` runs of `event` at the same moment (separate processes); returns how many
+/// found the lease held, each of which must have done nothing else.
+fn runs_at_once(
+    count: usize,
+    proxy: &Proxy,
+    account: &Sandbox,
+    event: &str,
+    bucket: &str,
+) -> usize {
+    let start = std::sync::Barrier::new(count);
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .map(|_| {
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    run_through(proxy, account, event, bucket)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut busy = 0;
+    for run in &runs {
+        let actions = run
+            .try_report()
+            .map(|r| r.actions.as_slice())
+            .unwrap_or_default();
+        if actions
+            .iter()
+            .any(|a| a.action == "run" && a.outcome == Outcome::Skipped)
+        {
+            busy += 1;
+            assert_eq!(
+                actions.len(),
+                1,
+                "a run without the lease acted: {}",
+                run.json
+            );
+        }
+    }
+    busy
+}
+
+/// The same for Studio: three runs at once every evening and morning, with faults and
+/// latency, over a JupyterLab and a Code Editor space and a Canvas user. Every evening both
+/// apps are parked with their spec recorded and Canvas is closed; every morning both apps run
+/// again on the same instance, image and lifecycle config, and Canvas stays closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn overlapping_runs_under_faults_park_and_prewarm_studio_apps() {
+    use aws_sdk_sagemaker::types::{AppInstanceType, AppType};
+    use support::studio::{Owner, app_state, seed_app, seed_domain, seed_profile, seed_space};
+    const IMAGE: &str = "arn:aws:sagemaker:us-east-1:081325390199:image/sagemaker-distribution-cpu";
+    const LCC: &str = "arn:aws:sagemaker:us-east-1:123456789012:studio-lifecycle-config/pip";
+    let account = sandbox("us-east-1").await;
+    let aws = &account.aws;
+    let bucket = support::new_bucket(aws, "sk-overlap-studio").await;
+    let domain = seed_domain(aws, &unique("overlap"), &[("AutoShutdown", "true")]).await;
+    let apps = [
+        ("lab", AppType::JupyterLab, AppInstanceType::MlT3Large),
+        ("code", AppType::CodeEditor, AppInstanceType::MlM5Large),
+    ];
+    for (space, app_type, instance) in &apps {
+        seed_space(aws, &domain, space, &[]).await;
+        let spec = Some((instance.clone(), IMAGE, LCC));
+        seed_app(
+            aws,
+            &domain,
+            Owner::Space(space),
+            app_type.clone(),
+            spec,
+            &[],
+        )
+        .await;
+    }
+    seed_profile(aws, &domain, "ana", &[]).await;
+    seed_app(aws, &domain, Owner::User("ana"), AppType::Canvas, None, &[]).await;
+
+    let proxy = Proxy::start(FAULT_RATE, std::process::id() + 2, &["--latency-ms", "40"]);
+    let mut busy = 0;
+    for cycle in 0..OVERLAP_CYCLES {
+        for event in ["scheduled.json", "scheduled-morning.json"] {
+            busy += runs_at_once(OVERLAPPING, &proxy, &account, event, &bucket);
+            let (_, last) = converge(&proxy, &account, event, &bucket);
+            let evening = event == "scheduled.json";
+            for (space, app_type, instance) in &apps {
+                let (status, spec) =
+                    app_state(aws, &domain, Owner::Space(space), app_type.clone()).await;
+                let expected = if evening { "Deleted" } else { "InService" };
+                assert_eq!(status, expected, "cycle {cycle} {event}: {space}\n{last}");
+                let spec = spec.expect("the app's spec");
+                assert_eq!(
+                    spec,
+                    (
+                        instance.as_str().to_owned(),
+                        IMAGE.to_owned(),
+                        LCC.to_owned()
+                    ),
+                    "cycle {cycle} {event}: {space}"
+                );
+            }
+            let canvas = app_state(aws, &domain, Owner::User("ana"), AppType::Canvas).await;
+            assert_eq!(canvas.0, "Deleted", "cycle {cycle} {event}: Canvas\n{last}");
+            let snapshots = support::object_keys(aws, &bucket, "snapshots/studio/").await;
+            assert_eq!(
+                snapshots.len(),
+                if evening { 2 } else { 0 },
+                "cycle {cycle} {event}: {snapshots:?}"
+            );
+        }
+    }
+    assert!(busy > 0, "the runs never overlapped");
+    let counts = proxy.assert_faults_injected(20);
+    eprintln!(
+        "{OVERLAP_CYCLES} overlapping Studio cycles; {busy} runs found the lease held; {} requests, {} faults",
+        counts.requests, counts.injected
     );
 }
 
