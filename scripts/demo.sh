@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: starts the local AWS emulator, seeds a small ML account (endpoints with and
 # without AutoShutdown, buckets with and without encryption, a training job without KMS, a
-# drift alarm and the Model Monitor execution that raised it), runs all four functions on the
+# drift alarm and the Model Monitor execution that raised it, a Studio domain with two spaces
+# and a Canvas user), runs all four functions on the
 # sample events in events/ exactly as an operator would from a shell, and prints what they
 # found and did.
 set -euo pipefail

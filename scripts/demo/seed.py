@@ -104,6 +104,33 @@ def monitoring(sm, s3, key_arn):
     )
 
 
+STUDIO_IMAGE = f"arn:aws:sagemaker:{REGION}:885854791233:image/sagemaker-distribution-cpu"
+STUDIO_LCC = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:studio-lifecycle-config/install-team-packages"
+
+
+def studio(sm):
+    """A Studio domain opted in to off-hours parking (its spaces and users inherit the tag):
+    a JupyterLab space and a Code Editor space with their apps running, a user in Canvas, and
+    a shared space whose own tag opts it out. The scheduler parks the first three at night and
+    pre-warms the two spaces in the morning; Canvas is closed and not reopened."""
+    domain_id = sm.create_domain(
+        DomainName="acme-ml", AuthMode="IAM", VpcId="vpc-0a1b2c3d4e5f60718",
+        SubnetIds=["subnet-0a1b2c3d4e5f60718"],
+        DefaultUserSettings={"ExecutionRole": ROLE}, DefaultSpaceSettings={"ExecutionRole": ROLE},
+        Tags=[{"Key": "AutoShutdown", "Value": "true"}, {"Key": "Team", "Value": "ml-platform"}],
+    )["DomainArn"].rsplit("/", 1)[1]
+    spaces = [("fraud-lab", "JupyterLab", "ml.t3.large", []),
+              ("recsys-code", "CodeEditor", "ml.m5.large", []),
+              ("team-shared", "JupyterLab", "ml.t3.medium", [{"Key": "AutoShutdown", "Value": "false"}])]
+    for space, app_type, instance, tags in spaces:
+        sm.create_space(DomainId=domain_id, SpaceName=space, **({"Tags": tags} if tags else {}))
+        sm.create_app(DomainId=domain_id, SpaceName=space, AppType=app_type, AppName="default",
+                      ResourceSpec={"InstanceType": instance, "SageMakerImageArn": STUDIO_IMAGE,
+                                    "LifecycleConfigArn": STUDIO_LCC})
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="alice")
+    sm.create_app(DomainId=domain_id, UserProfileName="alice", AppType="Canvas", AppName="default")
+
+
 MEMBERS = {"210987654321": "ml-research", "345678901234": "ml-prod"}
 MEMBER_REGIONS = ["us-east-1", "eu-west-1"]
 
@@ -254,6 +281,7 @@ def main(url):
         Dimensions=[{"Name": "Endpoint", "Value": "fraud-detector-dev"},
                     {"Name": "MonitoringSchedule", "Value": "fraud-detector-dev-data-quality"}])
     monitoring(sm, s3, key_arn)
+    studio(sm)
 
     # Notifications: the topic the functions publish to, read back through a subscribed queue.
     topic = sns.create_topic(Name="sagekeeper-notifications")["TopicArn"]
