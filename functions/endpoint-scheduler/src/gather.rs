@@ -9,7 +9,8 @@ use sagekeeper_core::aws::{DEFAULT_CONCURRENCY, map_bounded};
 use sagekeeper_core::model::snapshot::{EndpointSnapshot, SNAPSHOT_PREFIX};
 use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::run::report::ReportableError;
-use sagekeeper_core::s3::state::{StateError, Versioned};
+use sagekeeper_core::s3::snapshots::{self, Snapshots};
+use sagekeeper_core::s3::state::StateError;
 use sagekeeper_core::sagemaker::endpoints;
 use sagekeeper_core::sagemaker::inference_components;
 use sagekeeper_core::sagemaker::notebooks;
@@ -49,7 +50,8 @@ pub async fn gather(clients: &Clients, report: &mut Report) -> Observed {
             _ => {}
         }
     }
-    let snapshots = read_snapshots(clients, report).await;
+    let snapshots: Snapshots<String, EndpointSnapshot> =
+        snapshots::read_all(&clients.state, SNAPSHOT_PREFIX, endpoint_of, report).await;
 
     let mut names: Vec<String> = live_endpoints.keys().cloned().collect();
     names.extend(
@@ -64,7 +66,7 @@ pub async fn gather(clients: &Clients, report: &mut Report) -> Observed {
         let read = snapshots.read.get(&name).cloned();
         let problem = snapshots.problem(&name);
         async move {
-            let (snapshot, etag) = read.map_or((None, None), |(s, e)| (Some(s), Some(e)));
+            let (snapshot, etag) = read.map_or((None, None), |v| (Some(v.value), Some(v.etag)));
             let mut state = describe_endpoint(clients, name, tagged, snapshot).await?;
             state.snapshot_etag = etag;
             state.snapshot_problem = problem;
@@ -124,85 +126,11 @@ fn opted_in(tagged: Vec<TaggedResource>, report: &mut Report) -> Vec<TaggedResou
         .collect()
 }
 
-/// What the state bucket says about parked endpoints.
-#[derive(Debug, Default)]
-struct Snapshots {
-    /// Endpoint name → snapshot and the version it was read at.
-    read: BTreeMap<String, (EndpointSnapshot, String)>,
-    /// Endpoint name → why its snapshot could not be used.
-    problems: BTreeMap<String, String>,
-    /// Why the bucket could not be listed: then no endpoint's snapshot is known.
-    unlisted: Option<String>,
-}
-
-impl Snapshots {
-    fn problem(&self, name: &str) -> Option<String> {
-        self.unlisted
-            .clone()
-            .or_else(|| self.problems.get(name).cloned())
-    }
-}
-
-async fn read_snapshots(clients: &Clients, report: &mut Report) -> Snapshots {
-    let mut snapshots = Snapshots::default();
-    let keys = match clients.state.list_keys(SNAPSHOT_PREFIX).await {
-        Ok(keys) => keys,
-        Err(err) => {
-            report.error(None, &err);
-            snapshots.unlisted = Some(format!(
-                "the state bucket s3://{} could not be listed",
-                clients.state.bucket()
-            ));
-            return snapshots;
-        }
-    };
-    let read = map_bounded(keys, DEFAULT_CONCURRENCY, |key| async move {
-        let result = clients.state.get_versioned::<EndpointSnapshot>(&key).await;
-        (key, result)
-    })
-    .await;
-    for (key, result) in read {
-        let location = clients.state.location(&key);
-        let name = endpoint_of(&key);
-        match result {
-            Ok(Some(Versioned { value, etag })) if value.is_readable() => {
-                snapshots
-                    .read
-                    .insert(value.endpoint_name.clone(), (value, etag));
-            }
-            Ok(Some(Versioned { value, .. })) => {
-                report.finding(
-                    &location,
-                    "unknown-snapshot-format",
-                    Severity::High,
-                    format!(
-                        "snapshot format {} is not one this version reads; left untouched",
-                        value.format
-                    ),
-                );
-                snapshots.problems.insert(
-                    name.to_owned(),
-                    format!("its snapshot {location} is of format {}", value.format),
-                );
-            }
-            Ok(None) => {}
-            Err(err) => {
-                report.error(Some(&location), &err);
-                snapshots.problems.insert(
-                    name.to_owned(),
-                    format!("its snapshot {location} could not be read"),
-                );
-            }
-        }
-    }
-    snapshots
-}
-
 /// `snapshots/endpoints/<name>.json` → `<name>`.
-fn endpoint_of(key: &str) -> &str {
+fn endpoint_of(key: &str) -> Option<String> {
     key.strip_prefix(SNAPSHOT_PREFIX)
         .and_then(|k| k.strip_suffix(".json"))
-        .unwrap_or(key)
+        .map(str::to_owned)
 }
 
 /// The endpoint read again (live state and snapshot), after a conflict showed that a

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sagekeeper_core::model::tags::Tags;
-use sagekeeper_core::s3::state::Versioned;
+use sagekeeper_core::s3::snapshots::{self, Snapshots};
 use sagekeeper_core::sagemaker::studio::{
     self, APP_SNAPSHOT_PREFIX, App, AppKey, AppSnapshot, OwnerKind,
 };
@@ -87,61 +87,6 @@ fn opted_in(arn: &str, tags: &Tags, report: &mut Report) -> bool {
     false
 }
 
-/// What the state bucket holds for Studio apps.
-#[derive(Default)]
-struct Snapshots {
-    read: BTreeMap<AppKey, Versioned<AppSnapshot>>,
-    problems: BTreeMap<AppKey, String>,
-    unlisted: Option<String>,
-}
-
-async fn read_snapshots(clients: &Clients, report: &mut Report) -> Snapshots {
-    let mut snapshots = Snapshots::default();
-    let keys = match clients.state.list_keys(APP_SNAPSHOT_PREFIX).await {
-        Ok(keys) => keys,
-        Err(err) => {
-            report.error(None, &err);
-            snapshots.unlisted = Some(format!(
-                "the state bucket s3://{} could not be listed",
-                clients.state.bucket()
-            ));
-            return snapshots;
-        }
-    };
-    for key in keys {
-        let Some(app) = key_of(&key) else {
-            continue;
-        };
-        let location = clients.state.location(&key);
-        match clients.state.get_versioned::<AppSnapshot>(&key).await {
-            Ok(Some(read)) if read.value.is_readable() => {
-                snapshots.read.insert(app, read);
-            }
-            Ok(Some(read)) => {
-                let message = format!(
-                    "snapshot format {} is not one this version reads; left untouched",
-                    read.value.format
-                );
-                report.finding(
-                    &location,
-                    "unknown-snapshot-format",
-                    Severity::High,
-                    message,
-                );
-                let problem = format!("its snapshot {location} is of format {}", read.value.format);
-                snapshots.problems.insert(app, problem);
-            }
-            Ok(None) => {}
-            Err(err) => {
-                report.error(Some(&location), &err);
-                let problem = format!("its snapshot {location} could not be read");
-                snapshots.problems.insert(app, problem);
-            }
-        }
-    }
-    snapshots
-}
-
 /// The apps of opted-in spaces and user profiles, running or parked. A domain, owner or app
 /// that cannot be read is an error in the report and is left out of this run.
 pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<StudioApp> {
@@ -151,7 +96,8 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
     ) else {
         return Vec::new();
     };
-    let mut snapshots = read_snapshots(clients, report).await;
+    let mut snapshots: Snapshots<AppKey, AppSnapshot> =
+        snapshots::read_all(&clients.state, APP_SNAPSHOT_PREFIX, key_of, report).await;
     let mut by_domain: BTreeMap<String, Vec<(Option<Owner>, TaggedResource)>> = BTreeMap::new();
     for resource in tagged {
         if let Some((domain, owner)) = studio_path(&resource.arn) {
@@ -256,10 +202,7 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
                     listed => listed,
                 };
                 let snapshot = snapshots.read.remove(&key);
-                let problem = snapshots
-                    .unlisted
-                    .clone()
-                    .or_else(|| snapshots.problems.get(&key).cloned());
+                let problem = snapshots.problem(&key);
                 let space_taken_by = match kind {
                     OwnerKind::Space => apps
                         .iter()

@@ -67,6 +67,15 @@ pub struct ComponentCopies {
     pub copies: i32,
 }
 
+impl crate::s3::snapshots::Snapshot for EndpointSnapshot {
+    fn format(&self) -> u32 {
+        self.format
+    }
+    fn is_readable(&self) -> bool {
+        EndpointSnapshot::is_readable(self)
+    }
+}
+
 impl EndpointSnapshot {
     pub fn key_for(endpoint_name: &str) -> String {
         format!("{SNAPSHOT_PREFIX}{endpoint_name}.json")

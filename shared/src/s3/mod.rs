@@ -12,6 +12,7 @@
 pub mod lease;
 pub mod lifecycle;
 pub mod objects;
+pub mod snapshots;
 pub mod state;
 pub mod tags;
 

@@ -457,6 +457,15 @@ pub struct AppSnapshot {
     pub parked_by: String,
 }
 
+impl crate::s3::snapshots::Snapshot for AppSnapshot {
+    fn format(&self) -> u32 {
+        self.format
+    }
+    fn is_readable(&self) -> bool {
+        AppSnapshot::is_readable(self)
+    }
+}
+
 impl AppSnapshot {
     /// `snapshots/studio/<domain>/<space|user>/<owner>/<type>/<name>.json`.
     pub fn key_for(app: &AppKey) -> String {
