@@ -1,7 +1,8 @@
 //! Gathering what the plan needs through the core adapters: for a create event, the one
-//! resource; for the daily sweep, every SageMaker resource, the region's buckets, the
-//! SageMaker log groups, the live endpoints with their traffic over the idle window and the
-//! recent training jobs' runs.
+//! resource; for the daily sweep, every SageMaker resource (Studio domains with their user
+//! profiles, spaces and live apps included), the region's buckets, the SageMaker log groups,
+//! the live endpoints with their traffic over the idle window and the recent training jobs'
+//! runs.
 //! Per-resource calls run with a bound on concurrency. A resource that cannot be read completely is an error in the report and is
 //! left out of the run (a tag from a lower-precedence source must never stand in for one
 //! that could not be read), the others go on.
