@@ -297,15 +297,13 @@ async fn read_studio(
     (placed, tags)
 }
 
-/// The ancestors of the Studio resource a create call made, from its domain as listed now
-/// (the domain alone when the listing does not show the resource yet).
+/// The ancestors of the Studio resource a create call made, from its domain as listed now.
+/// A resource the listing does not show yet is a retryable error: guessing its owner could
+/// let the domain's value stand in for its space's or profile's.
 async fn studio_ancestors(clients: &Clients, arn: &str) -> Result<Vec<String>, AwsError> {
     // `<type>/<domain id>[/...]` after the ARN's fifth colon.
-    let domain_id = arn
-        .splitn(6, ':')
-        .nth(5)
-        .and_then(|resource| resource.split('/').nth(1))
-        .unwrap_or_default();
+    let mut resource = arn.splitn(6, ':').nth(5).unwrap_or_default().split('/');
+    let (resource_type, domain_id) = (resource.next(), resource.next().unwrap_or_default());
     let domain = read_domain(clients, domain_id).await?;
     if arn == domain.arn {
         return Ok(Vec::new());
@@ -313,7 +311,16 @@ async fn studio_ancestors(clients: &Clients, arn: &str) -> Result<Vec<String>, A
     let found = crate::studio::place(&domain)
         .into_iter()
         .find(|p| p.arn.eq_ignore_ascii_case(arn));
-    Ok(found.map_or_else(|| vec![domain.arn.clone()], |p| p.ancestors))
+    found.map(|p| p.ancestors).ok_or_else(|| AwsError {
+        operation: match resource_type {
+            Some("user-profile") => "ListUserProfiles",
+            Some("space") => "ListSpaces",
+            _ => "ListApps",
+        },
+        code: "NotListedYet".to_owned(),
+        message: format!("{arn} is not among its domain's user profiles, spaces and live apps yet"),
+        retryable: true,
+    })
 }
 
 /// The training jobs created in the last `TRAINING_LOOKBACK_DAYS`, described; a job that

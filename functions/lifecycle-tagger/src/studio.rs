@@ -57,7 +57,7 @@ pub fn place(domain: &DomainContents) -> Vec<Placed> {
         line.push(domain.arn.clone());
         Some(line)
     };
-    for space in &domain.spaces {
+    for space in domain.spaces.iter().filter(|s| s.status != "Deleting") {
         if let Some(mut line) = space_line(space) {
             let arn = line.remove(0);
             placed.push(Placed {
@@ -132,7 +132,14 @@ mod tests {
         DomainContents {
             arn: DOMAIN.to_owned(),
             profiles: vec!["ana".to_owned()],
-            spaces: vec![space("team", None), space("ana-lab", Some("ana"))],
+            spaces: vec![
+                space("team", None),
+                space("ana-lab", Some("ana")),
+                Space {
+                    status: "Deleting".to_owned(),
+                    ..space("old", None)
+                },
+            ],
             apps: vec![
                 app(OwnerKind::Space, "ana-lab", "JupyterLab", "InService"),
                 app(OwnerKind::Space, "team", "CodeEditor", "Pending"),
@@ -172,7 +179,7 @@ mod tests {
             ancestors_of(&placed, &arn("app", "ana/canvas/default")),
             [&profile, DOMAIN]
         );
-        // Deleted and failed apps are not tagged.
+        // Deleted and failed apps and a space being deleted are not tagged.
         assert_eq!(placed.len(), 7, "{placed:#?}");
     }
 
