@@ -85,6 +85,11 @@ const SAMPLES: &[(&str, TriggerKind, &[&str])] = &[
         &["encryption-enforcer", "lifecycle-tagger"],
     ),
     (
+        "cloudtrail-sagemaker-create-space.json",
+        TriggerKind::ApiCall,
+        &["lifecycle-tagger"],
+    ),
+    (
         "alarm-eventbridge.json",
         TriggerKind::Alarm,
         &["drift-retrainer"],

@@ -1163,3 +1163,203 @@ async fn the_sweep_reports_training_jobs_that_could_have_used_spot() {
     }
     assert_eq!(later.report().metric("TrainingJobsWithoutSpot"), Some(0.0));
 }
+
+/// A Studio domain `ml` whose tags are set after its resources were made (AWS copies a
+/// domain's tags only to apps launched after the tagging), two user profiles (`ana` with her
+/// own `Team`), a shared space, ana's private space, a space whose owner set `Team` after its
+/// app started, and apps, one of them deleted. The ARNs by short name.
+async fn seed_studio(sandbox: &Sandbox) -> BTreeMap<&'static str, String> {
+    use aws_sdk_sagemaker::types::AppType;
+    use support::studio::{Owner, add_tags, delete_app, seed_app, seed_domain, seed_profile};
+    use support::studio::{seed_space, seed_space_of};
+    let aws = &sandbox.aws;
+    let domain = seed_domain(aws, "ml", &[]).await;
+    seed_profile(aws, &domain, "ana", &[("Team", "fraud")]).await;
+    seed_profile(aws, &domain, "bo", &[]).await;
+    seed_space(aws, &domain, "team", &[]).await;
+    seed_space_of(aws, &domain, "ana-lab", Some("ana"), &[]).await;
+    seed_space(aws, &domain, "vision", &[]).await;
+    let team_app = seed_app(
+        aws,
+        &domain,
+        Owner::Space("team"),
+        AppType::JupyterLab,
+        None,
+        &[],
+    )
+    .await;
+    let ana_app = seed_app(
+        aws,
+        &domain,
+        Owner::Space("ana-lab"),
+        AppType::JupyterLab,
+        None,
+        &[],
+    )
+    .await;
+    let vision_app = seed_app(
+        aws,
+        &domain,
+        Owner::Space("vision"),
+        AppType::CodeEditor,
+        None,
+        &[],
+    )
+    .await;
+    let gone = seed_app(aws, &domain, Owner::User("bo"), AppType::Canvas, None, &[]).await;
+    delete_app(aws, &domain, Owner::User("bo"), AppType::Canvas).await;
+    let arn = |resource: &str| sandbox.sagemaker_arn(resource);
+    let arns = BTreeMap::from([
+        ("domain", arn(&format!("domain/{domain}"))),
+        ("ana", arn(&format!("user-profile/{domain}/ana"))),
+        ("bo", arn(&format!("user-profile/{domain}/bo"))),
+        ("team", arn(&format!("space/{domain}/team"))),
+        ("ana-lab", arn(&format!("space/{domain}/ana-lab"))),
+        ("vision", arn(&format!("space/{domain}/vision"))),
+        ("team-app", team_app),
+        ("ana-app", ana_app),
+        ("vision-app", vision_app),
+        ("gone-app", gone),
+    ]);
+    add_tags(aws, &arns["vision"], &[("Team", "vision")]).await;
+    add_tags(
+        aws,
+        &arns["domain"],
+        &[("Team", "ml"), ("Project", "churn"), ("CostCenter", "cc-1")],
+    )
+    .await;
+    arns
+}
+
+const STUDIO_DEFAULTS: (&str, &str) = (
+    "DEFAULT_TAGS",
+    r#"{"Environment": "dev", "AutoShutdown": "false"}"#,
+);
+
+#[tokio::test]
+async fn studio_resources_inherit_the_required_tags_from_their_domain_and_owner() {
+    let sandbox = sandbox("eu-west-3").await;
+    let arns = seed_studio(&sandbox).await;
+    let mut before = BTreeMap::new();
+    for (name, arn) in &arns {
+        before.insert(*name, sagemaker_tags(&sandbox, arn).await);
+    }
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+
+    let dry = run(&sandbox, &event, &[("DRY_RUN", "true"), STUDIO_DEFAULTS]);
+    let planned: Vec<_> = actions(&dry)
+        .into_iter()
+        .filter(|(resource, ..)| resource.contains(":user-profile/") || resource.contains(":app/"))
+        .collect();
+    assert!(!planned.is_empty(), "{:#}", dry.json);
+    assert!(planned.iter().all(|(.., o)| *o == Outcome::Planned));
+    for (name, arn) in &arns {
+        assert_eq!(sagemaker_tags(&sandbox, arn).await, before[name], "{name}");
+    }
+
+    let first = run(&sandbox, &event, &[STUDIO_DEFAULTS]);
+    let tags = |name: &'static str| {
+        let arn = arns[name].clone();
+        let sandbox = &sandbox;
+        async move { sagemaker_tags(sandbox, &arn).await }
+    };
+    let team_of = |t: &BTreeMap<String, String>| t.get("Team").cloned().unwrap_or_default();
+    let domain = tags("domain").await;
+    assert_eq!(
+        (team_of(&domain).as_str(), domain["Environment"].as_str()),
+        ("ml", "dev"),
+        "the domain gets the defaults"
+    );
+    // A profile and a shared space without tags: the domain's values.
+    for name in ["bo", "team"] {
+        let t = tags(name).await;
+        assert_eq!(
+            (
+                team_of(&t).as_str(),
+                t["Project"].as_str(),
+                t["CostCenter"].as_str()
+            ),
+            ("ml", "churn", "cc-1"),
+            "{name}: {t:?}"
+        );
+        assert_eq!(t["AutoShutdown"], "false", "{name}: the default");
+    }
+    // ana's own Team stays; her private space takes it before the domain's.
+    assert_eq!(team_of(&tags("ana").await), "fraud");
+    let lab = tags("ana-lab").await;
+    assert_eq!(
+        (team_of(&lab).as_str(), lab["Project"].as_str()),
+        ("fraud", "churn")
+    );
+    // The control: the Team its owner set is unchanged.
+    let vision = tags("vision").await;
+    assert_eq!(
+        (team_of(&vision).as_str(), vision["Project"].as_str()),
+        ("vision", "churn")
+    );
+    // Apps take their space's values.
+    assert_eq!(team_of(&tags("team-app").await), "ml");
+    assert_eq!(team_of(&tags("ana-app").await), "fraud");
+    assert_eq!(team_of(&tags("vision-app").await), "vision");
+    // A deleted app is not tagged.
+    assert_eq!(tags("gone-app").await, before["gone-app"]);
+    assert!(
+        !actions(&first)
+            .iter()
+            .any(|(resource, ..)| resource.contains(&arns["gone-app"])),
+        "{:#}",
+        first.json
+    );
+    assert!(
+        findings(&first, "required-tags-missing").is_empty(),
+        "{:#}",
+        first.json
+    );
+
+    let mut after = BTreeMap::new();
+    for (name, arn) in &arns {
+        after.insert(*name, sagemaker_tags(&sandbox, arn).await);
+    }
+    let again = run(&sandbox, &event, &[STUDIO_DEFAULTS]);
+    let studio_actions: Vec<_> = actions(&again)
+        .into_iter()
+        .filter(|(resource, ..)| arns.values().any(|arn| resource.contains(arn.as_str())))
+        .collect();
+    assert!(studio_actions.is_empty(), "{studio_actions:?}");
+    for (name, arn) in &arns {
+        assert_eq!(sagemaker_tags(&sandbox, arn).await, after[name], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_create_space_event_tags_the_space_with_its_creator_and_its_owners_tags() {
+    use support::studio::{seed_domain, seed_profile, seed_space_of};
+    let sandbox = sandbox("eu-west-3").await;
+    data_scientist_role(&sandbox, &[("CostCenter", "cc-4471"), ("Team", "ds")]).await;
+    let domain = seed_domain(
+        &sandbox.aws,
+        "acmeml",
+        &[("Team", "ml"), ("Project", "churn")],
+    )
+    .await;
+    assert_eq!(domain, "d-acmeml", "the id the CloudTrail sample names");
+    seed_profile(&sandbox.aws, &domain, "alice", &[("Team", "fraud")]).await;
+    seed_space_of(&sandbox.aws, &domain, "alice-lab", Some("alice"), &[]).await;
+    let arn = sandbox.sagemaker_arn("space/d-acmeml/alice-lab");
+    let event = event_for(&sandbox, "cloudtrail-sagemaker-create-space.json", &[]);
+
+    let created = run(&sandbox, &event, &[STUDIO_DEFAULTS]);
+
+    let tags = sagemaker_tags(&sandbox, &arn).await;
+    assert_eq!(tags["CreatedBy"], CREATOR, "{:#}", created.json);
+    assert_eq!(tags["CreatedAt"], "2026-11-20T18:03:10Z");
+    assert_eq!(
+        tags["Team"], "fraud",
+        "its owner's, before the domain's and the role's"
+    );
+    assert_eq!(tags["Project"], "churn", "the domain's");
+    assert_eq!(tags["CostCenter"], "cc-4471", "the creating role's");
+    assert_eq!(tags["Environment"], "dev");
+    let again = run(&sandbox, &event, &[STUDIO_DEFAULTS]);
+    assert!(actions(&again).is_empty(), "{:#}", again.json);
+}

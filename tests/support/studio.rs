@@ -1,7 +1,8 @@
 //! Studio domains, spaces, user profiles and apps in the emulator (scripts/emulator/studio.py).
 
 use aws_sdk_sagemaker::types::{
-    AppInstanceType, AppType, AuthMode, DefaultSpaceSettings, ResourceSpec, UserSettings,
+    AppInstanceType, AppType, AuthMode, DefaultSpaceSettings, OwnershipSettings, ResourceSpec,
+    SharingType, SpaceSharingSettings, UserSettings,
 };
 use sagekeeper_core::Aws;
 
@@ -32,14 +33,48 @@ pub async fn seed_domain(aws: &Aws, name: &str, tags: &[(&str, &str)]) -> String
 }
 
 pub async fn seed_space(aws: &Aws, domain: &str, name: &str, tags: &[(&str, &str)]) {
+    seed_space_of(aws, domain, name, None, tags).await;
+}
+
+/// A space; a private one of user profile `owner` when given.
+pub async fn seed_space_of(
+    aws: &Aws,
+    domain: &str,
+    name: &str,
+    owner: Option<&str>,
+    tags: &[(&str, &str)],
+) {
+    let ownership = owner.map(|o| {
+        OwnershipSettings::builder()
+            .owner_user_profile_name(o)
+            .build()
+    });
+    let sharing = owner.map(|_| {
+        SpaceSharingSettings::builder()
+            .sharing_type(SharingType::Private)
+            .build()
+    });
     aws.sagemaker()
         .create_space()
         .domain_id(domain)
         .space_name(name)
+        .set_ownership_settings(ownership)
+        .set_space_sharing_settings(sharing)
         .set_tags((!tags.is_empty()).then(|| sagemaker_tags_of(tags)))
         .send()
         .await
         .expect("create space");
+}
+
+/// AddTags on a Studio resource (as its owner would, after creating it).
+pub async fn add_tags(aws: &Aws, arn: &str, tags: &[(&str, &str)]) {
+    aws.sagemaker()
+        .add_tags()
+        .resource_arn(arn)
+        .set_tags(Some(sagemaker_tags_of(tags)))
+        .send()
+        .await
+        .expect("add tags");
 }
 
 pub async fn seed_profile(aws: &Aws, domain: &str, name: &str, tags: &[(&str, &str)]) {

@@ -1,7 +1,8 @@
 //! Gathering what the plan needs through the core adapters: for a create event, the one
-//! resource; for the daily sweep, every SageMaker resource, the region's buckets, the
-//! SageMaker log groups, the live endpoints with their traffic over the idle window and the
-//! recent training jobs' runs.
+//! resource; for the daily sweep, every SageMaker resource (Studio domains with their user
+//! profiles, spaces and live apps included), the region's buckets, the SageMaker log groups,
+//! the live endpoints with their traffic over the idle window and the recent training jobs'
+//! runs.
 //! Per-resource calls run with a bound on concurrency. A resource that cannot be read completely is an error in the report and is
 //! left out of the run (a tag from a lower-precedence source must never stand in for one
 //! that could not be read), the others go on.
@@ -17,7 +18,7 @@ use sagekeeper_core::model::lifecycle::LifecycleConfig;
 use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::sagemaker::catalog::{self, Kind, Listed};
 use sagekeeper_core::sagemaker::jobs::{self, JobFilter, JobKind, TrainingRun};
-use sagekeeper_core::sagemaker::{endpoints, invocation_mode, lineage, tags};
+use sagekeeper_core::sagemaker::{endpoints, invocation_mode, lineage, studio, tags};
 use sagekeeper_core::{AwsError, Report, iam, s3};
 
 use crate::clients::Clients;
@@ -27,6 +28,7 @@ use crate::data_class::{self, Classified};
 use crate::idle::{self, Candidate, IdlePolicy, NotJudged, Signal};
 use crate::inferred_tags::TagSources;
 use crate::retention::SAGEMAKER_LOG_PREFIX;
+use crate::studio::{DomainContents, Placed};
 
 /// The sweep looks at jobs running now or created in the last two days: the create events
 /// tag jobs as they start, and a tag added after a job ended attributes no spend.
@@ -47,6 +49,8 @@ pub enum TagVia {
 pub enum Made {
     Bucket(ResourceRef),
     SageMaker(ResourceRef, Kind),
+    /// A Studio domain, user profile, space or app.
+    Studio(ResourceRef),
 }
 
 /// A resource to tag and what is known about it.
@@ -101,7 +105,7 @@ pub async fn created(
     report: &mut Report,
 ) -> Option<Gathered> {
     let resource = match made {
-        Made::Bucket(resource) | Made::SageMaker(resource, _) => resource,
+        Made::Bucket(resource) | Made::SageMaker(resource, _) | Made::Studio(resource) => resource,
     };
     let arn = Some(resource.arn.as_str());
     let creator = Creator::from_identity(&call.user_identity);
@@ -129,6 +133,15 @@ pub async fn created(
             let mut parents = Vec::new();
             for parent in parent_arns {
                 parents.push(report.keep(arn, tags::list(&clients.sagemaker, &parent).await)?);
+            }
+            (TagVia::SageMaker, own, parents)
+        }
+        Made::Studio(_) => {
+            let own = report.keep(arn, tags::list(&clients.sagemaker, &resource.arn).await)?;
+            let ancestors = report.keep(arn, studio_ancestors(clients, &resource.arn).await)?;
+            let mut parents = Vec::new();
+            for ancestor in ancestors {
+                parents.push(report.keep(arn, tags::list(&clients.sagemaker, &ancestor).await)?);
             }
             (TagVia::SageMaker, own, parents)
         }
@@ -178,12 +191,14 @@ pub async fn sweep(
     let listed = list_sagemaker(clients, now, report).await;
     let tagged = read_tags(clients, listed, report).await;
     let buckets = read_buckets(clients, config, report).await;
+    let (placed, studio_tags) = read_studio(clients, report).await;
     let roles = read_roles(
         clients,
         tagged
             .iter()
             .map(|(_, t)| t)
-            .chain(buckets.iter().map(|(_, t)| t)),
+            .chain(buckets.iter().map(|(_, t)| t))
+            .chain(studio_tags.values()),
         report,
     )
     .await;
@@ -200,6 +215,21 @@ pub async fn sweep(
         if let Some(subject) =
             sweep_subject(&listed.arn, TagVia::SageMaker, own, parents.clone(), &roles)
         {
+            gathered.subjects.push(subject);
+        }
+    }
+    for Placed { arn, ancestors } in placed {
+        // Left out when its own tags or an ancestor's could not be read (in the report).
+        let (Some(own), Some(parents)) = (
+            studio_tags.get(&arn),
+            ancestors
+                .iter()
+                .map(|a| studio_tags.get(a).cloned())
+                .collect::<Option<Vec<Tags>>>(),
+        ) else {
+            continue;
+        };
+        if let Some(subject) = sweep_subject(&arn, TagVia::SageMaker, own, parents, &roles) {
             gathered.subjects.push(subject);
         }
     }
@@ -223,6 +253,74 @@ pub async fn sweep(
     gathered.endpoints = read_traffic(clients, endpoints, &config.idle_policy(), now, report).await;
     gathered.training = read_training(clients, config, now, report).await;
     gathered
+}
+
+/// One Studio domain's user profiles, spaces and apps.
+async fn read_domain(clients: &Clients, id: &str) -> Result<DomainContents, AwsError> {
+    let sagemaker = &clients.sagemaker;
+    Ok(DomainContents {
+        arn: studio::describe_domain(sagemaker, id).await?.arn,
+        profiles: studio::list_user_profiles(sagemaker, id).await?,
+        spaces: studio::list_spaces(sagemaker, id).await?,
+        apps: studio::list_apps(sagemaker, id).await?,
+    })
+}
+
+/// Every Studio resource of the region with its ancestors, and the tags of those that could
+/// be read; a domain or a resource that could not be read is an error in the report.
+async fn read_studio(
+    clients: &Clients,
+    report: &mut Report,
+) -> (Vec<Placed>, BTreeMap<String, Tags>) {
+    let Some(ids) = report.keep(None, studio::list_domains(&clients.sagemaker).await) else {
+        return Default::default();
+    };
+    let domains = map_bounded(ids, DEFAULT_CONCURRENCY, |id| async move {
+        let read = read_domain(clients, &id).await;
+        (id, read)
+    })
+    .await;
+    let placed: Vec<Placed> = domains
+        .into_iter()
+        .filter_map(|(id, read)| report.keep(Some(&format!("domain/{id}")), read))
+        .flat_map(|domain| crate::studio::place(&domain))
+        .collect();
+    let read = map_bounded(&placed, DEFAULT_CONCURRENCY, |p| async move {
+        let tags = tags::list(&clients.sagemaker, &p.arn).await;
+        (p.arn.clone(), tags)
+    })
+    .await;
+    let tags = read
+        .into_iter()
+        .filter_map(|(arn, tags)| report.keep(Some(&arn), tags).map(|t| (arn, t)))
+        .collect();
+    (placed, tags)
+}
+
+/// The ancestors of the Studio resource a create call made, from its domain as listed now.
+/// A resource the listing does not show yet is a retryable error: guessing its owner could
+/// let the domain's value stand in for its space's or profile's.
+async fn studio_ancestors(clients: &Clients, arn: &str) -> Result<Vec<String>, AwsError> {
+    // `<type>/<domain id>[/...]` after the ARN's fifth colon.
+    let mut resource = arn.splitn(6, ':').nth(5).unwrap_or_default().split('/');
+    let (resource_type, domain_id) = (resource.next(), resource.next().unwrap_or_default());
+    let domain = read_domain(clients, domain_id).await?;
+    if arn == domain.arn {
+        return Ok(Vec::new());
+    }
+    let found = crate::studio::place(&domain)
+        .into_iter()
+        .find(|p| p.arn.eq_ignore_ascii_case(arn));
+    found.map(|p| p.ancestors).ok_or_else(|| AwsError {
+        operation: match resource_type {
+            Some("user-profile") => "ListUserProfiles",
+            Some("space") => "ListSpaces",
+            _ => "ListApps",
+        },
+        code: "NotListedYet".to_owned(),
+        message: format!("{arn} is not among its domain's user profiles, spaces and live apps yet"),
+        retryable: true,
+    })
 }
 
 /// The training jobs created in the last `TRAINING_LOOKBACK_DAYS`, described; a job that

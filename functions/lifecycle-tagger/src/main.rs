@@ -12,6 +12,7 @@ mod inferred_tags;
 mod plan;
 mod retention;
 mod run;
+mod studio;
 mod training_cost;
 
 use std::process::ExitCode;

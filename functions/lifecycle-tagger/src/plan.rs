@@ -33,6 +33,9 @@ use crate::training_cost::{self, TrainingPolicy};
 /// deleted).
 pub const NOT_JUDGED_RULE: &str = "idle-endpoint-not-judged";
 
+/// The ARN resource types of SageMaker Studio that create calls tag.
+pub const STUDIO_KINDS: [&str; 4] = ["domain", "user-profile", "space", "app"];
+
 /// The tagger's writes, in the order the plan lists them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TagWrite {
@@ -181,6 +184,9 @@ fn screen_into(
     }
     if resource.kind == "bucket" {
         return Some(Made::Bucket(resource));
+    }
+    if STUDIO_KINDS.contains(&resource.kind) {
+        return Some(Made::Studio(resource));
     }
     match Kind::from_arn_type(resource.kind) {
         Some(kind) => Some(Made::SageMaker(resource, kind)),

@@ -114,6 +114,22 @@ const RESOURCE_EVENTS: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         "sagemaker",
+        "CreateDomain",
+        "domain",
+        "domainName",
+        "domainArn",
+    ),
+    (
+        "sagemaker",
+        "CreateUserProfile",
+        "user-profile",
+        "userProfileName",
+        "userProfileArn",
+    ),
+    ("sagemaker", "CreateSpace", "space", "spaceName", "spaceArn"),
+    ("sagemaker", "CreateApp", "app", "appName", "appArn"),
+    (
+        "sagemaker",
         "CreateModelPackageGroup",
         "model-package-group",
         "modelPackageGroupName",

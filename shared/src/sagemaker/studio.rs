@@ -192,6 +192,73 @@ pub async fn user_profiles(client: &Client, domain_id: &str) -> Result<Vec<UserP
     Ok(profiles)
 }
 
+/// One space as ListSpaces shows it (ListSpaces carries no ARN: see [`studio_arn`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Space {
+    pub domain_id: String,
+    pub name: String,
+    pub status: String,
+    /// `OwnershipSettings.OwnerUserProfileName`: the user profile a private space belongs to.
+    pub owner_profile: Option<String>,
+}
+
+/// The domain's spaces.
+pub async fn list_spaces(client: &Client, domain_id: &str) -> Result<Vec<Space>, AwsError> {
+    let mut pages = client
+        .list_spaces()
+        .domain_id_equals(domain_id)
+        .into_paginator()
+        .items()
+        .send();
+    let mut spaces = Vec::new();
+    while let Some(space) = pages.next().await {
+        let space = space.aws("ListSpaces")?;
+        // A filter the service ignored would bring other domains' spaces.
+        if space.domain_id.as_deref().is_none_or(|d| d == domain_id)
+            && let Some(name) = space.space_name.clone()
+        {
+            spaces.push(Space {
+                domain_id: domain_id.to_owned(),
+                name,
+                status: space
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                owner_profile: space
+                    .ownership_settings_summary()
+                    .and_then(|o| o.owner_user_profile_name())
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+            });
+        }
+    }
+    Ok(spaces)
+}
+
+/// The ARN of a resource of the domain whose ARN is `domain_arn`, from the ARN formats
+/// SageMaker documents (`user-profile/<domain>/<name>`, `space/<domain>/<name>`,
+/// `app/<domain>/<profile-or-space>/<app type, lowercase>/<name>`): ListUserProfiles,
+/// ListSpaces and ListApps carry no ARN. `path` is what follows the domain id; `None` when
+/// `domain_arn` is not a domain's ARN.
+pub fn studio_arn(domain_arn: &str, resource_type: &str, path: &str) -> Option<String> {
+    let (prefix, domain_id) = domain_arn.rsplit_once(":domain/")?;
+    (!domain_id.is_empty() && !domain_id.contains('/'))
+        .then(|| format!("{prefix}:{resource_type}/{domain_id}/{path}"))
+}
+
+impl AppKey {
+    /// The app's ARN in the domain whose ARN is `domain_arn` (see [`studio_arn`]).
+    pub fn arn_in(&self, domain_arn: &str) -> Option<String> {
+        let path = format!(
+            "{}/{}/{}",
+            self.owner,
+            self.app_type.to_ascii_lowercase(),
+            self.app_name
+        );
+        studio_arn(domain_arn, "app", &path)
+    }
+}
+
 /// Who an app belongs to: a space (JupyterLab, Code Editor) or a user profile (Studio
 /// Classic KernelGateway, Canvas, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -651,6 +718,72 @@ mod tests {
         let client = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&list, &describe]);
         let err = user_profiles(&client, "d-ml").await.unwrap_err();
         assert_eq!(err.operation, "DescribeUserProfile");
+    }
+
+    #[tokio::test]
+    async fn spaces_are_listed_by_domain_with_their_owner() {
+        use aws_sdk_sagemaker::operation::list_spaces::ListSpacesOutput;
+        use aws_sdk_sagemaker::types::{OwnershipSettingsSummary, SpaceDetails};
+        let list = mock!(Client::list_spaces)
+            .match_requests(|r| r.domain_id_equals() == Some("d-ml"))
+            .then_output(|| {
+                ListSpacesOutput::builder()
+                    .spaces(
+                        SpaceDetails::builder()
+                            .domain_id("d-ml")
+                            .space_name("ana-lab")
+                            .ownership_settings_summary(
+                                OwnershipSettingsSummary::builder()
+                                    .owner_user_profile_name("ana")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .spaces(
+                        SpaceDetails::builder()
+                            .domain_id("d-ml")
+                            .space_name("team")
+                            .build(),
+                    )
+                    .spaces(
+                        SpaceDetails::builder()
+                            .domain_id("d-other")
+                            .space_name("x")
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_sagemaker, [&list]);
+        let spaces = list_spaces(&client, "d-ml").await.unwrap();
+        let owners: Vec<_> = spaces
+            .iter()
+            .map(|s| (s.name.as_str(), s.owner_profile.as_deref()))
+            .collect();
+        assert_eq!(owners, [("ana-lab", Some("ana")), ("team", None)]);
+    }
+
+    #[test]
+    fn studio_arns_follow_the_domains() {
+        let domain = "arn:aws:sagemaker:us-east-1:123456789012:domain/d-ml";
+        assert_eq!(
+            studio_arn(domain, "space", "lab").as_deref(),
+            Some("arn:aws:sagemaker:us-east-1:123456789012:space/d-ml/lab")
+        );
+        let app = AppKey {
+            domain_id: "d-ml".to_owned(),
+            owner_kind: OwnerKind::User,
+            owner: "ana".to_owned(),
+            app_type: "KernelGateway".to_owned(),
+            app_name: "default".to_owned(),
+        };
+        assert_eq!(
+            app.arn_in(domain).as_deref(),
+            Some("arn:aws:sagemaker:us-east-1:123456789012:app/d-ml/ana/kernelgateway/default")
+        );
+        assert_eq!(
+            studio_arn("arn:aws:sagemaker:us-east-1:1:model/m", "space", "x"),
+            None
+        );
     }
 
     #[tokio::test]
