@@ -4,6 +4,7 @@
 use sagekeeper_core::Report;
 use sagekeeper_core::aws::AwsError;
 use sagekeeper_core::kms as kms_api;
+use sagekeeper_core::run::apply as run_apply;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::run::report::{Outcome, ReportableError};
 use sagekeeper_core::s3 as s3_api;
@@ -15,46 +16,70 @@ use crate::bucket_policy::{self, Merge};
 use crate::clients::Clients;
 use crate::plan::Remediation;
 
-/// Records the plan, then makes its writes in order.
-pub async fn apply(clients: &Clients, plan: Plan<Remediation>, report: &mut Report) {
+/// Records the plan, then makes its writes, `concurrency` resources at a time (a bucket's
+/// own writes in order).
+pub async fn apply(
+    clients: &Clients,
+    plan: Plan<Remediation>,
+    concurrency: usize,
+    report: &mut Report,
+) {
+    let writes = plan.record(report);
+    run_apply::by_resource(
+        report,
+        writes,
+        concurrency,
+        |resource, remediations, mut report| async move {
+            for remediation in remediations {
+                remediate(clients, &resource, remediation, &mut report).await;
+            }
+            (report, ())
+        },
+    )
+    .await;
+}
+
+async fn remediate(
+    clients: &Clients,
+    resource: &str,
+    remediation: Remediation,
+    report: &mut Report,
+) {
     let (s3, sm, kms) = (&clients.s3, &clients.sagemaker, &clients.kms);
-    for (resource, remediation) in plan.record(report) {
-        let resource = resource.as_str();
-        let action = remediation.action();
-        // Debug: the report lists every action, and at 5,000 buckets these lines were megabytes.
-        tracing::debug!(resource, action, dry_run = report.dry_run, "remediating");
-        match remediation {
-            Remediation::PutBucketEncryption { bucket, kms_key_id } => {
-                let write = s3_api::put_default_encryption_kms(s3, &bucket, &kms_key_id);
-                report.perform(resource, action, write).await;
-            }
-            Remediation::PutBucketPolicy {
-                bucket,
-                read,
-                policy,
-            } => put_policy(report, s3, resource, &bucket, read, policy).await,
-            Remediation::PutPublicAccessBlock { bucket } => {
-                let write = s3_api::put_public_access_block(s3, &bucket, PublicAccessBlock::ALL_ON);
-                report.perform(resource, action, write).await;
-            }
-            Remediation::EnableKeyRotation { key_arn } => {
-                let write = kms_api::enable_rotation(kms, &key_arn);
-                report.perform(resource, action, write).await;
-            }
-            Remediation::StopJob { kind, name } => {
-                report
-                    .perform(resource, action, jobs::stop(sm, kind, &name))
-                    .await;
-            }
-            Remediation::StopNotebook { name } => {
-                report
-                    .perform(resource, action, notebooks::stop(sm, &name))
-                    .await;
-            }
-            Remediation::TagEndpointConfig { arn, tags } => {
-                let write = sagemaker_tags::add(sm, &arn, &tags);
-                report.perform(resource, action, write).await;
-            }
+    let action = remediation.action();
+    // Debug: the report lists every action, and at 5,000 buckets these lines were megabytes.
+    tracing::debug!(resource, action, dry_run = report.dry_run, "remediating");
+    match remediation {
+        Remediation::PutBucketEncryption { bucket, kms_key_id } => {
+            let write = s3_api::put_default_encryption_kms(s3, &bucket, &kms_key_id);
+            report.perform(resource, action, write).await;
+        }
+        Remediation::PutBucketPolicy {
+            bucket,
+            read,
+            policy,
+        } => put_policy(report, s3, resource, &bucket, read, policy).await,
+        Remediation::PutPublicAccessBlock { bucket } => {
+            let write = s3_api::put_public_access_block(s3, &bucket, PublicAccessBlock::ALL_ON);
+            report.perform(resource, action, write).await;
+        }
+        Remediation::EnableKeyRotation { key_arn } => {
+            let write = kms_api::enable_rotation(kms, &key_arn);
+            report.perform(resource, action, write).await;
+        }
+        Remediation::StopJob { kind, name } => {
+            report
+                .perform(resource, action, jobs::stop(sm, kind, &name))
+                .await;
+        }
+        Remediation::StopNotebook { name } => {
+            report
+                .perform(resource, action, notebooks::stop(sm, &name))
+                .await;
+        }
+        Remediation::TagEndpointConfig { arn, tags } => {
+            let write = sagemaker_tags::add(sm, &arn, &tags);
+            report.perform(resource, action, write).await;
         }
     }
 }
@@ -161,6 +186,7 @@ mod tests {
     use aws_smithy_mocks::{Rule, mock, mock_client};
     use chrono::Utc;
     use sagekeeper_core::Outcome;
+    use sagekeeper_core::config::DEFAULT_APPLY_CONCURRENCY;
 
     use crate::model::JobKind;
 
@@ -228,7 +254,13 @@ mod tests {
     async fn writes_run_and_are_recorded() {
         let mocks = mocks();
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&mocks.clients, planned_steps(), &mut report).await;
+        apply(
+            &mocks.clients,
+            planned_steps(),
+            DEFAULT_APPLY_CONCURRENCY,
+            &mut report,
+        )
+        .await;
         assert_eq!(mocks.encrypt.num_calls(), 1);
         assert_eq!(mocks.stop.num_calls(), 1);
         let outcomes: Vec<(&str, Outcome)> = report
@@ -251,7 +283,13 @@ mod tests {
     async fn a_dry_run_makes_no_call() {
         let mocks = mocks();
         let mut report = Report::new("encryption-enforcer", true, Utc::now());
-        apply(&mocks.clients, planned_steps(), &mut report).await;
+        apply(
+            &mocks.clients,
+            planned_steps(),
+            DEFAULT_APPLY_CONCURRENCY,
+            &mut report,
+        )
+        .await;
         assert_eq!(mocks.encrypt.num_calls(), 0);
         assert_eq!(mocks.stop.num_calls(), 0);
         assert_eq!(report.actions[0].outcome, Outcome::Skipped);
@@ -363,7 +401,13 @@ mod tests {
         let changed = policy_of(&[statement("Reads"), statement("AddedSinceTheSweep")]);
         let store = policy_store(&changed, None);
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&store.clients, only(step.clone()), &mut report).await;
+        apply(
+            &store.clients,
+            only(step.clone()),
+            DEFAULT_APPLY_CONCURRENCY,
+            &mut report,
+        )
+        .await;
         assert_eq!(
             report.actions[0].outcome,
             Outcome::Done,
@@ -377,7 +421,13 @@ mod tests {
 
         let control = policy_store(&read, None);
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&control.clients, only(step.clone()), &mut report).await;
+        apply(
+            &control.clients,
+            only(step.clone()),
+            DEFAULT_APPLY_CONCURRENCY,
+            &mut report,
+        )
+        .await;
         assert_eq!(report.actions[0].outcome, Outcome::Done);
         let Remediation::PutBucketPolicy { policy, .. } = step else {
             panic!()
@@ -391,7 +441,13 @@ mod tests {
         let ours = policy_of(&[statement("Reads"), bucket_policy::tls_only_statement(NAME)]);
         let store = policy_store(&ours, None);
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&store.clients, only(step), &mut report).await;
+        apply(
+            &store.clients,
+            only(step),
+            DEFAULT_APPLY_CONCURRENCY,
+            &mut report,
+        )
+        .await;
         assert_eq!(report.actions[0].outcome, Outcome::Skipped);
         assert_eq!(store.put.num_calls(), 0);
     }
@@ -404,7 +460,13 @@ mod tests {
         let racer = policy_of(&[statement("SomebodyElses")]);
         let store = policy_store(&read, Some(&racer));
         let mut report = Report::new("encryption-enforcer", false, Utc::now());
-        apply(&store.clients, only(step), &mut report).await;
+        apply(
+            &store.clients,
+            only(step),
+            DEFAULT_APPLY_CONCURRENCY,
+            &mut report,
+        )
+        .await;
         assert_eq!(store.put.num_calls(), 1);
         assert_eq!(report.actions[0].outcome, Outcome::Failed);
         assert_eq!(report.errors[0].kind, "concurrent-change");
@@ -417,7 +479,13 @@ mod tests {
         let (read, step) = planned();
         let store = policy_store(&read, None);
         let mut report = Report::new("encryption-enforcer", true, Utc::now());
-        apply(&store.clients, only(step), &mut report).await;
+        apply(
+            &store.clients,
+            only(step),
+            DEFAULT_APPLY_CONCURRENCY,
+            &mut report,
+        )
+        .await;
         assert_eq!(report.actions[0].outcome, Outcome::Planned);
         assert_eq!(store.put.num_calls(), 0);
     }

@@ -34,7 +34,7 @@ impl Function for EncryptionEnforcer {
         };
         let gathered = gather::gather(clients, &config, &subject, report).await;
         let plan = plan::plan(&gathered, &config, &subject);
-        apply::apply(clients, plan, report).await;
+        apply::apply(clients, plan, config.common.apply_concurrency, report).await;
     }
 }
 

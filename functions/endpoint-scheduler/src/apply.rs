@@ -6,6 +6,7 @@ use sagekeeper_core::autoscaling::{self, ScalingError};
 use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
 use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::apply as run_apply;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::s3::state::Expect;
 use sagekeeper_core::s3::state::StateError;
@@ -26,42 +27,68 @@ use crate::plan::{self, AppStep, Converge, EndpointStep, NotebookStep, Parked, W
 use crate::policy::{Desired, SNOOZE_TAG};
 use crate::studio;
 
-/// Carries out the run's writes in order; returns what they parked.
+/// Carries out the run's writes, `concurrency` resources at a time (each one's in order);
+/// returns what they parked.
 pub async fn apply(
     clients: &Clients,
     prices: &PriceTable,
     writes: Vec<(String, Write)>,
     now: DateTime<Utc>,
+    concurrency: usize,
     report: &mut Report,
 ) -> Parked {
+    let parts = run_apply::by_resource(
+        report,
+        writes,
+        concurrency,
+        |arn, writes, mut report| async move {
+            let mut parked = Parked::default();
+            for write in writes {
+                apply_one(clients, prices, &arn, write, now, &mut report, &mut parked).await;
+            }
+            (report, parked)
+        },
+    )
+    .await;
     let mut parked = Parked::default();
-    for (arn, write) in writes {
-        match write {
-            Write::RemoveExpiredSnooze => {
-                let remove = sagemaker::tags::remove(&clients.sagemaker, &arn, &[SNOOZE_TAG]);
-                report.perform(&arn, "remove-expired-snooze", remove).await;
-            }
-            Write::Endpoint {
-                state,
-                desired,
-                step,
-            } => {
-                if let Some(snapshot) = converge(clients, *state, desired, step, now, report).await
-                {
-                    parked.endpoint(&snapshot, prices);
-                }
-            }
-            Write::Notebook { notebook, step } => {
-                if self::notebook(clients, &notebook, step, report).await {
-                    parked.notebook(&notebook, prices);
-                }
-            }
-            Write::StudioApp { app, step } => {
-                studio_app(clients, prices, &app, step, now, report, &mut parked).await;
-            }
-        }
+    for part in parts {
+        parked.add(part);
     }
     parked
+}
+
+async fn apply_one(
+    clients: &Clients,
+    prices: &PriceTable,
+    arn: &str,
+    write: Write,
+    now: DateTime<Utc>,
+    report: &mut Report,
+    parked: &mut Parked,
+) {
+    match write {
+        Write::RemoveExpiredSnooze => {
+            let remove = sagemaker::tags::remove(&clients.sagemaker, arn, &[SNOOZE_TAG]);
+            report.perform(arn, "remove-expired-snooze", remove).await;
+        }
+        Write::Endpoint {
+            state,
+            desired,
+            step,
+        } => {
+            if let Some(snapshot) = converge(clients, *state, desired, step, now, report).await {
+                parked.endpoint(&snapshot, prices);
+            }
+        }
+        Write::Notebook { notebook, step } => {
+            if self::notebook(clients, &notebook, step, report).await {
+                parked.notebook(&notebook, prices);
+            }
+        }
+        Write::StudioApp { app, step } => {
+            studio_app(clients, prices, &app, step, now, report, parked).await;
+        }
+    }
 }
 
 /// How many times an endpoint is planned again after a concurrent run changed it under this

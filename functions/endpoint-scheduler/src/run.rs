@@ -40,7 +40,9 @@ impl Function for EndpointScheduler {
             &mut parked,
         );
         let writes = plan.record(report);
-        let applied = apply::apply(clients, &config.prices, writes, schedule.time, report).await;
+        let concurrency = config.common.apply_concurrency;
+        let applied =
+            apply::apply(clients, prices, writes, schedule.time, concurrency, report).await;
         parked.add(applied);
         parked.savings(report.dry_run).record(report);
         run_lease::give_back(clients, turn, report).await;

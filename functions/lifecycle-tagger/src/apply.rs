@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sagekeeper_core::autoscaling::ScalingClients;
 use sagekeeper_core::cloudwatch::log_groups;
 use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::apply as run_apply;
 use sagekeeper_core::sagemaker;
 use sagekeeper_core::sagemaker::park::{Keep, Running, TakeDown, TakenDown};
 use sagekeeper_core::{Report, Severity, s3, tagging};
@@ -18,52 +19,38 @@ use crate::gather::TagVia;
 use crate::idle::{Candidate, IDLE_SINCE_TAG};
 use crate::plan::{self, Changed, Planned, TagWrite};
 
-pub async fn apply(clients: &Clients, planned: Planned, now: DateTime<Utc>, report: &mut Report) {
+/// Makes the plan's writes, `concurrency` resources at a time (one resource's writes in
+/// order). Idle endpoints are deleted after every tag write, so a tag added this run is in
+/// the snapshot taken before the delete.
+pub async fn apply(
+    clients: &Clients,
+    planned: Planned,
+    now: DateTime<Utc>,
+    concurrency: usize,
+    report: &mut Report,
+) {
     let Planned { plan, found } = planned;
+    let (deletes, writes): (Vec<_>, Vec<_>) = plan
+        .record(report)
+        .into_iter()
+        .partition(|(_, w)| matches!(w, TagWrite::DeleteIdleEndpoint(_)));
     let mut changed = Changed::default();
-    for (resource, write) in plan.record(report) {
-        let (action, detail) = (write.action(), write.detail());
-        match write {
-            TagWrite::AddTags {
-                via: TagVia::SageMaker,
-                arns,
-                tags,
-            } => {
-                changed.tagged +=
-                    tag_batch(clients, &resource, &arns, &tags, (action, detail), report).await
-            }
-            TagWrite::AddTags {
-                via: TagVia::Bucket(bucket),
-                tags,
-                ..
-            } => {
-                let add = s3::tags::add_missing(&clients.s3, &clients.tagging, &bucket, &tags);
-                changed.tagged +=
-                    usize::from(report.attempt_with(&resource, action, detail, add).await);
-            }
-            TagWrite::MarkIdle { arns, since } => {
-                let tags = Tags::from([(IDLE_SINCE_TAG.to_owned(), since)]);
-                tag_batch(clients, &resource, &arns, &tags, (action, detail), report).await;
-            }
-            TagWrite::PutLifecycleRules { bucket, rules } => {
-                let put = s3::lifecycle::put_merged(&clients.s3, &bucket, &rules, RULE_ID_PREFIX);
-                changed.buckets +=
-                    usize::from(report.attempt_with(&resource, action, detail, put).await);
-            }
-            TagWrite::PutRetention { group, days } => {
-                let put = log_groups::put_retention(&clients.logs, &group, days);
-                changed.log_groups +=
-                    usize::from(report.attempt_with(&resource, action, detail, put).await);
-            }
-            TagWrite::ClearIdleTag => {
-                let delete =
-                    sagemaker::tags::remove(&clients.sagemaker, &resource, &[IDLE_SINCE_TAG]);
-                report.perform_with(&resource, action, detail, delete).await;
-            }
-            TagWrite::DeleteIdleEndpoint(candidate) => {
-                let deleted = delete_idle(clients, &candidate, now, report).await;
-                changed.deleted += usize::from(deleted);
-            }
+    for writes in [writes, deletes] {
+        let parts = run_apply::by_resource(
+            report,
+            writes,
+            concurrency,
+            |resource, writes, mut report| async move {
+                let mut changed = Changed::default();
+                for write in writes {
+                    write_one(clients, &resource, write, now, &mut report, &mut changed).await;
+                }
+                (report, changed)
+            },
+        )
+        .await;
+        for part in parts {
+            changed.add(part);
         }
     }
     if let Some(found) = found {
@@ -72,6 +59,57 @@ pub async fn apply(clients: &Clients, planned: Planned, now: DateTime<Utc>, repo
             report.add_metric(name, value);
         }
         report.headline = Some(headline);
+    }
+}
+
+async fn write_one(
+    clients: &Clients,
+    resource: &str,
+    write: TagWrite,
+    now: DateTime<Utc>,
+    report: &mut Report,
+    changed: &mut Changed,
+) {
+    let (action, detail) = (write.action(), write.detail());
+    match write {
+        TagWrite::AddTags {
+            via: TagVia::SageMaker,
+            arns,
+            tags,
+        } => {
+            changed.tagged +=
+                tag_batch(clients, resource, &arns, &tags, (action, detail), report).await
+        }
+        TagWrite::AddTags {
+            via: TagVia::Bucket(bucket),
+            tags,
+            ..
+        } => {
+            let add = s3::tags::add_missing(&clients.s3, &clients.tagging, &bucket, &tags);
+            changed.tagged += usize::from(report.attempt_with(resource, action, detail, add).await);
+        }
+        TagWrite::MarkIdle { arns, since } => {
+            let tags = Tags::from([(IDLE_SINCE_TAG.to_owned(), since)]);
+            tag_batch(clients, resource, &arns, &tags, (action, detail), report).await;
+        }
+        TagWrite::PutLifecycleRules { bucket, rules } => {
+            let put = s3::lifecycle::put_merged(&clients.s3, &bucket, &rules, RULE_ID_PREFIX);
+            changed.buckets +=
+                usize::from(report.attempt_with(resource, action, detail, put).await);
+        }
+        TagWrite::PutRetention { group, days } => {
+            let put = log_groups::put_retention(&clients.logs, &group, days);
+            changed.log_groups +=
+                usize::from(report.attempt_with(resource, action, detail, put).await);
+        }
+        TagWrite::ClearIdleTag => {
+            let delete = sagemaker::tags::remove(&clients.sagemaker, resource, &[IDLE_SINCE_TAG]);
+            report.perform_with(resource, action, detail, delete).await;
+        }
+        TagWrite::DeleteIdleEndpoint(candidate) => {
+            let deleted = delete_idle(clients, &candidate, now, report).await;
+            changed.deleted += usize::from(deleted);
+        }
     }
 }
 

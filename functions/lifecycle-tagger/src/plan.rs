@@ -148,6 +148,15 @@ pub struct Changed {
     pub deleted: usize,
 }
 
+impl Changed {
+    pub fn add(&mut self, other: Changed) {
+        self.tagged += other.tagged;
+        self.buckets += other.buckets;
+        self.log_groups += other.log_groups;
+        self.deleted += other.deleted;
+    }
+}
+
 /// What a create call alone decides: it is turned away (a skip) or its resource is gathered;
 /// a creator CloudTrail does not name is a finding either way.
 pub fn screen(call: &ApiCall, resource: Option<ResourceRef>) -> (Planned, Option<Made>) {

@@ -27,7 +27,14 @@ impl Function for LifecycleTagger {
                 tracing::info!(%now, "sweeping the region");
                 let gathered = gather::sweep(clients, config, now, report).await;
                 let planned = plan::plan(&gathered, config, now);
-                apply::apply(clients, planned, now, report).await;
+                apply::apply(
+                    clients,
+                    planned,
+                    now,
+                    config.common.apply_concurrency,
+                    report,
+                )
+                .await;
             }
         }
     }
@@ -43,5 +50,12 @@ async fn on_create(clients: &Clients, config: &Config, call: &ApiCall, report: &
     {
         planned = planned.then(plan::plan(&gathered, config, call.time));
     }
-    apply::apply(clients, planned, call.time, report).await;
+    apply::apply(
+        clients,
+        planned,
+        call.time,
+        config.common.apply_concurrency,
+        report,
+    )
+    .await;
 }

@@ -2,6 +2,7 @@
 //! handled (this account, fan-out, SQS), the report and how it is delivered (log lines, EMF
 //! metrics, one SNS message).
 
+pub mod apply;
 pub mod dispatch;
 pub mod emf;
 pub mod entrypoint;

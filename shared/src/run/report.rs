@@ -205,6 +205,26 @@ impl Report {
         }
     }
 
+    /// An empty report of the same run, for one part of it to record into (see
+    /// [`Report::absorb`]).
+    pub fn fragment(&self) -> Report {
+        let mut fragment = Report::new(&self.function, self.dry_run, self.started_at);
+        fragment.trigger = self.trigger.clone();
+        fragment.target = self.target.clone();
+        fragment
+    }
+
+    /// Takes in what a fragment recorded: its actions, findings and errors after this
+    /// report's own, its metrics added.
+    pub fn absorb(&mut self, fragment: Report) {
+        self.actions.extend(fragment.actions);
+        self.findings.extend(fragment.findings);
+        self.errors.extend(fragment.errors);
+        for (name, value) in fragment.metrics {
+            self.add_metric(&name, value);
+        }
+    }
+
     pub fn add_metric(&mut self, name: &str, value: f64) {
         *self.metrics.entry(name.to_owned()).or_default() += value;
     }
