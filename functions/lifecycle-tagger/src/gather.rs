@@ -146,6 +146,10 @@ pub async fn created(
             (TagVia::SageMaker, own, parents)
         }
     };
+    let left_to_ancestors = match made {
+        Made::Studio(_) if !parents.is_empty() => crate::studio::DECIDED_BY_ANCESTORS,
+        _ => &[],
+    };
     gathered.subjects.push(Subject {
         arn: resource.arn.clone(),
         via,
@@ -155,6 +159,7 @@ pub async fn created(
             role,
             created_by: creator.as_ref().map(Creator::tag_value),
             created_at: Some(call.time),
+            left_to_ancestors,
         },
         creator: creator.as_ref().map(Creator::tag_value),
     });
@@ -229,7 +234,11 @@ pub async fn sweep(
         ) else {
             continue;
         };
-        if let Some(subject) = sweep_subject(&arn, TagVia::SageMaker, own, parents, &roles) {
+        let below_domain = !parents.is_empty();
+        if let Some(mut subject) = sweep_subject(&arn, TagVia::SageMaker, own, parents, &roles) {
+            if below_domain {
+                subject.sources.left_to_ancestors = crate::studio::DECIDED_BY_ANCESTORS;
+            }
             gathered.subjects.push(subject);
         }
     }
@@ -374,6 +383,7 @@ fn sweep_subject(
             role,
             created_by: None,
             created_at: None,
+            left_to_ancestors: &[],
         },
         creator: created_by.cloned(),
     })

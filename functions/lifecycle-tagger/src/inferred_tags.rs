@@ -20,6 +20,9 @@ pub struct TagSources {
     /// `CreatedBy` / `CreatedAt` to record (known on create events only).
     pub created_by: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
+    /// Required keys this resource takes from its ancestors when it reads them, never as a
+    /// tag of its own (see `crate::studio::DECIDED_BY_ANCESTORS`): not added, not missing.
+    pub left_to_ancestors: &'static [&'static str],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +50,13 @@ pub fn infer(sources: &TagSources, policy: TagPolicy<'_>) -> Inferred {
             at.to_rfc3339_opts(SecondsFormat::Secs, true),
         );
     }
-    for key in policy.required.iter().filter(|k| lacks(k)) {
+    let own_to_decide = |key: &&String| !sources.left_to_ancestors.contains(&key.as_str());
+    for key in policy
+        .required
+        .iter()
+        .filter(|k| lacks(k))
+        .filter(own_to_decide)
+    {
         let found = sources
             .parents
             .iter()
@@ -201,6 +210,30 @@ mod tests {
                 }
             ),
             Inferred::default()
+        );
+    }
+
+    #[test]
+    fn a_key_left_to_the_ancestors_is_neither_added_nor_missing() {
+        let parent = tags(&[("AutoShutdown", "true"), ("Team", "ml")]);
+        let mut sources = TagSources {
+            parents: vec![parent],
+            left_to_ancestors: &["AutoShutdown"],
+            ..TagSources::default()
+        };
+        let required = ["AutoShutdown", "Team", "Project"].map(String::from);
+        let policy = TagPolicy {
+            required: &required,
+            defaults: &tags(&[("AutoShutdown", "false")]),
+        };
+        let inferred = infer(&sources, policy);
+        assert_eq!(inferred.add, tags(&[("Team", "ml")]));
+        assert_eq!(inferred.missing, ["Project"]);
+        // Control: without it, the parent's value is copied.
+        sources.left_to_ancestors = &[];
+        assert_eq!(
+            infer(&sources, policy).add,
+            tags(&[("AutoShutdown", "true"), ("Team", "ml")])
         );
     }
 }

@@ -10,6 +10,12 @@ use std::collections::BTreeSet;
 
 use sagekeeper_core::sagemaker::studio::{App, OwnerKind, Space, studio_arn};
 
+/// Keys a user profile, space or app never gets from its ancestors: the scheduler reads
+/// `AutoShutdown` on a space or profile as overriding its domain's, so a copy of the domain's
+/// value would freeze it there, and the platform team's later change at the domain would no
+/// longer reach anything.
+pub const DECIDED_BY_ANCESTORS: &[&str] = &["AutoShutdown"];
+
 /// What a Studio domain holds, as the sweep lists it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DomainContents {
