@@ -1379,7 +1379,7 @@ async fn a_parked_studio_app_is_given_back_when_its_owner_opts_out_and_left_when
     let domain = seed_domain(aws, &unique("owners"), &[("AutoShutdown", "true")]).await;
     let spec = Some((AppInstanceType::MlT3Large, IMAGE, LCC));
     let mut arns = std::collections::BTreeMap::new();
-    for space in ["optout", "taken", "free", "bare"] {
+    for space in ["optout", "taken", "free", "bare", "typo", "gone"] {
         seed_space(aws, &domain, space, &[]).await;
         let spec = if space == "bare" { None } else { spec.clone() };
         let arn = seed_app(
@@ -1396,7 +1396,7 @@ async fn a_parked_studio_app_is_given_back_when_its_owner_opts_out_and_left_when
     let state = |space| app_state(aws, &domain, Owner::Space(space), AppType::JupyterLab);
 
     let run = account.run(EVENING, &[], &[]);
-    for space in ["optout", "taken", "free"] {
+    for space in ["optout", "taken", "free", "typo", "gone"] {
         assert_eq!(
             run.report().outcomes_for(&arns[space]),
             [
@@ -1421,6 +1421,29 @@ async fn a_parked_studio_app_is_given_back_when_its_owner_opts_out_and_left_when
     assert_eq!(state("bare").await.0, "InService");
 
     // Overnight the owner of `optout` opts out: its app comes back now; `free` stays parked.
+    // `typo`'s owner mistypes the tag: left alone, not started. `gone` is deleted.
+    let tag_space = |space: &'static str, value: &'static str| {
+        let arn = account
+            .sandbox
+            .sagemaker_arn(&format!("space/{domain}/{space}"));
+        async move {
+            aws.sagemaker()
+                .add_tags()
+                .resource_arn(arn)
+                .set_tags(Some(support::sagemaker_tags_of(&[("AutoShutdown", value)])))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    tag_space("typo", "ture").await;
+    aws.sagemaker()
+        .delete_space()
+        .domain_id(&domain)
+        .space_name("gone")
+        .send()
+        .await
+        .unwrap();
     aws.sagemaker()
         .add_tags()
         .resource_arn(
@@ -1459,6 +1482,33 @@ async fn a_parked_studio_app_is_given_back_when_its_owner_opts_out_and_left_when
         run.json
     );
     assert_eq!(state("free").await.0, "Deleted");
+    assert!(
+        run.report().actions_for(&arns["typo"]).is_empty(),
+        "{}",
+        run.json
+    );
+    assert_eq!(state("typo").await.0, "Deleted");
+    let typo = run.report().findings_for(
+        &account
+            .sandbox
+            .sagemaker_arn(&format!("space/{domain}/typo")),
+    );
+    assert_eq!(typo.len(), 1, "{}", run.json);
+    assert_eq!(typo[0].rule, "unknown-opt-in-value");
+    // A deleted space's app cannot come back: its snapshot is archived, at once.
+    assert_eq!(
+        run.report().outcomes_for(&arns["gone"]),
+        [("archive-snapshot", Outcome::Done)],
+        "{}",
+        run.json
+    );
+    let rules: Vec<_> = run
+        .report()
+        .findings_for(&arns["gone"])
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(rules, ["prewarm-skipped"]);
 
     // Before the window its user opens Code Editor in `taken`: a space runs one app at a
     // time, so the morning archives the JupyterLab snapshot instead of failing on CreateApp.

@@ -67,24 +67,34 @@ fn key_of(key: &str) -> Option<AppKey> {
     })
 }
 
-/// Whether merged tags opt in (`AutoShutdown=true`, any case). Another value than true or
-/// false is a finding and counts as not opted in.
-fn opted_in(arn: &str, tags: &Tags, report: &mut Report) -> bool {
+/// What merged tags say of a space or user profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OptIn {
+    /// `AutoShutdown=true`, any case.
+    In,
+    /// `false`, or no tag.
+    Out,
+    /// Another value: a finding, and its apps are left alone whatever state they are in.
+    Unknown,
+}
+
+fn opt_in(arn: &str, tags: &Tags, report: &mut Report) -> OptIn {
     let Some(value) = tags.get(OPT_IN_TAG) else {
-        return false;
+        return OptIn::Out;
     };
     if value.eq_ignore_ascii_case("true") {
-        return true;
+        return OptIn::In;
     }
-    if !value.eq_ignore_ascii_case("false") {
-        report.finding(
-            arn,
-            "unknown-opt-in-value",
-            Severity::Medium,
-            format!("{OPT_IN_TAG}={value:?} is neither true nor false; its apps are left alone"),
-        );
+    if value.eq_ignore_ascii_case("false") {
+        return OptIn::Out;
     }
-    false
+    report.finding(
+        arn,
+        "unknown-opt-in-value",
+        Severity::Medium,
+        format!("{OPT_IN_TAG}={value:?} is neither true nor false; its apps are left alone"),
+    );
+    OptIn::Unknown
 }
 
 /// The apps of opted-in spaces and user profiles, running or parked. A domain, owner or app
@@ -158,11 +168,15 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
         }
         for (kind, owner) in owners {
             let owner_arn = format!("{arn_base}{}/{domain_id}/{owner}", kind.arn_type());
+            let mut owner_gone = false;
             let own = match owner_tags.get(&(kind, owner.clone())) {
                 Some(tags) => tags.clone(),
                 None => match tags::list(&clients.sagemaker, &owner_arn).await {
                     Ok(tags) => tags,
-                    Err(err) if sagekeeper_core::sagemaker::is_not_found(&err) => Tags::new(),
+                    Err(err) if sagekeeper_core::sagemaker::is_not_found(&err) => {
+                        owner_gone = true;
+                        Tags::new()
+                    }
                     Err(err) => {
                         report.error(Some(&owner_arn), &err);
                         continue;
@@ -173,7 +187,11 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
             merged.extend(own);
             let owns =
                 |k: &AppKey| k.domain_id == domain_id && k.owner_kind == kind && k.owner == owner;
-            let opted_out = !opted_in(&owner_arn, &merged, report);
+            let opted_out = match opt_in(&owner_arn, &merged, report) {
+                OptIn::In => owner_gone,
+                OptIn::Out => true,
+                OptIn::Unknown => continue,
+            };
             let keys: BTreeSet<AppKey> = if opted_out {
                 // Only what we parked and would start again: the owner's word ends our care.
                 snapshots
@@ -212,7 +230,8 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
                 };
                 found.push(StudioApp {
                     arn: app_arn(&arn_base, &key, live.as_ref()),
-                    opted_out,
+                    opted_out: opted_out && !owner_gone,
+                    owner_gone,
                     space_taken_by,
                     tags: merged.clone(),
                     snapshot_etag: snapshot.as_ref().map(|s| s.etag.clone()),

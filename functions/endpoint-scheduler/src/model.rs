@@ -76,6 +76,8 @@ pub struct StudioApp {
     /// The space or user profile no longer opts in, but the app was parked by us: it is
     /// started again and left alone from then on.
     pub opted_out: bool,
+    /// The space or user profile no longer exists: a parked app of it cannot be started.
+    pub owner_gone: bool,
     /// Another live app of the same space (a space runs one app at a time).
     pub space_taken_by: Option<AppKey>,
 }

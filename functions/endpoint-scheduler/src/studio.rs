@@ -95,7 +95,7 @@ pub fn plan_app(
             park(false)
         }
         (Desired::Up, Some(_)) => Converge::NoChange,
-        (Desired::Up, None) if prewarm && app.space_taken_by.is_some() => {
+        (Desired::Up, None) if prewarm && (app.owner_gone || app.space_taken_by.is_some()) => {
             Converge::Step(AppStep::Retire)
         }
         (Desired::Up, None) if prewarm => Converge::Step(AppStep::Prewarm),
@@ -182,6 +182,15 @@ fn opted_out_message(app: &StudioApp) -> String {
 }
 
 fn retire_message(app: &StudioApp) -> String {
+    if app.owner_gone {
+        return format!(
+            "{} {} no longer exists: its parked {} app {} cannot be started; its snapshot is archived",
+            app.key.owner_kind.arn_type(),
+            app.key.owner,
+            app.key.app_type,
+            app.key.app_name
+        );
+    }
     let other = app
         .space_taken_by
         .as_ref()
@@ -205,7 +214,9 @@ pub fn plan_studio(
 ) {
     let idle = idle_minutes.map(|m| Duration::minutes(i64::from(m)));
     for app in apps {
-        let desired = if app.opted_out {
+        let desired = if app.owner_gone {
+            Desired::Up
+        } else if app.opted_out {
             plan.finding(
                 &app.arn,
                 "opted-out-while-parked",
@@ -219,7 +230,7 @@ pub fn plan_studio(
                 None => continue,
             }
         };
-        let idle = idle.filter(|_| !app.opted_out);
+        let idle = idle.filter(|_| !app.opted_out && !app.owner_gone);
         match plan_app(app, desired, idle, now) {
             Converge::NoChange => {
                 let not_running = app.live.as_ref().is_none_or(|l| !l.is_live());
@@ -308,6 +319,7 @@ mod tests {
             snapshot_etag: None,
             snapshot_problem: None,
             opted_out: false,
+            owner_gone: false,
             space_taken_by: None,
         }
     }
@@ -505,8 +517,27 @@ mod tests {
             "{}",
             plan.findings[0].message
         );
-        // Control: the space is free.
+        // Its space deleted since: archived too, at once.
         parked.space_taken_by = None;
+        parked.owner_gone = true;
+        let plan = plan_for(&parked, None, night());
+        assert!(matches!(
+            plan.writes.as_slice(),
+            [(
+                _,
+                Write::StudioApp {
+                    step: AppStep::Retire,
+                    ..
+                }
+            )]
+        ));
+        assert!(
+            plan.findings[0].message.contains("no longer exists"),
+            "{:?}",
+            plan.findings
+        );
+        // Control: the space is free.
+        parked.owner_gone = false;
         assert_eq!(
             plan_app(&parked, Desired::Up, None, noon()),
             Converge::Step(AppStep::Prewarm)
