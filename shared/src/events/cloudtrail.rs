@@ -199,6 +199,9 @@ impl ApiCall {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
+            // A Studio ARN holds the domain id and owner the request alone does not give
+            // reliably: without one in the response (a failed call) nothing was made.
+            _ if matches!(kind, "domain" | "user-profile" | "space" | "app") => return Ok(None),
             // SageMaker ARNs use the lower-cased name.
             _ => format!(
                 "arn:{}:sagemaker:{}:{}:{kind}/{}",
@@ -281,6 +284,25 @@ mod tests {
             "arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraud"
         );
         assert_eq!(r.name, "Fraud");
+    }
+
+    #[test]
+    fn a_studio_call_without_an_arn_in_its_response_made_nothing_to_follow() {
+        let space = |response: Value| {
+            api_call(call(
+                "sagemaker.amazonaws.com",
+                "CreateSpace",
+                json!({"domainId": "d-ml", "spaceName": "lab"}),
+                response,
+            ))
+            .resource()
+            .unwrap()
+        };
+        // A failed call (e.g. ResourceInUse) has no responseElements.
+        assert_eq!(space(Value::Null), None);
+        // Control: the ARN the response gives.
+        let arn = "arn:aws:sagemaker:us-east-1:123456789012:space/d-ml/lab";
+        assert_eq!(space(json!({"spaceArn": arn})).unwrap().arn, arn);
     }
 
     #[test]
