@@ -149,11 +149,6 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
         ) else {
             continue;
         };
-        let arn_base = domain
-            .arn
-            .strip_suffix(&format!("domain/{domain_id}"))
-            .unwrap_or_default()
-            .to_owned();
         let mut owners: BTreeSet<Owner> = owner_tags.keys().cloned().collect();
         let domain_opted = domain_tags.contains_key(OPT_IN_TAG);
         for app in &apps {
@@ -167,7 +162,8 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
             }
         }
         for (kind, owner) in owners {
-            let owner_arn = format!("{arn_base}{}/{domain_id}/{owner}", kind.arn_type());
+            let owner_arn =
+                studio::studio_arn(&domain.arn, kind.arn_type(), &owner).unwrap_or_default();
             let mut owner_gone = false;
             let own = match owner_tags.get(&(kind, owner.clone())) {
                 Some(tags) => tags.clone(),
@@ -229,7 +225,7 @@ pub async fn gather_studio(clients: &Clients, report: &mut Report) -> Vec<Studio
                     OwnerKind::User => None,
                 };
                 found.push(StudioApp {
-                    arn: app_arn(&arn_base, &key, live.as_ref()),
+                    arn: app_arn(&domain.arn, &key, live.as_ref()),
                     opted_out: opted_out && !owner_gone,
                     owner_gone,
                     space_taken_by,
@@ -256,16 +252,10 @@ fn current_record(apps: &[App], key: &AppKey) -> Option<App> {
 }
 
 /// The app's ARN as DescribeApp gives it, else as AWS forms it (lowercase type).
-fn app_arn(base: &str, key: &AppKey, live: Option<&App>) -> String {
-    live.and_then(|l| l.arn.clone()).unwrap_or_else(|| {
-        format!(
-            "{base}app/{}/{}/{}/{}",
-            key.domain_id,
-            key.owner,
-            key.app_type.to_lowercase(),
-            key.app_name
-        )
-    })
+fn app_arn(domain_arn: &str, key: &AppKey, live: Option<&App>) -> String {
+    live.and_then(|l| l.arn.clone())
+        .or_else(|| key.arn_in(domain_arn))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

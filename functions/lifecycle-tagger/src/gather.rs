@@ -28,7 +28,7 @@ use crate::data_class::{self, Classified};
 use crate::idle::{self, Candidate, IdlePolicy, NotJudged, Signal};
 use crate::inferred_tags::TagSources;
 use crate::retention::SAGEMAKER_LOG_PREFIX;
-use crate::studio::{DomainContents, Placed};
+use crate::studio::{Created, DomainContents, Placed};
 
 /// The sweep looks at jobs running now or created in the last two days: the create events
 /// tag jobs as they start, and a tag added after a job ended attributes no spend.
@@ -138,11 +138,22 @@ pub async fn created(
         }
         Made::Studio(_) => {
             let own = report.keep(arn, tags::list(&clients.sagemaker, &resource.arn).await)?;
-            let ancestors = report.keep(arn, studio_ancestors(clients, &resource.arn).await)?;
+            let ancestors = match report.keep(arn, find_created(clients, &resource.arn).await)? {
+                Created::Placed(ancestors) => ancestors,
+                Created::Untaggable(why) => {
+                    report.skipped(&resource.arn, "add-tags", format!("{why}: nothing to tag"));
+                    return None;
+                }
+                Created::NotListed => {
+                    report.error(arn, &not_listed_yet(&resource.arn));
+                    return None;
+                }
+            };
             let mut parents = Vec::new();
             for ancestor in ancestors {
                 parents.push(report.keep(arn, tags::list(&clients.sagemaker, &ancestor).await)?);
             }
+            let own = crate::studio::without_copied_creator(&own, &parents);
             (TagVia::SageMaker, own, parents)
         }
     };
@@ -306,21 +317,20 @@ async fn read_studio(
     (placed, tags)
 }
 
-/// The ancestors of the Studio resource a create call made, from its domain as listed now.
-/// A resource the listing does not show yet is a retryable error: guessing its owner could
-/// let the domain's value stand in for its space's or profile's.
-async fn studio_ancestors(clients: &Clients, arn: &str) -> Result<Vec<String>, AwsError> {
+/// Where the Studio resource a create call made stands in its domain, as listed now.
+async fn find_created(clients: &Clients, arn: &str) -> Result<Created, AwsError> {
     // `<type>/<domain id>[/...]` after the ARN's fifth colon.
     let mut resource = arn.splitn(6, ':').nth(5).unwrap_or_default().split('/');
-    let (resource_type, domain_id) = (resource.next(), resource.next().unwrap_or_default());
+    let domain_id = resource.nth(1).unwrap_or_default();
     let domain = read_domain(clients, domain_id).await?;
-    if arn == domain.arn {
-        return Ok(Vec::new());
-    }
-    let found = crate::studio::place(&domain)
-        .into_iter()
-        .find(|p| p.arn.eq_ignore_ascii_case(arn));
-    found.map(|p| p.ancestors).ok_or_else(|| AwsError {
+    Ok(crate::studio::find_created(&domain, arn))
+}
+
+/// A resource the listing does not show yet is a retryable error: guessing its owner could
+/// let the domain's value stand in for its space's or profile's.
+fn not_listed_yet(arn: &str) -> AwsError {
+    let resource_type = arn.splitn(6, ':').nth(5).and_then(|r| r.split('/').next());
+    AwsError {
         operation: match resource_type {
             Some("user-profile") => "ListUserProfiles",
             Some("space") => "ListSpaces",
@@ -329,7 +339,7 @@ async fn studio_ancestors(clients: &Clients, arn: &str) -> Result<Vec<String>, A
         code: "NotListedYet".to_owned(),
         message: format!("{arn} is not among its domain's user profiles, spaces and live apps yet"),
         retryable: true,
-    })
+    }
 }
 
 /// The training jobs created in the last `TRAINING_LOOKBACK_DAYS`, described; a job that

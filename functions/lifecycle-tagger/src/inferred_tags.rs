@@ -21,7 +21,7 @@ pub struct TagSources {
     pub created_by: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
     /// Required keys this resource takes from its ancestors when it reads them, never as a
-    /// tag of its own (see `crate::studio::DECIDED_BY_ANCESTORS`): not added, not missing.
+    /// tag of its own (the Studio keys of `DECIDED_BY_ANCESTORS` in studio.rs): not added, not missing.
     pub left_to_ancestors: &'static [&'static str],
 }
 

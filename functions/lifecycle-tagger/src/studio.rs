@@ -8,7 +8,10 @@
 
 use std::collections::BTreeSet;
 
+use sagekeeper_core::model::tags::Tags;
 use sagekeeper_core::sagemaker::studio::{App, OwnerKind, Space, studio_arn};
+
+use crate::creator::{CREATED_AT, CREATED_BY};
 
 /// Keys a user profile, space or app never gets from its ancestors: the scheduler reads
 /// `AutoShutdown` on a space or profile as overriding its domain's, so a copy of the domain's
@@ -94,10 +97,57 @@ pub fn place(domain: &DomainContents) -> Vec<Placed> {
     placed
 }
 
+/// A new app carries its domain's and user profile's tags, copied by AWS at launch: a
+/// `CreatedBy`/`CreatedAt` equal to an ancestor's is that copy, not the app's own, and the
+/// create event's creator replaces it.
+pub fn without_copied_creator(own: &Tags, ancestors: &[Tags]) -> Tags {
+    let copied = |key: &String, value: &String| {
+        [CREATED_BY, CREATED_AT].contains(&key.as_str())
+            && ancestors.iter().any(|a| a.get(key) == Some(value))
+    };
+    own.iter()
+        .filter(|(k, v)| !copied(k, v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Where the resource a create call made stands in its domain's listing now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Listed: its ancestors, nearest first (none for the domain itself).
+    Placed(Vec<String>),
+    /// Listed in a state nothing is tagged in (an app that failed or was closed at once, a
+    /// space being deleted): why.
+    Untaggable(String),
+    /// Not listed yet (the listing lags the create call).
+    NotListed,
+}
+
+pub fn find_created(domain: &DomainContents, arn: &str) -> Created {
+    if arn.eq_ignore_ascii_case(&domain.arn) {
+        return Created::Placed(Vec::new());
+    }
+    if let Some(placed) = place(domain)
+        .into_iter()
+        .find(|p| p.arn.eq_ignore_ascii_case(arn))
+    {
+        return Created::Placed(placed.ancestors);
+    }
+    let same = |listed: Option<String>| listed.is_some_and(|l| l.eq_ignore_ascii_case(arn));
+    if let Some(app) = domain.apps.iter().find(|a| same(a.key.arn_in(&domain.arn))) {
+        return Created::Untaggable(format!("the app is {}", app.status));
+    }
+    let space_arn = |s: &Space| studio_arn(&domain.arn, "space", &s.name);
+    if let Some(space) = domain.spaces.iter().find(|s| same(space_arn(s))) {
+        return Created::Untaggable(format!("the space is {}", space.status));
+    }
+    Created::NotListed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sagekeeper_core::model::tags::{Tags, from_pairs as tags};
+    use sagekeeper_core::model::tags::from_pairs as tags;
     use sagekeeper_core::sagemaker::studio::{AppKey, AppSpec};
 
     use crate::inferred_tags::{Inferred, TagPolicy, TagSources, infer};
@@ -162,6 +212,52 @@ mod tests {
             .find(|p| p.arn == arn)
             .unwrap_or_else(|| panic!("{arn} not placed: {placed:#?}"))
             .ancestors
+    }
+
+    #[test]
+    fn a_creator_copied_from_the_domain_or_profile_is_not_the_apps_own() {
+        let profile = tags(&[("CreatedBy", "assumed-role/Admin/ops"), ("Team", "ml")]);
+        let own = tags(&[
+            ("CreatedBy", "assumed-role/Admin/ops"),
+            ("CreatedAt", "2026-01-01T00:00:00Z"),
+            ("Team", "ml"),
+        ]);
+        assert_eq!(
+            without_copied_creator(&own, std::slice::from_ref(&profile)),
+            tags(&[("CreatedAt", "2026-01-01T00:00:00Z"), ("Team", "ml")]),
+            "Team is kept: only the creator tags are the app's to have"
+        );
+        // Control: an app's own creator differs from its ancestors'.
+        let mine = tags(&[("CreatedBy", "assumed-role/DataScientist/ana")]);
+        assert_eq!(without_copied_creator(&mine, &[profile]), mine);
+    }
+
+    #[test]
+    fn a_created_app_that_failed_at_once_is_not_waited_for() {
+        let domain = domain();
+        let failed = arn("app", "team/jupyterlab/default");
+        assert_eq!(
+            find_created(&domain, &failed),
+            Created::Untaggable("the app is Failed".to_owned())
+        );
+        let deleting = arn("space", "old");
+        assert_eq!(
+            find_created(&domain, &deleting),
+            Created::Untaggable("the space is Deleting".to_owned())
+        );
+        // Controls: a live app is placed, one not listed yet is waited for.
+        let live = arn("app", "ana-lab/jupyterlab/default");
+        assert_eq!(
+            find_created(&domain, &live),
+            Created::Placed(vec![
+                arn("space", "ana-lab"),
+                arn("user-profile", "ana"),
+                DOMAIN.to_owned()
+            ])
+        );
+        let unknown = arn("app", "ana-lab/codeeditor/default");
+        assert_eq!(find_created(&domain, &unknown), Created::NotListed);
+        assert_eq!(find_created(&domain, DOMAIN), Created::Placed(Vec::new()));
     }
 
     #[test]
