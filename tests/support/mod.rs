@@ -361,6 +361,7 @@ pub struct Run {
 impl Run {
     fn new(output: Output) -> Run {
         let json = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        assert_metrics_listed(&json);
         Run {
             report: reports::report_of(&json),
             target_runs: reports::target_runs_of(&json),
@@ -402,6 +403,25 @@ impl Run {
                 self.stderr()
             )
         })
+    }
+}
+
+/// Every metric a run reports is in the one list the dashboard is made from
+/// (`sagekeeper_core::run::metrics`): checked on every run of every test.
+#[track_caller]
+fn assert_metrics_listed(json: &Value) {
+    let runs = json["runs"].as_array().into_iter().flatten();
+    for report in std::iter::once(json).chain(runs) {
+        for name in report["metrics"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.keys())
+        {
+            assert!(
+                sagekeeper_core::run::metrics::find(name).is_some(),
+                "metric {name} is emitted but not listed in shared/src/run/metrics.rs (nor on the dashboard)"
+            );
+        }
     }
 }
 

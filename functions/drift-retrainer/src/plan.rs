@@ -9,6 +9,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sagekeeper_core::Severity;
 use sagekeeper_core::events::{AlarmChange, AlarmState};
+use sagekeeper_core::run::metrics;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::sagemaker::pipelines::{Pipeline, StartExecution};
 use sagekeeper_core::sagemaker::training::{DescribedTrainingJob, TrainingJobDefinition};
@@ -280,8 +281,8 @@ impl Started {
     }
 }
 
-const STARTED: &str = "RetrainsStarted";
-const SUPPRESSED: &str = "RetrainsSuppressed";
+const STARTED: &str = metrics::RETRAINS_STARTED;
+const SUPPRESSED: &str = metrics::RETRAINS_SUPPRESSED;
 
 /// Whether the plan starts a retrain (outside a dry run): only then is the target's lock taken.
 pub fn starts(plan: &Plan<RetrainWrite>) -> bool {

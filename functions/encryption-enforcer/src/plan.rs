@@ -5,6 +5,7 @@
 use sagekeeper_core::Severity;
 use sagekeeper_core::kms::KeyManager;
 use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::metrics;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::s3::{DSSE_KMS, SSE_KMS};
 
@@ -172,7 +173,7 @@ pub fn plan(gathered: &Gathered, config: &Config, subject: &Subject) -> Plan<Rem
         ..
     } = planning;
     if matches!(subject, Subject::Sweep { .. } | Subject::Bucket(_)) {
-        plan.add_metric("BucketsInScope", gathered.buckets.len() as f64);
+        plan.add_metric(metrics::BUCKETS_IN_SCOPE, gathered.buckets.len() as f64);
     }
     for e in &evaluations {
         tracing::debug!(resource = %e.resource, rule = e.rule.id, result = ?e.evaluation, "evaluated");
@@ -213,7 +214,7 @@ impl Planning<'_> {
         for (rule, evaluation) in &results {
             let broken = matches!(evaluation, Evaluation::NonCompliant(_));
             plan.add_metric(
-                &format!("NonCompliant.{}", rule.id),
+                &metrics::non_compliant(rule.id),
                 f64::from(u8::from(broken)),
             );
             match evaluation {
@@ -230,7 +231,7 @@ impl Planning<'_> {
                     }
                 }
                 Evaluation::Exempt(why) => {
-                    plan.add_metric("Exempt", 1.0);
+                    plan.add_metric(metrics::EXEMPT, 1.0);
                     plan.finding(resource, rule.id, Severity::Info, why.clone());
                 }
                 Evaluation::Excepted(what) => {
@@ -239,8 +240,11 @@ impl Planning<'_> {
                 Evaluation::Compliant | Evaluation::NotApplicable(_) => {}
             }
         }
-        plan.add_metric("ResourcesEvaluated", 1.0);
-        plan.add_metric("NonCompliantResources", f64::from(u8::from(non_compliant)));
+        plan.add_metric(metrics::RESOURCES_EVALUATED, 1.0);
+        plan.add_metric(
+            metrics::NON_COMPLIANT_RESOURCES,
+            f64::from(u8::from(non_compliant)),
+        );
         self.evaluations
             .extend(results.into_iter().map(|(rule, evaluation)| Evaluated {
                 resource: resource.to_owned(),

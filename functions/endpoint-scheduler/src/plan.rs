@@ -7,6 +7,7 @@ use sagekeeper_core::Severity;
 use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::model::snapshot::EndpointSnapshot;
 use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::metrics;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::sagemaker::endpoints::{Endpoint, VariantCapacity};
 use sagekeeper_core::sagemaker::notebooks::Notebook;
@@ -489,12 +490,12 @@ impl Parked {
     /// headline (Studio and Canvas named only when there are some).
     pub fn savings(&self, dry_run: bool) -> Plan<Write> {
         let mut savings = Plan::new();
-        savings.add_metric("EndpointsParked", self.endpoints as f64);
-        savings.add_metric("NotebooksStopped", self.notebooks as f64);
-        savings.add_metric("StudioAppsParked", self.studio_apps as f64);
-        savings.add_metric("CanvasSessionsClosed", self.canvas_sessions as f64);
+        savings.add_metric(metrics::ENDPOINTS_PARKED, self.endpoints as f64);
+        savings.add_metric(metrics::NOTEBOOKS_STOPPED, self.notebooks as f64);
+        savings.add_metric(metrics::STUDIO_APPS_PARKED, self.studio_apps as f64);
+        savings.add_metric(metrics::CANVAS_SESSIONS_CLOSED, self.canvas_sessions as f64);
         let hourly = (self.hourly_usd * 100.0).round() / 100.0;
-        savings.add_metric("EstimatedHourlySavingsUSD", hourly);
+        savings.add_metric(metrics::ESTIMATED_HOURLY_SAVINGS_USD, hourly);
         let verb = if dry_run { "would be parked" } else { "parked" };
         let mut parked = vec![format!("{} endpoint(s)", self.endpoints)];
         if self.studio_apps > 0 {

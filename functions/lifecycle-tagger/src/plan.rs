@@ -11,6 +11,7 @@ use sagekeeper_core::events::{ApiCall, ResourceRef};
 use sagekeeper_core::model::lifecycle::Rule;
 use sagekeeper_core::model::pricing::PriceTable;
 use sagekeeper_core::model::tags::Tags;
+use sagekeeper_core::run::metrics;
 use sagekeeper_core::run::plan::Plan;
 use sagekeeper_core::sagemaker::catalog::Kind;
 use sagekeeper_core::sagemaker::invocation_mode::InvocationMode;
@@ -479,30 +480,30 @@ fn idle_message(candidate: &Candidate, verdict: &Idle, policy: &IdlePolicy) -> S
 /// changed.
 pub fn summary(found: &Found, changed: &Changed) -> (Vec<(&'static str, f64)>, String) {
     let mut metrics = vec![
-        ("ResourcesTagged", changed.tagged as f64),
-        ("ResourcesMissingTags", found.missing_tags as f64),
+        (metrics::RESOURCES_TAGGED, changed.tagged as f64),
+        (metrics::RESOURCES_MISSING_TAGS, found.missing_tags as f64),
     ];
     if found.sweep {
         metrics.extend([
-            ("LifecycleRulesApplied", changed.buckets as f64),
-            ("LogGroupsRetained", changed.log_groups as f64),
-            ("IdleEndpoints", found.idle as f64),
-            ("IdleEndpointsDeleted", changed.deleted as f64),
+            (metrics::LIFECYCLE_RULES_APPLIED, changed.buckets as f64),
+            (metrics::LOG_GROUPS_RETAINED, changed.log_groups as f64),
+            (metrics::IDLE_ENDPOINTS, found.idle as f64),
+            (metrics::IDLE_ENDPOINTS_DELETED, changed.deleted as f64),
             (
-                "IdleEndpointsMonthlyCostUSD",
+                metrics::IDLE_ENDPOINTS_MONTHLY_COST_USD,
                 (found.idle_monthly_usd * 100.0).round() / 100.0,
             ),
             (
-                "TrainingJobsWithoutSpot",
+                metrics::TRAINING_JOBS_WITHOUT_SPOT,
                 found.training_without_spot as f64,
             ),
             (
-                "EstimatedSpotSavingsUSD",
+                metrics::ESTIMATED_SPOT_SAVINGS_USD,
                 (found.spot_savings_usd * 100.0).round() / 100.0,
             ),
         ]);
     } else if changed.buckets > 0 {
-        metrics.push(("LifecycleRulesApplied", changed.buckets as f64));
+        metrics.push((metrics::LIFECYCLE_RULES_APPLIED, changed.buckets as f64));
     }
     let would = if found.dry_run { "would be " } else { "" };
     let mut parts = vec![format!("{} resource(s) {would}tagged", changed.tagged)];
@@ -942,9 +943,9 @@ mod tests {
             headline,
             "3 resource(s) would be tagged; 1 missing required tags; lifecycle rules would be set on 1 bucket(s); retention would be set on 2 log group(s); 2 idle endpoint(s), ~$335.80/month; 1 idle endpoint(s) would be deleted"
         );
-        assert!(metrics.contains(&("IdleEndpointsMonthlyCostUSD", 335.8)));
-        assert!(metrics.contains(&("TrainingJobsWithoutSpot", 0.0)));
-        assert!(metrics.contains(&("EstimatedSpotSavingsUSD", 0.0)));
+        assert!(metrics.contains(&(metrics::IDLE_ENDPOINTS_MONTHLY_COST_USD, 335.8)));
+        assert!(metrics.contains(&(metrics::TRAINING_JOBS_WITHOUT_SPOT, 0.0)));
+        assert!(metrics.contains(&(metrics::ESTIMATED_SPOT_SAVINGS_USD, 0.0)));
         let (metrics, headline) = summary(
             &Found {
                 training_without_spot: 2,
@@ -957,8 +958,8 @@ mod tests {
             headline.ends_with("; 2 training job(s) without spot, ~$0.48 spot would have saved"),
             "{headline}"
         );
-        assert!(metrics.contains(&("TrainingJobsWithoutSpot", 2.0)));
-        assert!(metrics.contains(&("EstimatedSpotSavingsUSD", 0.48)));
+        assert!(metrics.contains(&(metrics::TRAINING_JOBS_WITHOUT_SPOT, 2.0)));
+        assert!(metrics.contains(&(metrics::ESTIMATED_SPOT_SAVINGS_USD, 0.48)));
         assert!(metrics.contains(&("IdleEndpointsDeleted", 1.0)));
 
         let create = Found::default();

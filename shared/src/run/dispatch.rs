@@ -333,7 +333,7 @@ where
                 }
             }
         }
-        report.add_metric("TargetsEnqueued", enqueued as f64);
+        report.add_metric(crate::run::metrics::TARGETS_ENQUEUED, enqueued as f64);
         report.headline = Some(format!(
             "fanned out to {enqueued} of {} target(s); each reports on its own",
             targets.len()

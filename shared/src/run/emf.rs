@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::run::metrics::{self, Unit};
 use crate::run::report::Report;
 
 pub const NAMESPACE: &str = "Sagekeeper";
@@ -12,23 +13,29 @@ pub const NAMESPACE: &str = "Sagekeeper";
 pub fn emf_document(report: &Report, timestamp_ms: i64) -> Value {
     let summary = report.summary();
     let mut values: Vec<(String, f64)> = vec![
-        ("ActionsPlanned".into(), summary.actions_planned as f64),
-        ("ActionsDone".into(), summary.actions_done as f64),
-        ("ActionsSkipped".into(), summary.actions_skipped as f64),
-        ("ActionsFailed".into(), summary.actions_failed as f64),
-        ("Findings".into(), summary.findings as f64),
-        ("Errors".into(), summary.errors as f64),
+        (
+            metrics::ACTIONS_PLANNED.into(),
+            summary.actions_planned as f64,
+        ),
+        (metrics::ACTIONS_DONE.into(), summary.actions_done as f64),
+        (
+            metrics::ACTIONS_SKIPPED.into(),
+            summary.actions_skipped as f64,
+        ),
+        (
+            metrics::ACTIONS_FAILED.into(),
+            summary.actions_failed as f64,
+        ),
+        (metrics::FINDINGS.into(), summary.findings as f64),
+        (metrics::ERRORS.into(), summary.errors as f64),
     ];
     values.extend(report.metrics.iter().map(|(k, v)| (k.clone(), *v)));
 
     let definitions: Vec<Value> = values
         .iter()
         .map(|(name, _)| {
-            let unit = if name.ends_with("USD") {
-                "None"
-            } else {
-                "Count"
-            };
+            // An unlisted metric fails the tests (see metrics.rs); here it counts.
+            let unit = metrics::find(name).map_or(Unit::Count, |m| m.unit).emf();
             json!({"Name": name, "Unit": unit})
         })
         .collect();

@@ -3,12 +3,14 @@
 //! metrics, one SNS message).
 
 pub mod apply;
+pub mod dashboard;
 pub mod dispatch;
 pub mod emf;
 pub mod entrypoint;
 pub mod fanout;
 pub mod function;
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod plan;
 pub mod report;
