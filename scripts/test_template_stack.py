@@ -1,0 +1,222 @@
+"""The templates deploy, checked without AWS: every shape-changing parameter combination of
+template.yaml (after the SAM transform) and member.yaml lints clean and creates in moto's
+CloudFormation (scripts/template_stack.py says how). Controls at the end break a template on
+purpose and expect the check to say so.
+
+Run (scripts/lint-template.sh does): .venv/bin/python -m unittest scripts/test_template_stack.py
+"""
+
+import copy
+import sys
+import unittest
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import template_stack as ts  # noqa: E402
+
+emulator = None
+sources = {}
+
+
+def setUpModule():
+    global emulator
+    emulator = ts.Emulator()
+    for name in ts.COMBOS:
+        sources[name] = ts.load(name)
+
+
+def tearDownModule():
+    emulator.stop()
+
+
+def types_in_templates():
+    """Every resource type of every combination's template (transformed for SAM)."""
+    types = set()
+    for name, combos in ts.COMBOS.items():
+        source = sources[name]
+        for parameters in combos.values():
+            template = ts.transform(source, parameters) if ts.is_sam(source) else source
+            types |= {r["Type"] for r in template["Resources"].values()}
+    return types
+
+
+class Combinations(unittest.TestCase):
+    def check_all(self, name):
+        for combo, parameters in ts.COMBOS[name].items():
+            with self.subTest(combo=combo):
+                outcome = ts.check(sources[name], parameters, emulator, "sagekeeper")
+                self.assertTrue(outcome.created, "no resource created")
+                self.assertFalse(
+                    set(outcome.created.values()) & set(ts.UNSUPPORTED),
+                    "a type moto cannot create was created",
+                )
+                yield combo, outcome
+
+    def test_template_yaml_every_combination_lints_and_creates(self):
+        outcomes = dict(self.check_all("template.yaml"))
+        # The shapes differ as the parameters say (a check of the check's own condition
+        # evaluation against moto's): fan-out queues only with targets, the key only
+        # without KmsKeyArn, the member-events bus policy (left out) only with an org id.
+        self.assertIn(
+            "LifecycleTaggerFanoutQueue", outcomes["organisation+half-drift-alarm"].created
+        )
+        self.assertNotIn("LifecycleTaggerFanoutQueue", outcomes["single-account"].created)
+        self.assertIn("KmsKey", outcomes["single-account"].created)
+        self.assertNotIn("KmsKey", outcomes["single-account+key"].created)
+        self.assertIn(
+            "MemberEventsBusPolicy", outcomes["account-list+key+member-events"].left_out
+        )
+        self.assertNotIn(
+            "MemberEventsBusPolicy", outcomes["account-list+email+retraining"].left_out
+        )
+        self.assertIn(
+            "NotificationEmailSubscription", outcomes["single-account+email+drift-alarm"].left_out
+        )
+        self.assertIn(
+            "DriftExampleAlarmInvokesRetrainer",
+            outcomes["single-account+email+drift-alarm"].created,
+        )
+        self.assertNotIn(
+            "DriftExampleAlarmInvokesRetrainer",
+            outcomes["organisation+half-drift-alarm"].created,
+        )
+        for outcome in outcomes.values():
+            self.assertEqual(
+                sum(t == "AWS::Lambda::Function" for t in outcome.created.values()), 4
+            )
+
+    def test_member_yaml_every_combination_lints_and_creates(self):
+        outcomes = dict(self.check_all("member.yaml"))
+        self.assertIn("MemberRole", outcomes["member-primary-region"].created)
+        self.assertNotIn("MemberRole", outcomes["member-other-region"].created)
+        self.assertIn("ForwardToHub", outcomes["member-other-region"].created)
+        self.assertNotIn("ForwardToHub", outcomes["member-in-hub-account"].created)
+        self.assertEqual(
+            set(outcomes["member-primary-region+external-id+retraining"].left_out),
+            {"MemberRetrainPassRole", "MemberReadsMonitorReports"},
+        )
+
+    def test_every_condition_takes_both_values(self):
+        for name, combos in ts.COMBOS.items():
+            with self.subTest(template=name):
+                self.assertEqual(ts.condition_coverage_problems(sources[name], combos), [])
+
+
+class Guard(unittest.TestCase):
+    def test_the_transformed_template_passes_our_guard_rules(self):
+        template = ts.transform(sources["template.yaml"], {})
+        self.assertEqual(ts.guard(template), [])
+
+    def test_a_wildcard_in_a_generated_role_fails_them(self):
+        # Control: a wildcard statement in a function's policies, which SAM writes into the
+        # role it generates.
+        broken = copy.deepcopy(sources["template.yaml"])
+        broken["Resources"]["EndpointSchedulerFunction"]["Properties"]["Policies"].append(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        )
+        self.assertNotEqual(ts.guard(ts.transform(broken, {})), [])
+
+
+class UnsupportedTypes(unittest.TestCase):
+    def test_the_list_is_exactly_what_moto_cannot_create(self):
+        problems = ts.unsupported_list_problems(types_in_templates(), ts.moto_supported_types())
+        self.assertEqual(problems, [])
+
+    def test_every_entry_says_why(self):
+        for resource_type, why in ts.UNSUPPORTED.items():
+            self.assertRegex(resource_type, r"^AWS::\w+::\w+$")
+            self.assertTrue(why.strip(), resource_type)
+
+
+class TheCheckCanFail(unittest.TestCase):
+    """Controls: each breaks one thing and expects the check to name it, while the same
+    check of the unbroken template passes (the combination tests above)."""
+
+    def assertFails(self, source, parameters, *expected):
+        with self.assertRaises(ts.CheckError) as raised:
+            ts.check(source, parameters, emulator, "sagekeeper")
+        for text in expected:
+            self.assertIn(text, str(raised.exception))
+
+    def test_a_bad_property_fails_cfn_lint(self):
+        broken = copy.deepcopy(sources["template.yaml"])
+        queue = broken["Resources"]["FailedInvocationsQueue"]["Properties"]
+        queue["MessageRetentionPeriod"] = 1  # SQS keeps messages 60 s to 14 days
+        self.assertFails(broken, {}, "cfn-lint", "FailedInvocationsQueue", "MessageRetentionPeriod")
+
+    def test_a_condition_on_a_missing_parameter_fails(self):
+        broken = copy.deepcopy(sources["member.yaml"])
+        broken["Conditions"]["HasExternalId"] = {
+            "Fn::Not": [{"Fn::Equals": [{"Ref": "ExternalIdentifier"}, ""]}]
+        }
+        self.assertFails(
+            broken, ts.COMBOS["member.yaml"]["member-primary-region"], "ExternalIdentifier"
+        )
+
+    def test_a_parameter_value_cloudformation_refuses_fails(self):
+        self.assertFails(
+            sources["template.yaml"], {"KmsKeyArn": "my-key"}, "KmsKeyArn='my-key'"
+        )
+
+    def test_a_resource_moto_refuses_fails_create_stack(self):
+        # cfn-lint cannot know the code's bucket does not exist; CreateStack can (moto checks
+        # the bucket, not the key).
+        broken = copy.deepcopy(sources["member.yaml"])
+        broken["Resources"]["Probe"] = {
+            "Type": "AWS::Lambda::Function",
+            "Condition": "ForwardsEvents",
+            "Properties": {
+                "Code": {"S3Bucket": "no-such-code-bucket", "S3Key": "function.zip"},
+                "Role": {"Fn::GetAtt": ["ForwardToHubRole", "Arn"]},
+                "Runtime": "provided.al2023",
+                "Handler": "bootstrap",
+            },
+        }
+        self.assertFails(
+            broken,
+            ts.COMBOS["member.yaml"]["member-other-region"],
+            "CreateStack failed",
+            "NoSuchBucket",
+        )
+
+    def test_a_kept_resource_referring_to_a_left_out_one_fails(self):
+        broken = copy.deepcopy(sources["member.yaml"])
+        broken["Outputs"]["PassRolePolicy"] = {
+            "Condition": "HasRetrainRole",
+            "Value": {"Ref": "MemberRetrainPassRole"},
+        }
+        self.assertFails(
+            broken,
+            ts.COMBOS["member.yaml"]["member-primary-region+external-id+retraining"],
+            "Outputs PassRolePolicy refers to MemberRetrainPassRole (AWS::IAM::RolePolicy)",
+        )
+
+    def test_a_new_type_moto_cannot_create_is_named(self):
+        types = types_in_templates() | {"AWS::SecurityHub::Hub"}
+        problems = ts.unsupported_list_problems(types, ts.moto_supported_types())
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("AWS::SecurityHub::Hub", problems[0])
+
+    def test_a_type_moto_starts_creating_is_named(self):
+        moto = ts.moto_supported_types() | {"AWS::SNS::TopicPolicy"}
+        problems = ts.unsupported_list_problems(types_in_templates(), moto)
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("AWS::SNS::TopicPolicy", problems[0])
+
+    def test_a_condition_no_combination_turns_on_is_named(self):
+        combos = {
+            combo: {k: v for k, v in parameters.items() if k != "NotificationEmail"}
+            for combo, parameters in ts.COMBOS["template.yaml"].items()
+        }
+        problems = ts.condition_coverage_problems(sources["template.yaml"], combos)
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("HasNotificationEmail", problems[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
