@@ -517,6 +517,9 @@ class Emulator:
                 if e["ResourceStatus"].endswith("FAILED")
             ]
             raise CheckError(f"stack {stack['StackStatus']}: {failed}")
+        unresolved = self.unresolved()
+        if unresolved:
+            raise CheckError("values CloudFormation left unresolved: " + "; ".join(unresolved))
         paginator = cloudformation.get_paginator("list_stack_resources")
         # moto lists a resource it did not create (its Condition false) as an empty row.
         return {
@@ -525,6 +528,29 @@ class Emulator:
             for r in page["StackResourceSummaries"]
             if r["LogicalResourceId"]
         }
+
+
+    def unresolved(self) -> list[str]:
+        """Function settings and IAM policies the stack created that still hold an
+        intrinsic function or a ${...} (our templates use no IAM policy variables)."""
+        found = []
+
+        def check(what, value):
+            text = json.dumps(value)
+            if any(mark in text for mark in ('"Ref"', '"Fn::', "${")):
+                found.append(f"{what}: {text[:300]}")
+
+        lambda_ = self.client("lambda")
+        for function in lambda_.list_functions()["Functions"]:
+            check(f"function {function['FunctionName']} environment", function.get("Environment"))
+        iam = self.client("iam")
+        for role in iam.list_roles()["Roles"]:
+            name = role["RoleName"]
+            check(f"role {name} trust policy", role["AssumeRolePolicyDocument"])
+            for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+                document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+                check(f"role {name} policy {policy}", document)
+        return found
 
 
 # --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Run (scripts/lint-template.sh does): .venv/bin/python -m unittest scripts/test_t
 """
 
 import copy
+import fnmatch
 import sys
 import unittest
 from pathlib import Path
@@ -42,8 +43,26 @@ def types_in_templates():
     return types
 
 
+def member_trusted_principals(hub_account, hub_stack):
+    """The ARN pattern of the hub roles member.yaml's role lets assume it."""
+    statement = sources["member.yaml"]["Resources"]["MemberRole"]["Properties"][
+        "AssumeRolePolicyDocument"
+    ]["Statement"][0]
+    pattern = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]["Fn::Sub"]
+    for name, value in {
+        "AWS::Partition": "aws",
+        "HubAccountId": hub_account,
+        "HubStackName": hub_stack,
+    }.items():
+        pattern = pattern.replace("${" + name + "}", value)
+    return pattern
+
+
 class Combinations(unittest.TestCase):
-    def check_all(self, name):
+    def check_all(self, name, then=None):
+        """Checks every combination of a template (each a subtest); `then(parameters)`
+        looks at each created stack before the next one replaces it."""
+        outcomes = {}
         for combo, parameters in ts.COMBOS[name].items():
             with self.subTest(combo=combo):
                 outcome = ts.check(sources[name], parameters, emulator, "sagekeeper")
@@ -52,10 +71,13 @@ class Combinations(unittest.TestCase):
                     set(outcome.created.values()) & set(ts.UNSUPPORTED),
                     "a type moto cannot create was created",
                 )
-                yield combo, outcome
+                if then:
+                    then(parameters)
+                outcomes[combo] = outcome
+        return outcomes
 
     def test_template_yaml_every_combination_lints_and_creates(self):
-        outcomes = dict(self.check_all("template.yaml"))
+        outcomes = self.check_all("template.yaml", then=self.assert_functions_settings)
         # The shapes differ as the parameters say (a check of the check's own condition
         # evaluation against moto's): fan-out queues only with targets, the key only
         # without KmsKeyArn, the member-events bus policy (left out) only with an org id.
@@ -87,8 +109,43 @@ class Combinations(unittest.TestCase):
                 sum(t == "AWS::Lambda::Function" for t in outcome.created.values()), 4
             )
 
+    def assert_functions_settings(self, parameters):
+        """What the created functions were given, as CloudFormation resolved it: the key
+        (given or the stack's own), the fan-out queue only with targets, and roles under
+        the path member.yaml's role trusts."""
+        cloudformation = emulator.client("cloudformation")
+        physical = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cloudformation.list_stack_resources(StackName="sagekeeper")[
+                "StackResourceSummaries"
+            ]
+        }
+        key = parameters.get("KmsKeyArn") or physical["KmsKey"]
+        has_targets = bool(parameters.get("TargetAccounts") or parameters.get("TargetRegions"))
+        trusted = member_trusted_principals(hub_account=ts.ACCOUNT, hub_stack="sagekeeper")
+        functions = emulator.client("lambda").list_functions()["Functions"]
+        self.assertEqual(len(functions), 4)
+        for function in functions:
+            variables = function["Environment"]["Variables"]
+            self.assertTrue(variables["KMS_KEY_ARN"].endswith(key), variables["KMS_KEY_ARN"])
+            # The tagger gets the bucket only to snapshot endpoints it deletes.
+            if "LifecycleTagger" in function["FunctionName"]:
+                deletes = parameters.get("DeleteIdleEndpoints") == "true"
+                expected = physical["StateBucket"] if deletes else ""
+                self.assertEqual(variables["STATE_BUCKET"], expected)
+            elif "STATE_BUCKET" in variables:
+                self.assertEqual(variables["STATE_BUCKET"], physical["StateBucket"])
+            if "FANOUT_QUEUE_URL" in variables:
+                self.assertEqual(
+                    variables["FANOUT_QUEUE_URL"].startswith("https://sqs."), has_targets
+                )
+            self.assertTrue(
+                fnmatch.fnmatchcase(function["Role"], trusted),
+                f"{function['Role']} is not one member.yaml's role trusts ({trusted})",
+            )
+
     def test_member_yaml_every_combination_lints_and_creates(self):
-        outcomes = dict(self.check_all("member.yaml"))
+        outcomes = self.check_all("member.yaml")
         self.assertIn("MemberRole", outcomes["member-primary-region"].created)
         self.assertNotIn("MemberRole", outcomes["member-other-region"].created)
         self.assertIn("ForwardToHub", outcomes["member-other-region"].created)
@@ -195,6 +252,34 @@ class TheCheckCanFail(unittest.TestCase):
             ts.COMBOS["member.yaml"]["member-primary-region+external-id+retraining"],
             "Outputs PassRolePolicy refers to MemberRetrainPassRole (AWS::IAM::RolePolicy)",
         )
+
+    def test_an_unresolved_value_in_a_created_stack_is_named(self):
+        # What a Sub moto could not resolve would leave: checked on a function and a role
+        # policy made directly, as cfn-lint already refuses such a template.
+        emulator.reset()
+        iam, lambda_ = emulator.client("iam"), emulator.client("lambda")
+        role = iam.create_role(
+            RoleName="probe",
+            AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}',
+        )["Role"]["Arn"]
+        iam.put_role_policy(
+            RoleName="probe",
+            PolicyName="p",
+            PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+            '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::${Bucket}/*"}]}',
+        )
+        lambda_.create_function(
+            FunctionName="probe",
+            Role=role,
+            Runtime="provided.al2023",
+            Handler="bootstrap",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+            Environment={"Variables": {"QUEUE": "${Queue}"}},
+        )
+        problems = emulator.unresolved()
+        self.assertEqual(len(problems), 2, problems)
+        self.assertIn("function probe environment", problems[0])
+        self.assertIn("role probe policy p", problems[1])
 
     def test_a_new_type_moto_cannot_create_is_named(self):
         types = types_in_templates() | {"AWS::SecurityHub::Hub"}
