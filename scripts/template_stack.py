@@ -34,7 +34,8 @@ sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts" / "emulator"))
 
-REGION, ACCOUNT = "us-east-1", "123456789012"
+# The created stacks' region, account (moto's default) and name.
+REGION, ACCOUNT, STACK = "us-east-1", "123456789012", "sagekeeper"
 CODE_BUCKET, CODE_KEY = "sagekeeper-template-check-code", "function.zip"
 
 # Resource types of our templates that moto 5.2.5's CloudFormation cannot create, and why.
@@ -108,13 +109,13 @@ COMBOS: dict[str, dict[str, dict[str, str]]] = {
         "member-primary-region": {
             "HubAccountId": "210987654321",
             "HubRegion": "eu-west-1",
-            "HubStackName": "sagekeeper",
+            "HubStackName": STACK,
             "PrimaryRegion": REGION,
         },
         "member-primary-region+external-id+retraining": {
             "HubAccountId": "210987654321",
             "HubRegion": "eu-west-1",
-            "HubStackName": "sagekeeper",
+            "HubStackName": STACK,
             "PrimaryRegion": REGION,
             "ExternalId": "a-shared-secret",
             **RETRAINING,
@@ -123,7 +124,7 @@ COMBOS: dict[str, dict[str, dict[str, str]]] = {
         "member-other-region": {
             "HubAccountId": "210987654321",
             "HubRegion": "eu-west-1",
-            "HubStackName": "sagekeeper",
+            "HubStackName": STACK,
             "PrimaryRegion": "eu-west-1",
             **RETRAINING,
         },
@@ -131,7 +132,7 @@ COMBOS: dict[str, dict[str, dict[str, str]]] = {
         "member-in-hub-account": {
             "HubAccountId": ACCOUNT,
             "HubRegion": REGION,
-            "HubStackName": "sagekeeper",
+            "HubStackName": STACK,
             "PrimaryRegion": REGION,
         },
     },
@@ -217,6 +218,8 @@ def check_parameters(template: dict, parameters: dict[str, str]) -> dict[str, st
             problems.append(f"{name}={value!r}: does not match {spec['AllowedPattern']}")
         if "MinLength" in spec and len(value) < int(spec["MinLength"]):
             problems.append(f"{name}={value!r}: shorter than {spec['MinLength']}")
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            problems.append(f"{name}={value!r}: longer than {spec['MaxLength']}")
         if spec.get("Type") == "Number":
             try:
                 number = float(value)
@@ -238,7 +241,7 @@ def conditions(template: dict, values: dict[str, str]) -> dict[str, bool]:
         "AWS::Region": REGION,
         "AWS::AccountId": ACCOUNT,
         "AWS::Partition": "aws",
-        "AWS::StackName": "sagekeeper",
+        "AWS::StackName": STACK,
     }
     declared = template.get("Conditions", {})
     done: dict[str, bool] = {}
@@ -535,21 +538,21 @@ class Emulator:
         intrinsic function or a ${...} (our templates use no IAM policy variables)."""
         found = []
 
-        def check(what, value):
+        def look(what, value):
             text = json.dumps(value)
             if any(mark in text for mark in ('"Ref"', '"Fn::', "${")):
                 found.append(f"{what}: {text[:300]}")
 
         lambda_ = self.client("lambda")
         for function in lambda_.list_functions()["Functions"]:
-            check(f"function {function['FunctionName']} environment", function.get("Environment"))
+            look(f"function {function['FunctionName']} environment", function.get("Environment"))
         iam = self.client("iam")
         for role in iam.list_roles()["Roles"]:
             name = role["RoleName"]
-            check(f"role {name} trust policy", role["AssumeRolePolicyDocument"])
+            look(f"role {name} trust policy", role["AssumeRolePolicyDocument"])
             for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
                 document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
-                check(f"role {name} policy {policy}", document)
+                look(f"role {name} policy {policy}", document)
         return found
 
 
@@ -564,9 +567,9 @@ class Outcome:
     left_out: dict[str, str] = field(default_factory=dict)
 
 
-def check(source: dict, parameters: dict[str, str], emulator: Emulator, name: str) -> Outcome:
+def check(source: dict, parameters: dict[str, str], emulator: Emulator) -> Outcome:
     """Transforms (SAM), lints and creates one template with one parameter combination;
-    raises CheckError with every reason it would not deploy."""
+    raises CheckError saying why it would not deploy (at the first step that fails)."""
     values = check_parameters(source, parameters)
     template = transform(source, parameters) if is_sam(source) else copy.deepcopy(source)
     problems = lint(template, values)
@@ -574,7 +577,7 @@ def check(source: dict, parameters: dict[str, str], emulator: Emulator, name: st
         raise CheckError("cfn-lint: " + "\n  ".join(problems))
     holds = conditions(template, values)
     kept, left_out = creatable(template)
-    created = emulator.create_stack(name, kept, values)
+    created = emulator.create_stack(STACK, kept, values)
     expected = {k: t for k, t in expected_resources(template, holds).items() if k not in left_out}
     if created != expected:
         missing = sorted(set(expected) - set(created))
@@ -597,7 +600,7 @@ def main() -> int:
             source = load(template_name)
             for combo, parameters in combos.items():
                 try:
-                    outcome = check(source, parameters, emulator, "sagekeeper")
+                    outcome = check(source, parameters, emulator)
                 except CheckError as e:
                     failures += 1
                     print(f"FAIL {template_name} [{combo}]: {e}")
@@ -610,6 +613,9 @@ def main() -> int:
                 )
     finally:
         emulator.stop()
+    print("types left out (moto's CloudFormation cannot create them; cfn-lint and cfn-guard only):")
+    for resource_type, why in sorted(UNSUPPORTED.items()):
+        print(f"  {resource_type}: {why}")
     return 1 if failures else 0
 
 

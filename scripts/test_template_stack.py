@@ -65,7 +65,7 @@ class Combinations(unittest.TestCase):
         outcomes = {}
         for combo, parameters in ts.COMBOS[name].items():
             with self.subTest(combo=combo):
-                outcome = ts.check(sources[name], parameters, emulator, "sagekeeper")
+                outcome = ts.check(sources[name], parameters, emulator)
                 self.assertTrue(outcome.created, "no resource created")
                 self.assertFalse(
                     set(outcome.created.values()) & set(ts.UNSUPPORTED),
@@ -116,13 +116,13 @@ class Combinations(unittest.TestCase):
         cloudformation = emulator.client("cloudformation")
         physical = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]
-            for r in cloudformation.list_stack_resources(StackName="sagekeeper")[
+            for r in cloudformation.list_stack_resources(StackName=ts.STACK)[
                 "StackResourceSummaries"
             ]
         }
         key = parameters.get("KmsKeyArn") or physical["KmsKey"]
         has_targets = bool(parameters.get("TargetAccounts") or parameters.get("TargetRegions"))
-        trusted = member_trusted_principals(hub_account=ts.ACCOUNT, hub_stack="sagekeeper")
+        trusted = member_trusted_principals(hub_account=ts.ACCOUNT, hub_stack=ts.STACK)
         functions = emulator.client("lambda").list_functions()["Functions"]
         self.assertEqual(len(functions), 4)
         for function in functions:
@@ -196,7 +196,7 @@ class TheCheckCanFail(unittest.TestCase):
 
     def assertFails(self, source, parameters, *expected):
         with self.assertRaises(ts.CheckError) as raised:
-            ts.check(source, parameters, emulator, "sagekeeper")
+            ts.check(source, parameters, emulator)
         for text in expected:
             self.assertIn(text, str(raised.exception))
 
