@@ -483,10 +483,13 @@ class Emulator:
         request = urllib.request.Request(self.url + "/moto-api/reset", method="POST")
         urllib.request.urlopen(request).read()
 
-    def create_stack(self, name: str, template: dict, values: dict[str, str]) -> dict[str, str]:
+    def create_stack(
+        self, name: str, template: dict, values: dict[str, str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
         """Creates the stack in a fresh emulator (with the functions' code zip uploaded
-        first) and returns its resources (logical id -> type); a stack that does not reach
-        CREATE_COMPLETE, or a resource moto skipped, is an error."""
+        first) and returns its resources (logical id -> type) and outputs (key -> value); a
+        stack that does not reach CREATE_COMPLETE, a resource moto skipped, or a value left
+        unresolved is an error."""
         self.reset()
         s3 = self.client("s3")
         s3.create_bucket(Bucket=CODE_BUCKET)
@@ -520,22 +523,23 @@ class Emulator:
                 if e["ResourceStatus"].endswith("FAILED")
             ]
             raise CheckError(f"stack {stack['StackStatus']}: {failed}")
-        unresolved = self.unresolved()
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        unresolved = self.unresolved(outputs)
         if unresolved:
             raise CheckError("values CloudFormation left unresolved: " + "; ".join(unresolved))
         paginator = cloudformation.get_paginator("list_stack_resources")
         # moto lists a resource it did not create (its Condition false) as an empty row.
-        return {
+        resources = {
             r["LogicalResourceId"]: r["ResourceType"]
             for page in paginator.paginate(StackName=name)
             for r in page["StackResourceSummaries"]
             if r["LogicalResourceId"]
         }
+        return resources, outputs
 
-
-    def unresolved(self) -> list[str]:
-        """Function settings and IAM policies the stack created that still hold an
-        intrinsic function or a ${...} (our templates use no IAM policy variables)."""
+    def unresolved(self, outputs: dict[str, str] | None = None) -> list[str]:
+        """Outputs, function settings and IAM policies of the created stack that still
+        hold an intrinsic function or a ${...} (our templates use no IAM policy variables)."""
         found = []
 
         def look(what, value):
@@ -543,6 +547,8 @@ class Emulator:
             if any(mark in text for mark in ('"Ref"', '"Fn::', "${")):
                 found.append(f"{what}: {text[:300]}")
 
+        for key, value in (outputs or {}).items():
+            look(f"output {key}", value)
         lambda_ = self.client("lambda")
         for function in lambda_.list_functions()["Functions"]:
             look(f"function {function['FunctionName']} environment", function.get("Environment"))
@@ -564,6 +570,7 @@ class Emulator:
 @dataclass
 class Outcome:
     created: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
     left_out: dict[str, str] = field(default_factory=dict)
 
 
@@ -577,7 +584,7 @@ def check(source: dict, parameters: dict[str, str], emulator: Emulator) -> Outco
         raise CheckError("cfn-lint: " + "\n  ".join(problems))
     holds = conditions(template, values)
     kept, left_out = creatable(template)
-    created = emulator.create_stack(STACK, kept, values)
+    created, outputs = emulator.create_stack(STACK, kept, values)
     expected = {k: t for k, t in expected_resources(template, holds).items() if k not in left_out}
     if created != expected:
         missing = sorted(set(expected) - set(created))
@@ -586,8 +593,19 @@ def check(source: dict, parameters: dict[str, str], emulator: Emulator) -> Outco
             f"created resources differ from what CloudFormation creates: missing {missing}, "
             f"unexpected {extra}"
         )
+    expected_outputs = {
+        key
+        for key, output in template.get("Outputs", {}).items()
+        if holds.get(output.get("Condition"), True)
+    }
+    if set(outputs) != expected_outputs:
+        raise CheckError(
+            f"outputs {sorted(outputs)} differ from what CloudFormation gives: "
+            f"{sorted(expected_outputs)}"
+        )
     return Outcome(
         created=created,
+        outputs=outputs,
         left_out={k: t for k, t in expected_resources(template, holds).items() if k in left_out},
     )
 

@@ -104,6 +104,8 @@ class Combinations(unittest.TestCase):
             "DriftExampleAlarmInvokesRetrainer",
             outcomes["organisation+half-drift-alarm"].created,
         )
+        self.assertIn("FanoutDeadLetterQueueUrl", outcomes["other-regions-only"].outputs)
+        self.assertNotIn("FanoutDeadLetterQueueUrl", outcomes["single-account"].outputs)
         for outcome in outcomes.values():
             self.assertEqual(
                 sum(t == "AWS::Lambda::Function" for t in outcome.created.values()), 4
@@ -154,6 +156,8 @@ class Combinations(unittest.TestCase):
             set(outcomes["member-primary-region+external-id+retraining"].left_out),
             {"MemberRetrainPassRole", "MemberReadsMonitorReports"},
         )
+        self.assertIn("MemberRoleArn", outcomes["member-primary-region"].outputs)
+        self.assertNotIn("MemberRoleArn", outcomes["member-other-region"].outputs)
 
     def test_every_condition_takes_both_values(self):
         for name, combos in ts.COMBOS.items():
