@@ -27,6 +27,7 @@ import sys
 import urllib.request
 import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -574,12 +575,56 @@ class Outcome:
     left_out: dict[str, str] = field(default_factory=dict)
 
 
+def prepare(source: dict, parameters: dict[str, str]) -> tuple[dict[str, str], dict]:
+    """The parameter values (checked) and the template CloudFormation gets (transformed)."""
+    values = check_parameters(source, parameters)
+    template = transform(source, parameters) if is_sam(source) else copy.deepcopy(source)
+    return values, template
+
+
 def check(source: dict, parameters: dict[str, str], emulator: Emulator) -> Outcome:
     """Transforms (SAM), lints and creates one template with one parameter combination;
     raises CheckError saying why it would not deploy (at the first step that fails)."""
-    values = check_parameters(source, parameters)
-    template = transform(source, parameters) if is_sam(source) else copy.deepcopy(source)
-    problems = lint(template, values)
+    values, template = prepare(source, parameters)
+    return create(template, values, lint(template, values), emulator)
+
+
+def check_all(
+    source: dict, combos: dict[str, dict[str, str]], emulator: Emulator, workers: int = 2
+) -> Iterator[tuple[str, Outcome | CheckError]]:
+    """check() of every combination, (combination, outcome or error) in order, each yielded
+    while its stack is the emulator's. The combinations lint side by side in worker
+    processes (spawned: this process runs the emulator's threads) while stacks are created
+    here: cfn-lint is most of the time."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        jobs = {}
+        for combo, parameters in combos.items():
+            try:
+                values, template = prepare(source, parameters)
+            except CheckError as e:
+                jobs[combo] = e
+                continue
+            jobs[combo] = (values, template, pool.submit(lint, template, values))
+        for combo, job in jobs.items():
+            if isinstance(job, CheckError):
+                yield combo, job
+                continue
+            values, template, linted = job
+            try:
+                outcome = create(template, values, linted.result(), emulator)
+            except CheckError as e:
+                yield combo, e
+                continue
+            yield combo, outcome
+
+
+def create(template: dict, values: dict[str, str], problems: list[str], emulator) -> Outcome:
+    """After cfn-lint found `problems` (none, or the check fails), creates the stack and
+    compares it with what CloudFormation would create."""
     if problems:
         raise CheckError("cfn-lint: " + "\n  ".join(problems))
     holds = conditions(template, values)
@@ -615,13 +660,10 @@ def main() -> int:
     failures = 0
     try:
         for template_name, combos in COMBOS.items():
-            source = load(template_name)
-            for combo, parameters in combos.items():
-                try:
-                    outcome = check(source, parameters, emulator)
-                except CheckError as e:
+            for combo, outcome in check_all(load(template_name), combos, emulator):
+                if isinstance(outcome, CheckError):
                     failures += 1
-                    print(f"FAIL {template_name} [{combo}]: {e}")
+                    print(f"FAIL {template_name} [{combo}]: {outcome}")
                     continue
                 left = sorted(set(outcome.left_out.values()))
                 print(
