@@ -3,16 +3,19 @@
 
 For every parameter combination that changes a stack's shape (COMBOS), template.yaml is
 transformed by the SAM translator (the library `sam validate` uses, offline: a fake region,
-account and managed-policy map), linted by cfn-lint with those parameters, and created by
+account and managed-policy map), its parameter values are checked against their constraints,
+it is linted by cfn-lint with those values (in two worker processes) and created by
 CloudFormation CreateStack in moto (our emulator, in this process, with our extensions);
-member.yaml (plain CloudFormation) is linted and created the same way. The stack must reach
-CREATE_COMPLETE with exactly the resources CloudFormation would create for those
-parameters, except the types moto's CloudFormation cannot create (UNSUPPORTED): those are
-left out of the created stack, and are checked by cfn-lint here and cfn-guard in
-scripts/lint-template.sh only.
+member.yaml (plain CloudFormation) is checked the same way without the transform. The stack
+must reach CREATE_COMPLETE with exactly the resources and outputs CloudFormation would
+create for those values, none of its outputs, function settings or IAM policies holding an
+unresolved intrinsic, except the types moto's CloudFormation cannot create (UNSUPPORTED):
+those are left out of the created stack and checked by cfn-lint and cfn-guard only.
 
-Run: .venv/bin/python scripts/template_stack.py   (prints one line per combination)
-Its test, scripts/test_template_stack.py, is run by scripts/lint-template.sh.
+Run: .venv/bin/python scripts/template_stack.py   (one line per combination)
+Its test, scripts/test_template_stack.py (run by scripts/lint-template.sh), also checks that
+UNSUPPORTED is exactly what moto cannot create, that every Condition takes both values over
+COMBOS, cfn-guard on the transformed template, and controls that must fail.
 """
 
 from __future__ import annotations
