@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # template.yaml (the hub) and member.yaml (member accounts) must pass cfn-lint with no errors
 # and our own cfn-guard rules (guard/rules.guard), which catch IAM wildcards that cfn-lint does
-# not; template.yaml also sam validate --lint.
+# not; template.yaml also sam validate --lint. Then both deploy, checked without AWS: each
+# shape-changing parameter combination is SAM-transformed, linted and created in the
+# emulator's CloudFormation (scripts/template_stack.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 guard=.tools/bin/cfn-guard
@@ -25,4 +27,8 @@ if "$guard" validate --data guard/tests/bad-template.yaml --rules guard/rules.gu
   echo "guard/tests/bad-template.yaml passed the rules: they no longer catch what they must" >&2
   exit 1
 fi
+
+echo "template stacks: SAM transform, cfn-lint and CreateStack in the emulator, per parameter combination"
+PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest scripts/test_template_stack.py
+
 echo "template checks passed"
