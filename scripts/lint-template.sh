@@ -3,7 +3,8 @@
 # and our own cfn-guard rules (guard/rules.guard), which catch IAM wildcards that cfn-lint does
 # not; template.yaml also sam validate --lint. Then both deploy, checked without AWS: each
 # shape-changing parameter combination is SAM-transformed, linted and created in the
-# emulator's CloudFormation (scripts/template_stack.py).
+# emulator's CloudFormation (scripts/template_stack.py). Last, the README's picture of the
+# dashboard is drawn from a small EMF fixture (scripts/dashboard_png.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 guard=.tools/bin/cfn-guard
@@ -30,5 +31,8 @@ fi
 
 echo "template stacks: SAM transform, cfn-lint and CreateStack in the emulator, per parameter combination"
 PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest scripts/test_template_stack.py
+
+echo "dashboard picture: every widget of template.yaml's dashboard drawn from EMF logs (scripts/dashboard_png.py)"
+PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest scripts/test_dashboard_png.py
 
 echo "template checks passed"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need into project-local places, once:
-#   .venv/   Python tools from scripts/requirements.txt (moto, boto3, SAM CLI + cfn-lint, cargo-lambda)
+#   .venv/   Python tools from scripts/requirements.txt (moto, boto3, SAM CLI + cfn-lint, cargo-lambda,
+#            matplotlib)
 #   .tools/  cfn-guard, built by cargo
 # Re-running is cheap: each step is skipped when its result is already there.
 set -euo pipefail
@@ -14,7 +15,7 @@ fi
 stamp=.venv/.requirements.sha
 want=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing Python tools (moto, SAM CLI, cfn-lint, cargo-lambda)" >&2
+  echo "setup: installing Python tools (moto, SAM CLI, cfn-lint, cargo-lambda, matplotlib)" >&2
   .venv/bin/pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
   echo "$want" > "$stamp"

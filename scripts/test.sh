@@ -2,7 +2,8 @@
 # Every test, as CI runs them: formatting, the emulator extensions' own tests, clippy, unit
 # tests, integration tests against the local AWS emulator (moto) incl. fault injection, the
 # Lambda runtime API test (cargo-lambda), the template checks (cfn-lint, sam validate --lint,
-# cfn-guard) and a bounded fuzzing run.
+# cfn-guard), `sam build` with a check of each function's artifact, the OCSF schema check of
+# findings, and a bounded fuzzing run.
 # Installs what it needs on first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,9 @@ python3 scripts/module_cycles.py
 step "emulator extensions (their own quick tests, on an in-process moto)"
 PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest discover -s scripts/emulator -p 'test_*.py'
 
+step "OCSF validator (its own quick tests; the cargo tests run it on the functions' output)"
+(cd scripts && PYTHONDONTWRITEBYTECODE=1 ../.venv/bin/python -m unittest test_ocsf_validate)
+
 # One feature set for build, clippy and test (--all-targets everywhere), so the AWS SDK
 # crates compile once per mode instead of once per command.
 step "cargo build --workspace --all-targets"
@@ -30,6 +34,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "template checks"
 scripts/lint-template.sh
+
+step "sam build (x86_64, debug profile: see README) and each function's artifact"
+SAM_BUILD_MODE=debug scripts/sam-build.sh x86_64
 
 step "local AWS emulator"
 scripts/emulator.sh start

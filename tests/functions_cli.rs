@@ -337,3 +337,107 @@ async fn bucket_arns_take_the_partition_of_the_region() {
         assert!(!text.contains(other), "{region}: {text}");
     }
 }
+
+/// The problems `scripts/ocsf_validate.py` (the OCSF schema, offline) finds in `lines`.
+fn ocsf_problems(lines: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(support::repo_root().join(".venv/bin/python"))
+        .arg(support::repo_root().join("scripts/ocsf_validate.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the OCSF validator");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(lines.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn ocsf_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|value| value["class_uid"] == 2003)
+        .collect()
+}
+
+fn uids(events: &[Value]) -> std::collections::BTreeSet<String> {
+    events
+        .iter()
+        .map(|e| e["finding_info"]["uid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn findings_in_ocsf_are_valid_compliance_findings_on_stdout_and_in_the_log() {
+    let account = support::sandbox("eu-west-1").await;
+    let bucket = unique("ocsf");
+    account
+        .aws
+        .s3()
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let run = account.run(
+        "encryption-enforcer",
+        "scheduled.json",
+        &["--dry-run", "--format", "ocsf"],
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let stdout = String::from_utf8_lossy(&run.output.stdout).into_owned();
+    let events = ocsf_lines(&stdout);
+    assert_eq!(
+        events.len(),
+        stdout.lines().count(),
+        "stdout holds only OCSF lines:\n{stdout}"
+    );
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let failing: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["resource"]["uid"] == bucket_arn.as_str())
+        .collect();
+    assert!(
+        failing.iter().any(
+            |e| e["compliance"]["control"] == "s3-default-encryption-kms"
+                && e["compliance"]["status_id"] == 3
+        ),
+        "{failing:#?}"
+    );
+    // A bucket ARN names neither account nor region, and a run at home has no target.
+    assert!(
+        failing
+            .iter()
+            .all(|e| e["resource"]["type"] == "AWS::S3::Bucket" && e["cloud"]["provider"] == "AWS"),
+        "{failing:#?}"
+    );
+    let (valid, problems) = ocsf_problems(&stdout);
+    assert!(valid, "{problems}");
+    // Control: the validator refuses an event that lost a required attribute.
+    let broken = stdout.replacen("\"compliance\":", "\"compliancy\":", 1);
+    assert!(!ocsf_problems(&broken).0);
+
+    // The log carries the same findings, unless LOG_FINDINGS=false.
+    assert_eq!(uids(&ocsf_lines(&run.stderr())), uids(&events));
+    let quiet = account.run(
+        "encryption-enforcer",
+        "scheduled.json",
+        &["--dry-run", "--format", "ocsf"],
+        &[("LOG_FINDINGS", "false")],
+    );
+    assert!(ocsf_lines(&quiet.stderr()).is_empty(), "{}", quiet.stderr());
+    assert_eq!(
+        uids(&ocsf_lines(&String::from_utf8_lossy(&quiet.output.stdout))),
+        uids(&events)
+    );
+}

@@ -253,6 +253,9 @@ pub struct CommonConfig {
     /// Resources written to at the same time (`APPLY_CONCURRENCY`); one resource's writes
     /// always stay in order.
     pub apply_concurrency: usize,
+    /// Each finding also as an OCSF Compliance Finding line in the log (`LOG_FINDINGS`), for
+    /// a subscription filter to forward to Security Lake or a SIEM.
+    pub log_findings: bool,
 }
 
 /// Eight resources at a time: at ~50 ms a call that is ~160 calls a second, under the
@@ -285,6 +288,7 @@ impl CommonConfig {
                 DEFAULT_APPLY_CONCURRENCY,
                 1..=64,
             )?,
+            log_findings: env.bool_or("LOG_FINDINGS", true)?,
         })
     }
 }

@@ -3,5 +3,6 @@
 pub mod arn;
 pub mod lifecycle;
 pub mod pricing;
+pub mod resource_kind;
 pub mod snapshot;
 pub mod tags;

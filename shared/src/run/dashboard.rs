@@ -95,8 +95,10 @@ pub fn widgets(functions: &[Deployed]) -> Vec<Value> {
                     m::BUCKETS_IN_SCOPE,
                 ],
             );
+            let rules = rules_search_term();
+            let total = m::NON_COMPLIANT_RESOURCES;
             let search = format!(
-                "SEARCH('{{Sagekeeper,Function}} Function=\"{enforcer}\" MetricName=\"{NON_COMPLIANT_PREFIX}\"', 'Maximum', 3600)"
+                "SEARCH('{{Sagekeeper,Function}} Function=\"{enforcer}\" {rules} NOT MetricName=\"{total}\"', 'Maximum', 3600)"
             );
             metrics.push(json!([{"expression": search, "label": "by rule", "id": "rules"}]));
             metrics
@@ -203,6 +205,14 @@ pub fn body(functions: &[Deployed]) -> String {
     format!("{{\n  \"widgets\": [\n{}\n  ]\n}}\n", lines.join(",\n"))
 }
 
+/// The search term that finds every `NonCompliant.<rule>` metric. A quoted value would match a
+/// whole name only; a bare token matches any name holding it (by CloudWatch's camel-case
+/// tokens also the total, `NonCompliantResources`, which the search excludes: it is graphed
+/// on its own).
+fn rules_search_term() -> String {
+    format!("MetricName={}", NON_COMPLIANT_PREFIX.trim_end_matches('.'))
+}
+
 /// Every Sagekeeper metric name the body graphs (the `NonCompliant.` search as its prefix).
 pub fn graphed(functions: &[Deployed]) -> Vec<String> {
     let mut names = Vec::new();
@@ -215,7 +225,7 @@ pub fn graphed(functions: &[Deployed]) -> Vec<String> {
             if metric[0] == "Sagekeeper" {
                 names.extend(metric[1].as_str().map(str::to_owned));
             } else if let Some(expression) = metric[0]["expression"].as_str()
-                && expression.contains(NON_COMPLIANT_PREFIX)
+                && expression.contains(&rules_search_term())
             {
                 names.push(NON_COMPLIANT_PREFIX.to_owned());
             }

@@ -16,6 +16,7 @@ use crate::config::{CommonConfig, Env, LogLevel};
 use crate::run::dispatch::{Dispatcher, Parts, Response};
 use crate::run::function::{Bound, Function, Settings};
 use crate::run::logging::{self, LogSink};
+use crate::run::ocsf;
 use crate::run::reporter::Reporter;
 
 /// Exit codes outside Lambda.
@@ -68,10 +69,23 @@ pub enum EventInput {
     Stdin,
 }
 
+/// What a shell run prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The report, as the Lambda response.
+    Report,
+    /// One OCSF Compliance Finding JSON line per finding.
+    Ocsf,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Help,
-    Run { event: EventInput, dry_run: bool },
+    Run {
+        event: EventInput,
+        dry_run: bool,
+        format: Format,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -82,11 +96,19 @@ pub struct UsageError(String);
 pub fn parse_args(args: &[String]) -> Result<Command, UsageError> {
     let mut event = None;
     let mut dry_run = false;
+    let mut format = Format::Report;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--dry-run" => dry_run = true,
+            "--format" => {
+                format = match rest.next().map(String::as_str) {
+                    Some("report") => Format::Report,
+                    Some("ocsf") => Format::Ocsf,
+                    _ => return Err(UsageError("--format needs report or ocsf".into())),
+                };
+            }
             "--event" => {
                 let value = rest
                     .next()
@@ -101,7 +123,11 @@ pub fn parse_args(args: &[String]) -> Result<Command, UsageError> {
         }
     }
     let event = event.ok_or_else(|| UsageError("--event FILE|- is required".into()))?;
-    Ok(Command::Run { event, dry_run })
+    Ok(Command::Run {
+        event,
+        dry_run,
+        format,
+    })
 }
 
 fn usage(function: &str, about: &str) -> String {
@@ -110,9 +136,10 @@ fn usage(function: &str, about: &str) -> String {
          Runs as an AWS Lambda function when AWS_LAMBDA_RUNTIME_API is set. Otherwise it handles\n\
          one event with the same code and prints the report, so it can be run from a shell\n\
          against any account the AWS credentials reach:\n\n\
-         usage: {function} --event FILE|- [--dry-run]\n\n\
+         usage: {function} --event FILE|- [--dry-run] [--format report|ocsf]\n\n\
          \x20 --event FILE   the trigger event as JSON (- reads standard input); samples in events/\n\
          \x20 --dry-run      report what would be done without changing anything (like DRY_RUN=true)\n\
+         \x20 --format ocsf  print each finding as an OCSF Compliance Finding JSON line, not the report\n\
          \x20 -h, --help     this text\n\n\
          Settings come from environment variables (see the README's configuration table);\n\
          AWS_REGION, AWS_ENDPOINT_URL and credentials work as the AWS SDK defines them.\n\
@@ -124,7 +151,11 @@ fn usage(function: &str, about: &str) -> String {
 #[derive(Debug)]
 enum Mode {
     Lambda,
-    Shell { event: EventInput, dry_run: bool },
+    Shell {
+        event: EventInput,
+        dry_run: bool,
+        format: Format,
+    },
 }
 
 /// How this process was started, decided before any configuration is read.
@@ -158,9 +189,17 @@ impl Launch {
                 print!("{}", usage(function, about));
                 Err(ExitCode::from(EXIT_OK))
             }
-            Ok(Command::Run { event, dry_run }) => Ok(Launch {
+            Ok(Command::Run {
+                event,
+                dry_run,
+                format,
+            }) => Ok(Launch {
                 function,
-                mode: Mode::Shell { event, dry_run },
+                mode: Mode::Shell {
+                    event,
+                    dry_run,
+                    format,
+                },
                 env,
             }),
             Err(err) => {
@@ -215,7 +254,7 @@ impl Launch {
                     }
                 }
             }
-            Mode::Shell { event, .. } => {
+            Mode::Shell { event, format, .. } => {
                 let event = match read_event(&event) {
                     Ok(event) => event,
                     Err(message) => {
@@ -224,10 +263,7 @@ impl Launch {
                     }
                 };
                 let response = handler(event).await;
-                match serde_json::to_string_pretty(&response) {
-                    Ok(json) => println!("{json}"),
-                    Err(err) => eprintln!("{}: could not print the report: {err}", self.function),
-                }
+                print_response(self.function, &response, format);
                 ExitCode::from(if response.failed() {
                     EXIT_FAILED
                 } else {
@@ -285,6 +321,22 @@ impl From<RetryWanted> for Diagnostic {
     }
 }
 
+fn print_response(function: &str, response: &Response, format: Format) {
+    match format {
+        Format::Report => match serde_json::to_string_pretty(response) {
+            Ok(json) => println!("{json}"),
+            Err(err) => eprintln!("{function}: could not print the report: {err}"),
+        },
+        Format::Ocsf => {
+            for report in response.reports() {
+                for event in ocsf::events(report) {
+                    println!("{event}");
+                }
+            }
+        }
+    }
+}
+
 fn read_event(input: &EventInput) -> Result<Value, String> {
     let (text, origin) = match input {
         EventInput::Stdin => {
@@ -318,14 +370,24 @@ mod tests {
             parse_args(&args(&["--event", "events/scheduled.json", "--dry-run"])),
             Ok(Command::Run {
                 event: EventInput::File("events/scheduled.json".into()),
-                dry_run: true
+                dry_run: true,
+                format: Format::Report,
             })
         );
         assert_eq!(
             parse_args(&args(&["--event", "-"])),
             Ok(Command::Run {
                 event: EventInput::Stdin,
-                dry_run: false
+                dry_run: false,
+                format: Format::Report,
+            })
+        );
+        assert_eq!(
+            parse_args(&args(&["--format", "ocsf", "--event", "-"])),
+            Ok(Command::Run {
+                event: EventInput::Stdin,
+                dry_run: false,
+                format: Format::Ocsf,
             })
         );
         assert_eq!(
@@ -341,6 +403,8 @@ mod tests {
             "--event FILE|- is required (see --help)"
         );
         assert!(parse_args(&args(&["--event"])).is_err());
+        assert!(parse_args(&args(&["--event", "-", "--format", "csv"])).is_err());
+        assert!(parse_args(&args(&["--event", "-", "--format"])).is_err());
         assert!(
             parse_args(&args(&["--evnt", "x"]))
                 .unwrap_err()
@@ -399,7 +463,9 @@ mod tests {
     #[test]
     fn usage_names_the_function_and_the_exit_codes() {
         let text = usage("endpoint-scheduler", "parks endpoints");
-        assert!(text.contains("usage: endpoint-scheduler --event FILE|- [--dry-run]"));
+        assert!(text.contains(
+            "usage: endpoint-scheduler --event FILE|- [--dry-run] [--format report|ocsf]"
+        ));
         assert!(text.contains("AWS_LAMBDA_RUNTIME_API"));
         assert!(text.contains("2 bad arguments or configuration"));
     }

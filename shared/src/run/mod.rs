@@ -12,6 +12,7 @@ pub mod function;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod ocsf;
 pub mod plan;
 pub mod report;
 pub mod reporter;

@@ -6,13 +6,14 @@ use crate::aws::sessions::Scope;
 use crate::config::CommonConfig;
 use crate::run::notify::{self, Notifier};
 use crate::run::report::Report;
-use crate::run::{emf, logging};
+use crate::run::{emf, logging, ocsf};
 
 #[derive(Debug, Clone)]
 pub struct Reporter {
     notifier: Option<Notifier>,
     /// Stamped on every report, so people read which account and region it is about.
     target: Option<String>,
+    log_findings: bool,
 }
 
 impl Reporter {
@@ -25,14 +26,16 @@ impl Reporter {
         Reporter {
             notifier,
             target: scope.target.as_ref().map(ToString::to_string),
+            log_findings: config.log_findings,
         }
     }
 
-    /// Logs and metrics only: no notification.
+    /// Logs and metrics only: no notification, no finding lines.
     pub fn log_only() -> Self {
         Reporter {
             notifier: None,
             target: None,
+            log_findings: false,
         }
     }
 
@@ -55,7 +58,8 @@ impl Reporter {
         self.record(report)
     }
 
-    /// Emits the report's log line and metrics, without a notification.
+    /// Emits the report's log line, its findings as OCSF lines, and its metrics, without a
+    /// notification.
     pub fn record(&self, report: Report) -> Report {
         let summary = report.summary();
         let (done, planned, failed) = (
@@ -69,6 +73,11 @@ impl Reporter {
             tracing::error!(function = %report.function, trigger = %report.trigger, target, done, planned, failed, findings, errors, "run failed");
         } else {
             tracing::info!(function = %report.function, trigger = %report.trigger, target, done, planned, failed, findings, errors, "run finished");
+        }
+        if self.log_findings {
+            for event in ocsf::events(&report) {
+                logging::write_line(&event.to_string());
+            }
         }
         let emf = emf::emf_document(&report, Utc::now().timestamp_millis());
         logging::write_line(&emf.to_string());
