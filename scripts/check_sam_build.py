@@ -39,6 +39,7 @@ def problems(build_dir: Path, arch: str, wanted: dict) -> list:
             continue
         if not os.access(bootstrap, os.X_OK):
             found.append(f"{logical_id}: bootstrap is not executable")
+            continue
         header = bootstrap.read_bytes()[:20]
         if header[:4] != b"\x7fELF":
             found.append(f"{logical_id}: bootstrap is not an ELF executable")
