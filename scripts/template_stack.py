@@ -101,7 +101,12 @@ COMBOS: dict[str, dict[str, dict[str, str]]] = {
             **DRIFT_ALARM,
             "DeleteIdleEndpoints": "true",
         },
-        "account-list+email+retraining": {**ACCOUNT_LIST, "NotificationEmail": EMAIL, **RETRAINING},
+        "account-list+email+retraining+security-hub": {
+            **ACCOUNT_LIST,
+            "NotificationEmail": EMAIL,
+            **RETRAINING,
+            "SecurityHubExport": "true",
+        },
         "account-list+key+member-events": {
             **ACCOUNT_LIST,
             "KmsKeyArn": KEY_ARN,
@@ -123,6 +128,7 @@ COMBOS: dict[str, dict[str, dict[str, str]]] = {
             "PrimaryRegion": REGION,
             "ExternalId": "a-shared-secret",
             **RETRAINING,
+            "SecurityHubExport": "true",
         },
         # The role is global: another region of the account only forwards events.
         "member-other-region": {

@@ -92,7 +92,7 @@ class Combinations(unittest.TestCase):
             "MemberEventsBusPolicy", outcomes["account-list+key+member-events"].left_out
         )
         self.assertNotIn(
-            "MemberEventsBusPolicy", outcomes["account-list+email+retraining"].left_out
+            "MemberEventsBusPolicy", outcomes["account-list+email+retraining+security-hub"].left_out
         )
         self.assertIn(
             "NotificationEmailSubscription", outcomes["single-account+email+drift-alarm"].left_out

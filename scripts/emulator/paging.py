@@ -1,9 +1,11 @@
 """What the List* operations added by studio.py and monitoring.py share: sorting, paging,
-timestamps and the reserved `emulator:` tags.
+timestamps and the reserved `emulator:` tags; securityhub.py pages with it too.
 
 SageMaker's List* calls page with MaxResults (1-100, default 10) and an opaque NextToken, and
 answer ValidationException for values out of range; the callers here do the same, so code that
-pages is tested by paging. No install(): the modules import it.
+pages is tested by paging. Other services page the same way with their own default and error
+(Security Hub's GetFindings: default 100, InvalidInputException). No install(): the modules
+import it.
 """
 
 import datetime
@@ -22,18 +24,20 @@ def ordered(items, key, sort_order, default_order):
     return sorted(items, key=key, reverse=order == "Descending")
 
 
-def page(items, max_results, next_token):
+def page(items, max_results, next_token, default_size=DEFAULT_MAX_RESULTS, error=ValidationError):
     """One page of `items` and the token for the next (None on the last page).
 
     The token is the offset of the next item, which is all a client may rely on: it hands it
-    back unchanged."""
-    size = DEFAULT_MAX_RESULTS if max_results is None else int(max_results)
+    back unchanged. `error(message=...)` is the exception the service answers bad values with."""
+    size = default_size if max_results is None else int(max_results)
     if not 1 <= size <= 100:
-        raise ValidationError(message=f"MaxResults must be between 1 and 100, got {size}.")
+        raise error(message=f"MaxResults must be between 1 and 100, got {size}.")
     try:
         start = int(next_token) if next_token else 0
     except ValueError:
-        raise ValidationError(message=f"Invalid NextToken '{next_token}'.") from None
+        start = -1
+    if start < 0:
+        raise error(message=f"Invalid NextToken '{next_token}'.")
     end = start + size
     return items[start:end], (str(end) if end < len(items) else None)
 

@@ -14,6 +14,7 @@ import endpoint_deployment_config  # noqa: E402
 import monitoring  # noqa: E402
 import s3_bucket_reads  # noqa: E402
 import s3_conditional_writes  # noqa: E402
+import securityhub  # noqa: E402
 import step_scaling_alarms  # noqa: E402
 import studio  # noqa: E402
 import system_tags  # noqa: E402
@@ -23,6 +24,7 @@ from moto import server  # noqa: E402
 endpoint_deployment_config.install()
 monitoring.install()
 s3_conditional_writes.install()
+securityhub.install()
 step_scaling_alarms.install()
 studio.install()
 system_tags.install()

@@ -1,4 +1,5 @@
-"""Quick tests of the emulator extensions that add operations (studio.py, monitoring.py).
+"""Quick tests of the emulator extensions that add operations (studio.py, monitoring.py;
+securityhub.py's are in test_securityhub.py, on this module's server fixtures).
 
 They start moto in this process with the same extensions scripts/emulator.sh installs
 (importing server.py installs them), on a free 127.0.0.1 port, and speak to it through boto3

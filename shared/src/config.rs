@@ -256,6 +256,9 @@ pub struct CommonConfig {
     /// Each finding also as an OCSF Compliance Finding line in the log (`LOG_FINDINGS`), for
     /// a subscription filter to forward to Security Lake or a SIEM.
     pub log_findings: bool,
+    /// Findings also to AWS Security Hub in the account and region acted in
+    /// (`SECURITY_HUB_EXPORT`).
+    pub security_hub_export: bool,
 }
 
 /// Eight resources at a time: at ~50 ms a call that is ~160 calls a second, under the
@@ -289,6 +292,7 @@ impl CommonConfig {
                 1..=64,
             )?,
             log_findings: env.bool_or("LOG_FINDINGS", true)?,
+            security_hub_export: env.bool_or("SECURITY_HUB_EXPORT", false)?,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod model;
 pub mod run;
 pub mod s3;
 pub mod sagemaker;
+pub mod securityhub;
 pub mod tagging;
 
 pub use aws::sessions::Scope;

@@ -145,6 +145,10 @@ impl Aws {
         aws_sdk_iam::Client::new(&self.sdk)
     }
 
+    pub fn securityhub(&self) -> aws_sdk_securityhub::Client {
+        aws_sdk_securityhub::Client::new(&self.sdk)
+    }
+
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.sdk)
     }

@@ -3,6 +3,7 @@
 //! metrics, one SNS message).
 
 pub mod apply;
+pub mod asff;
 pub mod dashboard;
 pub mod dispatch;
 pub mod emf;
@@ -16,3 +17,4 @@ pub mod ocsf;
 pub mod plan;
 pub mod report;
 pub mod reporter;
+pub mod security_hub;

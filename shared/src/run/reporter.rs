@@ -6,6 +6,7 @@ use crate::aws::sessions::Scope;
 use crate::config::CommonConfig;
 use crate::run::notify::{self, Notifier};
 use crate::run::report::Report;
+use crate::run::security_hub::SecurityHubExport;
 use crate::run::{emf, logging, ocsf};
 
 #[derive(Debug, Clone)]
@@ -14,6 +15,7 @@ pub struct Reporter {
     /// Stamped on every report, so people read which account and region it is about.
     target: Option<String>,
     log_findings: bool,
+    security_hub: Option<SecurityHubExport>,
 }
 
 impl Reporter {
@@ -27,6 +29,9 @@ impl Reporter {
             notifier,
             target: scope.target.as_ref().map(ToString::to_string),
             log_findings: config.log_findings,
+            security_hub: config
+                .security_hub_export
+                .then(|| SecurityHubExport::new(scope)),
         }
     }
 
@@ -36,6 +41,7 @@ impl Reporter {
             notifier: None,
             target: None,
             log_findings: false,
+            security_hub: None,
         }
     }
 
@@ -44,10 +50,14 @@ impl Reporter {
         self.target.as_deref()
     }
 
-    /// Emits the report's log line, metrics and notification, and returns it as the response.
+    /// Exports the findings to Security Hub when configured, emits the report's log line,
+    /// metrics and notification, and returns it as the response.
     /// A dry run is notified too (marked as such): the message changes no resource, and it is
     /// how people read what a dry run would do.
     pub async fn finish(&self, mut report: Report) -> Report {
+        if let Some(security_hub) = &self.security_hub {
+            security_hub.send(&mut report).await;
+        }
         if let Some(notifier) = &self.notifier
             && let Some(message) = notify::compose(&report, notify::MAX_MESSAGE_BYTES)
             && let Err(err) = notifier.publish(&message).await

@@ -1,0 +1,117 @@
+//! Delivering a run's findings to AWS Security Hub (`SECURITY_HUB_EXPORT`): into the Security
+//! Hub of the account and region the run acted in, as that account's own custom integration.
+//! Findings are facts whether or not the run changed anything, so dry runs export too.
+
+use chrono::Utc;
+
+use crate::aws::sessions::Scope;
+use crate::aws::{AwsError, AwsResultExt};
+use crate::model::arn::partition_of;
+use crate::run::asff::{self, Destination};
+use crate::run::report::{Report, ReportableError};
+use crate::securityhub;
+
+#[derive(Debug, Clone)]
+pub struct SecurityHubExport {
+    client: aws_sdk_securityhub::Client,
+    sts: aws_sdk_sts::Client,
+    /// The target's account when the scope names one; else asked of STS.
+    account: Option<String>,
+    region: String,
+}
+
+/// Why findings did not reach Security Hub.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("Security Hub export: {0}")]
+    Aws(#[from] AwsError),
+    #[error("Security Hub refused {count} finding(s), first {id}: {reason}")]
+    Refused {
+        count: usize,
+        id: String,
+        reason: String,
+    },
+}
+
+impl ReportableError for ExportError {
+    fn kind(&self) -> &'static str {
+        "security-hub"
+    }
+    fn retryable(&self) -> bool {
+        matches!(self, ExportError::Aws(err) if err.retryable)
+    }
+}
+
+impl SecurityHubExport {
+    pub fn new(scope: &Scope) -> Self {
+        SecurityHubExport {
+            client: scope.resources.securityhub(),
+            sts: scope.resources.sts(),
+            account: scope.target.as_ref().map(|t| t.account.clone()),
+            region: scope.resources.region().unwrap_or_default().to_owned(),
+        }
+    }
+
+    async fn destination(&self) -> Result<Destination, AwsError> {
+        let account = match &self.account {
+            Some(account) => account.clone(),
+            None => self
+                .sts
+                .get_caller_identity()
+                .send()
+                .await
+                .aws("GetCallerIdentity")?
+                .account
+                .unwrap_or_default(),
+        };
+        Ok(Destination {
+            partition: partition_of(&self.region).to_owned(),
+            account,
+            region: self.region.clone(),
+        })
+    }
+
+    /// Imports the run's failures and resolves what it found fixed; a failure is recorded in
+    /// the report as an error.
+    pub async fn send(&self, report: &mut Report) {
+        if let Err(err) = self.try_send(report).await {
+            tracing::error!(error = %err, "could not export findings to Security Hub");
+            report.error(None, &err);
+        }
+    }
+
+    async fn try_send(&self, report: &Report) -> Result<(), ExportError> {
+        let destination = self.destination().await?;
+        let existing = securityhub::ours(&self.client, &destination, &report.function).await?;
+        let planned = asff::plan(report, &existing, Utc::now());
+        if planned.is_empty() {
+            return Ok(());
+        }
+        let mut outcome = securityhub::import(&self.client, &destination, &planned).await?;
+        let resolved: Vec<String> = planned
+            .iter()
+            .filter(|f| f.compliance == asff::Compliance::Passed)
+            .filter(|f| outcome.refused.iter().all(|(id, _)| *id != f.id))
+            .map(|f| f.id.clone())
+            .collect();
+        if !resolved.is_empty() {
+            let refused = securityhub::resolve(&self.client, &destination, &resolved).await?;
+            outcome.refused.extend(refused);
+        }
+        tracing::info!(
+            imported = outcome.imported,
+            resolved = resolved.len(),
+            refused = outcome.refused.len(),
+            product = %destination.product_arn(),
+            "findings exported to Security Hub"
+        );
+        match outcome.refused.first() {
+            None => Ok(()),
+            Some((id, reason)) => Err(ExportError::Refused {
+                count: outcome.refused.len(),
+                id: id.clone(),
+                reason: reason.clone(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Findings exported to AWS Security Hub (`SECURITY_HUB_EXPORT=true`), against the emulator's
+//! Security Hub (moto's, made to validate and filter as AWS does by
+//! scripts/emulator/securityhub.py): imported in ASFF, updated in place by later runs,
+//! resolved when the resource is exempted or fixed, and nothing at all without the setting.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_securityhub::types::{AwsSecurityFinding, ComplianceStatus};
+
+mod support;
+use support::{Sandbox, buckets, sandbox, unique};
+
+const ENFORCER: &str = "encryption-enforcer";
+const RULE: &str = "s3-default-encryption-kms";
+
+fn securityhub(account: &Sandbox) -> aws_sdk_securityhub::Client {
+    account.aws.securityhub()
+}
+
+/// Every finding in the account's Security Hub, by id.
+async fn findings(account: &Sandbox) -> BTreeMap<String, AwsSecurityFinding> {
+    let mut pages = securityhub(account)
+        .get_findings()
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut all = BTreeMap::new();
+    while let Some(page) = pages.next().await {
+        for finding in page.unwrap().findings.unwrap_or_default() {
+            all.insert(finding.id().unwrap_or_default().to_owned(), finding);
+        }
+    }
+    all
+}
+
+fn about<'a>(
+    all: &'a BTreeMap<String, AwsSecurityFinding>,
+    bucket: &str,
+    rule: &str,
+) -> &'a AwsSecurityFinding {
+    all.values()
+        .find(|f| {
+            f.generator_id() == Some(rule) && resource_of(f) == format!("arn:aws:s3:::{bucket}")
+        })
+        .unwrap_or_else(|| panic!("no {rule} finding for {bucket}: {:#?}", all.keys()))
+}
+
+fn resource_of(finding: &AwsSecurityFinding) -> &str {
+    finding
+        .resources()
+        .first()
+        .and_then(|r| r.id())
+        .unwrap_or_default()
+}
+
+fn status(finding: &AwsSecurityFinding) -> Option<&ComplianceStatus> {
+    finding.compliance().and_then(|c| c.status())
+}
+
+fn sweep(account: &Sandbox, env: &[(&str, &str)], dry_run: bool) -> support::Run {
+    let mut all = vec![("SECURITY_HUB_EXPORT", "true")];
+    all.extend_from_slice(env);
+    let args: &[&str] = if dry_run { &["--dry-run"] } else { &[] };
+    let run = account.run(ENFORCER, "scheduled.json", args, &all);
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+    run
+}
+
+#[tokio::test]
+async fn findings_are_imported_updated_in_place_and_resolved_when_exempt_or_fixed() {
+    let account = sandbox("us-east-1").await;
+    securityhub(&account)
+        .enable_security_hub()
+        .send()
+        .await
+        .unwrap();
+    let key = account.aws.kms().create_key().send().await.unwrap();
+    let key = key.key_metadata.unwrap().arn.unwrap();
+    let (exempted, fixed) = (unique("sh-exempt"), unique("sh-fixed"));
+    for bucket in [&exempted, &fixed] {
+        buckets::create(&account.aws, bucket, None).await;
+    }
+    let key_env = ("KMS_KEY_ARN", key.as_str());
+
+    // A dry run reports, and its findings are facts: both buckets fail the KMS rule.
+    sweep(&account, &[key_env], true);
+    let first = findings(&account).await;
+    let finding = about(&first, &fixed, RULE);
+    assert_eq!(status(finding), Some(&ComplianceStatus::Failed));
+    assert_eq!(
+        finding.product_arn(),
+        Some(
+            format!(
+                "arn:aws:securityhub:us-east-1:{0}:product/{0}/default",
+                account.account_id
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(finding.aws_account_id(), Some(account.account_id.as_str()));
+    assert_eq!(finding.resources()[0].r#type(), Some("AwsS3Bucket"));
+    assert!(!finding.types().is_empty());
+    assert!(finding.severity().and_then(|s| s.label()).is_some());
+    assert_eq!(
+        status(about(&first, &exempted, RULE)),
+        Some(&ComplianceStatus::Failed)
+    );
+
+    // Again: the same findings, updated in place (same ids, first creation time kept).
+    sweep(&account, &[key_env], true);
+    let second = findings(&account).await;
+    assert_eq!(
+        second.keys().collect::<Vec<_>>(),
+        first.keys().collect::<Vec<_>>()
+    );
+    let again = about(&second, &fixed, RULE);
+    assert_eq!(again.created_at(), finding.created_at());
+
+    // Exempting one bucket resolves its findings; the other (the control) still fails.
+    let exempt_arn = format!("arn:aws:s3:::{exempted}");
+    let exempt_env = ("EXEMPT_RESOURCES", exempt_arn.as_str());
+    sweep(&account, &[key_env, exempt_env], true);
+    let third = findings(&account).await;
+    let resolved = about(&third, &exempted, RULE);
+    assert_eq!(status(resolved), Some(&ComplianceStatus::Passed));
+    assert_eq!(
+        resolved
+            .workflow()
+            .and_then(|w| w.status())
+            .map(|s| s.as_str()),
+        Some("RESOLVED")
+    );
+    assert_eq!(
+        status(about(&third, &fixed, RULE)),
+        Some(&ComplianceStatus::Failed)
+    );
+
+    // A real run fixes the other bucket; the next sweep resolves its findings too.
+    sweep(&account, &[key_env, exempt_env], false);
+    sweep(&account, &[key_env, exempt_env], true);
+    let fourth = findings(&account).await;
+    assert_eq!(
+        status(about(&fourth, &fixed, RULE)),
+        Some(&ComplianceStatus::Passed)
+    );
+    let of_buckets = |f: &&AwsSecurityFinding| {
+        let resource = resource_of(f);
+        resource.ends_with(exempted.as_str()) || resource.ends_with(fixed.as_str())
+    };
+    assert!(
+        fourth
+            .values()
+            .filter(of_buckets)
+            .all(|f| status(f) == Some(&ComplianceStatus::Passed)),
+        "{fourth:#?}"
+    );
+}
+
+#[tokio::test]
+async fn without_the_setting_nothing_is_exported_and_a_disabled_hub_is_an_error() {
+    let account = sandbox("us-east-1").await;
+    let bucket = unique("sh-off");
+    buckets::create(&account.aws, &bucket, None).await;
+
+    // Security Hub is not enabled here: the run reports why, and still reports its findings.
+    let run = account.run(
+        ENFORCER,
+        "scheduled.json",
+        &["--dry-run"],
+        &[("SECURITY_HUB_EXPORT", "true")],
+    );
+    let report = run.report();
+    assert!(
+        report.errors.iter().any(|e| e.kind == "security-hub"),
+        "{:#?}",
+        report.errors
+    );
+    assert!(!report.findings.is_empty());
+
+    // Enabled, but the setting is off: nothing is imported.
+    securityhub(&account)
+        .enable_security_hub()
+        .send()
+        .await
+        .unwrap();
+    let run = account.run(ENFORCER, "scheduled.json", &["--dry-run"], &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(findings(&account).await.is_empty());
+    // Control: the same run with the setting imports this bucket's findings.
+    sweep(&account, &[], true);
+    let exported = findings(&account).await;
+    assert_eq!(
+        status(about(&exported, &bucket, RULE)),
+        Some(&ComplianceStatus::Failed)
+    );
+}
