@@ -63,11 +63,17 @@ fn existing(finding: AwsSecurityFinding) -> Existing {
         .and_then(Severity::label)
         .map_or("INFORMATIONAL", SeverityLabel::as_str)
         .to_owned();
+    let workflow_open = finding
+        .workflow()
+        .and_then(|w| w.status())
+        .is_none_or(|status| matches!(status, WorkflowStatus::New | WorkflowStatus::Notified));
     let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
     Existing {
         id: text(finding.id()),
         created_at: text(finding.created_at()),
+        updated_at: text(finding.updated_at()),
         failed,
+        workflow_open,
         rule: text(finding.generator_id()),
         resource: text(finding.resources().first().and_then(Resource::id)),
         title: text(finding.title()),

@@ -233,11 +233,15 @@ impl Planning<'_> {
                 Evaluation::Exempt(why) => {
                     plan.add_metric(metrics::EXEMPT, 1.0);
                     plan.finding(resource, rule.id, Severity::Info, why.clone());
+                    plan.pass(resource, rule.id);
                 }
                 Evaluation::Excepted(what) => {
                     plan.finding(resource, rule.id, Severity::Low, what.clone());
+                    plan.pass(resource, rule.id);
                 }
-                Evaluation::Compliant | Evaluation::NotApplicable(_) => {}
+                Evaluation::Compliant | Evaluation::NotApplicable(_) => {
+                    plan.pass(resource, rule.id);
+                }
             }
         }
         plan.add_metric(metrics::RESOURCES_EVALUATED, 1.0);

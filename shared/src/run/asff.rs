@@ -2,18 +2,18 @@
 //! pure, so what is imported, updated and resolved is decided without AWS.
 //!
 //! A finding that breaks a rule is imported `FAILED` under a stable id (the OCSF uid), so a
-//! later run updates it in place. An informational finding (compliant, exempt, an observation)
-//! never creates one; it resolves (`PASSED`) an earlier failure with the same id. A sweep that
-//! ran without errors also resolves every earlier failure of the same function in the same
-//! account and region that it did not report again: the resource was fixed, exempted or
-//! deleted. A sweep with errors resolves nothing: what it could not read is not compliant.
+//! later run updates it in place. An earlier failure is resolved (`PASSED`, workflow
+//! `RESOLVED`) only on evidence: this run evaluated that rule on that resource and it passes
+//! (compliant, not applicable, exempt, or an owner's exception). A sweep never resolves what
+//! it did not look at (jobs outside its lookback, resources outside its prefix, findings only
+//! events raise), and informational findings never create a Security Hub finding.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
 use crate::model::resource_kind;
-use crate::run::ocsf::finding_uid;
+use crate::run::ocsf::{finding_uid, pass_uid};
 use crate::run::report::{Finding, Report, Severity};
 
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -62,7 +62,10 @@ impl Compliance {
 pub struct Existing {
     pub id: String,
     pub created_at: String,
+    pub updated_at: String,
     pub failed: bool,
+    /// Its workflow is NEW or NOTIFIED (not yet RESOLVED or SUPPRESSED).
+    pub workflow_open: bool,
     /// What an update must send again (a resolution repeats the finding's own fields).
     pub rule: String,
     pub resource: String,
@@ -107,57 +110,84 @@ fn truncated(text: &str, max: usize) -> String {
     format!("{}...", &text[..end])
 }
 
-/// True when the run looked at everything its function covers in this account and region.
-fn complete_sweep(report: &Report) -> bool {
-    report.trigger == "schedule" && !report.failed()
+/// What to send: findings to import (failures, new or updated in place, and resolutions) and
+/// the findings whose workflow to set to RESOLVED.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Export {
+    pub imports: Vec<AsffFinding>,
+    pub resolve: Vec<String>,
 }
 
-/// What to import: this run's failures (new or updated in place) and the resolutions of
-/// earlier failures, each once, in report order then id order.
-pub fn plan(report: &Report, existing: &[Existing], now: DateTime<Utc>) -> Vec<AsffFinding> {
-    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+fn parsed(time: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(time)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// This run's failures, and the resolution of earlier failures this run saw pass, each once.
+/// Everything is stamped with the run's start (when it observed), so a later observation
+/// already in Security Hub is neither overwritten nor resolved by this one.
+pub fn plan(report: &Report, existing: &[Existing]) -> Export {
+    let observed = report.started_at;
+    let stamp = observed.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let known: BTreeMap<&str, &Existing> = existing.iter().map(|e| (e.id.as_str(), e)).collect();
+    let older = |id: &str| {
+        known
+            .get(id)
+            .is_none_or(|e| parsed(&e.updated_at).is_none_or(|at| at < observed))
+    };
+    let mut passing: BTreeSet<String> = report.passes.iter().map(|p| pass_uid(report, p)).collect();
+    passing.extend(
+        report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Info)
+            .map(|f| finding_uid(report, f)),
+    );
     let mut failing = BTreeSet::new();
-    let mut passing = BTreeSet::new();
-    let mut out = Vec::new();
+    let mut export = Export::default();
     for finding in &report.findings {
         let id = finding_uid(report, finding);
-        if finding.severity == Severity::Info {
-            passing.insert(id);
-            continue;
-        }
-        if !failing.insert(id.clone()) {
+        if passing.contains(&id) || !failing.insert(id.clone()) || !older(&id) {
             continue;
         }
         let created_at = known.get(id.as_str()).map(|e| e.created_at.clone());
-        out.push(failed(
+        export.imports.push(failed(
             report,
             finding,
             id,
-            created_at.unwrap_or(now.clone()),
-            &now,
+            created_at.unwrap_or(stamp.clone()),
+            &stamp,
         ));
     }
-    let sweep = complete_sweep(report);
     for old in existing {
-        let resolved = passing.contains(&old.id) || sweep;
-        if old.failed && resolved && !failing.contains(&old.id) {
-            out.push(AsffFinding {
+        if !passing.contains(&old.id) || failing.contains(&old.id) || !older(&old.id) {
+            // A PASSED finding whose workflow never reached RESOLVED (that call failed).
+            if !old.failed && old.workflow_open {
+                export.resolve.push(old.id.clone());
+            }
+            continue;
+        }
+        if old.failed {
+            export.imports.push(AsffFinding {
                 id: old.id.clone(),
                 generator_id: old.rule.clone(),
                 title: old.title.clone(),
-                description: format!("{}: no longer breaks {} (resolved)", old.resource, old.rule),
+                description: format!("{}: passes {} (resolved)", old.resource, old.rule),
                 severity_label: old.severity_label.clone(),
                 compliance: Compliance::Passed,
                 resource_id: old.resource.clone(),
                 resource_type: resource_kind::of(&old.resource).asff,
                 created_at: old.created_at.clone(),
-                updated_at: now.clone(),
+                updated_at: stamp.clone(),
                 function: report.function.clone(),
             });
         }
+        if old.failed || old.workflow_open {
+            export.resolve.push(old.id.clone());
+        }
     }
-    out
+    export
 }
 
 fn failed(
@@ -171,7 +201,11 @@ fn failed(
         id,
         generator_id: finding.rule.clone(),
         title: truncated(&format!("{}: {}", finding.rule, finding.resource), 256),
-        description: truncated(&finding.message, MAX_DESCRIPTION),
+        description: if finding.message.is_empty() {
+            finding.rule.clone()
+        } else {
+            truncated(&finding.message, MAX_DESCRIPTION)
+        },
         severity_label: severity_label(finding.severity).to_owned(),
         compliance: Compliance::Failed,
         resource_id: finding.resource.clone(),
@@ -196,12 +230,12 @@ mod tests {
     const BUCKET: &str = "arn:aws:s3:::ml-data";
     const OTHER: &str = "arn:aws:s3:::ml-logs";
 
-    fn now() -> DateTime<Utc> {
+    fn started() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap()
     }
 
     fn report(trigger: &str) -> Report {
-        let mut report = Report::new("encryption-enforcer", false, now());
+        let mut report = Report::new("encryption-enforcer", false, started());
         report.trigger = trigger.to_owned();
         report.target = Some("123456789012/eu-west-1".into());
         report
@@ -212,7 +246,9 @@ mod tests {
         Existing {
             id: finding_uid(report, &finding),
             created_at: "2026-11-01T08:00:00.000Z".into(),
+            updated_at: "2026-12-01T08:00:00.000Z".into(),
             failed,
+            workflow_open: failed,
             rule: rule.into(),
             resource: resource.into(),
             title: format!("{rule}: {resource}"),
@@ -220,70 +256,107 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_failure_is_imported_and_keeps_its_first_creation_time() {
-        let mut sweep = report("schedule");
-        sweep.finding(BUCKET, "s3-tls", Severity::High, "no TLS-only policy");
-        let first = plan(&sweep, &[], now());
-        assert_eq!(first.len(), 1);
-        assert_eq!(first[0].compliance, Compliance::Failed);
-        assert_eq!(first[0].severity_label, "HIGH");
-        assert_eq!(first[0].resource_type, "AwsS3Bucket");
-        assert_eq!(first[0].generator_id, "s3-tls");
-        assert_eq!(first[0].created_at, "2026-12-02T09:00:00.000Z");
+    fn pass(report: &mut Report, resource: &str, rule: &str) {
+        report.passes.push(crate::run::report::Pass {
+            resource: resource.into(),
+            rule: rule.into(),
+        });
+    }
 
-        let again = plan(&sweep, &[existing(&sweep, BUCKET, "s3-tls", true)], now());
-        assert_eq!(again.len(), 1);
-        assert_eq!(again[0].id, first[0].id);
-        assert_eq!(again[0].created_at, "2026-11-01T08:00:00.000Z");
+    fn passed(export: &Export) -> Vec<&str> {
+        export
+            .imports
+            .iter()
+            .filter(|f| f.compliance == Compliance::Passed)
+            .map(|f| f.resource_id.as_str())
+            .collect()
     }
 
     #[test]
-    fn a_clean_sweep_resolves_failures_it_no_longer_sees_and_only_those() {
+    fn a_failure_is_imported_stamped_when_observed_and_keeps_its_first_creation_time() {
+        let mut sweep = report("schedule");
+        sweep.finding(BUCKET, "s3-tls", Severity::High, "no TLS-only policy");
+        let first = plan(&sweep, &[]);
+        assert_eq!(first.imports.len(), 1);
+        let finding = &first.imports[0];
+        assert_eq!(finding.compliance, Compliance::Failed);
+        assert_eq!(finding.severity_label, "HIGH");
+        assert_eq!(finding.resource_type, "AwsS3Bucket");
+        assert_eq!(finding.generator_id, "s3-tls");
+        assert_eq!(finding.created_at, "2026-12-02T09:00:00.000Z");
+        assert_eq!(finding.updated_at, "2026-12-02T09:00:00.000Z");
+
+        let again = plan(&sweep, &[existing(&sweep, BUCKET, "s3-tls", true)]);
+        assert_eq!(again.imports.len(), 1);
+        assert_eq!(again.imports[0].id, finding.id);
+        assert_eq!(again.imports[0].created_at, "2026-11-01T08:00:00.000Z");
+        assert!(again.resolve.is_empty());
+    }
+
+    #[test]
+    fn only_a_rule_seen_passing_is_resolved_not_what_the_run_did_not_look_at() {
         let mut sweep = report("schedule");
         sweep.finding(BUCKET, "s3-tls", Severity::High, "still no policy");
+        pass(&mut sweep, OTHER, "s3-tls");
         let old = [
             existing(&sweep, BUCKET, "s3-tls", true),
             existing(&sweep, OTHER, "s3-tls", true),
-            existing(&sweep, OTHER, "s3-kms", false),
+            // Not evaluated by this run (a job outside the lookback, say): stays failed.
+            existing(&sweep, OTHER, "s3-kms", true),
         ];
-        let planned = plan(&sweep, &old, now());
-        let resolved: Vec<_> = planned
-            .iter()
-            .filter(|f| f.compliance == Compliance::Passed)
-            .collect();
-        assert_eq!(resolved.len(), 1, "{planned:#?}");
-        assert_eq!(resolved[0].id, old[1].id);
-        assert_eq!(resolved[0].created_at, old[1].created_at);
+        let export = plan(&sweep, &old);
+        assert_eq!(passed(&export), [OTHER], "{export:#?}");
+        assert_eq!(export.resolve, [old[1].id.clone()]);
+        let resolution = export.imports.iter().find(|f| f.id == old[1].id).unwrap();
+        assert_eq!(resolution.created_at, old[1].created_at);
     }
 
     #[test]
-    fn a_sweep_with_errors_or_an_event_resolves_nothing_it_did_not_see_pass() {
-        let mut failed_sweep = report("schedule");
-        failed_sweep.error(
-            None,
-            &crate::aws::AwsError {
-                operation: "ListBuckets",
-                code: "AccessDenied".into(),
-                message: "no".into(),
-                retryable: false,
-            },
-        );
-        let old = [existing(&failed_sweep, OTHER, "s3-tls", true)];
-        assert!(plan(&failed_sweep, &old, now()).is_empty());
-        assert!(plan(&report("api-call PutBucketPolicy"), &old, now()).is_empty());
-    }
-
-    #[test]
-    fn an_informational_finding_resolves_its_own_failure_and_creates_nothing() {
+    fn exempt_and_excepted_resources_resolve_and_create_nothing() {
         let mut event = report("api-call PutBucketPolicy");
         event.finding(OTHER, "s3-tls", Severity::Info, "exempt: owner decision");
-        event.finding(BUCKET, "s3-tls", Severity::Info, "compliant");
+        event.finding(
+            BUCKET,
+            "s3-tls",
+            Severity::Low,
+            "the owner's exception is kept",
+        );
+        pass(&mut event, BUCKET, "s3-tls");
         let old = [existing(&event, OTHER, "s3-tls", true)];
-        let planned = plan(&event, &old, now());
-        assert_eq!(planned.len(), 1, "{planned:#?}");
-        assert_eq!(planned[0].compliance, Compliance::Passed);
-        assert_eq!(planned[0].resource_id, OTHER);
+        let export = plan(&event, &old);
+        assert_eq!(passed(&export), [OTHER], "{export:#?}");
+        assert_eq!(
+            export.imports.len(),
+            1,
+            "an excepted finding is not a failure"
+        );
+    }
+
+    #[test]
+    fn a_newer_observation_in_security_hub_is_neither_overwritten_nor_resolved() {
+        let mut sweep = report("schedule");
+        sweep.finding(BUCKET, "s3-tls", Severity::High, "no policy");
+        pass(&mut sweep, OTHER, "s3-tls");
+        let mut newer = [
+            existing(&sweep, BUCKET, "s3-tls", false),
+            existing(&sweep, OTHER, "s3-tls", true),
+        ];
+        for finding in &mut newer {
+            finding.updated_at = "2026-12-02T09:00:05.000Z".into();
+        }
+        let export = plan(&sweep, &newer);
+        assert!(export.imports.is_empty(), "{export:#?}");
+        assert!(export.resolve.is_empty());
+    }
+
+    #[test]
+    fn a_passed_finding_whose_workflow_is_still_open_is_resolved_again() {
+        let sweep = report("schedule");
+        let mut half = existing(&sweep, OTHER, "s3-tls", false);
+        half.workflow_open = true;
+        let export = plan(&sweep, &[half.clone()]);
+        assert!(export.imports.is_empty());
+        assert_eq!(export.resolve, [half.id]);
     }
 
     #[test]
@@ -292,10 +365,12 @@ mod tests {
         let long = "é".repeat(600);
         sweep.finding(BUCKET, "s3-tls", Severity::High, &long);
         sweep.finding(BUCKET, "s3-tls", Severity::High, "again");
-        let planned = plan(&sweep, &[], now());
-        assert_eq!(planned.len(), 1);
-        assert!(planned[0].description.len() <= MAX_DESCRIPTION);
-        assert!(planned[0].description.ends_with("..."));
+        sweep.finding(OTHER, "s3-tls", Severity::High, "");
+        let export = plan(&sweep, &[]);
+        assert_eq!(export.imports.len(), 2);
+        assert!(export.imports[0].description.len() <= MAX_DESCRIPTION);
+        assert!(export.imports[0].description.ends_with("..."));
+        assert_eq!(export.imports[1].description, "s3-tls");
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub async fn run<F: Function>() -> ExitCode {
         function: F::NAME,
         dry_run: common.dry_run,
         sweep_in_place: launch.dry_run_flag(),
-        reporter: Reporter::new(&Scope::home(&hub), &common),
+        reporter: Reporter::new(&Scope::home(&hub), &common).without_export(),
         config,
         targets,
         hub,

@@ -1,11 +1,14 @@
 //! Findings as OCSF Compliance Finding events (class 2003), the shape Security Lake and most
 //! SIEMs ingest: one JSON object per finding, printed by `--format ocsf` and logged in Lambda.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::model::arn::Arn;
 use crate::model::resource_kind;
-use crate::run::report::{Finding, Report, Severity};
+use crate::run::report::{Finding, Pass, Report, Severity};
 
 /// The OCSF schema version the events follow: the one Security Lake ingests. (From 1.3.0 a
 /// Compliance Finding may list several `resources`; 1.1.0 has the one `resource` we need.)
@@ -15,14 +18,37 @@ const CATEGORY_UID: u32 = 2;
 /// Every run reports what it sees now; a finding seen again is the same `finding_info.uid`.
 const ACTIVITY_CREATE: u32 = 1;
 
+/// Security Hub's limit on a finding's `Id`.
+const MAX_UID: usize = 512;
+
 /// A finding's id, the same on every run that sees it again: function, account/region, rule
-/// and resource. Security Hub's finding `Id` is the same string.
+/// and resource. Security Hub's finding `Id` is the same string. An id over 512 bytes keeps
+/// its start and ends with a digest of the whole, so it stays unique and stable.
 pub fn finding_uid(report: &Report, finding: &Finding) -> String {
+    uid(report, &finding.rule, &finding.resource)
+}
+
+/// The id of the finding a failure of `pass`'s rule on its resource would have.
+pub fn pass_uid(report: &Report, pass: &Pass) -> String {
+    uid(report, &pass.rule, &pass.resource)
+}
+
+fn uid(report: &Report, rule: &str, resource: &str) -> String {
     let target = report.target.as_deref().unwrap_or("home");
-    format!(
-        "sagekeeper/{}/{target}/{}/{}",
-        report.function, finding.rule, finding.resource
-    )
+    let full = format!("sagekeeper/{}/{target}/{rule}/{resource}", report.function);
+    if full.len() <= MAX_UID {
+        return full;
+    }
+    let digest: String = Sha256::digest(full.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut end = MAX_UID - digest.len() - 1;
+    while !full.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}#{digest}", &full[..end])
 }
 
 fn severity_id(severity: Severity) -> (u32, &'static str) {
@@ -35,12 +61,13 @@ fn severity_id(severity: Severity) -> (u32, &'static str) {
     }
 }
 
-/// An informational finding (a compliant or exempt resource, an observation) breaks no rule;
-/// every other finding is a rule that fails.
-fn compliance_status(severity: Severity) -> (u32, &'static str) {
-    match severity {
-        Severity::Info => (99, "Informational"),
-        _ => (3, "Fail"),
+/// A rule the run saw pass on the resource (compliant, exempt, an owner's exception) is Pass;
+/// another informational finding (an observation) is Other; every other finding fails.
+fn compliance_status(severity: Severity, passes: bool) -> (u32, &'static str) {
+    match (passes, severity) {
+        (true, _) => (1, "Pass"),
+        (false, Severity::Info) => (99, "Informational"),
+        (false, _) => (3, "Fail"),
     }
 }
 
@@ -71,9 +98,9 @@ fn cloud(report: &Report, finding: &Finding) -> Value {
 }
 
 /// One finding as an OCSF Compliance Finding event.
-pub fn compliance_finding(report: &Report, finding: &Finding) -> Value {
+fn compliance_finding(report: &Report, finding: &Finding, passes: bool) -> Value {
     let (severity_id, severity) = severity_id(finding.severity);
-    let (status_id, status) = compliance_status(finding.severity);
+    let (status_id, status) = compliance_status(finding.severity, passes);
     let kind = resource_kind::of(&finding.resource);
     let cloud = cloud(report, finding);
     let mut resource = json!({"uid": finding.resource, "type": kind.type_name});
@@ -128,10 +155,18 @@ pub fn compliance_finding(report: &Report, finding: &Finding) -> Value {
 
 /// Every finding of the report, in report order.
 pub fn events(report: &Report) -> Vec<Value> {
+    let passing: BTreeSet<(&str, &str)> = report
+        .passes
+        .iter()
+        .map(|p| (p.resource.as_str(), p.rule.as_str()))
+        .collect();
     report
         .findings
         .iter()
-        .map(|finding| compliance_finding(report, finding))
+        .map(|finding| {
+            let passes = passing.contains(&(finding.resource.as_str(), finding.rule.as_str()));
+            compliance_finding(report, finding, passes)
+        })
         .collect()
 }
 
@@ -189,6 +224,25 @@ mod tests {
         assert_eq!(event["cloud"]["account"]["uid"], "123456789012");
         assert_eq!(event["severity_id"], 1);
         assert_eq!(event["compliance"]["status_id"], 99);
+    }
+
+    #[test]
+    fn an_owners_exception_passes_and_an_overlong_uid_is_bounded_stable_and_unique() {
+        let mut report = report();
+        report.finding("arn:aws:s3:::b", "s3-tls", Severity::Low, "exception kept");
+        report.passes.push(Pass {
+            resource: "arn:aws:s3:::b".into(),
+            rule: "s3-tls".into(),
+        });
+        assert_eq!(events(&report)[0]["compliance"]["status_id"], 1);
+
+        let long = |end: &str| format!("arn:aws:s3:::{}{end}", "x".repeat(600));
+        let uid = |resource: &str| {
+            finding_uid(&report, &Finding::new(resource, "r", Severity::High, "m"))
+        };
+        assert!(uid(&long("a")).len() <= MAX_UID);
+        assert_eq!(uid(&long("a")), uid(&long("a")));
+        assert_ne!(uid(&long("a")), uid(&long("b")));
     }
 
     #[test]

@@ -5,11 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::run::report::{Finding, Report, Severity};
+use crate::run::report::{Finding, Pass, Report, Severity};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan<W> {
     pub findings: Vec<Finding>,
+    /// Rules resources were evaluated against and pass (see [`Pass`]).
+    pub passes: Vec<Pass>,
     pub skips: Vec<Skip>,
     /// Writes in the order they must happen: one resource's writes stay in order.
     pub writes: Vec<(String, W)>,
@@ -31,6 +33,7 @@ impl<W> Default for Plan<W> {
     fn default() -> Self {
         Plan {
             findings: Vec::new(),
+            passes: Vec::new(),
             skips: Vec::new(),
             writes: Vec::new(),
             metrics: BTreeMap::new(),
@@ -53,6 +56,13 @@ impl<W> Plan<W> {
     ) {
         self.findings
             .push(Finding::new(resource, rule, severity, message));
+    }
+
+    pub fn pass(&mut self, resource: impl Into<String>, rule: impl Into<String>) {
+        self.passes.push(Pass {
+            resource: resource.into(),
+            rule: rule.into(),
+        });
     }
 
     pub fn skip(
@@ -80,6 +90,7 @@ impl<W> Plan<W> {
     /// the other plan's headline wins when it has one.
     pub fn extend(&mut self, other: Plan<W>) {
         self.findings.extend(other.findings);
+        self.passes.extend(other.passes);
         self.skips.extend(other.skips);
         self.writes.extend(other.writes);
         for (name, value) in other.metrics {
@@ -94,6 +105,7 @@ impl<W> Plan<W> {
     /// and hands back the writes, for the function's `apply`.
     pub fn record(self, report: &mut Report) -> Vec<(String, W)> {
         report.findings.extend(self.findings);
+        report.passes.extend(self.passes);
         for skip in self.skips {
             report.skipped(skip.resource, skip.action, skip.reason);
         }

@@ -57,6 +57,15 @@ impl Finding {
     }
 }
 
+/// A rule a resource was evaluated against and passes (compliant, not applicable, exempt or
+/// excepted). Not in the response (a sweep evaluates thousands); it is the evidence on which
+/// an earlier failure is resolved in Security Hub.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pass {
+    pub resource: String,
+    pub rule: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -116,6 +125,8 @@ pub struct Report {
     pub errors: Vec<ErrorRecord>,
     /// Function-specific numbers (e.g. `EndpointsParked`), summarized and emitted as metrics.
     pub metrics: BTreeMap<String, f64>,
+    #[serde(skip)]
+    pub passes: Vec<Pass>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +153,7 @@ impl Report {
             findings: Vec::new(),
             errors: Vec::new(),
             metrics: BTreeMap::new(),
+            passes: Vec::new(),
         }
     }
 
@@ -220,6 +232,7 @@ impl Report {
         self.actions.extend(fragment.actions);
         self.findings.extend(fragment.findings);
         self.errors.extend(fragment.errors);
+        self.passes.extend(fragment.passes);
         for (name, value) in fragment.metrics {
             self.add_metric(&name, value);
         }

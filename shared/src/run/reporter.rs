@@ -35,6 +35,13 @@ impl Reporter {
         }
     }
 
+    /// The same, without the Security Hub export: for reports about the dispatch itself (a
+    /// target whose role cannot be assumed), which belong to no one account's findings.
+    pub fn without_export(mut self) -> Self {
+        self.security_hub = None;
+        self
+    }
+
     /// Logs and metrics only: no notification, no finding lines.
     pub fn log_only() -> Self {
         Reporter {

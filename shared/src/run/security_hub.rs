@@ -2,13 +2,11 @@
 //! Hub of the account and region the run acted in, as that account's own custom integration.
 //! Findings are facts whether or not the run changed anything, so dry runs export too.
 
-use chrono::Utc;
-
 use crate::aws::sessions::Scope;
 use crate::aws::{AwsError, AwsResultExt};
 use crate::model::arn::partition_of;
 use crate::run::asff::{self, Destination};
-use crate::run::report::{Report, ReportableError};
+use crate::run::report::{Report, Severity};
 use crate::securityhub;
 
 #[derive(Debug, Clone)]
@@ -23,7 +21,7 @@ pub struct SecurityHubExport {
 /// Why findings did not reach Security Hub.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("Security Hub export: {0}")]
+    #[error("{0}")]
     Aws(#[from] AwsError),
     #[error("Security Hub refused {count} finding(s), first {id}: {reason}")]
     Refused {
@@ -33,14 +31,8 @@ pub enum ExportError {
     },
 }
 
-impl ReportableError for ExportError {
-    fn kind(&self) -> &'static str {
-        "security-hub"
-    }
-    fn retryable(&self) -> bool {
-        matches!(self, ExportError::Aws(err) if err.retryable)
-    }
-}
+/// The finding a failed export adds to the report.
+pub const EXPORT_FAILED_RULE: &str = "security-hub-export-failed";
 
 impl SecurityHubExport {
     pub fn new(scope: &Scope) -> Self {
@@ -71,28 +63,34 @@ impl SecurityHubExport {
         })
     }
 
-    /// Imports the run's failures and resolves what it found fixed; a failure is recorded in
-    /// the report as an error.
+    /// Imports the run's failures and resolves what it saw pass. A failed export is a finding
+    /// of the run, not a failure of it: the run's own work stands, and retrying the event (or
+    /// redelivering a target's message) would repeat that work without fixing the export.
     pub async fn send(&self, report: &mut Report) {
+        if report.findings.is_empty() && report.passes.is_empty() {
+            return;
+        }
         if let Err(err) = self.try_send(report).await {
             tracing::error!(error = %err, "could not export findings to Security Hub");
-            report.error(None, &err);
+            let what = format!("findings not exported to Security Hub: {err}");
+            report.finding(
+                "SECURITY_HUB_EXPORT",
+                EXPORT_FAILED_RULE,
+                Severity::Medium,
+                what,
+            );
         }
     }
 
     async fn try_send(&self, report: &Report) -> Result<(), ExportError> {
         let destination = self.destination().await?;
         let existing = securityhub::ours(&self.client, &destination, &report.function).await?;
-        let planned = asff::plan(report, &existing, Utc::now());
-        if planned.is_empty() {
-            return Ok(());
-        }
-        let mut outcome = securityhub::import(&self.client, &destination, &planned).await?;
-        let resolved: Vec<String> = planned
-            .iter()
-            .filter(|f| f.compliance == asff::Compliance::Passed)
-            .filter(|f| outcome.refused.iter().all(|(id, _)| *id != f.id))
-            .map(|f| f.id.clone())
+        let export = asff::plan(report, &existing);
+        let mut outcome = securityhub::import(&self.client, &destination, &export.imports).await?;
+        let resolved: Vec<String> = export
+            .resolve
+            .into_iter()
+            .filter(|id| outcome.refused.iter().all(|(refused, _)| refused != id))
             .collect();
         if !resolved.is_empty() {
             let refused = securityhub::resolve(&self.client, &destination, &resolved).await?;
