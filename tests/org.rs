@@ -562,3 +562,86 @@ async fn an_organisation_sweep_covers_the_accounts_under_the_ou_nested_ones_incl
         );
     }
 }
+
+/// Every Security Hub finding of `account` in us-east-1, as (resource, AwsAccountId,
+/// ProductArn).
+async fn security_hub_findings(account: &Sandbox) -> Vec<(String, String, String)> {
+    let mut pages = account
+        .aws
+        .securityhub()
+        .get_findings()
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        for f in page.unwrap().findings.unwrap_or_default() {
+            let resource = f.resources().first().and_then(|r| r.id()).unwrap_or("");
+            let account = f.aws_account_id().unwrap_or_default();
+            let product = f.product_arn().unwrap_or_default();
+            all.push((resource.to_owned(), account.to_owned(), product.to_owned()));
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn each_accounts_findings_go_to_that_accounts_security_hub_through_its_member_role() {
+    let org = Org::new().await;
+    let (member, off) = (&org.members[0], &org.members[1]);
+    // Security Hub is on in the hub and the first member (us-east-1), off in the second.
+    for account in [&org.hub, member] {
+        let hub = account.aws.securityhub();
+        hub.enable_security_hub().send().await.unwrap();
+    }
+    let (in_member, in_hub) = (unique("sk-org-sh"), unique("sk-org-sh-hub"));
+    support::buckets::create_in(&member.aws, "us-east-1", &in_member).await;
+    support::buckets::create_in(&org.hub.aws, "us-east-1", &in_hub).await;
+    support::buckets::create_in(&off.aws, "us-east-1", &unique("sk-org-sh-off")).await;
+
+    let export = [("SECURITY_HUB_EXPORT", "true".to_owned())];
+    let run = org.run_with("encryption-enforcer", EVENING, &["--dry-run"], &export);
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+
+    let product = |account: &Sandbox| {
+        format!(
+            "arn:aws:securityhub:us-east-1:{0}:product/{0}/default",
+            account.account_id
+        )
+    };
+    let about = |found: &[(String, String, String)], bucket: &str| -> Vec<(String, String)> {
+        found
+            .iter()
+            .filter(|(resource, ..)| *resource == format!("arn:aws:s3:::{bucket}"))
+            .map(|(_, account, product)| (account.clone(), product.clone()))
+            .collect()
+    };
+    // Each bucket's findings are in its own account's Security Hub, as that account's own.
+    let member_found = security_hub_findings(member).await;
+    let mine = about(&member_found, &in_member);
+    assert!(!mine.is_empty(), "{member_found:#?}");
+    assert!(
+        mine.iter()
+            .all(|f| *f == (member.account_id.clone(), product(member))),
+        "{mine:#?}"
+    );
+    assert!(about(&member_found, &in_hub).is_empty());
+    let hub_found = security_hub_findings(&org.hub).await;
+    assert!(!about(&hub_found, &in_hub).is_empty(), "{hub_found:#?}");
+    assert!(about(&hub_found, &in_member).is_empty(), "{hub_found:#?}");
+
+    // Where Security Hub is off, that account's run says so; the sweep stands.
+    let off_run = runs(&run)
+        .iter()
+        .find(|r| r.target.as_deref() == Some(label(off, "us-east-1").as_str()))
+        .expect("the second member's run");
+    assert!(
+        off_run
+            .findings
+            .iter()
+            .any(|f| f.rule == "security-hub-export-failed"),
+        "{:#?}",
+        off_run.findings
+    );
+    assert!(off_run.errors.is_empty(), "{:#?}", off_run.errors);
+}

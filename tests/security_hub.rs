@@ -200,3 +200,75 @@ async fn without_the_setting_nothing_is_exported_and_a_disabled_hub_is_an_error(
         Some(&ComplianceStatus::Failed)
     );
 }
+
+const TAGGER: &str = "lifecycle-tagger";
+
+/// A tagger sweep that exports (dry run: the findings are about tags people must set).
+fn tagger_sweep(account: &Sandbox) {
+    let env = [
+        ("SECURITY_HUB_EXPORT", "true"),
+        ("REQUIRED_TAGS", "CostCenter"),
+    ];
+    let run = account.run(TAGGER, "scheduled.json", &["--dry-run"], &env);
+    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+}
+
+#[tokio::test]
+async fn the_taggers_findings_are_resolved_when_the_owner_fixes_the_bucket() {
+    let account = sandbox("us-east-1").await;
+    securityhub(&account)
+        .enable_security_hub()
+        .send()
+        .await
+        .unwrap();
+    const CLASS: &str = "unknown-data-class";
+    const TAGS: &str = "required-tags-missing";
+    // Per rule, a bucket the owner fixes and a control left as it is.
+    let cases = [
+        (
+            CLASS,
+            "cold-storage",
+            unique("sh-class-fixed"),
+            unique("sh-class-left"),
+        ),
+        (
+            TAGS,
+            "temp",
+            unique("sh-tags-fixed"),
+            unique("sh-tags-left"),
+        ),
+    ];
+    for (_, class, fixed, left) in &cases {
+        for bucket in [fixed, left] {
+            buckets::create(&account.aws, bucket, None).await;
+            let tags = [("sagekeeper:data-class", *class)];
+            buckets::put_tags(&account.aws, bucket, &tags).await;
+        }
+    }
+
+    tagger_sweep(&account);
+    let before = findings(&account).await;
+    for (rule, _, fixed, left) in &cases {
+        for bucket in [fixed, left] {
+            let finding = about(&before, bucket, rule);
+            assert_eq!(status(finding), Some(&ComplianceStatus::Failed), "{rule}");
+            assert_eq!(finding.resources()[0].r#type(), Some("AwsS3Bucket"));
+        }
+    }
+
+    // The owners name a known class and the cost center.
+    let good = [("sagekeeper:data-class", "temp"), ("CostCenter", "ml-42")];
+    for (_, _, fixed, _) in &cases {
+        buckets::put_tags(&account.aws, fixed, &good).await;
+    }
+    tagger_sweep(&account);
+    let after = findings(&account).await;
+    for (rule, _, fixed, left) in &cases {
+        let resolved = about(&after, fixed, rule);
+        assert_eq!(status(resolved), Some(&ComplianceStatus::Passed), "{rule}");
+        let workflow = resolved.workflow().and_then(|w| w.status());
+        assert_eq!(workflow.map(|s| s.as_str()), Some("RESOLVED"), "{rule}");
+        let open = about(&after, left, rule);
+        assert_eq!(status(open), Some(&ComplianceStatus::Failed), "{rule}");
+    }
+}

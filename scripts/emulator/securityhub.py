@@ -687,10 +687,21 @@ def _matcher(field, conditions, values_of):
     return matches
 
 
+# API_GetFindings: "You can filter by up to 10 finding attributes. For each attribute, you can
+# provide up to 20 filter values."
+MAX_FILTER_ATTRIBUTES = 10
+MAX_FILTER_VALUES = 20
+
+
 def compile_filters(filters):
     """A predicate for the findings that match every field of `filters`."""
     if not isinstance(filters, dict):
         raise _invalid_input("Filters must be an object.")
+    if len(filters) > MAX_FILTER_ATTRIBUTES:
+        raise _invalid_input(f"Filters can use at most {MAX_FILTER_ATTRIBUTES} attributes.")
+    for field, conditions in filters.items():
+        if isinstance(conditions, list) and len(conditions) > MAX_FILTER_VALUES:
+            raise _invalid_input(f"Filters.{field} can have at most {MAX_FILTER_VALUES} values.")
     matchers = []
     for field, conditions in filters.items():
         if field in STRING_FIELDS:

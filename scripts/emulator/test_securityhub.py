@@ -375,6 +375,13 @@ class Query(SecurityHubCase):
         title = [{"Value": "Endpoint b-", "Comparison": "PREFIX"}]
         self.assertEqual(self.ids({"Title": title}), ["b-bucket", "b-failed"])
 
+    def test_twenty_ids_are_one_lookup(self):
+        self.seed()
+        every = self.ids()
+        wanted = every[:2] + [f"absent-{i}" for i in range(18)]
+        by_ids = {"Id": [{"Value": i, "Comparison": "EQUALS"} for i in wanted]}
+        self.assertEqual(self.ids(by_ids), every[:2])
+
     def test_filters_aws_refuses_or_the_emulator_does_not_know_are_errors(self):
         self.seed()
         for name, filters in {
@@ -390,6 +397,16 @@ class Query(SecurityHubCase):
                 ]
             },
             "field the emulator does not filter on": {"NoteText": equals("x")},
+            "21 values for one attribute": {
+                "Id": [{"Value": f"id-{i}", "Comparison": "EQUALS"} for i in range(21)]
+            },
+            "11 attributes": {
+                name: equals("x")
+                for name in (
+                    "Id", "ProductArn", "AwsAccountId", "GeneratorId", "Title", "Description",
+                    "RecordState", "Region", "ProductName", "CompanyName", "SourceUrl",
+                )
+            },
         }.items():
             with self.subTest(name):
                 error = self.assertError(

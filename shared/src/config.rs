@@ -295,6 +295,22 @@ impl CommonConfig {
             security_hub_export: env.bool_or("SECURITY_HUB_EXPORT", false)?,
         })
     }
+
+    /// For a function whose findings are about its own runs, not about resources' compliance
+    /// (the scheduler, the retrainer): `SECURITY_HUB_EXPORT=true` there is a mistake, refused
+    /// at start rather than answered with an export-failed finding on every run.
+    pub fn without_security_hub_export(self, function: &str) -> Result<Self, ConfigError> {
+        if !self.security_hub_export {
+            return Ok(self);
+        }
+        Err(ConfigError::invalid(
+            "SECURITY_HUB_EXPORT",
+            "true",
+            format!(
+                "false or unset: the {function}'s findings are about its runs, not resources' compliance; only the encryption-enforcer and lifecycle-tagger export to Security Hub"
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +328,24 @@ mod tests {
         assert_eq!(config.notify_topic_arn, None);
         assert_eq!(config.kms_key_arn, None);
         assert_eq!(config.apply_concurrency, DEFAULT_APPLY_CONCURRENCY);
+    }
+
+    #[test]
+    fn security_hub_export_is_refused_where_findings_are_not_about_compliance() {
+        let on = CommonConfig::from_env(&env(&[("SECURITY_HUB_EXPORT", "true")]), false).unwrap();
+        assert!(on.security_hub_export, "the enforcer and tagger take it");
+        let refused = on.without_security_hub_export("endpoint-scheduler");
+        assert!(
+            matches!(
+                &refused,
+                Err(ConfigError::Invalid { var: "SECURITY_HUB_EXPORT", expected, .. })
+                    if expected.contains("endpoint-scheduler")
+            ),
+            "{refused:?}"
+        );
+        let off = CommonConfig::from_env(&env(&[("SECURITY_HUB_EXPORT", "false")]), false);
+        let off = off.unwrap().without_security_hub_export("drift-retrainer");
+        assert!(off.is_ok_and(|c| !c.security_hub_export));
     }
 
     #[test]

@@ -20,27 +20,17 @@ fn equals(value: &str) -> StringFilter {
         .build()
 }
 
-/// The active findings `function` imported earlier into `destination`'s own product.
+/// The active findings `function` imported earlier into `destination`'s own product: those
+/// with the given ids (at most [`asff::MAX_FILTER_VALUES`]), or every one.
 pub async fn ours(
     client: &Client,
     destination: &Destination,
     function: &str,
+    ids: Option<&[String]>,
 ) -> Result<Vec<Existing>, AwsError> {
-    let filters = AwsSecurityFindingFilters::builder()
-        .product_arn(equals(&destination.product_arn()))
-        .aws_account_id(equals(&destination.account))
-        .record_state(equals(RecordState::Active.as_str()))
-        .product_fields(
-            MapFilter::builder()
-                .key(asff::FUNCTION_FIELD)
-                .value(function)
-                .comparison(MapFilterComparison::Equals)
-                .build(),
-        )
-        .build();
     let mut pages = client
         .get_findings()
-        .filters(filters)
+        .filters(filters(destination, function, ids))
         .max_results(100)
         .into_paginator()
         .send();
@@ -51,6 +41,31 @@ pub async fn ours(
         }
     }
     Ok(found)
+}
+
+fn filters(
+    destination: &Destination,
+    function: &str,
+    ids: Option<&[String]>,
+) -> AwsSecurityFindingFilters {
+    let ids: Vec<StringFilter> = ids
+        .unwrap_or_default()
+        .iter()
+        .map(|id| equals(id))
+        .collect();
+    AwsSecurityFindingFilters::builder()
+        .set_id((!ids.is_empty()).then_some(ids))
+        .product_arn(equals(&destination.product_arn()))
+        .aws_account_id(equals(&destination.account))
+        .record_state(equals(RecordState::Active.as_str()))
+        .product_fields(
+            MapFilter::builder()
+                .key(asff::FUNCTION_FIELD)
+                .value(function)
+                .comparison(MapFilterComparison::Equals)
+                .build(),
+        )
+        .build()
 }
 
 fn existing(finding: AwsSecurityFinding) -> Existing {
@@ -228,6 +243,23 @@ mod tests {
             updated_at: "2026-12-02T09:00:00.000Z".into(),
             function: "encryption-enforcer".into(),
         }
+    }
+
+    #[test]
+    fn a_lookup_by_ids_filters_on_each_id_and_a_full_one_on_none() {
+        let destination = Destination {
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+        };
+        let ids = ["a".to_owned(), "b".to_owned()];
+        let by_ids = filters(&destination, "encryption-enforcer", Some(&ids));
+        let values: Vec<_> = by_ids.id().iter().map(|f| f.value()).collect();
+        assert_eq!(values, [Some("a"), Some("b")]);
+        assert_eq!(by_ids.product_fields().len(), 1);
+        let all = filters(&destination, "encryption-enforcer", None);
+        assert!(all.id().is_empty());
+        assert_eq!(all.aws_account_id()[0].value(), Some("123456789012"));
     }
 
     #[tokio::test]

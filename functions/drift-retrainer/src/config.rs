@@ -12,6 +12,8 @@ use crate::plan::RetrainPolicy;
 use crate::target::RetrainTarget;
 use crate::trust::TrustedAlarms;
 
+pub const NAME: &str = "drift-retrainer";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub common: CommonConfig,
@@ -47,7 +49,7 @@ const TARGETS_FORM: &str = "a JSON object of endpoint name to {\"pipeline\": \"<
 impl Settings for Config {
     fn from_env(env: &Env, dry_run_flag: bool) -> Result<Self, ConfigError> {
         Ok(Config {
-            common: CommonConfig::from_env(env, dry_run_flag)?,
+            common: CommonConfig::from_env(env, dry_run_flag)?.without_security_hub_export(NAME)?,
             retrain_role_arn: env.optional_arn(
                 "RETRAIN_ROLE_ARN",
                 "an IAM role ARN like arn:aws:iam::123456789012:role/SageMakerExecutionRole",
@@ -165,6 +167,18 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         Env::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn security_hub_export_is_refused_at_start() {
+        assert!(matches!(
+            Config::from_env(&env(&[("SECURITY_HUB_EXPORT", "true")]), false),
+            Err(ConfigError::Invalid {
+                var: "SECURITY_HUB_EXPORT",
+                ..
+            })
+        ));
+        assert!(Config::from_env(&env(&[("SECURITY_HUB_EXPORT", "false")]), false).is_ok());
     }
 
     #[test]

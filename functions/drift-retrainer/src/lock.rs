@@ -18,6 +18,8 @@ pub const TTL: Duration = Duration::minutes(2);
 /// and start take well under a second.
 const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 const POLL: std::time::Duration = std::time::Duration::from_millis(250);
+/// Releases tried before the lease is left to expire.
+const RELEASE_TRIES: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -69,10 +71,19 @@ pub async fn take(store: &StateStore, name: &str, holder: &str) -> Result<Lease,
 
 /// Gives the lock back. A failure only delays the next run of this target until the lease
 /// expires, so it is logged, not reported: the retrain itself is what the report is about.
+/// Tried a few times: a lease left behind fails every delivery of the target for its TTL.
+/// Repeating is safe: the release is `If-Match` the lease's version, so a try whose write
+/// landed with its answer lost makes the next one a conflict, which `release` takes as done.
 pub async fn give_back(store: &StateStore, lease: Lease) {
     let key = lease.key().to_owned();
-    if let Err(err) = lease::release(store, lease, Utc::now()).await {
-        tracing::warn!(lease = %key, error = %err, "retrain lock not given back; it expires by itself");
+    for tries_left in (0..RELEASE_TRIES).rev() {
+        match lease::release(store, lease.clone(), Utc::now()).await {
+            Ok(()) => return,
+            Err(err) if tries_left == 0 => {
+                tracing::warn!(lease = %key, error = %err, "retrain lock not given back; it expires by itself");
+            }
+            Err(_) => tokio::time::sleep(POLL).await,
+        }
     }
 }
 

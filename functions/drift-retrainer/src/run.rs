@@ -13,7 +13,7 @@ use crate::{apply, gather, lock, plan};
 pub struct DriftRetrainer;
 
 impl Function for DriftRetrainer {
-    const NAME: &'static str = "drift-retrainer";
+    const NAME: &'static str = crate::config::NAME;
     const ABOUT: &'static str = "starts one retraining when a Model Monitor drift alarm fires";
     type Trigger = AlarmChange;
     type Config = Config;

@@ -55,7 +55,8 @@ impl Settings for Config {
                 var: "STATE_BUCKET",
                 expected: "the name of the snapshot bucket",
             })?;
-        let common = CommonConfig::from_env(env, dry_run_flag)?;
+        let common =
+            CommonConfig::from_env(env, dry_run_flag)?.without_security_hub_export(NAME)?;
         let timezone = env.timezone_or("TIMEZONE", Tz::UTC)?;
         let price_overrides = price_overrides(env)?;
         Ok(Config {
@@ -151,6 +152,20 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         Env::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn security_hub_export_is_refused_at_start() {
+        let exporting = [("STATE_BUCKET", "state"), ("SECURITY_HUB_EXPORT", "true")];
+        assert!(matches!(
+            Config::from_env(&env(&exporting), false),
+            Err(ConfigError::Invalid {
+                var: "SECURITY_HUB_EXPORT",
+                ..
+            })
+        ));
+        let off = [("STATE_BUCKET", "state"), ("SECURITY_HUB_EXPORT", "false")];
+        assert!(Config::from_env(&env(&off), false).is_ok());
     }
 
     #[test]

@@ -33,6 +33,10 @@ use crate::training_cost::{self, TrainingPolicy};
 /// The finding for an endpoint whose idleness cannot be judged (never tagged idle, never
 /// deleted).
 pub const NOT_JUDGED_RULE: &str = "idle-endpoint-not-judged";
+pub const REQUIRED_TAGS_RULE: &str = "required-tags-missing";
+pub const UNKNOWN_DATA_CLASS_RULE: &str = "unknown-data-class";
+pub const LIFECYCLE_NOT_MERGED_RULE: &str = "lifecycle-rules-not-merged";
+pub const IDLE_RULE: &str = "idle-endpoint";
 
 /// The ARN resource types of SageMaker Studio that create calls tag.
 pub const STUDIO_KINDS: [&str; 4] = ["domain", "user-profile", "space", "app"];
@@ -253,11 +257,14 @@ fn tags(plan: &mut Plan<TagWrite>, found: &mut Found, subjects: &[Subject], poli
     let mut batches: BTreeMap<Tags, Vec<String>> = BTreeMap::new();
     for subject in subjects {
         let inferred = inferred_tags::infer(&subject.sources, policy);
-        if !inferred.missing.is_empty() {
+        if inferred.missing.is_empty() {
+            // Every required tag is on the resource or added by this run.
+            plan.pass(&subject.arn, REQUIRED_TAGS_RULE);
+        } else {
             found.missing_tags += 1;
             plan.finding(
                 &subject.arn,
-                "required-tags-missing",
+                REQUIRED_TAGS_RULE,
                 Severity::Medium,
                 format!(
                     "{} could not be inferred from the resource, its parents, its creator's role or DEFAULT_TAGS; {}",
@@ -302,12 +309,17 @@ fn tags(plan: &mut Plan<TagWrite>, found: &mut Found, subjects: &[Subject], poli
 fn lifecycle(plan: &mut Plan<TagWrite>, buckets: &[Bucket], days: &LifecycleDays) {
     for bucket in buckets {
         let class = match &bucket.class {
-            Classified::None => continue,
+            Classified::None => {
+                // Untagged: no class to know, no rules to merge.
+                plan.pass(&bucket.arn, UNKNOWN_DATA_CLASS_RULE);
+                plan.pass(&bucket.arn, LIFECYCLE_NOT_MERGED_RULE);
+                continue;
+            }
             Classified::Class(class) => *class,
             Classified::Unknown(value) => {
                 plan.finding(
                     &bucket.arn,
-                    "unknown-data-class",
+                    UNKNOWN_DATA_CLASS_RULE,
                     Severity::Medium,
                     format!(
                         "{DATA_CLASS_TAG}={value:?} is not a data class ({}); the bucket is left alone",
@@ -317,18 +329,25 @@ fn lifecycle(plan: &mut Plan<TagWrite>, buckets: &[Bucket], days: &LifecycleDays
                 continue;
             }
         };
+        plan.pass(&bucket.arn, UNKNOWN_DATA_CLASS_RULE);
         match data_class::change_for(class, &bucket.lifecycle, days) {
-            Ok(None) => tracing::debug!(resource = %bucket.arn, %class, "lifecycle rules in place"),
-            Ok(Some(_)) => plan.write(
-                &bucket.arn,
-                TagWrite::PutLifecycleRules {
-                    bucket: bucket.name.clone(),
-                    rules: data_class::rules_for(class, days),
-                },
-            ),
+            Ok(None) => {
+                tracing::debug!(resource = %bucket.arn, %class, "lifecycle rules in place");
+                plan.pass(&bucket.arn, LIFECYCLE_NOT_MERGED_RULE);
+            }
+            Ok(Some(_)) => {
+                plan.pass(&bucket.arn, LIFECYCLE_NOT_MERGED_RULE);
+                plan.write(
+                    &bucket.arn,
+                    TagWrite::PutLifecycleRules {
+                        bucket: bucket.name.clone(),
+                        rules: data_class::rules_for(class, days),
+                    },
+                );
+            }
             Err(err) => plan.finding(
                 &bucket.arn,
-                "lifecycle-rules-not-merged",
+                LIFECYCLE_NOT_MERGED_RULE,
                 Severity::Medium,
                 format!("{err}; the bucket's lifecycle configuration is left as it is"),
             ),
@@ -366,10 +385,12 @@ fn idle(
             }
         };
         match idle::judge(candidate, observed, policy, now, &config.prices) {
-            Verdict::Active {
-                clear_idle_tag: true,
-            } => plan.write(&candidate.arn, TagWrite::ClearIdleTag),
-            Verdict::Active { .. } => {}
+            Verdict::Active { clear_idle_tag } => {
+                plan.pass(&candidate.arn, IDLE_RULE);
+                if clear_idle_tag {
+                    plan.write(&candidate.arn, TagWrite::ClearIdleTag);
+                }
+            }
             Verdict::Unknown => plan.skip(
                 &candidate.arn,
                 "idle-check",
@@ -397,7 +418,7 @@ fn idle(
                 found.idle_monthly_usd += verdict.monthly_usd;
                 plan.finding(
                     &candidate.arn,
-                    "idle-endpoint",
+                    IDLE_RULE,
                     Severity::Medium,
                     idle_message(candidate, &verdict, policy),
                 );
@@ -437,7 +458,15 @@ fn training(
     prices: &PriceTable,
 ) {
     for run in runs {
-        for finding in training_cost::judge(run, policy, prices) {
+        let findings = training_cost::judge(run, policy, prices);
+        if training_cost::is_judged(run) {
+            for rule in training_cost::RULES {
+                if findings.iter().all(|f| f.rule != rule) {
+                    plan.pass(&run.arn, rule);
+                }
+            }
+        }
+        for finding in findings {
             if finding.rule == training_cost::WITHOUT_SPOT {
                 found.training_without_spot += 1;
             }
@@ -602,6 +631,14 @@ mod tests {
             .collect()
     }
 
+    /// The rules each resource was seen passing (what resolves its earlier findings).
+    fn passes(plan: &Plan<TagWrite>) -> Vec<(&str, &str)> {
+        plan.passes
+            .iter()
+            .map(|p| (p.resource.as_str(), p.rule.as_str()))
+            .collect()
+    }
+
     #[test]
     fn screening_turns_away_what_is_not_tagged_and_names_an_unknown_creator() {
         let (planned, made) = screen(&call("CreateBucket", root()), None);
@@ -717,6 +754,14 @@ mod tests {
                 .message
                 .starts_with("Team could not be inferred")
         );
+        let passed = passes(&planned.plan);
+        assert_eq!(passed.len(), 25, "{passed:?}");
+        assert!(passed.contains(&(arn(0).as_str(), REQUIRED_TAGS_RULE)));
+        assert!(
+            passed
+                .iter()
+                .all(|(resource, _)| *resource != "arn:aws:s3:::b")
+        );
         let found = planned.found.unwrap();
         assert_eq!((found.sweep, found.missing_tags), (false, 1));
     }
@@ -759,6 +804,16 @@ mod tests {
         assert_eq!(
             rules(&planned.plan),
             [("arn:aws:s3:::odd", "unknown-data-class")]
+        );
+        // The odd bucket passes nothing: its class is unknown and its rules were not judged.
+        assert_eq!(
+            passes(&planned.plan),
+            [
+                ("arn:aws:s3:::plain", UNKNOWN_DATA_CLASS_RULE),
+                ("arn:aws:s3:::plain", LIFECYCLE_NOT_MERGED_RULE),
+                ("arn:aws:s3:::scratch", UNKNOWN_DATA_CLASS_RULE),
+                ("arn:aws:s3:::scratch", LIFECYCLE_NOT_MERGED_RULE),
+            ]
         );
         let writes: Vec<(&str, &str, Option<String>)> = planned
             .plan
@@ -850,6 +905,9 @@ mod tests {
         );
         assert_eq!(planned.plan.skips[0].resource, arn("unknown"));
         assert_eq!(planned.plan.skips[0].action, "idle-check");
+        // Only the endpoint seen in use passes; unjudged ones neither pass nor fail.
+        let used_again = arn("used-again");
+        assert_eq!(passes(&planned.plan), [(used_again.as_str(), IDLE_RULE)]);
         let writes: Vec<(String, &str, Option<String>)> = planned
             .plan
             .writes
@@ -886,9 +944,11 @@ mod tests {
         spot.managed_spot = true;
         spot.checkpoint_s3_uri = Some("s3://ckpt/spot".to_owned());
         spot.max_wait_seconds = Some(172_800);
+        let mut running = training_run("running");
+        running.status = "InProgress".to_owned();
         let gathered = Gathered {
             sweep: true,
-            training: vec![on_demand.clone(), unpriced.clone(), spot],
+            training: vec![on_demand.clone(), unpriced.clone(), spot.clone(), running],
             ..Gathered::default()
         };
 
@@ -901,6 +961,19 @@ mod tests {
                 (unpriced.arn.as_str(), "training-without-spot"),
             ]
         );
+        // A safe spot run passes every rule; an on-demand one every rule but spot (the spot
+        // rules do not apply to it); a running one is not judged.
+        let passed = passes(&planned.plan);
+        for rule in training_cost::RULES {
+            assert!(passed.contains(&(spot.arn.as_str(), rule)), "{rule}");
+            let on_demand_passes = passed.contains(&(on_demand.arn.as_str(), rule));
+            assert_eq!(
+                on_demand_passes,
+                rule != training_cost::WITHOUT_SPOT,
+                "{rule}"
+            );
+        }
+        assert_eq!(passed.len(), 4 + 3 + 3, "{passed:?}");
         assert!(planned.plan.writes.is_empty());
         let found = planned.found.unwrap();
         assert_eq!(found.training_without_spot, 2);

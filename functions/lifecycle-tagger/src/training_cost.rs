@@ -30,8 +30,22 @@ pub const SPOT_WITHOUT_CHECKPOINT: &str = "spot-without-checkpoint";
 pub const SPOT_WITHOUT_MAX_WAIT: &str = "spot-without-max-wait";
 pub const RUNTIME_UNBOUNDED: &str = "training-runtime-unbounded";
 
+/// Every rule a judged run is evaluated against: one it does not break passes (the spot rules
+/// pass an on-demand run, to which they do not apply).
+pub const RULES: [&str; 4] = [
+    WITHOUT_SPOT,
+    SPOT_WITHOUT_CHECKPOINT,
+    SPOT_WITHOUT_MAX_WAIT,
+    RUNTIME_UNBOUNDED,
+];
+
 /// Statuses whose billed time is final.
 const JUDGED_STATUSES: [&str; 2] = ["Completed", "Stopped"];
+
+/// Whether the run is judged at all: a running or failed one is neither failing nor passing.
+pub fn is_judged(run: &TrainingRun) -> bool {
+    JUDGED_STATUSES.contains(&run.status.as_str())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainingPolicy {
@@ -106,7 +120,7 @@ pub fn judge(
     policy: &TrainingPolicy,
     prices: &PriceTable,
 ) -> Vec<TrainingFinding> {
-    if !JUDGED_STATUSES.contains(&run.status.as_str()) {
+    if !is_judged(run) {
         return Vec::new();
     }
     let mut findings = Vec::new();

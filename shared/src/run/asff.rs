@@ -118,6 +118,22 @@ pub struct Export {
     pub resolve: Vec<String>,
 }
 
+/// GetFindings takes at most this many values for one attribute.
+pub const MAX_FILTER_VALUES: usize = 20;
+
+/// Which of our findings in Security Hub a run's export must read: only the few its report can
+/// import or resolve (an event run, a small account), else every one of the function's (a
+/// sweep), since GetFindings allows 3 calls a second and a big account has thousands.
+pub fn lookup(report: &Report) -> Option<Vec<String>> {
+    let ids: BTreeSet<String> = report
+        .findings
+        .iter()
+        .map(|f| finding_uid(report, f))
+        .chain(report.passes.iter().map(|p| pass_uid(report, p)))
+        .collect();
+    (ids.len() <= MAX_FILTER_VALUES).then(|| ids.into_iter().collect())
+}
+
 fn parsed(time: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(time)
         .ok()
@@ -254,6 +270,25 @@ mod tests {
             title: format!("{rule}: {resource}"),
             severity_label: "HIGH".into(),
         }
+    }
+
+    #[test]
+    fn a_report_with_few_ids_reads_only_those_and_a_large_one_reads_all() {
+        let mut small = report("api-call CreateBucket");
+        small.finding(BUCKET, "s3-tls", Severity::High, "no TLS-only policy");
+        small.finding(BUCKET, "s3-tls", Severity::High, "again: one id");
+        pass(&mut small, BUCKET, "s3-versioning");
+        let ids = lookup(&small).expect("few ids");
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(ids.iter().all(|id| id.ends_with(BUCKET)));
+
+        let mut large = report("schedule");
+        for n in 0..MAX_FILTER_VALUES {
+            pass(&mut large, &format!("arn:aws:s3:::b{n}"), "s3-tls");
+        }
+        assert_eq!(lookup(&large).map(|ids| ids.len()), Some(MAX_FILTER_VALUES));
+        large.finding(OTHER, "s3-tls", Severity::High, "one more");
+        assert_eq!(lookup(&large), None);
     }
 
     fn pass(report: &mut Report, resource: &str, rule: &str) {

@@ -84,7 +84,9 @@ impl SecurityHubExport {
 
     async fn try_send(&self, report: &Report) -> Result<(), ExportError> {
         let destination = self.destination().await?;
-        let existing = securityhub::ours(&self.client, &destination, &report.function).await?;
+        let ids = asff::lookup(report);
+        let existing =
+            securityhub::ours(&self.client, &destination, &report.function, ids.as_deref()).await?;
         let export = asff::plan(report, &existing);
         let mut outcome = securityhub::import(&self.client, &destination, &export.imports).await?;
         let resolved: Vec<String> = export
