@@ -80,6 +80,11 @@ async fn findings_are_imported_updated_in_place_and_resolved_when_exempt_or_fixe
     for bucket in [&exempted, &fixed] {
         buckets::create(&account.aws, bucket, None).await;
     }
+    // Enough other buckets that the run has more than 20 finding ids: the export then reads
+    // every finding of the function (tests below with fewer ids read them by id).
+    for n in 0..6 {
+        buckets::create(&account.aws, &unique(&format!("sh-bystander-{n}")), None).await;
+    }
     let key_env = ("KMS_KEY_ARN", key.as_str());
 
     // A dry run reports, and its findings are facts: both buckets fail the KMS rule.
@@ -202,14 +207,18 @@ async fn without_the_setting_nothing_is_exported_and_a_disabled_hub_is_an_error(
 }
 
 const TAGGER: &str = "lifecycle-tagger";
+const CLASS: &str = "unknown-data-class";
+const TAGS: &str = "required-tags-missing";
 
-/// A tagger sweep that exports (dry run: the findings are about tags people must set).
-fn tagger_sweep(account: &Sandbox) {
-    let env = [
+/// A tagger sweep that exports, with `DEFAULT_TAGS` when given.
+fn tagger_sweep(account: &Sandbox, dry_run: bool, defaults: Option<&str>) {
+    let mut env = vec![
         ("SECURITY_HUB_EXPORT", "true"),
         ("REQUIRED_TAGS", "CostCenter"),
     ];
-    let run = account.run(TAGGER, "scheduled.json", &["--dry-run"], &env);
+    env.extend(defaults.map(|d| ("DEFAULT_TAGS", d)));
+    let args: &[&str] = if dry_run { &["--dry-run"] } else { &[] };
+    let run = account.run(TAGGER, "scheduled.json", args, &env);
     assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
 }
 
@@ -221,8 +230,6 @@ async fn the_taggers_findings_are_resolved_when_the_owner_fixes_the_bucket() {
         .send()
         .await
         .unwrap();
-    const CLASS: &str = "unknown-data-class";
-    const TAGS: &str = "required-tags-missing";
     // Per rule, a bucket the owner fixes and a control left as it is.
     let cases = [
         (
@@ -246,7 +253,7 @@ async fn the_taggers_findings_are_resolved_when_the_owner_fixes_the_bucket() {
         }
     }
 
-    tagger_sweep(&account);
+    tagger_sweep(&account, true, None);
     let before = findings(&account).await;
     for (rule, _, fixed, left) in &cases {
         for bucket in [fixed, left] {
@@ -261,7 +268,7 @@ async fn the_taggers_findings_are_resolved_when_the_owner_fixes_the_bucket() {
     for (_, _, fixed, _) in &cases {
         buckets::put_tags(&account.aws, fixed, &good).await;
     }
-    tagger_sweep(&account);
+    tagger_sweep(&account, true, None);
     let after = findings(&account).await;
     for (rule, _, fixed, left) in &cases {
         let resolved = about(&after, fixed, rule);
@@ -271,4 +278,40 @@ async fn the_taggers_findings_are_resolved_when_the_owner_fixes_the_bucket() {
         let open = about(&after, left, rule);
         assert_eq!(status(open), Some(&ComplianceStatus::Failed), "{rule}");
     }
+}
+
+#[tokio::test]
+async fn a_required_tag_the_tagger_only_would_add_does_not_resolve_its_finding() {
+    let account = sandbox("us-east-1").await;
+    securityhub(&account)
+        .enable_security_hub()
+        .send()
+        .await
+        .unwrap();
+    let bucket = unique("sh-tags-default");
+    buckets::create(&account.aws, &bucket, None).await;
+    let temp = [("sagekeeper:data-class", "temp")];
+    buckets::put_tags(&account.aws, &bucket, &temp).await;
+    let defaults = Some(r#"{"CostCenter": "ml-default"}"#);
+    let status_now =
+        |all: &BTreeMap<String, AwsSecurityFinding>| status(about(all, &bucket, TAGS)).cloned();
+
+    tagger_sweep(&account, true, None);
+    assert_eq!(
+        status_now(&findings(&account).await),
+        Some(ComplianceStatus::Failed)
+    );
+    // A default now supplies the tag, but a dry run adds nothing: still failing.
+    tagger_sweep(&account, true, defaults);
+    assert_eq!(
+        status_now(&findings(&account).await),
+        Some(ComplianceStatus::Failed)
+    );
+    // A real run adds it; the next run sees it on the bucket and resolves the finding.
+    tagger_sweep(&account, false, defaults);
+    tagger_sweep(&account, true, defaults);
+    assert_eq!(
+        status_now(&findings(&account).await),
+        Some(ComplianceStatus::Passed)
+    );
 }

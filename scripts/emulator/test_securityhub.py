@@ -382,6 +382,13 @@ class Query(SecurityHubCase):
         by_ids = {"Id": [{"Value": i, "Comparison": "EQUALS"} for i in wanted]}
         self.assertEqual(self.ids(by_ids), every[:2])
 
+    def test_ten_attributes_are_accepted(self):
+        self.seed()
+        names = ("Id", "ProductArn", "AwsAccountId", "GeneratorId", "Title", "Description",
+                 "RecordState", "Region", "ProductName", "CompanyName")
+        ten = {name: [{"Value": "", "Comparison": "PREFIX"}] for name in names}
+        self.assertEqual(len(self.ids(ten)), len(self.ids()))
+
     def test_filters_aws_refuses_or_the_emulator_does_not_know_are_errors(self):
         self.seed()
         for name, filters in {

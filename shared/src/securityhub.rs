@@ -20,41 +20,64 @@ fn equals(value: &str) -> StringFilter {
         .build()
 }
 
-/// The active findings `function` imported earlier into `destination`'s own product: those
-/// with the given ids (at most [`asff::MAX_FILTER_VALUES`]), or every one.
+/// Which of a function's findings to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    /// Every active one (a sweep with many ids).
+    All,
+    /// Those with these ids (at most [`asff::MAX_FILTER_VALUES`]), and every resolution whose
+    /// workflow update failed, so it is retried whatever resource the run looked at.
+    Ids(&'a [String]),
+}
+
+/// The active findings `function` imported earlier into `destination`'s own product.
 pub async fn ours(
     client: &Client,
     destination: &Destination,
     function: &str,
-    ids: Option<&[String]>,
+    lookup: Lookup<'_>,
 ) -> Result<Vec<Existing>, AwsError> {
-    let mut pages = client
-        .get_findings()
-        .filters(filters(destination, function, ids))
-        .max_results(100)
-        .into_paginator()
-        .send();
-    let mut found = Vec::new();
-    while let Some(page) = pages.next().await {
-        for finding in page.aws("GetFindings")?.findings.unwrap_or_default() {
-            found.push(existing(finding));
+    let queries = match lookup {
+        Lookup::All => vec![filters(destination, function, Query::All)],
+        Lookup::Ids(ids) => vec![
+            filters(destination, function, Query::Ids(ids)),
+            filters(destination, function, Query::UnresolvedPasses),
+        ],
+    };
+    let mut found: Vec<Existing> = Vec::new();
+    for query in queries {
+        let mut pages = client
+            .get_findings()
+            .filters(query)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for finding in page.aws("GetFindings")?.findings.unwrap_or_default() {
+                let finding = existing(finding);
+                if found.iter().all(|f| f.id != finding.id) {
+                    found.push(finding);
+                }
+            }
         }
     }
     Ok(found)
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Query<'a> {
+    All,
+    Ids(&'a [String]),
+    /// `PASSED` with the workflow still `NEW` or `NOTIFIED`.
+    UnresolvedPasses,
+}
+
 fn filters(
     destination: &Destination,
     function: &str,
-    ids: Option<&[String]>,
+    query: Query<'_>,
 ) -> AwsSecurityFindingFilters {
-    let ids: Vec<StringFilter> = ids
-        .unwrap_or_default()
-        .iter()
-        .map(|id| equals(id))
-        .collect();
-    AwsSecurityFindingFilters::builder()
-        .set_id((!ids.is_empty()).then_some(ids))
+    let mut filters = AwsSecurityFindingFilters::builder()
         .product_arn(equals(&destination.product_arn()))
         .aws_account_id(equals(&destination.account))
         .record_state(equals(RecordState::Active.as_str()))
@@ -64,8 +87,20 @@ fn filters(
                 .value(function)
                 .comparison(MapFilterComparison::Equals)
                 .build(),
-        )
-        .build()
+        );
+    match query {
+        Query::All => {}
+        Query::Ids(ids) => {
+            filters = filters.set_id(Some(ids.iter().map(|id| equals(id)).collect()));
+        }
+        Query::UnresolvedPasses => {
+            filters = filters
+                .compliance_status(equals(ComplianceStatus::Passed.as_str()))
+                .workflow_status(equals(WorkflowStatus::New.as_str()))
+                .workflow_status(equals(WorkflowStatus::Notified.as_str()));
+        }
+    }
+    filters.build()
 }
 
 fn existing(finding: AwsSecurityFinding) -> Existing {
@@ -246,20 +281,24 @@ mod tests {
     }
 
     #[test]
-    fn a_lookup_by_ids_filters_on_each_id_and_a_full_one_on_none() {
+    fn a_lookup_by_ids_filters_on_each_id_and_on_stuck_resolutions() {
         let destination = Destination {
             partition: "aws".into(),
             account: "123456789012".into(),
             region: "eu-west-1".into(),
         };
         let ids = ["a".to_owned(), "b".to_owned()];
-        let by_ids = filters(&destination, "encryption-enforcer", Some(&ids));
+        let by_ids = filters(&destination, "encryption-enforcer", Query::Ids(&ids));
         let values: Vec<_> = by_ids.id().iter().map(|f| f.value()).collect();
         assert_eq!(values, [Some("a"), Some("b")]);
         assert_eq!(by_ids.product_fields().len(), 1);
-        let all = filters(&destination, "encryption-enforcer", None);
-        assert!(all.id().is_empty());
+        let all = filters(&destination, "encryption-enforcer", Query::All);
+        assert!(all.id().is_empty() && all.compliance_status().is_empty());
         assert_eq!(all.aws_account_id()[0].value(), Some("123456789012"));
+        let stuck = filters(&destination, "encryption-enforcer", Query::UnresolvedPasses);
+        assert_eq!(stuck.compliance_status()[0].value(), Some("PASSED"));
+        let workflows: Vec<_> = stuck.workflow_status().iter().map(|f| f.value()).collect();
+        assert_eq!(workflows, [Some("NEW"), Some("NOTIFIED")]);
     }
 
     #[tokio::test]

@@ -257,10 +257,12 @@ fn tags(plan: &mut Plan<TagWrite>, found: &mut Found, subjects: &[Subject], poli
     let mut batches: BTreeMap<Tags, Vec<String>> = BTreeMap::new();
     for subject in subjects {
         let inferred = inferred_tags::infer(&subject.sources, policy);
-        if inferred.missing.is_empty() {
-            // Every required tag is on the resource or added by this run.
+        let required_to_add = policy.required.iter().any(|k| inferred.add.contains_key(k));
+        if inferred.missing.is_empty() && !required_to_add {
+            // Every required tag is on the resource already. One this run only adds is not
+            // evidence yet: a dry run or a failed write leaves it missing.
             plan.pass(&subject.arn, REQUIRED_TAGS_RULE);
-        } else {
+        } else if !inferred.missing.is_empty() {
             found.missing_tags += 1;
             plan.finding(
                 &subject.arn,
@@ -335,8 +337,8 @@ fn lifecycle(plan: &mut Plan<TagWrite>, buckets: &[Bucket], days: &LifecycleDays
                 tracing::debug!(resource = %bucket.arn, %class, "lifecycle rules in place");
                 plan.pass(&bucket.arn, LIFECYCLE_NOT_MERGED_RULE);
             }
+            // Not a pass until the merge is written (a dry run or a failed write leaves it).
             Ok(Some(_)) => {
-                plan.pass(&bucket.arn, LIFECYCLE_NOT_MERGED_RULE);
                 plan.write(
                     &bucket.arn,
                     TagWrite::PutLifecycleRules {
@@ -713,6 +715,9 @@ mod tests {
             TagVia::Bucket("b".to_owned()),
             &[],
         ));
+        let complete = arn(99);
+        let both = [("Environment", "prod"), ("Team", "t")];
+        subjects.push(subject(&complete, TagVia::SageMaker, &both));
         let gathered = Gathered {
             subjects,
             ..Gathered::default()
@@ -754,13 +759,11 @@ mod tests {
                 .message
                 .starts_with("Team could not be inferred")
         );
-        let passed = passes(&planned.plan);
-        assert_eq!(passed.len(), 25, "{passed:?}");
-        assert!(passed.contains(&(arn(0).as_str(), REQUIRED_TAGS_RULE)));
-        assert!(
-            passed
-                .iter()
-                .all(|(resource, _)| *resource != "arn:aws:s3:::b")
+        // Only a resource that has every required tag passes: one that is only being given
+        // them (a dry run, a failed write) is not evidence yet.
+        assert_eq!(
+            passes(&planned.plan),
+            [(complete.as_str(), REQUIRED_TAGS_RULE)]
         );
         let found = planned.found.unwrap();
         assert_eq!((found.sweep, found.missing_tags), (false, 1));
@@ -811,8 +814,8 @@ mod tests {
             [
                 ("arn:aws:s3:::plain", UNKNOWN_DATA_CLASS_RULE),
                 ("arn:aws:s3:::plain", LIFECYCLE_NOT_MERGED_RULE),
+                // Its rules are only being merged: no pass for them until they are there.
                 ("arn:aws:s3:::scratch", UNKNOWN_DATA_CLASS_RULE),
-                ("arn:aws:s3:::scratch", LIFECYCLE_NOT_MERGED_RULE),
             ]
         );
         let writes: Vec<(&str, &str, Option<String>)> = planned

@@ -178,8 +178,9 @@ pub fn plan(report: &Report, existing: &[Existing]) -> Export {
     }
     for old in existing {
         if !passing.contains(&old.id) || failing.contains(&old.id) || !older(&old.id) {
-            // A PASSED finding whose workflow never reached RESOLVED (that call failed).
-            if !old.failed && old.workflow_open {
+            // A PASSED finding whose workflow never reached RESOLVED (that call failed), unless
+            // this run sees it fail again: the import above reopens it.
+            if !old.failed && old.workflow_open && !failing.contains(&old.id) {
                 export.resolve.push(old.id.clone());
             }
             continue;
@@ -391,7 +392,16 @@ mod tests {
         half.workflow_open = true;
         let export = plan(&sweep, &[half.clone()]);
         assert!(export.imports.is_empty());
-        assert_eq!(export.resolve, [half.id]);
+        assert_eq!(export.resolve, [half.id.clone()]);
+
+        // Failing again: imported FAILED (which reopens it), and its workflow left alone.
+        let mut again = report("schedule");
+        again.finding(OTHER, "s3-tls", Severity::High, "no TLS-only policy again");
+        let export = plan(&again, &[half.clone()]);
+        assert_eq!(export.imports.len(), 1);
+        assert_eq!(export.imports[0].compliance, Compliance::Failed);
+        assert_eq!(export.imports[0].id, half.id);
+        assert!(export.resolve.is_empty(), "{export:#?}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::aws::{AwsError, AwsResultExt};
 use crate::model::arn::partition_of;
 use crate::run::asff::{self, Destination};
 use crate::run::report::{Report, Severity};
-use crate::securityhub;
+use crate::securityhub::{self, Lookup};
 
 #[derive(Debug, Clone)]
 pub struct SecurityHubExport {
@@ -85,8 +85,9 @@ impl SecurityHubExport {
     async fn try_send(&self, report: &Report) -> Result<(), ExportError> {
         let destination = self.destination().await?;
         let ids = asff::lookup(report);
+        let lookup = ids.as_deref().map_or(Lookup::All, Lookup::Ids);
         let existing =
-            securityhub::ours(&self.client, &destination, &report.function, ids.as_deref()).await?;
+            securityhub::ours(&self.client, &destination, &report.function, lookup).await?;
         let export = asff::plan(report, &existing);
         let mut outcome = securityhub::import(&self.client, &destination, &export.imports).await?;
         let resolved: Vec<String> = export
