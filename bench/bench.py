@@ -2,6 +2,7 @@
 
     python3 bench/bench.py [--sizes 100,1000,5000] [--trials 2] [--skip-build] [--tool-timeout 1800]
     python3 bench/bench.py --load 5000 [--margin 0.5] [--skip-build]
+    python3 bench/bench.py --latency-ms 0,50 [--sizes 300,1000] [--trials 1] [--floor-concurrency 8]
 
 Installs its own tools (bench/.venv: moto, c7n), builds the release binaries (unless
 --skip-build), and starts a private moto server.
@@ -25,6 +26,21 @@ and fails (exit 1) when one does not finish within its timeout or reports errors
 measured rate it derives the largest account one invocation sweeps within the timeout with
 the --margin of safety.
 
+At AWS latency (--latency-ms 0,50): for each size N (default 300,1000) and each latency, the job
+(the real runs: park the opted-in endpoints; bring every bucket to SSE-KMS, a TLS-only policy
+and a public access block), ours and Custodian's equivalent policies, each on a freshly seeded
+account and through scripts/faultproxy.py (--rate 0: no faults; --fixed-latency-ms MS: every
+call waits MS before it reaches the emulator, like an AWS API call from a Lambda). Per run:
+wall time, requests per operation (counted by the proxy), calls in flight (the proxy's
+time-weighted mean over the run, and max), CPU time (user + system of the tool and the children
+it waited for, from wait4) and peak RSS. Also the emulator's own throughput, measured in the same
+run on the seeded state (cheap reads from 8 clients, no proxy), and from it the floor of each of
+our runs: the larger of requests x MS / --floor-concurrency and requests / that throughput.
+
+--binaries DIR runs the function binaries found there (default target/release); --results and
+--report write the measurements and the markdown elsewhere (e.g. for a smoke run with debug
+binaries that must not replace the measured ones).
+
 Every run stores its measurements in bench/results.json and rewrites BENCHMARKS.md from it, so
 a comparison run keeps the load section and vice versa; sizes measured again replace the stored
 ones. Sections of BENCHMARKS.md the bench does not generate (the hand-written reading of the
@@ -32,6 +48,7 @@ numbers) are kept as they are.
 """
 import argparse
 import datetime
+import http.client
 import json
 import os
 import platform
@@ -45,6 +62,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
+from urllib.parse import urlsplit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -53,6 +72,8 @@ PY = os.path.join(VENV, "bin", "python")
 RESULTS = os.path.join(BENCH, "results.json")
 REPORT = os.path.join(ROOT, "BENCHMARKS.md")
 TEMPLATE = os.path.join(ROOT, "template.yaml")
+FAULTPROXY = os.path.join(ROOT, "scripts", "faultproxy.py")
+RELEASE = os.path.join(ROOT, "target", "release")
 REQUIREMENTS = ["moto[server]==5.2.5", "c7n==0.9.53"]
 REGION = "us-east-1"
 FUNCTIONS = ["endpoint-scheduler", "encryption-enforcer", "drift-retrainer", "lifecycle-tagger"]
@@ -84,6 +105,34 @@ policies:
       - type: set-bucket-encryption
         crypto: aws:kms
         key: alias/sagekeeper
+"""
+
+
+# At AWS latency, Custodian does the whole bucket job ours does: SSE-KMS, a bucket policy that
+# denies requests without TLS, and a public access block (three policies in one run).
+C7N_BUCKETS_JOB = C7N_BUCKETS + """
+  - name: buckets-without-tls-only
+    resource: s3
+    filters:
+      - type: missing-statement
+        statement_ids: [DenyInsecureTransport]
+    actions:
+      - type: set-statements
+        statements:
+          - Sid: DenyInsecureTransport
+            Effect: Deny
+            Principal: "*"
+            Action: "s3:*"
+            Resource: ["arn:aws:s3:::{bucket_name}", "arn:aws:s3:::{bucket_name}/*"]
+            Condition:
+              Bool:
+                "aws:SecureTransport": "false"
+  - name: buckets-without-public-access-block
+    resource: s3
+    filters:
+      - type: check-public-block
+    actions:
+      - type: set-public-block
 """
 
 
@@ -167,11 +216,13 @@ class Emulator:
         self.process.wait()
 
 
-def env_for(emulator, extra=None):
+def env_for(emulator, extra=None, endpoint=None):
+    """The tools' environment; `endpoint` (a proxy in front of the emulator) replaces the
+    emulator's URL."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
-        "AWS_ENDPOINT_URL": emulator.url,
+        "AWS_ENDPOINT_URL": endpoint or emulator.url,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -188,6 +239,7 @@ class Settings:
     stall_seconds = 20.0
     logs = None
     ours_env = {}
+    binaries = RELEASE  # where our function binaries are (--binaries)
     loads = []  # 1-minute load averages sampled after each measured run
 
 
@@ -227,13 +279,17 @@ def stall_snapshot(emulator, pid, label, silence, moto_cpu_at_start):
     return path
 
 
-def measure(command, env, emulator, label, cwd=ROOT, timeout=None, stdout_path=None):
-    """Wall time, emulator requests, peak RSS and the longest silence of one command, stopped
-    after `timeout` seconds (then `timed_out` is set and the time is the cap). The wait for the
-    process blocks, so short runs are timed exactly; a watcher thread enforces the cap and
-    watches the emulator's log for silences."""
+def measure(command, env, emulator, label, cwd=ROOT, timeout=None, stdout_path=None, proxy=None):
+    """Wall time, emulator requests, CPU time, peak RSS and the longest silence of one command,
+    stopped after `timeout` seconds (then `timed_out` is set and the time is the cap). The wait
+    for the process blocks, so short runs are timed exactly; a watcher thread enforces the cap and
+    watches the emulator's log for silences. With a `proxy` (the command's calls go through it),
+    also its counts over the run: requests per operation and calls in flight."""
     timeout = timeout if timeout is not None else Settings.tool_timeout
     before = emulator.requests()
+    if proxy is not None:
+        proxy.counts(reset=True)
+        proxy_cpu_before = cpu_seconds(proxy.process.pid) or 0.0
     stderr_path = os.path.join(Settings.logs, f"{label}.stderr")
     out = open(stdout_path, "w") if stdout_path else subprocess.DEVNULL
     err = open(stderr_path, "w")
@@ -271,6 +327,7 @@ def measure(command, env, emulator, label, cwd=ROOT, timeout=None, stdout_path=N
     thread.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - start
+    proxy_counts = proxy.counts(reset=True) if proxy is not None else None
     done.set()
     thread.join()
     max_silence = max(watch["max_silence"], time.monotonic() - watch["last_change"])
@@ -284,9 +341,17 @@ def measure(command, env, emulator, label, cwd=ROOT, timeout=None, stdout_path=N
         log(f"{command[0]} exited {code}: {tail}")
     time.sleep(0.2)  # let the access log flush
     Settings.loads.append(os.getloadavg()[0])
-    return {"seconds": min(wall, timeout) if timed_out else wall, "requests": emulator.requests() - before,
-            "rss_mb": usage.ru_maxrss / 1024, "exit": code, "timed_out": timed_out,
-            "max_silence_s": round(min(max_silence, wall), 1), "stall_snapshots": watch["snapshots"]}
+    result = {"seconds": min(wall, timeout) if timed_out else wall, "requests": emulator.requests() - before,
+              "rss_mb": usage.ru_maxrss / 1024, "exit": code, "timed_out": timed_out,
+              # wait4's usage covers the process and the children it waited for
+              "cpu_s": usage.ru_utime + usage.ru_stime,
+              "max_silence_s": round(min(max_silence, wall), 1), "stall_snapshots": watch["snapshots"]}
+    if proxy_counts is not None:
+        result["operations"] = proxy_counts["operations"]
+        result["proxy_requests"] = sum(proxy_counts["operations"].values())
+        result["in_flight"] = proxy_counts["in-flight"]
+        result["proxy_cpu_s"] = (cpu_seconds(proxy.process.pid) or 0.0) - proxy_cpu_before
+    return result
 
 
 def seed(emulator, n):
@@ -295,14 +360,17 @@ def seed(emulator, n):
     log(f"seeded {n} endpoints + {n} buckets in {time.monotonic() - start:.0f} s")
 
 
-def ours(function, event, dry_run, emulator, state_bucket, label, timeout=None, stdout_path=None):
-    binary = os.path.join(ROOT, "target", "release", function)
+def ours(function, event, dry_run, emulator, state_bucket, label, timeout=None, stdout_path=None, proxy=None,
+         env=None):
+    binary = os.path.join(Settings.binaries, function)
     args = [binary, "--event", os.path.join(ROOT, "events", event)] + (["--dry-run"] if dry_run else [])
-    extra = {"STATE_BUCKET": state_bucket, "TIMEZONE": "Europe/Madrid", "BUCKET_PREFIX": "bench-", **Settings.ours_env}
-    return measure(args, env_for(emulator, extra), emulator, label, timeout=timeout, stdout_path=stdout_path)
+    extra = {"STATE_BUCKET": state_bucket, "TIMEZONE": "Europe/Madrid", "BUCKET_PREFIX": "bench-", **(env or {}),
+             **Settings.ours_env}
+    return measure(args, env_for(emulator, extra, proxy and proxy.url), emulator, label, timeout=timeout,
+                   stdout_path=stdout_path, proxy=proxy)
 
 
-def custodian(policy_text, dry_run, emulator, workdir, label):
+def custodian(policy_text, dry_run, emulator, workdir, label, proxy=None):
     policy = os.path.join(workdir, "policy.yml")
     with open(policy, "w") as f:
         f.write(policy_text)
@@ -312,7 +380,7 @@ def custodian(policy_text, dry_run, emulator, workdir, label):
             "--cache-period", "0", policy]
     if dry_run:
         args.insert(2, "--dryrun")
-    return measure(args, env_for(emulator), emulator, label)
+    return measure(args, env_for(emulator, endpoint=proxy and proxy.url), emulator, label, proxy=proxy)
 
 
 CASES = [
@@ -364,6 +432,195 @@ def compare(n, trials, emulator, workdir):
     return rows
 
 
+# ---------------------------------------------------------------------------------------------
+# At AWS latency: the job through a loopback proxy that adds a fixed delay to every call
+# ---------------------------------------------------------------------------------------------
+
+class Proxy:
+    """scripts/faultproxy.py in front of the emulator: no faults (--rate 0), every call delayed
+    by `latency_ms`; counts requests per operation and in flight (reset per measured run)."""
+
+    def __init__(self, upstream, latency_ms):
+        args = [PY, FAULTPROXY, "--upstream", upstream, "--rate", "0"]
+        if latency_ms > 0:
+            args += ["--fixed-latency-ms", f"{latency_ms:g}"]
+        self.latency_ms = latency_ms
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("http://"):
+            self.stop()
+            raise SystemExit(f"faultproxy.py did not start: {line!r}")
+        self.url = line.strip()
+
+    def counts(self, reset=False):
+        """The proxy's counts; with `reset`, those up to now, and it starts counting anew."""
+        request = urllib.request.Request(self.url + ("/__faults/reset" if reset else "/__faults"),
+                                         method="POST" if reset else "GET")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+        self.process.stdout.close()
+
+
+def emulator_throughput(url, n, seconds, concurrency=8):
+    """Requests per second answered at `url` by `concurrency` clients sending cheap reads of the
+    seeded state back to back over keep-alive connections for `seconds`: S3 GetBucketEncryption
+    of an encrypted bucket and SageMaker DescribeEndpoint, alternately. Plain HTTP with a SigV4-
+    shaped Authorization header (the emulator routes by its credential scope and does not check
+    signatures), so the clients cost the emulator's two cores little."""
+    address = urlsplit(url)
+    encrypted = max(1, (n + 1) // 2)  # the seed encrypts the even-numbered buckets
+
+    def request(i):
+        auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
+        if i % 2:
+            return "GET", f"/bench-bucket-{((i // 2) % encrypted) * 2:05d}?encryption", None, \
+                {"Authorization": auth.format("s3")}
+        body = json.dumps({"EndpointName": f"bench-ep-{(i // 2) % n:05d}"}).encode()
+        return "POST", "/", body, {"Authorization": auth.format("sagemaker"), "X-Amz-Target": "SageMaker.DescribeEndpoint",
+                                   "Content-Type": "application/x-amz-json-1.1"}
+
+    statuses, lock = Counter(), threading.Lock()
+    errors = [0]
+
+    def worker(w, deadline):
+        connection, i = None, w
+        mine, failed = Counter(), 0
+        while time.monotonic() < deadline:
+            method, path, body, headers = request(i)
+            i += concurrency
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                mine[response.status // 100 * 100] += 1
+                if response.will_close:
+                    connection.close()
+                    connection = None
+            except (OSError, http.client.HTTPException):
+                failed += 1
+                if connection is not None:
+                    connection.close()
+                connection = None
+        if connection is not None:
+            connection.close()
+        with lock:
+            statuses.update(mine)
+            errors[0] += failed
+
+    for i in range(2):  # warm-up: one of each, not counted
+        method, path, body, headers = request(i)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        connection.request(method, path, body=body, headers=headers)
+        connection.getresponse().read()
+        connection.close()
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(w, start + seconds)) for w in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - start
+    answered = sum(statuses.values())
+    return {"requests_per_s": answered / elapsed, "requests": answered, "seconds": elapsed,
+            "concurrency": concurrency, "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "errors": errors[0]}
+
+
+def seeded_key_arn(emulator):
+    """The ARN of the key behind alias/sagekeeper (the seed creates both; the key's id differs
+    every time), asked of the emulator directly."""
+    request = urllib.request.Request(emulator.url + "/", method="POST", data=json.dumps({"KeyId": "alias/sagekeeper"}).encode(),
+                                     headers={"X-Amz-Target": "TrentService.DescribeKey",
+                                              "Content-Type": "application/x-amz-json-1.1",
+                                              "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/"
+                                                               f"{REGION}/kms/aws4_request, SignedHeaders=host, Signature=0"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["KeyMetadata"]["Arn"]
+
+
+LATENCY_CASES = [
+    ("endpoints", "endpoint-scheduler", "scheduled.json", C7N_ENDPOINTS),
+    ("buckets", "encryption-enforcer", "scheduled.json", C7N_BUCKETS_JOB),
+]
+
+
+def aggregate(runs):
+    """One tool's runs of one case (trials) as one entry: medians, and the maximum of maxima."""
+    operations = sorted({op for r in runs for op in r["operations"]})
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "requests": statistics.median(r["proxy_requests"] for r in runs),
+        "emulator_requests": statistics.median(r["requests"] for r in runs),
+        "operations": {op: statistics.median(r["operations"].get(op, 0) for r in runs) for op in operations},
+        "in_flight_mean": statistics.median(r["in_flight"]["mean"] for r in runs),
+        "in_flight_max": max(r["in_flight"]["max"] for r in runs),
+        "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+        "proxy_cpu_s": statistics.median(r["proxy_cpu_s"] for r in runs),
+        "rss_mb": max(r["rss_mb"] for r in runs),
+        "timed_out": any(r["timed_out"] for r in runs),
+        "max_silence_s": max(r["max_silence_s"] for r in runs),
+        "exits": [r["exit"] for r in runs],
+    }
+
+
+def latency_compare(n, latencies, trials, emulator, workdir, throughput_seconds):
+    """The job (real runs) of both tools at each latency, each run on a freshly seeded account,
+    alternating which tool goes first; and the emulator's own throughput on the seeded state."""
+    proxies = {}
+    try:
+        for latency in latencies:
+            proxies[latency] = Proxy(emulator.url, latency)
+        emulator.reset()
+        seed(emulator, n)
+        throughput = {"direct": emulator_throughput(emulator.url, n, throughput_seconds)}
+        log(f"n{n}: the emulator alone answers {throughput['direct']['requests_per_s']:.0f} requests/s "
+            f"({json.dumps(throughput['direct'])})")
+        if 0 in proxies:
+            throughput["proxy_0ms"] = emulator_throughput(proxies[0].url, n, throughput_seconds)
+            log(f"n{n}: through the 0 ms proxy {throughput['proxy_0ms']['requests_per_s']:.0f} requests/s")
+        runs = {(latency, kind): {"ours": [], "custodian": []} for latency in latencies for kind, *_ in LATENCY_CASES}
+        fresh = True  # the throughput burst only read the seeded state: the first run can use it
+        for trial in range(trials):
+            order = ["ours", "custodian"] if trial % 2 == 0 else ["custodian", "ours"]
+            for latency in latencies:
+                proxy = proxies[latency]
+                for kind, function, event, policy in LATENCY_CASES:
+                    for tool in order:
+                        if not fresh:
+                            emulator.reset()
+                            seed(emulator, n)
+                        fresh = False
+                        label = f"n{n}-{latency:g}ms-{kind}-{tool}-t{trial}"
+                        if tool == "ours":
+                            # The job encrypts with the key Custodian's policy names; without a
+                            # KMS_KEY_ARN the enforcer reports SSE-KMS findings and skips the fix.
+                            result = ours(function, event, False, emulator, "bench-state", label, proxy=proxy,
+                                          env={"KMS_KEY_ARN": seeded_key_arn(emulator)})
+                        else:
+                            result = custodian(policy, False, emulator, workdir, label, proxy=proxy)
+                        log(f"{label}: {result['seconds']:.1f} s, {result['proxy_requests']} requests "
+                            f"({result['requests']} answered by the emulator), in flight "
+                            f"{result['in_flight']['mean']:.2f} mean / {result['in_flight']['max']} max, "
+                            f"CPU {result['cpu_s']:.2f} s, RSS {result['rss_mb']:.1f} MB, exit {result['exit']}"
+                            + (", TIMED OUT" if result["timed_out"] else ""))
+                        runs[(latency, kind)][tool].append(result)
+    finally:
+        for proxy in proxies.values():
+            proxy.stop()
+    rows = []
+    for (latency, kind), by_tool in runs.items():
+        row = {"n": n, "latency_ms": latency, "kind": kind, **{tool: aggregate(r) for tool, r in by_tool.items()}}
+        log(json.dumps({k: v for k, v in row.items()}, default=str)[:2000])
+        rows.append(row)
+    return rows, throughput
+
+
 BASELINE = """
 import time, sys
 start = time.monotonic()
@@ -382,7 +639,7 @@ def cold_start(emulator, repeats=10):
     events = {"endpoint-scheduler": "scheduled.json", "encryption-enforcer": "scheduled.json",
               "drift-retrainer": "alarm-eventbridge-ok.json", "lifecycle-tagger": "scheduled.json"}
     for function in FUNCTIONS:
-        binary = os.path.join(ROOT, "target", "release", function)
+        binary = os.path.join(Settings.binaries, function)
         times = [measure([binary, "--event", os.path.join(ROOT, "events", events[function])], env, emulator,
                          f"cold-{function}")["seconds"] for _ in range(repeats)]
         results[function] = statistics.median(times)
@@ -394,7 +651,7 @@ def cold_start(emulator, repeats=10):
 def binary_sizes():
     sizes = {}
     for function in FUNCTIONS:
-        path = os.path.join(ROOT, "target", "release", function)
+        path = os.path.join(Settings.binaries, function)
         sizes[function] = os.path.getsize(path) / (1024 * 1024)
     return sizes
 
@@ -506,9 +763,9 @@ def machine():
 
 
 def binaries_built():
-    """When the release binaries measured were built (the newest of them)."""
+    """When the binaries measured were built (the newest of them)."""
     try:
-        newest = max(os.path.getmtime(os.path.join(ROOT, "target", "release", f)) for f in FUNCTIONS)
+        newest = max(os.path.getmtime(os.path.join(Settings.binaries, f)) for f in FUNCTIONS)
     except OSError:
         return None
     return f"{datetime.datetime.fromtimestamp(newest, datetime.timezone.utc):%Y-%m-%d %H:%M UTC}"
@@ -516,13 +773,20 @@ def binaries_built():
 
 def run_info(command):
     loads = Settings.loads or [os.getloadavg()[0]]
-    return {"date": f"{now_utc():%Y-%m-%d %H:%M UTC}", "command": command, "machine": machine(),
+    info = {"date": f"{now_utc():%Y-%m-%d %H:%M UTC}", "command": command, "machine": machine(),
             "load_min": round(min(loads), 1), "load_max": round(max(loads), 1), "binaries_built": binaries_built()}
+    if os.path.abspath(Settings.binaries) != RELEASE:
+        info["binaries"] = os.path.relpath(Settings.binaries, ROOT)
+    return info
 
 
 def describe_run(info):
     text = f"Measured {info['date']} by `{info['command']}` on {info['machine']}"
-    if info.get("binaries_built"):
+    if info.get("binaries"):
+        text += f", **binaries from `{info['binaries']}`, not the release build**"
+        if info.get("binaries_built"):
+            text += f", built {info['binaries_built']}"
+    elif info.get("binaries_built"):
         text += f", release binaries built {info['binaries_built']}"
     if info["load_max"] > (os.cpu_count() or 1) + 0.5:
         text += (f"; the machine was shared: the 1-minute load average, sampled after each run, was "
@@ -537,7 +801,7 @@ def seconds_cell(tool):
     return f"{tool['seconds']:.2f}"
 
 
-GENERATED = ("Comparison with Cloud Custodian", "Cold start", "Release binary sizes", "Load")
+GENERATED = ("Comparison with Cloud Custodian", "At AWS latency", "Cold start", "Release binary sizes", "Load")
 
 
 def kept_sections():
@@ -558,6 +822,122 @@ def kept_sections():
     return ["\n".join(s).rstrip() for s in sections]
 
 
+def floor_seconds(requests, latency_ms, concurrency, throughput):
+    """The least wall time `requests` calls can take: each waits `latency_ms` with `concurrency`
+    in flight, and the emulator answers at most `throughput` a second."""
+    return max(requests * latency_ms / 1000 / concurrency, requests / max(throughput, 1e-9))
+
+
+def job_total(rows, tool):
+    """The whole job (endpoints + buckets) of one tool at one latency: times, requests and CPU
+    add up; the in-flight mean is weighted by each run's wall time; maxima are maxima."""
+    runs = [r[tool] for r in rows]
+    seconds = sum(t["seconds"] for t in runs)
+    return {
+        "seconds": seconds, "requests": sum(t["requests"] for t in runs), "cpu_s": sum(t["cpu_s"] for t in runs),
+        "in_flight_mean": sum(t["in_flight_mean"] * t["seconds"] for t in runs) / max(seconds, 1e-9),
+        "in_flight_max": max(t["in_flight_max"] for t in runs), "rss_mb": max(t["rss_mb"] for t in runs),
+        "timed_out": any(t.get("timed_out") for t in runs),
+    }
+
+
+def latency_section(latency):
+    """## At AWS latency, from results["latency"]."""
+    sizes = sorted(latency, key=int)
+    concurrencies = sorted({latency[n]["floor_concurrency"] for n in sizes})
+    lines = [
+        "", "## At AWS latency", "",
+        "The job, side by side on the same seeded state (N endpoints, half opted in to parking; N buckets, half "
+        "unencrypted, every fifth with a policy): park the opted-in endpoints, and bring every bucket to SSE-KMS, a "
+        "bucket policy denying requests without TLS and a public access block. Ours: the real (not dry-run) "
+        "scheduled sweeps of the endpoint-scheduler and the encryption-enforcer (with `KMS_KEY_ARN` set to the key behind "
+        "`alias/sagekeeper`, the key Custodian's policy names). Cloud Custodian 0.9.53: "
+        "`sagemaker-endpoint` tag filter + `delete`, and three `s3` policies in one run (`bucket-encryption` + "
+        "`set-bucket-encryption` with the KMS alias; `missing-statement` + `set-statements` with a "
+        "`aws:SecureTransport` deny; `check-public-block` + `set-public-block`). Every run starts from a freshly "
+        "seeded account and sends its calls through `scripts/faultproxy.py --rate 0 --fixed-latency-ms MS` (no "
+        "faults; every call waits MS before it reaches the emulator: at 50 ms, the round trip of an AWS API call "
+        "from a Lambda; at 0 ms, the proxy alone).",
+        "",
+        "Requests are counted by the proxy, per operation. Calls in flight are those the proxy holds (received, "
+        "not yet answered, its delay included): the time-weighted mean over the run (the integral of the count, "
+        "which changes only when a call starts or ends, over the run's wall time) and the maximum. CPU is the "
+        "tool's user + system time (the process and the children it waited for, from `wait4`); RSS its peak. "
+        "The emulator's own throughput T is measured in the same run, on the seeded state, without the proxy: 8 "
+        "clients sending cheap reads (S3 GetBucketEncryption, SageMaker DescribeEndpoint) back to back. Our floor "
+        "is the larger of `requests × latency / C` and `requests / T`, with C = "
+        + " or ".join(str(c) for c in concurrencies) + " calls in flight (`--floor-concurrency`); "
+        "`ours ÷ floor` is how far our wall time is above it. Medians over the trials (in-flight and RSS maxima "
+        "are maxima).",
+        "",
+    ]
+    for n in sizes:
+        entry = latency[n]
+        text = f"- N = {n}: {describe_run(entry)}"
+        t = entry["throughput"]
+        text += f" T = {t['direct']['requests_per_s']:.0f} requests/s ({t['direct']['requests']:,} in " \
+                f"{t['direct']['seconds']:.1f} s"
+        if t["direct"].get("errors"):
+            text += f", {t['direct']['errors']} failed"
+        text += ")"
+        if t.get("proxy_0ms"):
+            text += f"; through the 0 ms proxy, {t['proxy_0ms']['requests_per_s']:.0f} requests/s"
+        lines.append(text + ".")
+    for n in sizes:
+        entry = latency[n]
+        rows = entry["rows"]
+        throughput = entry["throughput"]["direct"]["requests_per_s"]
+        concurrency = entry["floor_concurrency"]
+        lines += [
+            "", f"### N = {n}", "",
+            "| latency | job | ours s | Custodian s | speed-up | ours requests | Custodian requests | ratio | "
+            "ours in flight mean / max | Custodian in flight mean / max | ours CPU s | Custodian CPU s | "
+            "ours RSS MB | Custodian RSS MB | our floor s | ours ÷ floor |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for latency_ms in entry["latencies"]:
+            at = [r for r in rows if r["latency_ms"] == latency_ms]
+            lines_at = [(r["kind"], r["ours"], r["custodian"]) for r in at]
+            if len(at) > 1:
+                lines_at.append(("**whole job**", job_total(at, "ours"), job_total(at, "custodian")))
+            for kind, o, c in lines_at:
+                speedup = f"{c['seconds'] / max(o['seconds'], 1e-9):.1f}×"
+                if o.get("timed_out"):
+                    speedup = "—"
+                elif c.get("timed_out"):
+                    speedup = "> " + speedup
+                floor = floor_seconds(o["requests"], latency_ms, concurrency, throughput)
+                lines.append(
+                    f"| {latency_ms:g} ms | {kind} | {seconds_cell(o)} | {seconds_cell(c)} | {speedup} | "
+                    f"{o['requests']:,.0f} | {c['requests']:,.0f} | {o['requests'] / max(c['requests'], 1):.2f} | "
+                    f"{o['in_flight_mean']:.2f} / {o['in_flight_max']} | {c['in_flight_mean']:.2f} / {c['in_flight_max']} | "
+                    f"{o['cpu_s']:.2f} | {c['cpu_s']:.2f} | {o['rss_mb']:.1f} | {c['rss_mb']:.1f} | "
+                    f"{floor:.2f} | {o['seconds'] / max(floor, 1e-9):.1f}× |")
+        zero = [r for r in rows if r["latency_ms"] == 0]
+        if zero:
+            observed = sum(r["ours"]["requests"] for r in zero) / max(sum(r["ours"]["seconds"] for r in zero), 1e-9)
+            lines += ["", f"At 0 ms our whole job made {observed:.0f} requests/s (the emulator alone: {throughput:.0f})."]
+        odd = [f"{r['latency_ms']:g} ms {r['kind']} {tool}: exit {r[tool]['exits']}" for r in rows
+               for tool in ("ours", "custodian") if any(code != 0 for code in r[tool]["exits"])]
+        if odd:
+            lines += ["", "Runs that did not exit 0: " + "; ".join(odd) + "."]
+        columns = [(tool, latency_ms) for tool in ("ours", "custodian") for latency_ms in entry["latencies"]]
+        names = {"ours": "ours", "custodian": "Custodian"}
+        lines += ["", f"Requests per operation at N = {n} (as the proxy names them: the service of the call's "
+                  "signature and its operation):", "",
+                  "| job | operation | " + " | ".join(f"{names[t]} {l:g} ms" for t, l in columns) + " |",
+                  "|---|---|" + "---|" * len(columns)]
+        for kind in [k for k, *_ in LATENCY_CASES if any(r["kind"] == k for r in rows)]:
+            by = {(tool, r["latency_ms"]): r[tool]["operations"] for r in rows if r["kind"] == kind
+                  for tool in ("ours", "custodian")}
+            for op in sorted({op for ops in by.values() for op in ops}):
+                lines.append(f"| {kind} | {op} | " + " | ".join(
+                    f"{by.get(col, {}).get(op, 0):,.0f}" for col in columns) + " |")
+            lines.append(f"| {kind} | **total** | " + " | ".join(
+                f"{sum(by.get(col, {}).values()):,.0f}" for col in columns) + " |")
+    return lines
+
+
 def write_report(results):
     lines = [
         "# Benchmarks",
@@ -566,7 +946,8 @@ def write_report(results):
         "each section names the command, date and machine of its measurements, and re-running that command "
         "measures again and regenerates this file (the other sections are kept). All measurements are against "
         "a private moto 5.2.5 server on loopback. Everything, from scratch: `python3 bench/bench.py --sizes 100,1000,5000 "
-        "--trials 1`, then `python3 bench/bench.py --load 5000` (add `--skip-build` when the release binaries are current).",
+        "--trials 1`, then `python3 bench/bench.py --load 5000`, then `python3 bench/bench.py --latency-ms 0,50 --sizes 300,1000 "
+        "--trials 1` (add `--skip-build` when the release binaries are current).",
     ]
     comparison = results.get("comparison", {})
     if comparison:
@@ -620,6 +1001,8 @@ def write_report(results):
         lines += ["", "Longest time without any answered request during a run (a stall watch; runs below 10 s are not "
                   "listed): " + ("none." if not silences else "; ".join(
                       f"N = {r['n']} {r['kind']} {r['mode']} {tool}: {r[tool]['max_silence_s']:.0f} s" for r, tool in silences) + ".")]
+    if results.get("latency"):
+        lines += latency_section(results["latency"])
     cold = results.get("cold_start")
     if cold:
         c = cold["results"]
@@ -685,8 +1068,9 @@ def write_report(results):
 
 
 def main():
+    global RESULTS, REPORT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100,1000,5000")
+    parser.add_argument("--sizes", help="comma-separated N (default 100,1000,5000; with --latency-ms 300,1000)")
     parser.add_argument("--trials", type=int, default=2)
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--tool-timeout", type=float, default=1800,
@@ -697,15 +1081,38 @@ def main():
                         help="instead of the comparison, the load test: sweeps of N endpoints + N buckets "
                              "within each function's template.yaml timeout")
     parser.add_argument("--margin", type=float, default=0.5, help="load test safety margin (0.5 = use half the timeout)")
+    parser.add_argument("--latency-ms", metavar="MS,MS",
+                        help="instead of the comparison, the job at AWS latency: both tools through the fault proxy "
+                             "(no faults) adding each of these fixed delays to every call (e.g. 0,50)")
+    parser.add_argument("--floor-concurrency", type=int, default=8, metavar="C",
+                        help="calls in flight our floor assumes: requests x latency / C (default 8)")
+    parser.add_argument("--throughput-seconds", type=float, default=5,
+                        help="length of the burst that measures the emulator's own throughput (default 5)")
+    parser.add_argument("--binaries", default=RELEASE, metavar="DIR",
+                        help="our function binaries (default target/release; e.g. target/debug for a smoke run, "
+                             "with --skip-build)")
+    parser.add_argument("--results", default=RESULTS, metavar="PATH", help="measurements file (default bench/results.json)")
+    parser.add_argument("--report", default=REPORT, metavar="PATH", help="markdown report (default BENCHMARKS.md)")
     parser.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for our binaries (e.g. AWS_RETRY_MODE=standard); noted in the report")
     parser.add_argument("--report-only", action="store_true",
                         help="measure nothing: rewrite BENCHMARKS.md from bench/results.json")
     parser.add_argument("--logs", help="directory for the tools' stderr and stall snapshots (default: a new temp dir)")
     args = parser.parse_args()
+    RESULTS, REPORT = os.path.abspath(args.results), os.path.abspath(args.report)
+    Settings.binaries = os.path.abspath(os.path.join(ROOT, args.binaries))
+    latencies = None
+    if args.latency_ms is not None:
+        latencies = [float(ms) for ms in args.latency_ms.split(",")]
+        latencies = [int(ms) if ms.is_integer() else ms for ms in latencies]
+        if any(ms < 0 for ms in latencies) or len(set(latencies)) != len(latencies):
+            parser.error("--latency-ms: distinct delays of 0 ms or more, e.g. 0,50")
+        if args.load:
+            parser.error("--latency-ms and --load are separate runs")
+    sizes = [int(n) for n in (args.sizes or ("300,1000" if latencies else "100,1000,5000")).split(",")]
     if args.report_only:
         write_report(load_results())
-        log("wrote BENCHMARKS.md from bench/results.json")
+        log(f"wrote {REPORT} from {RESULTS}")
         return
     Settings.tool_timeout = args.tool_timeout
     Settings.stall_seconds = args.stall_seconds
@@ -714,6 +1121,8 @@ def main():
     os.makedirs(Settings.logs, exist_ok=True)
     log(f"tool stderr and stall snapshots go to {Settings.logs}")
     command = "python3 bench/bench.py " + " ".join(sys.argv[1:])
+    if not args.skip_build and os.path.abspath(Settings.binaries) != RELEASE:
+        parser.error("--binaries other than target/release needs --skip-build (the bench builds release binaries)")
     ensure_tools(args.skip_build)
     emulator = Emulator()
     workdir = tempfile.mkdtemp(prefix="bench-")
@@ -724,9 +1133,19 @@ def main():
             rows = load_test(args.load, args.margin, emulator)
             results["load"] = {"info": run_info(command), "n": args.load, "margin": args.margin, "rows": rows}
             failed = not all(r["ok"] for r in rows)
+        elif latencies:
+            measured = results.setdefault("latency", {})
+            for n in sizes:
+                Settings.loads = []
+                rows, throughput = latency_compare(n, latencies, args.trials, emulator, workdir, args.throughput_seconds)
+                measured[str(n)] = {**run_info(command), "trials": args.trials, "latencies": latencies,
+                                    "floor_concurrency": args.floor_concurrency, "throughput": throughput, "rows": rows}
+                save_results(results)
+                write_report(results)
+                log(f"N = {n} at AWS latency done; wrote {REPORT}")
         else:
             comparison = results.setdefault("comparison", {})
-            for n in [int(s) for s in args.sizes.split(",")]:
+            for n in sizes:
                 trials = args.trials if n < 5000 else 1
                 Settings.loads = []
                 rows = compare(n, trials, emulator, workdir)
@@ -740,7 +1159,7 @@ def main():
             results["sizes"] = binary_sizes()
         save_results(results)
         write_report(results)
-        log("wrote BENCHMARKS.md")
+        log(f"wrote {REPORT}")
     finally:
         emulator.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -24,6 +24,9 @@ PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m unittest discover -s scripts/emula
 step "OCSF validator (its own quick tests; the cargo tests run it on the functions' output)"
 (cd scripts && PYTHONDONTWRITEBYTECODE=1 ../.venv/bin/python -m unittest test_ocsf_validate)
 
+step "fault proxy (its own quick tests: fixed delay, calls in flight, requests per operation)"
+(cd scripts && PYTHONDONTWRITEBYTECODE=1 ../.venv/bin/python -m unittest test_faultproxy)
+
 # One feature set for build, clippy and test (--all-targets everywhere), so the AWS SDK
 # crates compile once per mode instead of once per command.
 step "cargo build --workspace --all-targets"
