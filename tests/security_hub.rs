@@ -57,23 +57,39 @@ fn status(finding: &AwsSecurityFinding) -> Option<&ComplianceStatus> {
     finding.compliance().and_then(|c| c.status())
 }
 
-fn sweep(account: &Sandbox, env: &[(&str, &str)], dry_run: bool) -> support::Run {
+/// A sweep of `function` that exports to Security Hub.
+fn exporting_sweep(
+    account: &Sandbox,
+    function: &str,
+    env: &[(&str, &str)],
+    dry_run: bool,
+) -> support::Run {
     let mut all = vec![("SECURITY_HUB_EXPORT", "true")];
     all.extend_from_slice(env);
     let args: &[&str] = if dry_run { &["--dry-run"] } else { &[] };
-    let run = account.run(ENFORCER, "scheduled.json", args, &all);
+    let run = account.run(function, "scheduled.json", args, &all);
     assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
     run
 }
 
-#[tokio::test]
-async fn findings_are_imported_updated_in_place_and_resolved_when_exempt_or_fixed() {
+fn sweep(account: &Sandbox, env: &[(&str, &str)], dry_run: bool) -> support::Run {
+    exporting_sweep(account, ENFORCER, env, dry_run)
+}
+
+/// A fresh account with Security Hub enabled in us-east-1.
+async fn with_security_hub() -> Sandbox {
     let account = sandbox("us-east-1").await;
     securityhub(&account)
         .enable_security_hub()
         .send()
         .await
         .unwrap();
+    account
+}
+
+#[tokio::test]
+async fn findings_are_imported_updated_in_place_and_resolved_when_exempt_or_fixed() {
+    let account = with_security_hub().await;
     let key = account.aws.kms().create_key().send().await.unwrap();
     let key = key.key_metadata.unwrap().arn.unwrap();
     let (exempted, fixed) = (unique("sh-exempt"), unique("sh-fixed"));
@@ -212,24 +228,14 @@ const TAGS: &str = "required-tags-missing";
 
 /// A tagger sweep that exports, with `DEFAULT_TAGS` when given.
 fn tagger_sweep(account: &Sandbox, dry_run: bool, defaults: Option<&str>) {
-    let mut env = vec![
-        ("SECURITY_HUB_EXPORT", "true"),
-        ("REQUIRED_TAGS", "CostCenter"),
-    ];
+    let mut env = vec![("REQUIRED_TAGS", "CostCenter")];
     env.extend(defaults.map(|d| ("DEFAULT_TAGS", d)));
-    let args: &[&str] = if dry_run { &["--dry-run"] } else { &[] };
-    let run = account.run(TAGGER, "scheduled.json", args, &env);
-    assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+    exporting_sweep(account, TAGGER, &env, dry_run);
 }
 
 #[tokio::test]
 async fn the_taggers_findings_are_resolved_when_the_owner_fixes_the_bucket() {
-    let account = sandbox("us-east-1").await;
-    securityhub(&account)
-        .enable_security_hub()
-        .send()
-        .await
-        .unwrap();
+    let account = with_security_hub().await;
     // Per rule, a bucket the owner fixes and a control left as it is.
     let cases = [
         (
@@ -282,12 +288,7 @@ async fn the_taggers_findings_are_resolved_when_the_owner_fixes_the_bucket() {
 
 #[tokio::test]
 async fn a_required_tag_the_tagger_only_would_add_does_not_resolve_its_finding() {
-    let account = sandbox("us-east-1").await;
-    securityhub(&account)
-        .enable_security_hub()
-        .send()
-        .await
-        .unwrap();
+    let account = with_security_hub().await;
     let bucket = unique("sh-tags-default");
     buckets::create(&account.aws, &bucket, None).await;
     let temp = [("sagekeeper:data-class", "temp")];

@@ -45,6 +45,7 @@ pub async fn ours(
         ],
     };
     let mut found: Vec<Existing> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for query in queries {
         let mut pages = client
             .get_findings()
@@ -55,7 +56,7 @@ pub async fn ours(
         while let Some(page) = pages.next().await {
             for finding in page.aws("GetFindings")?.findings.unwrap_or_default() {
                 let finding = existing(finding);
-                if found.iter().all(|f| f.id != finding.id) {
+                if seen.insert(finding.id.clone()) {
                     found.push(finding);
                 }
             }
@@ -299,6 +300,67 @@ mod tests {
         assert_eq!(stuck.compliance_status()[0].value(), Some("PASSED"));
         let workflows: Vec<_> = stuck.workflow_status().iter().map(|f| f.value()).collect();
         assert_eq!(workflows, [Some("NEW"), Some("NOTIFIED")]);
+    }
+
+    fn found(id: &str, status: ComplianceStatus) -> AwsSecurityFinding {
+        AwsSecurityFinding::builder()
+            .id(id)
+            .compliance(Compliance::builder().status(status).build())
+            .workflow(
+                aws_sdk_securityhub::types::Workflow::builder()
+                    .status(WorkflowStatus::New)
+                    .build(),
+            )
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_lookup_by_ids_also_reads_the_resolutions_left_open_each_finding_once() {
+        use aws_sdk_securityhub::operation::get_findings::GetFindingsOutput;
+        let by_ids = mock!(Client::get_findings)
+            .match_requests(|r| r.filters().is_some_and(|f| !f.id().is_empty()))
+            .then_output(|| {
+                GetFindingsOutput::builder()
+                    .findings(found("a", ComplianceStatus::Failed))
+                    .findings(found("b", ComplianceStatus::Passed))
+                    .build()
+            });
+        let left_open = mock!(Client::get_findings)
+            .match_requests(|r| r.filters().is_some_and(|f| !f.workflow_status().is_empty()))
+            .then_output(|| {
+                GetFindingsOutput::builder()
+                    .findings(found("b", ComplianceStatus::Passed))
+                    .findings(found("stuck", ComplianceStatus::Passed))
+                    .build()
+            });
+        let client = mock_client!(
+            aws_sdk_securityhub,
+            RuleMode::MatchAny,
+            [&by_ids, &left_open]
+        );
+        let destination = Destination {
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+        };
+        let ids = ["a".to_owned(), "b".to_owned()];
+        let lookup = Lookup::Ids(&ids);
+        let existing = ours(&client, &destination, "lifecycle-tagger", lookup)
+            .await
+            .unwrap();
+        let read: Vec<(&str, bool, bool)> = existing
+            .iter()
+            .map(|e| (e.id.as_str(), e.failed, e.workflow_open))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("a", true, true),
+                ("b", false, true),
+                ("stuck", false, true)
+            ]
+        );
+        assert_eq!((by_ids.num_calls(), left_open.num_calls()), (1, 1));
     }
 
     #[tokio::test]

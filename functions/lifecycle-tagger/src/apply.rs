@@ -148,7 +148,7 @@ async fn delete_idle(
     let Some(state) = &clients.state else {
         report.finding(
             &candidate.arn,
-            "idle-endpoint-not-deleted",
+            plan::NOT_DELETED_RULE,
             Severity::High,
             "no STATE_BUCKET for the snapshot, so the endpoint stays up",
         );

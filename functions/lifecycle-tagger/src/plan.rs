@@ -37,6 +37,8 @@ pub const REQUIRED_TAGS_RULE: &str = "required-tags-missing";
 pub const UNKNOWN_DATA_CLASS_RULE: &str = "unknown-data-class";
 pub const LIFECYCLE_NOT_MERGED_RULE: &str = "lifecycle-rules-not-merged";
 pub const IDLE_RULE: &str = "idle-endpoint";
+/// An idle endpoint due for deletion that could not be deleted (no snapshot bucket).
+pub const NOT_DELETED_RULE: &str = "idle-endpoint-not-deleted";
 
 /// The ARN resource types of SageMaker Studio that create calls tag.
 pub const STUDIO_KINDS: [&str; 4] = ["domain", "user-profile", "space", "app"];
@@ -389,6 +391,7 @@ fn idle(
         match idle::judge(candidate, observed, policy, now, &config.prices) {
             Verdict::Active { clear_idle_tag } => {
                 plan.pass(&candidate.arn, IDLE_RULE);
+                plan.pass(&candidate.arn, NOT_DELETED_RULE);
                 if clear_idle_tag {
                     plan.write(&candidate.arn, TagWrite::ClearIdleTag);
                 }
@@ -769,6 +772,29 @@ mod tests {
         assert_eq!((found.sweep, found.missing_tags), (false, 1));
     }
 
+    #[test]
+    fn a_resource_with_every_required_tag_passes_while_its_creator_is_recorded() {
+        let config = config(&[("REQUIRED_TAGS", "Team")]);
+        let via = TagVia::Bucket("new".to_owned());
+        let mut made = subject("arn:aws:s3:::new", via, &[("Team", "fraud")]);
+        made.sources.created_by = Some("assumed-role/DataScientist/alice".to_owned());
+        let gathered = Gathered {
+            subjects: vec![made],
+            ..Gathered::default()
+        };
+
+        let planned = plan(&gathered, &config, now());
+
+        assert_eq!(
+            passes(&planned.plan),
+            [("arn:aws:s3:::new", REQUIRED_TAGS_RULE)]
+        );
+        assert!(matches!(
+            &planned.plan.writes[..],
+            [(_, TagWrite::AddTags { tags, .. })] if tags.contains_key(crate::creator::CREATED_BY)
+        ));
+    }
+
     fn bucket(name: &str, class: Classified) -> Bucket {
         Bucket {
             name: name.to_owned(),
@@ -910,7 +936,13 @@ mod tests {
         assert_eq!(planned.plan.skips[0].action, "idle-check");
         // Only the endpoint seen in use passes; unjudged ones neither pass nor fail.
         let used_again = arn("used-again");
-        assert_eq!(passes(&planned.plan), [(used_again.as_str(), IDLE_RULE)]);
+        assert_eq!(
+            passes(&planned.plan),
+            [
+                (used_again.as_str(), IDLE_RULE),
+                (used_again.as_str(), NOT_DELETED_RULE)
+            ]
+        );
         let writes: Vec<(String, &str, Option<String>)> = planned
             .plan
             .writes

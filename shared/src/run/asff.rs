@@ -161,12 +161,14 @@ pub fn plan(report: &Report, existing: &[Existing]) -> Export {
             .map(|f| finding_uid(report, f)),
     );
     let mut failing = BTreeSet::new();
+    let mut reopened = BTreeSet::new();
     let mut export = Export::default();
     for finding in &report.findings {
         let id = finding_uid(report, finding);
         if passing.contains(&id) || !failing.insert(id.clone()) || !older(&id) {
             continue;
         }
+        reopened.insert(id.clone());
         let created_at = known.get(id.as_str()).map(|e| e.created_at.clone());
         export.imports.push(failed(
             report,
@@ -179,8 +181,8 @@ pub fn plan(report: &Report, existing: &[Existing]) -> Export {
     for old in existing {
         if !passing.contains(&old.id) || failing.contains(&old.id) || !older(&old.id) {
             // A PASSED finding whose workflow never reached RESOLVED (that call failed), unless
-            // this run sees it fail again: the import above reopens it.
-            if !old.failed && old.workflow_open && !failing.contains(&old.id) {
+            // this run imports it failing again, which reopens it.
+            if !old.failed && old.workflow_open && !reopened.contains(&old.id) {
                 export.resolve.push(old.id.clone());
             }
             continue;
@@ -402,6 +404,14 @@ mod tests {
         assert_eq!(export.imports[0].compliance, Compliance::Failed);
         assert_eq!(export.imports[0].id, half.id);
         assert!(export.resolve.is_empty(), "{export:#?}");
+
+        // Failing in a run older than Security Hub's PASSED observation: that newer
+        // observation stands, and its resolution is still retried.
+        let mut newer = half.clone();
+        newer.updated_at = "2026-12-02T09:00:05.000Z".into();
+        let export = plan(&again, &[newer.clone()]);
+        assert!(export.imports.is_empty(), "{export:#?}");
+        assert_eq!(export.resolve, [newer.id]);
     }
 
     #[test]
