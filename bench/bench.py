@@ -3,6 +3,7 @@
     python3 bench/bench.py [--sizes 100,1000,5000] [--trials 2] [--skip-build] [--tool-timeout 1800]
     python3 bench/bench.py --load 5000 [--margin 0.5] [--skip-build]
     python3 bench/bench.py --latency-ms 0,50 [--sizes 300,1000] [--trials 1] [--floor-concurrency 8]
+    python3 bench/bench.py --cold-start [--skip-build] [--binaries DIR]
 
 Installs its own tools (bench/.venv: moto, c7n), builds the release binaries (unless
 --skip-build), and starts a private moto server.
@@ -16,8 +17,15 @@ state; every real run gets a freshly seeded account. A run longer than --tool-ti
 is stopped and reported as such. While a run goes, the bench watches the emulator's request
 log: a silence (no request answered) longer than --stall-seconds is reported with a snapshot of
 the connections, of where the tool's threads wait and of the emulator's CPU use, so that a stall
-can be told apart from a slow emulator. Then cold start (process start to first event handled)
-against a minimal Python boto3 handler, and binary sizes.
+can be told apart from a slow emulator. Then cold start and binary sizes (below).
+
+Cold start and sizes (--cold-start runs only these): process start to first event handled, median
+of 10 runs, for each function's own binary and for the multi-call binary `sagekeeper` (the one
+the template deploys for all four functions) run as that function (SAGEKEEPER_FUNCTION=<function>,
+same event, environment and arguments, alternating with the own binary), against a minimal Python
+boto3 handler making the same first call. Sizes: each binary (the four function binaries and
+`sagekeeper`) and the zip Lambda would get for it (the binary alone, named `bootstrap`, deflated
+at the default level, as `sam package` zips it). Without a `sagekeeper` binary the bench says so and measures the rest.
 
 Load (--load N): reads each function's Lambda timeout from template.yaml (Globals, overridden
 per function), seeds N endpoints + N buckets, runs the real (not dry-run) sweeps of the
@@ -62,6 +70,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import zipfile
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -77,6 +86,9 @@ RELEASE = os.path.join(ROOT, "target", "release")
 REQUIREMENTS = ["moto[server]==5.2.5", "c7n==0.9.53"]
 REGION = "us-east-1"
 FUNCTIONS = ["endpoint-scheduler", "encryption-enforcer", "drift-retrainer", "lifecycle-tagger"]
+# The multi-call binary (bootstrap/): runs the function SAGEKEEPER_FUNCTION names.
+MULTICALL = "sagekeeper"
+MULTICALL_VARIABLE = "SAGEKEEPER_FUNCTION"
 # template.yaml logical ids of the functions.
 LOGICAL_IDS = {
     "endpoint-scheduler": "EndpointSchedulerFunction",
@@ -395,7 +407,10 @@ def compare(n, trials, emulator, workdir):
     def run(tool, kind, function, event, policy, dry_run, trial):
         label = f"n{n}-{kind}-{'dry' if dry_run else 'real'}-{tool}-t{trial}"
         if tool == "ours":
-            result = ours(function, event, dry_run, emulator, "bench-state", label)
+            # As in the latency job: Custodian encrypts with the seeded key's alias, so ours gets
+            # that key too (without KMS_KEY_ARN the enforcer only reports missing SSE-KMS).
+            env = {"KMS_KEY_ARN": seeded_key_arn(emulator)} if function == "encryption-enforcer" else None
+            result = ours(function, event, dry_run, emulator, "bench-state", label, env=env)
         else:
             result = custodian(policy, dry_run, emulator, workdir, label)
         log(f"{label}: {result['seconds']:.1f} s, {result['requests']} requests, exit {result['exit']}"
@@ -630,29 +645,76 @@ client.get_resources(ResourceTypeFilters=["sagemaker:endpoint"], TagFilters=[{"K
 """
 
 
+def multicall_binary():
+    """The multi-call binary's path, or None when it was not built (then it is not measured)."""
+    path = os.path.join(Settings.binaries, MULTICALL)
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
 def cold_start(emulator, repeats=10):
-    """Process start to first event handled: each of our binaries on an event needing one call
-    (a schedule in an empty account), against Python + boto3 making that same first call."""
+    """Process start to first event handled: each function's own binary and the multi-call binary
+    run as that function (same event, environment and arguments, the two alternating), on an event
+    needing one call (a schedule in an empty account), against Python + boto3 making that same
+    first call. Medians of `repeats` runs: `results` (own binaries and Python, the stored format
+    of earlier runs), `multicall` (None when the binary is absent) and, per program, the exit
+    codes other than 0 seen (a run that fails early would look fast)."""
     emulator.reset()
-    results = {}
+    # An empty account with its state bucket: the scheduler reads snapshots and takes its run
+    # lease there, and fails its run without it.
+    seed(emulator, 0)
+    results, multicall, exits = {}, {}, {}
     env = env_for(emulator, {"STATE_BUCKET": "bench-state", "DRY_RUN": "true"})
     events = {"endpoint-scheduler": "scheduled.json", "encryption-enforcer": "scheduled.json",
               "drift-retrainer": "alarm-eventbridge-ok.json", "lifecycle-tagger": "scheduled.json"}
+    multi = multicall_binary()
+    if multi is None:
+        log(f"no multi-call binary `{MULTICALL}` in {Settings.binaries}: cold start of the function binaries "
+            "and Python only")
+
+    def run(command, run_env, label, program, times):
+        result = measure(command, run_env, emulator, label)
+        times.append(result["seconds"])
+        if result["exit"] != 0:
+            exits.setdefault(program, set()).add(result["exit"])
+
     for function in FUNCTIONS:
-        binary = os.path.join(Settings.binaries, function)
-        times = [measure([binary, "--event", os.path.join(ROOT, "events", events[function])], env, emulator,
-                         f"cold-{function}")["seconds"] for _ in range(repeats)]
-        results[function] = statistics.median(times)
-    times = [measure([PY, "-c", BASELINE], env, emulator, "cold-python")["seconds"] for _ in range(repeats)]
+        arguments = ["--event", os.path.join(ROOT, "events", events[function])]
+        own_times, multi_times = [], []
+        for _ in range(repeats):
+            run([os.path.join(Settings.binaries, function), *arguments], env, f"cold-{function}", function, own_times)
+            if multi is not None:
+                run([multi, *arguments], {**env, MULTICALL_VARIABLE: function}, f"cold-{MULTICALL}-{function}",
+                    f"{MULTICALL} as {function}", multi_times)
+        results[function] = statistics.median(own_times)
+        if multi is not None:
+            multicall[function] = statistics.median(multi_times)
+    times = []
+    for _ in range(repeats):
+        run([PY, "-c", BASELINE], env, "cold-python", "python-boto3", times)
     results["python-boto3"] = statistics.median(times)
-    return results
+    for program, codes in exits.items():
+        log(f"cold start: {program} exited {', '.join(map(str, sorted(codes)))} (see its stderr in {Settings.logs})")
+    return {"results": results, "multicall": multicall if multi is not None else None,
+            "exits": {program: sorted(codes) for program, codes in exits.items()}}
 
 
 def binary_sizes():
+    """Each binary's size and the size of the zip Lambda would get for it (the binary alone,
+    named `bootstrap`, deflated at the default level, as `sam package` zips it), in MiB; None for a binary that is absent."""
+    mib = 1024 * 1024
     sizes = {}
-    for function in FUNCTIONS:
-        path = os.path.join(Settings.binaries, function)
-        sizes[function] = os.path.getsize(path) / (1024 * 1024)
+    with tempfile.TemporaryDirectory(prefix="bench-zip-") as tmp:
+        for name in FUNCTIONS + [MULTICALL]:
+            path = os.path.join(Settings.binaries, name)
+            if not os.path.isfile(path):
+                log(f"binary sizes: no `{name}` in {Settings.binaries}; not measured")
+                sizes[name] = None
+                continue
+            archive = os.path.join(tmp, f"{name}.zip")
+            with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+                z.write(path, arcname="bootstrap")
+            sizes[name] = {"mib": os.path.getsize(path) / mib, "zip_mib": os.path.getsize(archive) / mib}
+            os.remove(archive)
     return sizes
 
 
@@ -689,7 +751,7 @@ def lambda_timeouts():
 LOAD_FUNCTIONS = [
     # function, resources it sweeps per unit of N, what it does with them
     ("endpoint-scheduler", 1, "N endpoints: reads each one's tags, schedule and state, parks the opted-in half "
-     "(snapshot written, read back and verified, autoscaling captured, then delete)"),
+     "(snapshot written and verified, autoscaling captured, then delete)"),
     ("encryption-enforcer", 2, "N buckets and N endpoint configs: each bucket's encryption, policy, public access "
      "block and tags, each endpoint config and the keys they use; encrypts the unencrypted half of the buckets"),
     ("lifecycle-tagger", 4, "N endpoints, N endpoint configs, N models and N buckets: their tags, each bucket's "
@@ -763,9 +825,11 @@ def machine():
 
 
 def binaries_built():
-    """When the binaries measured were built (the newest of them)."""
+    """When the binaries measured were built (the newest of them; the multi-call binary counts
+    when it is there)."""
+    names = FUNCTIONS + ([MULTICALL] if multicall_binary() else [])
     try:
-        newest = max(os.path.getmtime(os.path.join(Settings.binaries, f)) for f in FUNCTIONS)
+        newest = max(os.path.getmtime(os.path.join(Settings.binaries, f)) for f in names)
     except OSError:
         return None
     return f"{datetime.datetime.fromtimestamp(newest, datetime.timezone.utc):%Y-%m-%d %H:%M UTC}"
@@ -938,6 +1002,78 @@ def latency_section(latency):
     return lines
 
 
+def cold_start_section(cold):
+    """## Cold start. Results stored before the multi-call binary existed have no `multicall`
+    key: their table has no column for it."""
+    c = cold["results"]
+    python = c.get("python-boto3")
+    with_multicall = "multicall" in cold
+    multi = cold.get("multicall")
+
+    def faster(seconds):
+        return f"{python / max(seconds, 1e-9):.1f}× faster" if python is not None and seconds is not None else "—"
+
+    lines = ["", "## Cold start", "", describe_run(cold["info"]), "",
+             "Process start to first event handled (one AWS call), median of 10, from a shell; the baseline is "
+             "Python importing boto3 and making the same call."]
+    if with_multicall:
+        lines[-1] += (f" The multi-call column runs `{MULTICALL}` (the one binary the template deploys for all four "
+                      f"functions) with `{MULTICALL_VARIABLE}=<function>`: same event, environment, arguments and "
+                      "repeats as the function's own binary, the two alternating.")
+        if multi is None:
+            lines[-1] += f" **The multi-call binary `{MULTICALL}` was not found among the binaries measured: not measured.**"
+        lines += ["", f"| program | own binary s | multi-call `{MULTICALL}` s | own vs Python | multi-call vs Python |",
+                  "|---|---|---|---|---|"]
+    else:
+        lines += ["", "| program | seconds | vs Python |", "|---|---|---|"]
+    for name, seconds in sorted(c.items(), key=lambda item: item[0] == "python-boto3"):
+        if not with_multicall:
+            lines.append(f"| {name} | {seconds:.3f} | {faster(seconds) if name != 'python-boto3' else '—'} |")
+        elif name == "python-boto3":
+            lines.append(f"| {name} | {seconds:.3f} | — | — | — |")
+        else:
+            m = (multi or {}).get(name)
+            lines.append(f"| {name} | {seconds:.3f} | {'—' if m is None else format(m, '.3f')} | {faster(seconds)} | "
+                         f"{faster(m)} |")
+    if cold.get("exits"):
+        lines += ["", "Runs that did not exit 0 (a run that fails early looks fast; its stderr is in the bench's "
+                  "logs): " + "; ".join(f"{program}: exit {', '.join(map(str, codes))}"
+                                        for program, codes in sorted(cold["exits"].items())) + "."]
+    return lines
+
+
+def sizes_section(sizes):
+    """## Release binary sizes. Sizes stored before the multi-call binary existed are a plain
+    {function: MiB} without measurement info or zip sizes."""
+    lines = ["", "## Release binary sizes (x86_64, stripped, LTO)", ""]
+    if "binaries" not in sizes:
+        lines += ["| function | MiB |", "|---|---|"]
+        lines += [f"| {name} | {size:.1f} |" for name, size in sizes.items()]
+    else:
+        binaries = sizes["binaries"]
+        lines += [describe_run(sizes["info"]), "",
+                  "MiB of each binary, and of the zip Lambda would get for it: the binary alone, named `bootstrap`, "
+                  f"deflated at the default level (Python's zipfile, as `sam package` zips it). The template deploys the multi-call binary `{MULTICALL}` "
+                  "for all four functions; the function binaries are what one artifact per function would ship.", "",
+                  "| binary | MiB | zip MiB |", "|---|---|---|"]
+        for name in [n for n in binaries if n != MULTICALL] + [MULTICALL]:
+            size = binaries.get(name)
+            label = f"{name} (multi-call, all four functions)" if name == MULTICALL else name
+            lines.append(f"| {label} | not found | — |" if size is None
+                         else f"| {label} | {size['mib']:.1f} | {size['zip_mib']:.1f} |")
+        own = [binaries.get(function) for function in FUNCTIONS]
+        multi = binaries.get(MULTICALL)
+        if all(own) and multi:
+            lines += ["", f"The four function binaries together: {sum(s['mib'] for s in own):.1f} MiB "
+                      f"({sum(s['zip_mib'] for s in own):.1f} MiB zipped); the multi-call binary that replaces them: "
+                      f"{multi['mib']:.1f} MiB ({multi['zip_mib']:.1f} MiB zipped)."]
+        elif multi is None:
+            lines += ["", f"The multi-call binary `{MULTICALL}` was not found among the binaries measured."]
+    lines += ["", "aarch64 (`cargo lambda build --arm64`) needs the aarch64 standard library, which is not "
+              "installed on this machine; not measured."]
+    return lines
+
+
 def write_report(results):
     lines = [
         "# Benchmarks",
@@ -947,7 +1083,8 @@ def write_report(results):
         "measures again and regenerates this file (the other sections are kept). All measurements are against "
         "a private moto 5.2.5 server on loopback. Everything, from scratch: `python3 bench/bench.py --sizes 100,1000,5000 "
         "--trials 1`, then `python3 bench/bench.py --load 5000`, then `python3 bench/bench.py --latency-ms 0,50 --sizes 300,1000 "
-        "--trials 1` (add `--skip-build` when the release binaries are current).",
+        "--trials 1` (add `--skip-build` when the release binaries are current); `python3 bench/bench.py --cold-start` "
+        "measures only cold start and binary sizes again.",
     ]
     comparison = results.get("comparison", {})
     if comparison:
@@ -1003,22 +1140,10 @@ def write_report(results):
                       f"N = {r['n']} {r['kind']} {r['mode']} {tool}: {r[tool]['max_silence_s']:.0f} s" for r, tool in silences) + ".")]
     if results.get("latency"):
         lines += latency_section(results["latency"])
-    cold = results.get("cold_start")
-    if cold:
-        c = cold["results"]
-        lines += ["", "## Cold start", "", describe_run(cold["info"]), "",
-                  "Process start to first event handled (one AWS call), median of 10, from a shell; the baseline is "
-                  "Python importing boto3 and making the same call.", "",
-                  "| program | seconds | vs Python |", "|---|---|---|"]
-        for name, seconds in c.items():
-            lines.append(f"| {name} | {seconds:.3f} | {c['python-boto3'] / max(seconds, 1e-9):.1f}× faster |"
-                         if name != "python-boto3" else f"| {name} | {seconds:.3f} | — |")
-    sizes = results.get("sizes")
-    if sizes:
-        lines += ["", "## Release binary sizes (x86_64, stripped, LTO)", "", "| function | MiB |", "|---|---|"]
-        lines += [f"| {name} | {size:.1f} |" for name, size in sizes.items()]
-        lines += ["", "aarch64 (`cargo lambda build --arm64`) needs the aarch64 standard library, which is not "
-                  "installed on this machine; not measured."]
+    if results.get("cold_start"):
+        lines += cold_start_section(results["cold_start"])
+    if results.get("sizes"):
+        lines += sizes_section(results["sizes"])
     load = results.get("load")
     if load:
         margin = load["margin"]
@@ -1067,6 +1192,14 @@ def write_report(results):
         f.write("\n".join(lines) + "\n")
 
 
+def cold_start_and_sizes(results, emulator, command):
+    """Measures cold start and binary sizes into `results`, replacing only those two sections."""
+    cold = cold_start(emulator)
+    results["cold_start"] = {"info": run_info(command), **cold}
+    sizes = binary_sizes()
+    results["sizes"] = {"info": run_info(command), "binaries": sizes}
+
+
 def main():
     global RESULTS, REPORT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1095,6 +1228,9 @@ def main():
     parser.add_argument("--report", default=REPORT, metavar="PATH", help="markdown report (default BENCHMARKS.md)")
     parser.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for our binaries (e.g. AWS_RETRY_MODE=standard); noted in the report")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="instead of the comparison, only cold start (each function's own binary and the "
+                             "multi-call binary, against Python + boto3) and binary sizes with their Lambda zips")
     parser.add_argument("--report-only", action="store_true",
                         help="measure nothing: rewrite BENCHMARKS.md from bench/results.json")
     parser.add_argument("--logs", help="directory for the tools' stderr and stall snapshots (default: a new temp dir)")
@@ -1109,6 +1245,8 @@ def main():
             parser.error("--latency-ms: distinct delays of 0 ms or more, e.g. 0,50")
         if args.load:
             parser.error("--latency-ms and --load are separate runs")
+    if args.cold_start and (args.load or latencies):
+        parser.error("--cold-start is a separate run from --load and --latency-ms")
     sizes = [int(n) for n in (args.sizes or ("300,1000" if latencies else "100,1000,5000")).split(",")]
     if args.report_only:
         write_report(load_results())
@@ -1133,6 +1271,9 @@ def main():
             rows = load_test(args.load, args.margin, emulator)
             results["load"] = {"info": run_info(command), "n": args.load, "margin": args.margin, "rows": rows}
             failed = not all(r["ok"] for r in rows)
+        elif args.cold_start:
+            Settings.loads = []
+            cold_start_and_sizes(results, emulator, command)
         elif latencies:
             measured = results.setdefault("latency", {})
             for n in sizes:
@@ -1154,9 +1295,7 @@ def main():
                 write_report(results)
                 log(f"N = {n} done; wrote BENCHMARKS.md")
             Settings.loads = []
-            cold = cold_start(emulator)
-            results["cold_start"] = {"info": run_info(command), "results": cold}
-            results["sizes"] = binary_sizes()
+            cold_start_and_sizes(results, emulator, command)
         save_results(results)
         write_report(results)
         log(f"wrote {REPORT}")

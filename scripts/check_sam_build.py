@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Checks what `sam build` left in .aws-sam/build: for every function of template.yaml, a
 `bootstrap` that is an executable ELF file for the given architecture and, when that is this
-machine's, that runs and names the function its CodeUri says it is.
+machine's, that runs as the function its SAGEKEEPER_FUNCTION names (every function's CodeUri is
+the one multi-call binary, bootstrap/).
 
     .venv/bin/python scripts/check_sam_build.py x86_64|arm64 [BUILD_DIR]
 """
 
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,18 +23,33 @@ HOST = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.m
 
 
 def functions(template: Path) -> dict:
-    """Logical id -> function name (the crate, the last part of CodeUri)."""
+    """Logical id -> the function it runs (its SAGEKEEPER_FUNCTION; None if it sets none)."""
     resources = cfn_yaml.load(str(template))["Resources"]
     return {
-        logical_id: Path(str(resource["Properties"]["CodeUri"])).name
+        logical_id: resource["Properties"]
+        .get("Environment", {})
+        .get("Variables", {})
+        .get("SAGEKEEPER_FUNCTION")
         for logical_id, resource in resources.items()
         if resource.get("Type") == "AWS::Serverless::Function"
     }
 
 
+def expected_name(logical_id: str) -> str:
+    """EndpointSchedulerFunction -> endpoint-scheduler: each function runs its own code (with
+    its own role), never another's."""
+    words = re.findall(r"[A-Z][a-z0-9]*", logical_id.removesuffix("Function"))
+    return "-".join(word.lower() for word in words)
+
+
 def problems(build_dir: Path, arch: str, wanted: dict) -> list:
     found = []
     for logical_id, name in sorted(wanted.items()):
+        if name != expected_name(logical_id):
+            found.append(
+                f"{logical_id}: SAGEKEEPER_FUNCTION is {name!r}, not {expected_name(logical_id)!r}"
+            )
+            continue
         bootstrap = build_dir / logical_id / "bootstrap"
         if not bootstrap.is_file():
             found.append(f"{logical_id}: no {bootstrap}")
@@ -48,7 +65,10 @@ def problems(build_dir: Path, arch: str, wanted: dict) -> list:
         if machine != MACHINES[arch]:
             found.append(f"{logical_id}: bootstrap is for ELF machine {machine:#x}, not {arch}")
         elif arch == HOST:
-            out = subprocess.run([str(bootstrap), "--help"], capture_output=True, text=True, timeout=30)
+            env = {**os.environ, "SAGEKEEPER_FUNCTION": name}
+            out = subprocess.run(
+                [str(bootstrap), "--help"], capture_output=True, text=True, timeout=30, env=env
+            )
             if out.returncode != 0 or not out.stdout.startswith(f"{name} "):
                 found.append(f"{logical_id}: bootstrap --help does not name {name}: {out.stdout[:80]!r}")
     return found

@@ -3,6 +3,7 @@
 Usage: faultproxy.py --upstream http://127.0.0.1:PORT [--rate 0.15] [--seed 7]
                      [--deny-assume-account ACCOUNT]... [--idempotency-tokens]
                      [--latency-ms MS | --fixed-latency-ms MS] [--fail-list-objects]
+                     [--fail-body-containing TEXT]...
 Prints its own URL on the first line of stdout, then serves until killed.
 
 At the given rate, a request gets one of (chosen at random, reproducibly from --seed):
@@ -57,6 +58,10 @@ window (max := now), so one proxy serves several measured runs.
 --fail-list-objects: every S3 ListObjectsV2 request gets HTTP 500 InternalError, always (not
   counted in "requests"; counted as "failed-list"), while every other S3 call works: a state
   bucket that cannot be listed although its objects can be read and written.
+--fail-body-containing TEXT (repeatable): every request whose body contains TEXT gets HTTP 500
+  (InternalFailure / InternalError, in the request's protocol), always (not counted in
+  "requests"; counted as "failed-body"): one chosen resource's write fails, e.g. a
+  PutRetentionPolicy naming one log group, while the same call for every other resource works.
 """
 import argparse
 import http.client
@@ -86,6 +91,7 @@ class Faults:
             "denied-assume": 0,
             "replayed": 0,
             "failed-list": 0,
+            "failed-body": 0,
         }
 
     def draw(self):
@@ -382,7 +388,7 @@ def is_list_objects(method, path, headers):
 
 
 def make_handler(upstream, faults, deny_accounts=frozenset(), tokens=None, latency=None, fail_list=False,
-                 fixed_latency=None, in_flight=None, operations=None):
+                 fixed_latency=None, in_flight=None, operations=None, fail_bodies=()):
     host, port = upstream.hostname, upstream.port
     in_flight = in_flight if in_flight is not None else InFlight()
     operations = operations if operations is not None else Operations()
@@ -481,6 +487,10 @@ def make_handler(upstream, faults, deny_accounts=frozenset(), tokens=None, laten
                 faults.count("failed-list")
                 content_type, payload = error_body("s3", 500)
                 return self.reply(500, [("Content-Type", content_type)], payload)
+            if any(text in body for text in fail_bodies):
+                faults.count("failed-body")
+                content_type, payload = error_body(protocol_of(self.headers, body), 500)
+                return self.reply(500, [("Content-Type", content_type)], payload)
             if latency is not None:
                 latency.wait()
             kind = faults.draw()
@@ -520,6 +530,7 @@ def main():
     latency.add_argument("--latency-ms", type=float, default=0, metavar="MS")
     latency.add_argument("--fixed-latency-ms", type=float, default=0, metavar="MS")
     parser.add_argument("--fail-list-objects", action="store_true")
+    parser.add_argument("--fail-body-containing", action="append", default=[], metavar="TEXT")
     args = parser.parse_args()
     for account in args.deny_assume_account:
         if not (len(account) == 12 and account.isdigit()):
@@ -533,6 +544,7 @@ def main():
         Latency(args.latency_ms, args.seed),
         args.fail_list_objects,
         FixedLatency(args.fixed_latency_ms) if args.fixed_latency_ms > 0 else None,
+        fail_bodies=tuple(text.encode() for text in args.fail_body_containing),
     )
     server = Server(("127.0.0.1", args.port), handler)
     print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)

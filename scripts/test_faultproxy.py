@@ -63,7 +63,8 @@ class ProxyTest(unittest.TestCase):
         threading.Thread(target=cls.upstream.serve_forever, daemon=True).start()
         upstream_url = f"http://127.0.0.1:{cls.upstream.server_address[1]}"
         cls.proxy = subprocess.Popen(
-            [sys.executable, PROXY, "--upstream", upstream_url, "--rate", "0", "--fixed-latency-ms", str(DELAY_MS)],
+            [sys.executable, PROXY, "--upstream", upstream_url, "--rate", "0", "--fixed-latency-ms", str(DELAY_MS),
+             "--fail-body-containing", "group-2"],
             stdout=subprocess.PIPE, text=True)
         line = cls.proxy.stdout.readline()
         assert line.startswith("http://"), line
@@ -97,6 +98,16 @@ class ProxyTest(unittest.TestCase):
 
     def setUp(self):
         self.counts(reset=True)
+
+    def test_a_request_naming_the_chosen_text_fails_and_the_same_call_for_another_works(self):
+        logs = {"X-Amz-Target": "Logs_20140328.PutRetentionPolicy", "Content-Type": "application/x-amz-json-1.1",
+                "Authorization": SIGNED_S3.replace("/s3/", "/logs/")}
+        failed, _ = self.call("POST", "/", logs, b'{"logGroupName": "/aws/sagemaker/group-2", "retentionInDays": 30}')
+        answered, _ = self.call("POST", "/", logs, b'{"logGroupName": "/aws/sagemaker/group-3", "retentionInDays": 30}')
+        self.assertEqual((failed, answered), (500, 200))
+        counts = self.counts()
+        self.assertEqual(counts["failed-body"], 1, counts)
+        self.assertEqual(counts["operations"], {"logs:PutRetentionPolicy": 2}, counts)
 
     def test_concurrent_requests_each_wait_the_fixed_delay_and_are_all_in_flight(self):
         n = TOGETHER

@@ -230,8 +230,9 @@ async fn enforcer_and_tagger_identify_the_resource_of_an_api_call() {
     );
 }
 
-#[tokio::test]
-async fn enforcer_sweep_counts_buckets_in_the_account() {
+/// A dry enforcer sweep limited to one new bucket, run by `binary` with `env`: it counts the
+/// bucket and has findings for it.
+async fn assert_enforcer_sweeps_one_bucket(binary: &str, env: &[(&str, &str)]) {
     let aws = aws().await;
     let bucket = unique("sweep");
     aws.s3()
@@ -243,19 +244,27 @@ async fn enforcer_sweep_counts_buckets_in_the_account() {
     // A dry run limited to this test's bucket: the enforcer fixes what it sweeps, and the
     // emulator is shared. Its exit status is not checked: the sweep of SageMaker resources
     // covers every test's jobs, some of which the emulator cannot describe completely.
-    let run = run_function(
+    let mut env = env.to_vec();
+    env.push(("BUCKET_PREFIX", bucket.as_str()));
+    let run = run_function(binary, "scheduled.json", &["--dry-run"], &env);
+    assert_eq!(
+        run.report().function,
         "encryption-enforcer",
-        "scheduled.json",
-        &["--dry-run"],
-        &[("BUCKET_PREFIX", bucket.as_str())],
+        "{}",
+        run.stderr()
     );
-    assert_eq!(run.report().trigger, "schedule", "{}", run.stderr());
+    assert_eq!(run.report().trigger, "schedule");
     assert_eq!(run.report().metric("BucketsInScope"), Some(1.0));
     assert!(
         !run.report()
             .findings_for(&format!("arn:aws:s3:::{bucket}"))
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn enforcer_sweep_counts_buckets_in_the_account() {
+    assert_enforcer_sweeps_one_bucket("encryption-enforcer", &[]).await;
 }
 
 #[tokio::test]
@@ -440,4 +449,40 @@ async fn findings_in_ocsf_are_valid_compliance_findings_on_stdout_and_in_the_log
         uids(&ocsf_lines(&String::from_utf8_lossy(&quiet.output.stdout))),
         uids(&events)
     );
+}
+
+/// The binary the template deploys for every function (bootstrap/) runs the one its
+/// SAGEKEEPER_FUNCTION names; an unknown name stops it before anything runs.
+#[test]
+fn the_deployed_binary_runs_the_function_its_configuration_names() {
+    let run_as = |function: &str| {
+        std::process::Command::new(support::binary("sagekeeper"))
+            .arg("--help")
+            .env("SAGEKEEPER_FUNCTION", function)
+            .output()
+            .unwrap()
+    };
+    for function in FUNCTIONS {
+        let out = run_as(function);
+        assert!(out.status.success(), "{function}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("usage: {function} --event FILE|- [--dry-run]")),
+            "{text}"
+        );
+    }
+    let unknown = run_as("endpoint-parker");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(unknown.stdout.is_empty(), "no function ran");
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("SAGEKEEPER_FUNCTION=\"endpoint-parker\" is not one of"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_deployed_binary_sweeps_as_the_enforcer_does() {
+    let env = [("SAGEKEEPER_FUNCTION", "encryption-enforcer")];
+    assert_enforcer_sweeps_one_bucket("sagekeeper", &env).await;
 }

@@ -645,3 +645,249 @@ async fn each_accounts_findings_go_to_that_accounts_security_hub_through_its_mem
     );
     assert!(off_run.errors.is_empty(), "{:#?}", off_run.errors);
 }
+
+/// Every log group's name under `prefix` in `aws`'s account and region, with its retention.
+async fn log_group_retention(aws: &Aws, prefix: &str) -> BTreeMap<String, Option<i32>> {
+    let mut groups = BTreeMap::new();
+    let mut next = None;
+    loop {
+        let page = aws
+            .logs()
+            .describe_log_groups()
+            .log_group_name_prefix(prefix)
+            .set_next_token(next)
+            .send()
+            .await
+            .unwrap();
+        for group in page.log_groups() {
+            let name = group.log_group_name().unwrap_or_default().to_owned();
+            groups.insert(name, group.retention_in_days());
+        }
+        next = page.next_token().map(str::to_owned);
+        if next.is_none() {
+            return groups;
+        }
+    }
+}
+
+/// What the parts of one sweep did.
+#[derive(Debug)]
+struct Parts {
+    /// How many parts there were, and how many of them were cut short.
+    count: usize,
+    cut_short: usize,
+    /// Reports with a failure.
+    failed: usize,
+    /// Per log group, the put-retention actions with the outcome asked for, and failed ones.
+    handled: BTreeMap<String, usize>,
+    failed_writes: BTreeMap<String, usize>,
+    /// PutRetentionPolicy calls the proxy saw.
+    retention_calls: u64,
+}
+
+/// The parts of one sweep of the lifecycle-tagger, run as the fan-out queue's consumer until
+/// the queue is empty, its calls through the fault proxy with `proxy_args`. Every message is
+/// acknowledged (none named in batchItemFailures): a part that was cut short continues even
+/// when some of its writes failed.
+async fn sweep_in_parts(
+    hub: &Sandbox,
+    queues: &Queues,
+    env: &[(&'static str, String)],
+    outcome: Outcome,
+    proxy_args: &[&str],
+) -> Parts {
+    let run = |event: &str, extra: Option<(&'static str, &str)>| {
+        let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend(extra);
+        hub.run("lifecycle-tagger", event, &[], &all)
+    };
+    let fan_out = run(EVENING, None);
+    assert_eq!(
+        fan_out.code(),
+        0,
+        "{:#}\n{}",
+        fan_out.json,
+        fan_out.stderr()
+    );
+    let proxy = Proxy::start("0", 1, proxy_args);
+    let mut parts = Parts {
+        count: 0,
+        cut_short: 0,
+        failed: 0,
+        handled: BTreeMap::new(),
+        failed_writes: BTreeMap::new(),
+        retention_calls: 0,
+    };
+    loop {
+        let delivered = queues.receive(&queues.work).await;
+        if delivered.is_empty() {
+            break;
+        }
+        assert_eq!(delivered.len(), 1, "one message carries each part");
+        parts.count += 1;
+        assert!(parts.count <= 40, "the sweep never ends: {parts:?}");
+        let part = run(
+            &sqs_event(&delivered),
+            Some(("AWS_ENDPOINT_URL", &proxy.url)),
+        );
+        assert!(
+            failed_ids(&part).is_empty(),
+            "{:#}\n{}",
+            part.json,
+            part.stderr()
+        );
+        for report in runs(&part) {
+            parts.failed += usize::from(report.failed());
+            if report.continuation.is_some() {
+                parts.cut_short += 1;
+                assert_eq!(report.metric("RunsCutShort"), Some(1.0));
+                assert!(
+                    report.findings.iter().all(|f| f.rule != "sweep-incomplete"),
+                    "continued, so nothing is left for people: {:#}",
+                    part.json
+                );
+            }
+            for action in report
+                .actions
+                .iter()
+                .filter(|a| a.action == "put-retention")
+            {
+                let tally = match action.outcome {
+                    o if o == outcome => &mut parts.handled,
+                    Outcome::Failed => &mut parts.failed_writes,
+                    _ => continue,
+                };
+                *tally.entry(action.resource.clone()).or_default() += 1;
+            }
+        }
+        queues.delete(&delivered[0]).await;
+    }
+    let calls = &proxy.counts().all["operations"]["logs:PutRetentionPolicy"];
+    parts.retention_calls = calls.as_u64().unwrap_or(0);
+    parts
+}
+
+/// A fresh account-region with `count` SageMaker log groups without retention, and its queues;
+/// returns the log groups' prefix too.
+async fn account_of_log_groups(count: usize) -> (Sandbox, Queues, String) {
+    let hub = sandbox("us-east-1").await;
+    let queues = Queues::new(&hub).await;
+    let prefix = format!("/aws/sagemaker/TrainingJobs-{}", unique("tg"));
+    for i in 0..count {
+        hub.aws
+            .logs()
+            .create_log_group()
+            .log_group_name(format!("{prefix}-{i:03}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    (hub, queues, prefix)
+}
+
+/// The tagger's settings for a sweep of `hub` through its own fan-out queue.
+fn tagger_env(
+    hub: &Sandbox,
+    queues: &Queues,
+    limit_ms: &str,
+    dry_run: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("TARGET_ACCOUNTS", hub.account_id.clone()),
+        ("TARGET_REGIONS", hub.region.clone()),
+        ("FANOUT_QUEUE_URL", queues.work.clone()),
+        ("LOG_RETENTION_DAYS", "30".to_owned()),
+        ("APPLY_CONCURRENCY", "1".to_owned()),
+        ("RUN_TIME_LIMIT_MS", limit_ms.to_owned()),
+        ("DRY_RUN", dry_run.to_owned()),
+    ]
+}
+
+/// An account-region too large for one invocation: each part stops starting log groups at
+/// RUN_TIME_LIMIT_MS (standing in for the Lambda deadline) and hands the rest to a message on
+/// the fan-out queue carrying its cursor, until the sweep is done.
+#[tokio::test]
+async fn a_sweep_cut_short_by_its_deadline_continues_on_the_queue_each_resource_once() {
+    const GROUPS: usize = 300;
+    let (hub, queues, prefix) = account_of_log_groups(GROUPS).await;
+    let env = tagger_env(&hub, &queues, "4000", "false");
+    // 20 ms a call: 300 groups one at a time need ~7 s of writes, more than one part's 4 s.
+    let latency = ["--fixed-latency-ms", "20"];
+
+    let parts = sweep_in_parts(&hub, &queues, &env, Outcome::Done, &latency).await;
+
+    assert!(
+        parts.cut_short >= 1,
+        "the limit never cut a part short: {parts:?}"
+    );
+    assert_eq!(
+        parts.count,
+        parts.cut_short + 1,
+        "all but the last cut short"
+    );
+    assert_eq!(parts.failed, 0, "{parts:?}");
+    assert_eq!(parts.handled.len(), GROUPS, "each log group handled");
+    let twice: Vec<_> = parts.handled.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "handled twice: {twice:?}");
+    assert_eq!(
+        parts.retention_calls, GROUPS as u64,
+        "one PutRetentionPolicy each"
+    );
+    let now = log_group_retention(&hub.aws, &prefix).await;
+    assert_eq!(now.len(), GROUPS);
+    assert!(now.values().all(|days| *days == Some(30)), "{now:?}");
+}
+
+/// In a dry run nothing changes between parts, so only the cursor keeps a part from planning
+/// again what an earlier part did. With 1 ms each part is past its time at once and starts the
+/// one resource every part must: five groups, five parts, each group once.
+#[tokio::test]
+async fn a_dry_sweep_in_parts_plans_each_resource_once_by_its_cursor() {
+    let (hub, queues, _) = account_of_log_groups(5).await;
+    let env = tagger_env(&hub, &queues, "1", "true");
+
+    let parts = sweep_in_parts(&hub, &queues, &env, Outcome::Planned, &[]).await;
+
+    assert_eq!((parts.count, parts.cut_short), (5, 4), "{parts:?}");
+    assert_eq!(parts.handled.len(), 5);
+    assert!(parts.handled.values().all(|n| *n == 1), "{parts:?}");
+    assert_eq!(parts.retention_calls, 0, "a dry run writes nothing");
+}
+
+/// A part in which a write failed still hands the rest on: its message is not delivered again
+/// (that would start a second chain), the failed group waits for the next sweep, and every
+/// group after it is handled. The other four groups are the control.
+#[tokio::test]
+async fn a_part_whose_write_failed_still_continues_and_the_rest_is_handled() {
+    let (hub, queues, prefix) = account_of_log_groups(5).await;
+    let env = tagger_env(&hub, &queues, "1", "false");
+    let poisoned_group = format!("{prefix}-001");
+    // The group's name closed by its quote: the PutRetentionPolicy naming it, nothing else.
+    let poisoned = format!("{poisoned_group}\"");
+    let fail = ["--fail-body-containing", poisoned.as_str()];
+
+    let parts = sweep_in_parts(&hub, &queues, &env, Outcome::Done, &fail).await;
+
+    assert_eq!(
+        (parts.count, parts.cut_short, parts.failed),
+        (5, 4, 1),
+        "{parts:?}"
+    );
+    let failed: Vec<&String> = parts.failed_writes.keys().collect();
+    assert_eq!(failed.len(), 1, "{parts:?}");
+    assert!(failed[0].ends_with(&poisoned_group), "{failed:?}");
+    assert_eq!(parts.handled.len(), 4, "every other group: {parts:?}");
+    assert!(parts.handled.values().all(|n| *n == 1), "{parts:?}");
+    let now = log_group_retention(&hub.aws, &prefix).await;
+    let without: Vec<&String> = now
+        .iter()
+        .filter(|(_, d)| d.is_none())
+        .map(|(g, _)| g)
+        .collect();
+    assert_eq!(without, [&poisoned_group]);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(
+        queues.receive(&queues.work).await.is_empty(),
+        "nothing delivered again"
+    );
+}

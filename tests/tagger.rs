@@ -459,6 +459,69 @@ async fn log_retention_is_set_only_where_there_is_none() {
     assert_eq!(run.report().metric("LogGroupsRetained"), Some(1.0));
 }
 
+/// Without a fan-out queue nothing can continue a run cut short: it says so in a finding, and
+/// the next run (here one without a limit) does the rest, none twice.
+#[tokio::test]
+async fn a_run_cut_short_without_a_queue_reports_itself_incomplete_and_the_next_run_finishes() {
+    let sandbox = sandbox("ap-east-1").await;
+    let logs = sandbox.aws.logs();
+    let base = unique("tg");
+    let groups: Vec<String> = (0..4)
+        .map(|i| format!("/aws/sagemaker/TrainingJobs-{base}-{i}"))
+        .collect();
+    for group in &groups {
+        logs.create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    let event = event_for(&sandbox, SWEEP_EVENT, &[]);
+    let retained = |run: &Run| -> Vec<String> {
+        actions(run)
+            .into_iter()
+            .filter(|(_, action, outcome)| action == "put-retention" && *outcome == Outcome::Done)
+            .map(|(resource, _, _)| resource)
+            .collect()
+    };
+    let env = [("LOG_RETENTION_DAYS", "30"), ("APPLY_CONCURRENCY", "1")];
+
+    // 1 ms: past the limit before the first write, so the run starts exactly one.
+    let short = run(
+        &sandbox,
+        &event,
+        &[env[0], env[1], ("RUN_TIME_LIMIT_MS", "1")],
+    );
+    let first = retained(&short);
+    assert_eq!(first.len(), 1, "{:#}", short.json);
+    let incomplete = findings(&short, "sweep-incomplete");
+    assert_eq!(incomplete.len(), 1, "{:#}", short.json);
+    assert!(
+        incomplete[0].1.contains("next scheduled run"),
+        "{incomplete:?}"
+    );
+    assert!(short.report().continuation.is_some());
+    assert_eq!(short.report().metric("RunsCutShort"), Some(1.0));
+
+    // The control: the same account without a limit finishes, and says nothing of the kind.
+    let rest = run(&sandbox, &event, &env);
+    let mut all = retained(&rest);
+    assert_eq!(all.len(), 3, "{:#}", rest.json);
+    assert!(!all.contains(&first[0]), "handled twice: {}", first[0]);
+    assert!(findings(&rest, "sweep-incomplete").is_empty());
+    assert_eq!(rest.report().continuation, None);
+    all.extend(first);
+    all.sort();
+    let mut expected: Vec<String> = groups.iter().map(|g| format!("log-group:{g}")).collect();
+    expected.sort();
+    let ends: Vec<bool> = all
+        .iter()
+        .zip(&expected)
+        .map(|(a, e)| a.ends_with(e))
+        .collect();
+    assert!(ends.iter().all(|e| *e), "{all:?}");
+}
+
 /// `Invocations` datapoints for the endpoint's AllTraffic variant at `time`.
 async fn invocations(sandbox: &Sandbox, endpoint: &str, time: &str, count: f64) {
     let variant = [("EndpointName", endpoint), ("VariantName", "AllTraffic")];

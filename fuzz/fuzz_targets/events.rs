@@ -15,6 +15,8 @@ mod model {
 #[path = "../../shared/src/run"]
 mod run {
     #[allow(dead_code)]
+    pub mod budget;
+    #[allow(dead_code)]
     pub mod report;
 }
 

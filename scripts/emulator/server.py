@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import endpoint_deployment_config  # noqa: E402
 import monitoring  # noqa: E402
 import s3_bucket_reads  # noqa: E402
+import s3_checksums  # noqa: E402
 import s3_conditional_writes  # noqa: E402
 import securityhub  # noqa: E402
 import step_scaling_alarms  # noqa: E402
@@ -24,6 +25,7 @@ from moto import server  # noqa: E402
 endpoint_deployment_config.install()
 monitoring.install()
 s3_conditional_writes.install()
+s3_checksums.install()  # after s3_conditional_writes: checks before its lock is taken
 securityhub.install()
 step_scaling_alarms.install()
 studio.install()

@@ -1,5 +1,6 @@
 """Quick tests of the emulator extensions that add operations (studio.py, monitoring.py;
-securityhub.py's are in test_securityhub.py, on this module's server fixtures).
+securityhub.py's are in test_securityhub.py, on this module's server fixtures) and of
+s3_checksums.py.
 
 They start moto in this process with the same extensions scripts/emulator.sh installs
 (importing server.py installs them), on a free 127.0.0.1 port, and speak to it through boto3
@@ -8,8 +9,12 @@ over HTTP, as the Rust SDK does. Each test starts from `/moto-api/reset`.
 Run: .venv/bin/python -m unittest discover -s scripts/emulator -p 'test_*.py'
 """
 
+import base64
+import hashlib
+import http.client
 import logging
 import socket
+import zlib
 import sys
 import unittest
 import urllib.request
@@ -916,6 +921,204 @@ class Monitoring(Case):
             j["ProcessingJobName"] for j in self.sm.list_processing_jobs()["ProcessingJobSummaries"]
         ]
         self.assertEqual(names, ["elsewhere"])
+
+
+def b64(digest):
+    return base64.b64encode(digest).decode()
+
+
+def sha256(data):
+    return b64(hashlib.sha256(data).digest())
+
+
+def crc32(data):
+    return b64(zlib.crc32(data).to_bytes(4, "big"))
+
+
+def put_aws_chunked(bucket, key, data, trailer_value, algorithm="SHA256", signed=True):
+    """PutObject as the Rust SDK sends a streaming body whose checksum it computes itself:
+    aws-chunked, the checksum in a trailer after the last chunk; over http the chunks are
+    signed (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER). moto checks no signature, so the
+    signatures here are dummies. Returns (status, headers, body)."""
+    name = f"x-amz-checksum-{algorithm.lower()}"
+    signature = ";chunk-signature=" + "0" * 64 if signed else ""
+    chunks = [data[i : i + 8192] for i in range(0, len(data), 8192)]
+    encoded = b"".join(f"{len(c):x}{signature}\r\n".encode() + c + b"\r\n" for c in chunks)
+    encoded += f"0{signature}\r\n{name}:{trailer_value}\r\n".encode()
+    if signed:
+        encoded += b"x-amz-trailer-signature:" + b"0" * 64 + b"\r\n"
+    encoded += b"\r\n"
+    headers = {
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+        "x-amz-date": "20260101T000000Z",
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+        if signed
+        else "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(len(data)),
+        "x-amz-trailer": name,
+        "x-amz-sdk-checksum-algorithm": algorithm,
+        "Content-Length": str(len(encoded)),
+    }
+    host = URL.removeprefix("http://")
+    connection = http.client.HTTPConnection(host, timeout=30)
+    try:
+        connection.request("PUT", f"/{bucket}/{key}", body=encoded, headers=headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+class S3Checksums(Case):
+    """s3_checksums.py: PutObject refuses a body that does not match the checksum sent with it."""
+
+    def setUp(self):
+        super().setUp()
+        self.s3 = client("s3")
+        self.s3.create_bucket(Bucket="state")
+
+    def body(self, key):
+        return self.s3.get_object(Bucket="state", Key=key)["Body"].read()
+
+    def test_right_sha256_is_stored_and_echoed(self):
+        data = b'{"lease": "holder-1"}'
+        out = self.s3.put_object(
+            Bucket="state",
+            Key="lease.json",
+            Body=data,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=sha256(data),
+        )
+        self.assertEqual(out["ChecksumSHA256"], sha256(data))
+        self.assertEqual(
+            out["ResponseMetadata"]["HTTPHeaders"]["x-amz-checksum-sha256"], sha256(data)
+        )
+        self.assertEqual(self.body("lease.json"), data)
+
+    def test_wrong_sha256_is_refused_and_nothing_is_stored(self):
+        self.s3.put_bucket_versioning(
+            Bucket="state", VersioningConfiguration={"Status": "Enabled"}
+        )
+        self.s3.put_object(Bucket="state", Key="lease.json", Body=b"v1")
+        refused = self.assertError(
+            "BadDigest",
+            self.s3.put_object,
+            Bucket="state",
+            Key="lease.json",
+            Body=b"v2",
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=sha256(b"v2, as meant"),
+        )
+        self.assertEqual(refused.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.assertEqual(
+            refused.response["Error"]["Message"],
+            "The SHA256 you specified did not match the calculated checksum.",
+        )
+        self.assertEqual(self.body("lease.json"), b"v1")
+        versions = self.s3.list_object_versions(Bucket="state")["Versions"]
+        self.assertEqual(len(versions), 1)
+
+        self.assertError(
+            "BadDigest",
+            self.s3.put_object,
+            Bucket="state",
+            Key="new.json",
+            Body=b"new",
+            ChecksumSHA256=sha256(b"other"),
+        )
+        self.assertError("404", self.s3.head_object, Bucket="state", Key="new.json")
+
+    def test_no_checksum_is_stored_as_before(self):
+        plain = boto3.client(
+            "s3",
+            endpoint_url=URL,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(
+                retries={"max_attempts": 1}, request_checksum_calculation="when_required"
+            ),
+        )
+        plain.put_object(Bucket="state", Key="plain.txt", Body=b"old")
+        out = plain.put_object(Bucket="state", Key="plain.txt", Body=b"plain")
+        sent = out["ResponseMetadata"]["HTTPHeaders"]
+        self.assertFalse([h for h in sent if h.startswith("x-amz-checksum-")], sent)
+        self.assertEqual(self.body("plain.txt"), b"plain")
+
+    def test_crc32_the_sdks_send_by_default(self):
+        out = self.s3.put_object(Bucket="state", Key="a.txt", Body=b"abc")  # boto3 adds CRC32
+        self.assertEqual(out["ChecksumCRC32"], crc32(b"abc"))
+        self.assertEqual(self.body("a.txt"), b"abc")
+        refused = self.assertError(
+            "BadDigest",
+            self.s3.put_object,
+            Bucket="state",
+            Key="a.txt",
+            Body=b"abd",
+            ChecksumAlgorithm="CRC32",
+            ChecksumCRC32=crc32(b"abc"),
+        )
+        self.assertEqual(
+            refused.response["Error"]["Message"],
+            "The CRC32 you specified did not match the calculated checksum.",
+        )
+        self.assertEqual(self.body("a.txt"), b"abc")
+
+    def test_malformed_value_is_invalid_request(self):
+        self.s3.put_object(Bucket="state", Key="a.txt", Body=b"abc")
+        for value in ("not base64!", b64(b"too short")):
+            refused = self.assertError(
+                "InvalidRequest",
+                self.s3.put_object,
+                Bucket="state",
+                Key="a.txt",
+                Body=b"xyz",
+                ChecksumSHA256=value,
+            )
+            self.assertEqual(
+                refused.response["Error"]["Message"],
+                "Value for x-amz-checksum-sha256 header is invalid.",
+            )
+        self.assertEqual(self.body("a.txt"), b"abc")
+
+    def test_aws_chunked_trailer_is_checked_against_the_decoded_body(self):
+        data = bytes(range(256)) * 40  # two chunks
+        for signed in (True, False):
+            with self.subTest(signed=signed):
+                key = f"chunked-{signed}.bin"
+                status, headers, _ = put_aws_chunked(
+                    "state", key, data, sha256(data), signed=signed
+                )
+                self.assertEqual(status, 200)
+                self.assertEqual(headers["x-amz-checksum-sha256"], sha256(data))
+                self.assertEqual(self.body(key), data)
+
+                status, _, error = put_aws_chunked(
+                    "state", key, b"other" + data, sha256(data), signed=signed
+                )
+                self.assertEqual(status, 400)
+                self.assertIn(b"<Code>BadDigest</Code>", error)
+                self.assertIn(b"The SHA256 you specified did not match", error)
+                self.assertEqual(self.body(key), data)
+
+                # the SDK's default algorithm, in a trailer
+                status, _, _ = put_aws_chunked(
+                    "state", key, data, crc32(data), algorithm="CRC32", signed=signed
+                )
+                self.assertEqual(status, 200)
+                status, _, error = put_aws_chunked(
+                    "state", key, b"x", crc32(data), algorithm="CRC32", signed=signed
+                )
+                self.assertEqual(status, 400)
+                self.assertIn(b"<Code>BadDigest</Code>", error)
+                self.assertEqual(self.body(key), data)
+
+        status, _, error = put_aws_chunked("state", "never.bin", data, sha256(b"x"))
+        self.assertEqual(status, 400)
+        self.assertIn(b"<Code>BadDigest</Code>", error)
+        self.assertError("404", self.s3.head_object, Bucket="state", Key="never.bin")
 
 
 if __name__ == "__main__":

@@ -259,6 +259,9 @@ pub struct CommonConfig {
     /// Findings also to AWS Security Hub in the account and region acted in
     /// (`SECURITY_HUB_EXPORT`).
     pub security_hub_export: bool,
+    /// Stop starting resources this long into a run (`RUN_TIME_LIMIT_MS`, 0 = none), besides
+    /// the Lambda deadline; the rest goes on in a continuation (see `run::budget`).
+    pub run_time_limit: Option<std::time::Duration>,
 }
 
 /// Eight resources at a time: at ~50 ms a call that is ~160 calls a second, under the
@@ -293,6 +296,9 @@ impl CommonConfig {
             )?,
             log_findings: env.bool_or("LOG_FINDINGS", true)?,
             security_hub_export: env.bool_or("SECURITY_HUB_EXPORT", false)?,
+            run_time_limit: Some(env.number_or("RUN_TIME_LIMIT_MS", 0u64, 0..=900_000)?)
+                .filter(|ms| *ms > 0)
+                .map(std::time::Duration::from_millis),
         })
     }
 

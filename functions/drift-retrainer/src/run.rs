@@ -109,7 +109,9 @@ mod tests {
 
     async fn handle(clients: &Clients, event: Value) -> Report {
         let config = Config::from_env(&Env::default(), false).unwrap();
-        function::handle::<DriftRetrainer>(clients, &config, &Reporter::log_only(), event).await
+        let budget = sagekeeper_core::run::budget::Budget::unlimited();
+        function::handle::<DriftRetrainer>(clients, &config, &Reporter::log_only(), event, budget)
+            .await
     }
 
     fn event() -> Value {

@@ -1,22 +1,11 @@
 //! encryption-enforcer: finds and fixes unencrypted or exposed ML data (S3 buckets, SageMaker
 //! jobs, endpoint configs, notebooks, KMS keys).
-
-mod apply;
-mod bucket_policy;
-mod clients;
-mod config;
-mod decide;
-mod exemptions;
-mod gather;
-mod model;
-mod plan;
-mod reliance;
-mod rules;
-mod run;
+// The layout of a run's whole future, computed here, is deeper than rustc's default limit.
+#![recursion_limit = "256"]
 
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sagekeeper_core::run::entrypoint::run::<run::EncryptionEnforcer>().await
+    encryption_enforcer::main().await
 }

@@ -1,23 +1,11 @@
 //! endpoint-scheduler: parks SageMaker endpoints and notebook instances outside business
 //! hours and restores them exactly as they were.
-
-mod apply;
-mod clients;
-mod config;
-mod custodian;
-mod gather;
-mod gather_studio;
-mod model;
-mod plan;
-mod policy;
-mod run;
-mod run_lease;
-mod schedule;
-mod studio;
+// The layout of a run's whole future, computed here, is deeper than rustc's default limit.
+#![recursion_limit = "256"]
 
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sagekeeper_core::run::entrypoint::run::<run::EndpointScheduler>().await
+    endpoint_scheduler::main().await
 }

@@ -298,7 +298,9 @@ fn tags(plan: &mut Plan<TagWrite>, found: &mut Found, subjects: &[Subject], poli
             ),
         }
     }
-    for (tags, arns) in batches {
+    // Sorted, so a sweep continued after its deadline (run::budget) forms the same chunks.
+    for (tags, mut arns) in batches {
+        arns.sort();
         for chunk in arns.chunks(MAX_ARNS_PER_TAG_CALL) {
             let write = TagWrite::AddTags {
                 via: TagVia::SageMaker,
@@ -439,7 +441,8 @@ fn idle(
             }
         }
     }
-    for (since, arns) in marks {
+    for (since, mut arns) in marks {
+        arns.sort();
         for chunk in arns.chunks(MAX_ARNS_PER_TAG_CALL) {
             let write = TagWrite::MarkIdle {
                 arns: chunk.to_vec(),
@@ -710,7 +713,9 @@ mod tests {
             ("DEFAULT_TAGS", r#"{"Environment": "dev"}"#),
         ]);
         let arn = |i: usize| format!("arn:aws:sagemaker:eu-west-3:123456789012:model/m{i:02}");
+        // Listed newest first, as SageMaker lists them.
         let mut subjects: Vec<Subject> = (0..25)
+            .rev()
             .map(|i| subject(&arn(i), TagVia::SageMaker, &[("Team", "t")]))
             .collect();
         subjects.push(subject(
@@ -750,6 +755,8 @@ mod tests {
             panic!("{writes:?}");
         };
         assert_eq!((via, arns.len()), (&TagVia::SageMaker, 20));
+        // Sorted, so the parts of a sweep cut short by its deadline form the same batches.
+        assert_eq!(arns, &(0..20).map(arn).collect::<Vec<_>>());
         assert_eq!(writes[1].0, arns.join(", "));
         assert_eq!(added, &tags(&[("Environment", "dev")]));
         assert!(matches!(&writes[2].1, TagWrite::AddTags { arns, .. } if arns.len() == 5));

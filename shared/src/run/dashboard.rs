@@ -156,12 +156,12 @@ pub fn widgets(functions: &[Deployed]) -> Vec<Value> {
             ]),
         ),
         graph(
-            "Organisation fan-out: targets enqueued",
+            "Fan-out: targets enqueued, and runs cut short by their deadline",
             "Sum",
             3600,
-            [scheduler, enforcer, tagger]
-                .iter()
-                .map(|f| ours(m::TARGETS_ENQUEUED, f))
+            [m::TARGETS_ENQUEUED, m::RUNS_CUT_SHORT]
+                .into_iter()
+                .flat_map(|metric| [scheduler, enforcer, tagger].map(|f| ours(metric, f)))
                 .collect(),
         ),
     ];

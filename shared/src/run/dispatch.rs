@@ -20,7 +20,9 @@ use serde_json::Value;
 use crate::aws::sessions::{Scope, Sessions};
 use crate::aws::targets::{Accounts, Target, TargetsConfig};
 use crate::aws::{Aws, AwsError, map_bounded};
-use crate::run::fanout::{self, BatchItemFailure, Delivery};
+use crate::run::budget::{Budget, Cursor};
+use crate::run::fanout::{self, BatchItemFailure, Delivery, TargetMessage};
+use crate::run::function::SWEEP_INCOMPLETE_RULE;
 use crate::run::report::{Outcome, Report, ReportableError, Severity};
 use crate::run::reporter::Reporter;
 use crate::{Trigger, aws::organizations};
@@ -87,6 +89,10 @@ pub fn as_of_delivery(mut event: Value, now: DateTime<Utc>) -> Value {
 /// What an invocation answers: one run's report, or the runs of several targets.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per invocation, moved once: boxing the report would save nothing"
+)]
 pub enum Response {
     Run(Report),
     Targets(TargetRuns),
@@ -192,7 +198,7 @@ pub struct Parts<C> {
 impl<C, D, B, H> Dispatcher<C, D, B, H>
 where
     B: Fn(&Scope, &C) -> D,
-    H: AsyncFn(&D, Value) -> Report,
+    H: AsyncFn(&D, Value, Budget) -> Report,
 {
     pub fn new(parts: Parts<C>, build: B, handle: H) -> Self {
         let home = build(&Scope::home(&parts.hub), &parts.config);
@@ -212,17 +218,21 @@ where
         }
     }
 
-    pub async fn dispatch(&self, event: Value) -> Response {
+    /// Handles `event` within `budget`: a sweep cut short by it goes on in a continuation
+    /// message when it came from the fan-out queue, and reports itself incomplete otherwise.
+    pub async fn dispatch(&self, event: Value, budget: Budget) -> Response {
         let home_region = self.sessions.home_region();
         match route(&event, self.sessions.config(), &home_region) {
-            Route::Home => Response::Run((self.handle)(&self.home, event).await),
-            Route::Forwarded(target) => Response::Run(self.run_in(&target, event, true).await),
-            Route::Batch(deliveries) => self.batch(deliveries).await,
-            Route::Sweep => self.sweep(event).await,
+            Route::Home => Response::Run((self.handle)(&self.home, event, budget).await),
+            Route::Forwarded(target) => {
+                Response::Run(self.run_in(&target, event, true, budget).await)
+            }
+            Route::Batch(deliveries) => self.batch(deliveries, budget).await,
+            Route::Sweep => self.sweep(event, budget).await,
         }
     }
 
-    async fn sweep(&self, event: Value) -> Response {
+    async fn sweep(&self, event: Value, budget: Budget) -> Response {
         let targets = match self.targets().await {
             Ok(targets) => targets,
             Err(err) => return Response::Run(self.refused(None, &event, &err).await),
@@ -231,33 +241,55 @@ where
         if let (Some(queue), false) = (queue, self.sweep_in_place) {
             return Response::Run(self.enqueue(queue, &targets, &event).await);
         }
+        // Called as each target's turn comes: past the stop time a target is not started,
+        // since its gather alone could run the invocation past its deadline.
         let runs = map_bounded(targets, self.sessions.config().concurrency, |target| {
-            let event = event.clone();
-            async move { self.run_in(&target, event, false).await }
+            let (event, budget) = (event.clone(), budget.clone());
+            let expired = budget.expired();
+            async move {
+                if expired {
+                    return self.not_reached(&target, &event).await;
+                }
+                self.run_in(&target, event, false, budget).await
+            }
         })
         .await;
         self.runs(runs, None)
     }
 
-    async fn batch(&self, deliveries: Vec<Delivery>) -> Response {
+    /// The report of a target an in-place sweep had no time left for.
+    async fn not_reached(&self, target: &Target, event: &Value) -> Report {
+        let mut report = self.report_for(Some(target), event);
+        report.finding(
+            target.to_string(),
+            SWEEP_INCOMPLETE_RULE,
+            Severity::Medium,
+            "not swept: the invocation neared its deadline (or RUN_TIME_LIMIT_MS) before this target's turn; the next scheduled sweep starts over. Configure FANOUT_QUEUE_URL to sweep each target in its own invocation",
+        );
+        report.add_metric(crate::run::metrics::RUNS_CUT_SHORT, 1.0);
+        self.reporter.finish(report).await
+    }
+
+    async fn batch(&self, deliveries: Vec<Delivery>, budget: Budget) -> Response {
         let outcomes = map_bounded(deliveries, self.sessions.config().concurrency, |delivery| {
-            self.deliver(delivery)
+            self.deliver(delivery, budget.clone())
         })
         .await;
         let failures = outcomes
             .iter()
-            .filter(|(_, report)| report.failed())
-            .map(|(id, _)| BatchItemFailure {
+            .filter(|(_, _, redeliver)| *redeliver)
+            .map(|(id, _, _)| BatchItemFailure {
                 item_identifier: id.clone(),
             })
             .collect();
         self.runs(
-            outcomes.into_iter().map(|(_, r)| r).collect(),
+            outcomes.into_iter().map(|(_, r, _)| r).collect(),
             Some(failures),
         )
     }
 
-    async fn deliver(&self, delivery: Delivery) -> (String, Report) {
+    /// One message's run: its id, its report, and whether it should be delivered again.
+    async fn deliver(&self, delivery: Delivery, budget: Budget) -> (String, Report, bool) {
         let report = match delivery.message {
             Err(reason) => {
                 self.refused(None, &Value::Null, &Refused::BadMessage(reason))
@@ -272,15 +304,62 @@ where
             // organisation again for each would only add Organizations calls.
             Ok(message) => {
                 let event = as_of_delivery(message.event, Utc::now());
-                self.run_in(&message.target, event, false).await
+                let queue = self.sessions.config().fanout_queue_url.as_deref();
+                let budget = budget.resuming(message.resume).continuable(queue.is_some());
+                let mut report = self
+                    .run_in(&message.target, event.clone(), false, budget)
+                    .await;
+                let redeliver = match (queue, report.continuation.clone()) {
+                    (Some(queue), Some(cursor)) => {
+                        let target = &message.target;
+                        !self
+                            .continue_with(queue, target, event, cursor, &mut report)
+                            .await
+                    }
+                    _ => report.failed(),
+                };
+                return (delivery.message_id, report, redeliver);
             }
         };
-        (delivery.message_id, report)
+        let redeliver = report.failed();
+        (delivery.message_id, report, redeliver)
+    }
+
+    /// Hands the rest of a run cut short to a new message; true when it was sent. The part's
+    /// own message is then done even if some of its writes failed (they are in its report, and
+    /// the next sweep retries them): delivering it again would also send its continuation
+    /// again, and every later part would run twice. A continuation that cannot be sent fails
+    /// the message, which is delivered again and resumes where it said.
+    async fn continue_with(
+        &self,
+        queue: &str,
+        target: &Target,
+        event: Value,
+        cursor: Cursor,
+        report: &mut Report,
+    ) -> bool {
+        let message = TargetMessage {
+            function: self.function.to_owned(),
+            target: target.clone(),
+            event,
+            resume: Some(cursor),
+        };
+        match fanout::send(&self.sqs, queue, &message).await {
+            Ok(()) => {
+                tracing::info!(target = %target, "continuation enqueued");
+                true
+            }
+            Err(err) => {
+                tracing::error!(target = %target, error = %err, "the continuation could not be enqueued");
+                report.error(None, &err);
+                false
+            }
+        }
     }
 
     /// The function's run in `target`, after checking the deployment governs it (`check`),
     /// except in an organisation, whose messages name targets the sweep just listed.
-    async fn run_in(&self, target: &Target, event: Value, check: bool) -> Report {
+    async fn run_in(&self, target: &Target, event: Value, check: bool, budget: Budget) -> Report {
         let listed = matches!(self.sessions.config().accounts, Accounts::Listed(_));
         if check || listed {
             match self.admits(target).await {
@@ -295,7 +374,7 @@ where
         match self.sessions.scope(target).await {
             Ok(scope) => {
                 let deps = (self.build)(&scope, &self.config);
-                (self.handle)(&deps, event).await
+                (self.handle)(&deps, event, budget).await
             }
             Err(err) => {
                 // An account without the member role is something for people to fix.

@@ -13,6 +13,7 @@ use crate::aws::Aws;
 use crate::aws::sessions::Scope;
 use crate::aws::targets::TargetsConfig;
 use crate::config::{CommonConfig, Env, LogLevel};
+use crate::run::budget::Budget;
 use crate::run::dispatch::{Dispatcher, Parts, Response};
 use crate::run::function::{Bound, Function, Settings};
 use crate::run::logging::{self, LogSink};
@@ -48,6 +49,7 @@ pub async fn run<F: Function>() -> ExitCode {
         Err(err) => return launch.startup_failed(&err),
     };
     crate::model::arn::set_home_partition(hub.region().unwrap_or_default());
+    let run_time_limit = common.run_time_limit;
     let parts = Parts {
         function: F::NAME,
         dry_run: common.dry_run,
@@ -57,10 +59,14 @@ pub async fn run<F: Function>() -> ExitCode {
         targets,
         hub,
     };
-    let dispatcher = Dispatcher::new(parts, Bound::<F>::new, async |bound: &Bound<F>, event| {
-        bound.handle(event).await
-    });
-    launch.serve(|event| dispatcher.dispatch(event)).await
+    let dispatcher = Dispatcher::new(
+        parts,
+        Bound::<F>::new,
+        async |bound: &Bound<F>, event, budget| bound.handle(event, budget).await,
+    );
+    launch
+        .serve(|event, deadline| dispatcher.dispatch(event, Budget::new(deadline, run_time_limit)))
+        .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,17 +236,19 @@ impl Launch {
     }
 
     /// Serves events with `handler` until the runtime stops (Lambda), or handles the one event
-    /// given on the command line and prints its report (shell).
+    /// given on the command line and prints its report (shell). The handler also gets the
+    /// invocation's deadline (milliseconds since the epoch; none from a shell).
     pub async fn serve<F, Fut>(self, handler: F) -> ExitCode
     where
-        F: Fn(Value) -> Fut,
+        F: Fn(Value, Option<u64>) -> Fut,
         Fut: Future<Output = Response>,
     {
         match self.mode {
             Mode::Lambda => {
                 let handler = &handler;
                 let service = service_fn(move |event: LambdaEvent<Value>| async move {
-                    let response = handler(event.payload).await;
+                    let deadline = Some(event.context.deadline).filter(|ms| *ms > 0);
+                    let response = handler(event.payload, deadline).await;
                     match RetryWanted::of(&response) {
                         Some(retry) => Err(retry),
                         None => Ok(response),
@@ -262,7 +270,7 @@ impl Launch {
                         return ExitCode::from(EXIT_USAGE);
                     }
                 };
-                let response = handler(event).await;
+                let response = handler(event, None).await;
                 print_response(self.function, &response, format);
                 ExitCode::from(if response.failed() {
                     EXIT_FAILED

@@ -10,16 +10,20 @@ use serde_json::Value;
 
 use crate::aws::targets::Target;
 use crate::aws::{AwsError, AwsResultExt};
+use crate::run::budget::Cursor;
 
 /// SQS takes at most ten messages per SendMessageBatch.
 const BATCH: usize = 10;
 
-/// One target's share of a sweep: the original trigger, to be handled in `target`.
+/// One target's share of a sweep: the original trigger, to be handled in `target`; for a
+/// continuation of a run cut short by its deadline, where it resumes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetMessage {
     pub function: String,
     pub target: Target,
     pub event: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Cursor>,
 }
 
 /// Sends one message per target; the result says, per target, whether it was enqueued.
@@ -40,6 +44,7 @@ pub async fn enqueue(
                     function: function.to_owned(),
                     target: target.clone(),
                     event: event.clone(),
+                    resume: None,
                 })
                 .ok()?;
                 SendMessageBatchRequestEntry::builder()
@@ -76,6 +81,27 @@ pub async fn enqueue(
         }
     }
     results
+}
+
+/// Sends one message (a continuation).
+pub async fn send(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    message: &TargetMessage,
+) -> Result<(), AwsError> {
+    let body = serde_json::to_string(message).map_err(|e| AwsError {
+        operation: "SendMessage",
+        code: "SerializationError".to_owned(),
+        message: e.to_string(),
+        retryable: false,
+    })?;
+    sqs.send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .aws("SendMessage")
+        .map(|_| ())
 }
 
 /// One SQS record: its id (what a batch failure names) and the message it carries, or why
@@ -161,8 +187,29 @@ mod tests {
             function: "endpoint-scheduler".into(),
             target: Target::new("222222222222", "eu-west-1"),
             event: json!({"detail-type": "Scheduled Event"}),
+            resume: None,
         })
         .unwrap();
+        assert!(
+            !good.contains("resume"),
+            "a first message carries no cursor"
+        );
+        let continuation = serde_json::to_string(&TargetMessage {
+            function: "lifecycle-tagger".into(),
+            target: Target::new("222222222222", "eu-west-1"),
+            event: json!({"detail-type": "Scheduled Event"}),
+            resume: Some(Cursor {
+                pass: 1,
+                after: Some("arn:b".into()),
+            }),
+        })
+        .unwrap();
+        let resumed = deliveries(&json!({"Records": [record("m-3", &continuation)]})).unwrap();
+        let resume = resumed[0].message.as_ref().unwrap().resume.as_ref();
+        assert_eq!(
+            resume.map(|c| (c.pass, c.after.as_deref())),
+            Some((1, Some("arn:b")))
+        );
         let event = json!({"Records": [record("m-1", &good), record("m-2", "{\"not\": 1}")]});
         let deliveries = deliveries(&event).unwrap();
         assert_eq!(deliveries.len(), 2);

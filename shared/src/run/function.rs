@@ -14,7 +14,8 @@ use serde_json::Value;
 use crate::aws::sessions::Scope;
 use crate::config::{CommonConfig, ConfigError, Env};
 use crate::events::{Accepted, accept};
-use crate::run::report::Report;
+use crate::run::budget::Budget;
+use crate::run::report::{Pass, Report, Severity};
 use crate::run::reporter::Reporter;
 
 /// A function's settings, read once at start from environment variables: an invalid value
@@ -63,24 +64,27 @@ impl<F: Function> Bound<F> {
         }
     }
 
-    pub async fn handle(&self, event: Value) -> Report {
-        handle::<F>(&self.clients, &self.config, &self.reporter, event).await
+    pub async fn handle(&self, event: Value, budget: Budget) -> Report {
+        handle::<F>(&self.clients, &self.config, &self.reporter, event, budget).await
     }
 }
 
-/// One event, start to finish, in the scope `clients` act in.
+/// One event, start to finish, in the scope `clients` act in, within `budget`.
 pub async fn handle<F: Function>(
     clients: &F::Clients,
     config: &F::Config,
     reporter: &Reporter,
     event: Value,
+    budget: Budget,
 ) -> Report {
     let mut report = Report::new(F::NAME, config.common().dry_run, Utc::now());
     report.target = reporter.target().map(str::to_owned);
+    report.budget = budget;
     match accept::<F::Trigger>(F::NAME, &event) {
         Ok((label, trigger)) => {
             report.trigger = label;
             F::run(clients, config, trigger, &mut report).await;
+            note_cut_short(&mut report);
         }
         Err(err) => {
             report.trigger = "invalid".to_owned();
@@ -88,4 +92,45 @@ pub async fn handle<F: Function>(
         }
     }
     reporter.finish(report).await
+}
+
+/// Rule of the finding a run cut short by its deadline leaves when nothing continues it.
+pub const SWEEP_INCOMPLETE_RULE: &str = "sweep-incomplete";
+
+/// Says in the report whether the run stopped before its end. Cut short, the dispatcher
+/// sends the rest on as a continuation where a fan-out queue exists; otherwise people should
+/// know part of the account was not looked at. A scheduled run that got to the end is
+/// evidence the sweep is complete, which resolves an earlier `sweep-incomplete` finding.
+fn note_cut_short(report: &mut Report) {
+    let scope = report
+        .target
+        .clone()
+        .unwrap_or_else(|| "this account".to_owned());
+    let Some(cursor) = report.continuation.clone() else {
+        if report.trigger == "schedule" {
+            report.passes.push(Pass {
+                resource: scope,
+                rule: SWEEP_INCOMPLETE_RULE.to_owned(),
+            });
+        }
+        return;
+    };
+    report.add_metric(crate::run::metrics::RUNS_CUT_SHORT, 1.0);
+    let resumes = cursor
+        .after
+        .as_deref()
+        .unwrap_or("the start of its next pass");
+    if report.budget.continuable {
+        tracing::info!(
+            pass = cursor.pass,
+            after = resumes,
+            "stopping near the deadline; a continuation takes the rest"
+        );
+        return;
+    }
+    let message = format!(
+        "the run stopped starting resources near its Lambda deadline (or RUN_TIME_LIMIT_MS), after {resumes} (pass {}); what comes after it in {scope} was not handled. The next scheduled run starts over and skips what is already done (in a dry run, or where writes fail, it stops at the same place). Configure FANOUT_QUEUE_URL to continue at once, or raise the function's timeout",
+        cursor.pass
+    );
+    report.finding(scope, SWEEP_INCOMPLETE_RULE, Severity::Medium, message);
 }

@@ -85,6 +85,7 @@ metrics! {
     TRAINING_JOBS_WITHOUT_SPOT = "TrainingJobsWithoutSpot", Count, TAGGER;
     ESTIMATED_SPOT_SAVINGS_USD = "EstimatedSpotSavingsUSD", Usd, TAGGER;
     TARGETS_ENQUEUED = "TargetsEnqueued", Count, SWEEPERS;
+    RUNS_CUT_SHORT = "RunsCutShort", Count, SWEEPERS;
 }
 
 /// One metric per enforcer rule: `NonCompliant.<rule id>`, 1 for each resource breaking it.

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod asff;
+pub mod budget;
 pub mod dashboard;
 pub mod dispatch;
 pub mod emf;

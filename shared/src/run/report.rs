@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::run::budget::{Budget, Cursor};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -127,6 +129,13 @@ pub struct Report {
     pub metrics: BTreeMap<String, f64>,
     #[serde(skip)]
     pub passes: Vec<Pass>,
+    /// Where the next part of a sweep cut short by its deadline resumes (see
+    /// [`crate::run::budget`]); `None` when the run handled everything it planned.
+    #[serde(default)]
+    pub continuation: Option<Cursor>,
+    /// This run's stop time and resume point; read by `run::apply::by_resource`.
+    #[serde(skip)]
+    pub budget: Budget,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +163,8 @@ impl Report {
             errors: Vec::new(),
             metrics: BTreeMap::new(),
             passes: Vec::new(),
+            continuation: None,
+            budget: Budget::unlimited(),
         }
     }
 
@@ -406,6 +417,8 @@ impl Serialize for Report {
             errors: &'a [ErrorRecord],
             summary: Summary,
             metrics: &'a BTreeMap<String, f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            continuation: Option<&'a Cursor>,
         }
         View {
             function: &self.function,
@@ -419,6 +432,7 @@ impl Serialize for Report {
             errors: &self.errors,
             summary: self.summary(),
             metrics: &self.metrics,
+            continuation: self.continuation.as_ref(),
         }
         .serialize(serializer)
     }

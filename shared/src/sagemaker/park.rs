@@ -140,7 +140,7 @@ impl Keep {
 }
 
 impl StateStore {
-    /// Writes the snapshot where `keep` says, under its condition, and reads it back.
+    /// Writes the snapshot where `keep` says, under its condition, and verifies it (`put_verified_if`).
     pub async fn put_snapshot(
         &self,
         snapshot: &EndpointSnapshot,
