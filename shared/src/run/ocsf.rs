@@ -153,21 +153,19 @@ fn compliance_finding(report: &Report, finding: &Finding, passes: bool) -> Value
     })
 }
 
-/// Every finding of the report, in report order.
-pub fn events(report: &Report) -> Vec<Value> {
+/// Every finding of the report, in report order, built one at a time as the caller takes
+/// them: a sweep of a large account has tens of thousands of findings, and all their events
+/// held at once took several times the memory of the rest of the run.
+pub fn events(report: &Report) -> impl Iterator<Item = Value> + '_ {
     let passing: BTreeSet<(&str, &str)> = report
         .passes
         .iter()
         .map(|p| (p.resource.as_str(), p.rule.as_str()))
         .collect();
-    report
-        .findings
-        .iter()
-        .map(|finding| {
-            let passes = passing.contains(&(finding.resource.as_str(), finding.rule.as_str()));
-            compliance_finding(report, finding, passes)
-        })
-        .collect()
+    report.findings.iter().map(move |finding| {
+        let passes = passing.contains(&(finding.resource.as_str(), finding.rule.as_str()));
+        compliance_finding(report, finding, passes)
+    })
 }
 
 #[cfg(test)]
@@ -175,6 +173,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
+
+    fn first_event(report: &Report) -> Value {
+        events(report).next().expect("the report has a finding")
+    }
 
     fn report() -> Report {
         let started = Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap();
@@ -193,7 +195,7 @@ mod tests {
             Severity::High,
             "not encrypted with KMS",
         );
-        let event = &events(&report)[0];
+        let event = &first_event(&report);
         assert_eq!(event["class_uid"], 2003);
         assert_eq!(event["type_uid"], 200301);
         assert_eq!(event["severity_id"], 4);
@@ -219,7 +221,7 @@ mod tests {
             Severity::Info,
             "exempt: owner decision",
         );
-        let event = &events(&report)[0];
+        let event = &first_event(&report);
         assert_eq!(event["cloud"]["region"], "eu-west-1");
         assert_eq!(event["cloud"]["account"]["uid"], "123456789012");
         assert_eq!(event["severity_id"], 1);
@@ -234,7 +236,7 @@ mod tests {
             resource: "arn:aws:s3:::b".into(),
             rule: "s3-tls".into(),
         });
-        assert_eq!(events(&report)[0]["compliance"]["status_id"], 1);
+        assert_eq!(first_event(&report)["compliance"]["status_id"], 1);
 
         let long = |end: &str| format!("arn:aws:s3:::{}{end}", "x".repeat(600));
         let uid = |resource: &str| {
@@ -262,8 +264,8 @@ mod tests {
             "still none",
         );
         assert_eq!(
-            events(&first)[0]["finding_info"]["uid"],
-            events(&later)[0]["finding_info"]["uid"]
+            first_event(&first)["finding_info"]["uid"],
+            first_event(&later)["finding_info"]["uid"]
         );
     }
 
@@ -276,7 +278,7 @@ mod tests {
             Severity::Info,
             "why",
         );
-        let event = &events(&report)[0];
+        let event = &first_event(&report);
         assert!(event["cloud"].get("region").is_none());
         assert!(event["resource"].get("region").is_none());
         assert!(event["cloud"].get("account").is_none());
