@@ -811,6 +811,53 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
     assert!(!rotation_enabled(&aws, &bad_key).await);
 }
 
+/// A bucket's settings are read at once, not one after another: at AWS latency (~50 ms a call)
+/// six reads in a row were most of a sweep's time (#16). Not a timed test: the proxy counts
+/// the calls it holds at the same moment, each delayed long enough for them to meet.
+#[tokio::test]
+async fn the_sweep_reads_a_buckets_settings_at_once() {
+    let aws = aws().await;
+    let prefix = unique("enf-atonce");
+    let open = BucketSpec {
+        kms_key: None,
+        tls_only: false,
+        public_access_block: false,
+    };
+    let mut arns = Vec::new();
+    for i in 0..8 {
+        arns.push(bucket(&aws, &format!("{prefix}-{i}"), open, &[]).await);
+    }
+    let proxy = support::faultproxy::Proxy::start("0", 3, &["--fixed-latency-ms", "150"]);
+    let modes = all_report();
+    let mut env = vec![
+        ("BUCKET_PREFIX", prefix.as_str()),
+        ("RULE_MODES", modes.as_str()),
+    ];
+    env.extend(proxy.function_env("3"));
+    let run = enforce("scheduled.json", &env);
+    let report = run.report();
+
+    // Control: every bucket was read through the proxy and evaluated.
+    for arn in &arns {
+        assert_breaks(
+            report,
+            arn,
+            S3_RULES[1],
+            Severity::Medium,
+            "no bucket policy",
+        );
+    }
+    let arns: Vec<&str> = arns.iter().map(String::as_str).collect();
+    assert_no_errors_about(report, &arns);
+    // Eight buckets are read at a time (the bound of a listing), each with six reads after its
+    // tags. One read at a time per bucket holds at most 8 bucket calls, with the SageMaker
+    // reads alongside (the other sweeps, each bounded at 8, over the shared emulator's few
+    // resources) well short of 36.
+    let counts = proxy.counts().all;
+    let held = counts["in-flight"]["max"].as_u64().unwrap();
+    assert!(held >= 36, "at most {held} calls in flight: {counts}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // S3, by CloudTrail event
 // ---------------------------------------------------------------------------------------------

@@ -69,11 +69,24 @@ pub async fn gather(
     let sm = &clients.sagemaker;
     match subject {
         Subject::Sweep { created_since } => {
-            sweep_buckets(clients, config, &mut found, report).await;
-            sweep_jobs(sm, *created_since, &mut found, report).await;
-            sweep_endpoint_configs(sm, *created_since, &mut found, report).await;
-            sweep_notebooks(sm, &mut found, report).await;
-            sweep_domains(sm, &mut found, report).await;
+            // The sweeps read different resources, so they overlap: at ~50 ms a call the
+            // SageMaker reads would otherwise wait for every bucket. Each records into its
+            // own part, merged in this order, so the report reads as a serial run's would.
+            let since = *created_since;
+            let mut parts: [(Gathered, Report); 5] =
+                std::array::from_fn(|_| (Gathered::default(), report.fragment()));
+            let [buckets, jobs, configs, notebooks, domains] = &mut parts;
+            tokio::join!(
+                sweep_buckets(clients, config, &mut buckets.0, &mut buckets.1),
+                sweep_jobs(sm, since, &mut jobs.0, &mut jobs.1),
+                sweep_endpoint_configs(sm, since, &mut configs.0, &mut configs.1),
+                sweep_notebooks(sm, &mut notebooks.0, &mut notebooks.1),
+                sweep_domains(sm, &mut domains.0, &mut domains.1),
+            );
+            for (part, fragment) in parts {
+                found.absorb(part);
+                report.absorb(fragment);
+            }
         }
         Subject::Bucket(name) => {
             gather_bucket(&clients.s3, config, name, &mut found, report).await;
@@ -149,19 +162,28 @@ async fn describe_bucket(
     {
         return Ok(None);
     }
+    // Independent reads, made at once: one round trip instead of six.
+    let (encryption, policy, public_access_block, website, replication, acl) = tokio::join!(
+        s3_api::get_default_encryption(s3, name),
+        s3_api::get_policy(s3, name),
+        s3_api::get_public_access_block(s3, name),
+        s3_api::get_website(s3, name),
+        s3_api::get_replication(s3, name),
+        s3_api::get_acl_grants(s3, name),
+    );
     Ok(Some(Bucket {
         name: name.to_owned(),
         arn: s3_api::bucket_arn(name),
-        encryption: s3_api::get_default_encryption(s3, name).await?,
-        policy: s3_api::get_policy(s3, name).await?,
-        public_access_block: s3_api::get_public_access_block(s3, name).await?,
+        encryption: encryption?,
+        policy: policy?,
+        public_access_block: public_access_block?,
         tags,
         uses: BucketUses {
             // Filled in by `attach_log_sources`, from the other buckets' configurations.
             log_sources: Ok(Vec::new()),
-            website: s3_api::get_website(s3, name).await,
-            replication: s3_api::get_replication(s3, name).await,
-            acl: s3_api::get_acl_grants(s3, name).await,
+            website,
+            replication,
+            acl,
         },
     }))
 }

@@ -154,6 +154,11 @@ impl KeyIndex {
         self.keys.insert(key.info.arn.clone(), key);
     }
 
+    pub fn absorb(&mut self, other: KeyIndex) {
+        self.arn_by_reference.extend(other.arn_by_reference);
+        self.keys.extend(other.keys);
+    }
+
     pub fn get(&self, reference: &str) -> Option<&Key> {
         self.arn_by_reference
             .get(reference)
@@ -178,6 +183,16 @@ pub struct Gathered {
 }
 
 impl Gathered {
+    /// Takes in what another part of the sweep found, after what this one holds.
+    pub fn absorb(&mut self, part: Gathered) {
+        self.buckets.extend(part.buckets);
+        self.jobs.extend(part.jobs);
+        self.endpoint_configs.extend(part.endpoint_configs);
+        self.notebooks.extend(part.notebooks);
+        self.domains.extend(part.domains);
+        self.keys.absorb(part.keys);
+    }
+
     /// Every key the gathered resources name, for `gather` to describe.
     pub fn key_references(&self) -> BTreeSet<String> {
         let buckets = self
