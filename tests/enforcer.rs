@@ -858,6 +858,56 @@ async fn the_sweep_reads_a_buckets_settings_at_once() {
     assert!(held >= 36, "at most {held} calls in flight: {counts}");
 }
 
+/// `BUCKET_TAG` narrows the sweep to tagged buckets, and a bucket outside it costs one read, its
+/// tags: with a scope to decide, the tags are read before the settings, not with them.
+#[tokio::test]
+async fn bucket_tag_narrows_the_sweep_and_a_bucket_outside_costs_one_read() {
+    let aws = aws().await;
+    let prefix = unique("enf-scope");
+    let open = BucketSpec {
+        kms_key: None,
+        tls_only: false,
+        public_access_block: false,
+    };
+    let inside = bucket(&aws, &format!("{prefix}-in"), open, &[("Team", "ml")]).await;
+    let outside = bucket(&aws, &format!("{prefix}-out"), open, &[("Team", "web")]).await;
+    let proxy = support::faultproxy::Proxy::start("0", 4, &[]);
+    let modes = all_report();
+    let mut env = vec![
+        ("BUCKET_PREFIX", prefix.as_str()),
+        ("RULE_MODES", modes.as_str()),
+        ("BUCKET_TAG", "Team=ml"),
+    ];
+    env.extend(proxy.function_env("3"));
+    let run = enforce("scheduled.json", &env);
+    let report = run.report();
+
+    // Control: the bucket in scope is evaluated, through the proxy.
+    assert_breaks(
+        report,
+        &inside,
+        S3_RULES[1],
+        Severity::Medium,
+        "no bucket policy",
+    );
+    assert!(
+        report.findings_for(&outside).is_empty(),
+        "{:#?}",
+        report.findings_for(&outside)
+    );
+    assert_eq!(report.metric("BucketsInScope"), Some(1.0));
+    let counts = proxy.counts().all;
+    let operations = &counts["operations"];
+    assert_eq!(operations["s3:GetBucketTagging"], 2, "{counts}");
+    for settings in [
+        "s3:GetBucketEncryption",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketAcl",
+    ] {
+        assert_eq!(operations[settings], 1, "{settings}: {counts}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // S3, by CloudTrail event
 // ---------------------------------------------------------------------------------------------
