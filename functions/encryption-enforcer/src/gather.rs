@@ -15,7 +15,7 @@ use sagekeeper_core::sagemaker::{endpoint_configs, jobs, notebooks, studio, tags
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::decide::Subject;
-use crate::model::{Bucket, BucketUses, Domain, Evidence, Gathered, Job, JobKind, Key, Notebook};
+use crate::model::{Bucket, BucketUses, Domain, Gathered, Job, JobKind, Key, Notebook};
 
 /// A described resource. One deleted since the trigger is a skipped evaluation, not an error;
 /// any other error is recorded and the run goes on without the resource.
@@ -90,10 +90,7 @@ pub async fn gather(
         }
         Subject::Bucket(name) => {
             gather_bucket(&clients.s3, config, name, &mut found, report).await;
-            if !found.buckets.is_empty() {
-                let sources = log_sources(clients, None, report).await;
-                attach_log_sources(&mut found.buckets, &sources);
-            }
+            attach_log_sources(clients, None, &mut found, report).await;
         }
         Subject::Job(kind, name) => {
             let result = jobs::describe(sm, *kind, name).await.map(Some);
@@ -150,34 +147,22 @@ async fn gather_bucket(
     }
 }
 
-/// The bucket's settings, or `None` when its tags put it outside `BUCKET_TAG`. With a
-/// `BUCKET_TAG` the tags are read first, so buckets out of scope cost one call; without one,
-/// every read is made at once: one round trip instead of seven.
+/// The bucket's settings, or `None` when its tags put it outside `BUCKET_TAG`. The tags are
+/// read first, so buckets out of scope cost one call.
 async fn describe_bucket(
     s3: &aws_sdk_s3::Client,
     config: &Config,
     name: &str,
 ) -> Result<Option<Bucket>, AwsError> {
-    let (tags, bucket) = match &config.bucket_tag {
-        Some(scope) => {
-            let tags = s3_api::get_tags(s3, name).await?;
-            if !scope.matches(&tags) {
-                return Ok(None);
-            }
-            (tags, read_settings(s3, name).await)
-        }
-        None => {
-            let (tags, bucket) = tokio::join!(s3_api::get_tags(s3, name), read_settings(s3, name));
-            (tags?, bucket)
-        }
-    };
-    let mut bucket = bucket?;
-    bucket.tags = tags;
-    Ok(Some(bucket))
-}
-
-/// Everything but the tags, in independent reads made at once.
-async fn read_settings(s3: &aws_sdk_s3::Client, name: &str) -> Result<Bucket, AwsError> {
+    let tags = s3_api::get_tags(s3, name).await?;
+    if config
+        .bucket_tag
+        .as_ref()
+        .is_some_and(|t| !t.matches(&tags))
+    {
+        return Ok(None);
+    }
+    // Independent reads, made at once: one round trip instead of six.
     let (encryption, policy, public_access_block, website, replication, acl) = tokio::join!(
         s3_api::get_default_encryption(s3, name),
         s3_api::get_policy(s3, name),
@@ -186,13 +171,13 @@ async fn read_settings(s3: &aws_sdk_s3::Client, name: &str) -> Result<Bucket, Aw
         s3_api::get_replication(s3, name),
         s3_api::get_acl_grants(s3, name),
     );
-    Ok(Bucket {
+    Ok(Some(Bucket {
         name: name.to_owned(),
         arn: s3_api::bucket_arn(name),
         encryption: encryption?,
         policy: policy?,
         public_access_block: public_access_block?,
-        tags: Default::default(),
+        tags,
         uses: BucketUses {
             // Filled in by `attach_log_sources`, from the other buckets' configurations.
             log_sources: Ok(Vec::new()),
@@ -200,27 +185,33 @@ async fn read_settings(s3: &aws_sdk_s3::Client, name: &str) -> Result<Bucket, Aw
             replication,
             acl,
         },
-    })
+    }))
 }
 
-/// Which buckets send their server access logs where: target → sources. Only the source
+/// Which buckets send their server access logs to the gathered buckets. Only the source
 /// bucket's configuration says so, so every bucket of the region is read (sources and targets
 /// share a region), not only those in scope. `all`: the region's buckets, when already listed.
-/// A read that fails is recorded, and makes every bucket's log sources unknown.
-async fn log_sources(
+async fn attach_log_sources(
     clients: &Clients,
     all: Option<Vec<String>>,
+    found: &mut Gathered,
     report: &mut Report,
-) -> Evidence<BTreeMap<String, Vec<String>>> {
+) {
+    if found.buckets.is_empty() {
+        return;
+    }
     let names = match all {
-        Some(names) => names,
-        None => match s3_api::list_buckets(&clients.s3, None, clients.region.as_deref()).await {
-            Ok(names) => names,
-            Err(error) => {
-                report.error(None, &error);
-                return Err(error);
+        Some(names) => Ok(names),
+        None => s3_api::list_buckets(&clients.s3, None, clients.region.as_deref()).await,
+    };
+    let names = match names {
+        Ok(names) => names,
+        Err(error) => {
+            for bucket in &mut found.buckets {
+                bucket.uses.log_sources = Err(error.clone());
             }
-        },
+            return report.error(None, &error);
+        }
     };
     let read = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
         let result = s3_api::get_logging_target(&clients.s3, &name).await;
@@ -245,18 +236,10 @@ async fn log_sources(
             }
         }
     }
-    match unknown {
-        Some(error) => Err(error),
-        None => Ok(sources),
-    }
-}
-
-/// Tells each gathered bucket which buckets log to it.
-fn attach_log_sources(buckets: &mut [Bucket], sources: &Evidence<BTreeMap<String, Vec<String>>>) {
-    for bucket in buckets {
-        bucket.uses.log_sources = match sources {
-            Ok(by_target) => Ok(by_target.get(&bucket.name).cloned().unwrap_or_default()),
-            Err(error) => Err(error.clone()),
+    for bucket in &mut found.buckets {
+        bucket.uses.log_sources = match &unknown {
+            Some(error) => Err(error.clone()),
+            None => Ok(sources.remove(&bucket.name).unwrap_or_default()),
         };
     }
 }
@@ -281,27 +264,19 @@ async fn sweep_buckets(
     let Some(names) = report.keep(None, listed) else {
         return;
     };
-    if names.is_empty() {
-        return;
-    }
     // Without a prefix the listing is every bucket of the region, which log sources need.
     let all = config.bucket_prefix.is_none().then(|| names.clone());
-    // Who logs where does not depend on the buckets' settings: both are read at once.
-    let mut logging = report.fragment();
-    let (read, sources) = tokio::join!(
-        aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
-            let result = describe_bucket(&clients.s3, config, &name).await;
-            (name, result)
-        }),
-        log_sources(clients, all, &mut logging),
-    );
+    let read = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
+        let result = describe_bucket(&clients.s3, config, &name).await;
+        (name, result)
+    })
+    .await;
     for (name, result) in read {
         if let Some(bucket) = described(report, &s3_api::bucket_arn(&name), result) {
             keep_bucket(found, report, bucket);
         }
     }
-    report.absorb(logging);
-    attach_log_sources(&mut found.buckets, &sources);
+    attach_log_sources(clients, all, found, report).await;
 }
 
 async fn sweep_jobs(
