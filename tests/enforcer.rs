@@ -908,6 +908,95 @@ async fn bucket_tag_narrows_the_sweep_and_a_bucket_outside_costs_one_read() {
     }
 }
 
+/// What relies on a bucket (its website, ACL, replication, and the buckets logging to it) is
+/// read only for the fixes it could hold back: a bucket already on SSE-KMS with a TLS-only
+/// policy and a public access block costs its four settings, one that lacks only the TLS deny
+/// also its website, which still holds that fix back. Control: with an unencrypted bucket in
+/// the sweep, everything is read, the region's log sources included, and it is encrypted.
+#[tokio::test]
+async fn what_relies_on_a_bucket_is_read_only_for_the_fixes_it_needs() {
+    let aws = aws().await;
+    let key = key(&aws, true).await;
+    let settled = BucketSpec {
+        kms_key: Some(&key),
+        ..ALL_GOOD
+    };
+    let sweep = |prefix: &str| {
+        let proxy = support::faultproxy::Proxy::start("0", 5, &[]);
+        let mut env = vec![("BUCKET_PREFIX", prefix), ("KMS_KEY_ARN", key.as_str())];
+        env.extend(proxy.function_env("3"));
+        let run = enforce("scheduled.json", &env);
+        assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
+        let operations = proxy.counts().all["operations"].clone();
+        let count = move |operation: &str| operations[operation].as_u64().unwrap_or(0);
+        (run, count)
+    };
+
+    let prefix = unique("enf-reads");
+    let compliant = bucket(&aws, &format!("{prefix}-ok"), settled, &[]).await;
+    let site_name = format!("{prefix}-site");
+    let no_tls = BucketSpec {
+        tls_only: false,
+        ..settled
+    };
+    let site = bucket(&aws, &site_name, no_tls, &[]).await;
+    buckets::host_website(&aws, &site_name).await;
+    let (run, count) = sweep(&prefix);
+    let report = run.report();
+    assert_eq!(report.metric("BucketsInScope"), Some(2.0));
+    assert!(
+        report.outcomes_for(&compliant).is_empty(),
+        "{:#?}",
+        report.actions
+    );
+    assert_eq!(
+        report.outcomes_for(&site),
+        [("put-bucket-policy", Outcome::Skipped)]
+    );
+    let refused = report
+        .findings_for(&site)
+        .into_iter()
+        .find(|f| f.message.starts_with("not remediated"))
+        .unwrap_or_else(|| panic!("{:#?}", report.findings));
+    assert!(refused.message.contains("static website"), "{refused:?}");
+    assert_eq!(count("s3:GetBucketEncryption"), 2);
+    assert_eq!(count("s3:GetBucketWebsite"), 1);
+    for unneeded in [
+        "s3:GetBucketAcl",
+        "s3:GetBucketReplication",
+        "s3:GetBucketLogging",
+    ] {
+        assert_eq!(count(unneeded), 0, "{unneeded}");
+    }
+
+    // Control: the same two, and a bucket without default encryption.
+    let prefix = unique("enf-reads");
+    bucket(&aws, &format!("{prefix}-ok"), settled, &[]).await;
+    let site_name = format!("{prefix}-site");
+    bucket(&aws, &site_name, no_tls, &[]).await;
+    buckets::host_website(&aws, &site_name).await;
+    let plain_name = format!("{prefix}-plain");
+    let plain = bucket(&aws, &plain_name, ALL_GOOD, &[]).await;
+    let (run, count) = sweep(&prefix);
+    assert_eq!(
+        run.report().outcomes_for(&plain),
+        [("put-bucket-encryption", Outcome::Done)]
+    );
+    assert_eq!(
+        buckets::encryption(&aws, &plain_name).await.1.as_deref(),
+        Some(key.as_str())
+    );
+    assert_eq!(count("s3:GetBucketWebsite"), 2);
+    assert_eq!(count("s3:GetBucketAcl"), 1);
+    assert_eq!(count("s3:GetBucketReplication"), 1);
+    // Every bucket of the region, since any may log to this one.
+    assert!(
+        count("s3:GetBucketLogging") >= 3,
+        "{}",
+        count("s3:GetBucketLogging")
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // S3, by CloudTrail event
 // ---------------------------------------------------------------------------------------------

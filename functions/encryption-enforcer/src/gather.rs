@@ -16,6 +16,7 @@ use crate::clients::Clients;
 use crate::config::Config;
 use crate::decide::Subject;
 use crate::model::{Bucket, BucketUses, Domain, Gathered, Job, JobKind, Key, Notebook};
+use crate::reliance::EvidenceNeeded;
 
 /// A described resource. One deleted since the trigger is a skipped evaluation, not an error;
 /// any other error is recorded and the run goes on without the resource.
@@ -162,21 +163,34 @@ async fn describe_bucket(
     {
         return Ok(None);
     }
-    // Independent reads, made at once: one round trip instead of six.
-    let (encryption, policy, public_access_block, website, replication, acl) = tokio::join!(
+    // Independent reads, made at once. The settings decide which fixes could be planned, and
+    // so which evidence of what relies on the bucket is worth a call.
+    let (encryption, policy, public_access_block) = tokio::join!(
         s3_api::get_default_encryption(s3, name),
         s3_api::get_policy(s3, name),
         s3_api::get_public_access_block(s3, name),
-        s3_api::get_website(s3, name),
-        s3_api::get_replication(s3, name),
-        s3_api::get_acl_grants(s3, name),
+    );
+    let (encryption, policy, public_access_block) = (encryption?, policy?, public_access_block?);
+    let needed = EvidenceNeeded::for_settings(
+        name,
+        encryption.as_ref(),
+        policy.as_deref(),
+        public_access_block.as_ref(),
+    );
+    let (website, replication, acl) = tokio::join!(
+        read_if(needed.website, s3_api::get_website(s3, name)),
+        read_if(
+            needed.encryption_reliance,
+            s3_api::get_replication(s3, name)
+        ),
+        read_if(needed.encryption_reliance, s3_api::get_acl_grants(s3, name)),
     );
     Ok(Some(Bucket {
         name: name.to_owned(),
         arn: s3_api::bucket_arn(name),
-        encryption: encryption?,
-        policy: policy?,
-        public_access_block: public_access_block?,
+        encryption,
+        policy,
+        public_access_block,
         tags,
         uses: BucketUses {
             // Filled in by `attach_log_sources`, from the other buckets' configurations.
@@ -188,6 +202,14 @@ async fn describe_bucket(
     }))
 }
 
+/// The evidence `read` gives, or none when no fix it could refuse will be planned.
+async fn read_if<T: Default>(
+    needed: bool,
+    read: impl Future<Output = Result<T, AwsError>>,
+) -> Result<T, AwsError> {
+    if needed { read.await } else { Ok(T::default()) }
+}
+
 /// Which buckets send their server access logs to the gathered buckets. Only the source
 /// bucket's configuration says so, so every bucket of the region is read (sources and targets
 /// share a region), not only those in scope. `all`: the region's buckets, when already listed.
@@ -197,7 +219,17 @@ async fn attach_log_sources(
     found: &mut Gathered,
     report: &mut Report,
 ) {
-    if found.buckets.is_empty() {
+    let needed = |b: &Bucket| {
+        EvidenceNeeded::for_settings(
+            &b.name,
+            b.encryption.as_ref(),
+            b.policy.as_deref(),
+            b.public_access_block.as_ref(),
+        )
+        .encryption_reliance
+    };
+    // Every bucket of the region is read for this, so only when a bucket could need it.
+    if !found.buckets.iter().any(needed) {
         return;
     }
     let names = match all {

@@ -38,6 +38,8 @@ pub struct Bucket {
 pub type Evidence<T> = Result<T, AwsError>;
 
 /// The bucket-side evidence of what depends on a bucket's encryption, policy and public access.
+/// Evidence that could only refuse a fix the bucket does not need is not read, and stays as
+/// the default says (`reliance::EvidenceNeeded`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketUses {
     /// The buckets (of this account and region) whose server access logs go to this one.

@@ -7,9 +7,11 @@
 //! TLS, as itself), a replication source still gets both too. Evidence that could not be read
 //! refuses what it could have ruled out: never assumed safe.
 
-use sagekeeper_core::s3::LOG_DELIVERY_GROUP;
+use sagekeeper_core::s3::{
+    DSSE_KMS, DefaultEncryption, LOG_DELIVERY_GROUP, PublicAccessBlock, SSE_KMS,
+};
 
-use crate::bucket_policy;
+use crate::bucket_policy::{self, TlsDeny};
 use crate::model::Bucket;
 use crate::rules::s3::{DEFAULT_ENCRYPTION, DENY_INSECURE_TRANSPORT, PUBLIC_ACCESS_BLOCK};
 
@@ -72,6 +74,44 @@ fn is_elb(principal: &str) -> bool {
                     .and_then(|rest| rest.split(':').nth(3))
                     .is_some_and(|a| a == *account)
         })
+}
+
+/// Which evidence of reliance a bucket's own settings still call for. A refusal only ever holds
+/// back a fix the plan would make, so evidence that could only refuse fixes the bucket does
+/// not need is not read: on a daily sweep of a compliant account that is most of the reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvidenceNeeded {
+    /// Log sources, ACL and replication: they only refuse moving the default encryption to
+    /// SSE-KMS, which a bucket already on SSE-KMS or DSSE-KMS has done. A change of its key
+    /// (to the required one, or away from `aws/s3`) breaks nothing they show: log delivery
+    /// and replication of SSE-KMS objects already work, or not, as they will after it.
+    pub encryption_reliance: bool,
+    /// The website configuration: it refuses all three fixes.
+    pub website: bool,
+}
+
+impl EvidenceNeeded {
+    /// From the settings read first. Anything unsure (a policy that does not parse) reads.
+    pub fn for_settings(
+        bucket: &str,
+        encryption: Option<&DefaultEncryption>,
+        policy: Option<&str>,
+        public_access_block: Option<&PublicAccessBlock>,
+    ) -> EvidenceNeeded {
+        let on_kms =
+            encryption.is_some_and(|e| [SSE_KMS, DSSE_KMS].contains(&e.algorithm.as_str()));
+        let denies_plain_http = policy.is_some_and(|text| {
+            matches!(
+                bucket_policy::tls_deny(text, bucket),
+                Ok(TlsDeny::Everyone | TlsDeny::WithExceptions(_))
+            )
+        });
+        let blocks_public = public_access_block.is_some_and(PublicAccessBlock::is_fully_on);
+        EvidenceNeeded {
+            encryption_reliance: !on_kms,
+            website: !(on_kms && denies_plain_http && blocks_public),
+        }
+    }
 }
 
 pub fn refusals(bucket: &Bucket) -> Vec<Refusal> {
@@ -282,6 +322,86 @@ mod tests {
         json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
              "Resource": "arn:aws:s3:::acme-ml-training-data/*"}]})
+    }
+
+    fn needed(bucket: &Bucket) -> EvidenceNeeded {
+        EvidenceNeeded::for_settings(
+            &bucket.name,
+            bucket.encryption.as_ref(),
+            bucket.policy.as_deref(),
+            bucket.public_access_block.as_ref(),
+        )
+    }
+
+    #[test]
+    fn a_compliant_bucket_needs_no_evidence_and_each_fix_needs_its_own() {
+        let none = EvidenceNeeded {
+            encryption_reliance: false,
+            website: false,
+        };
+        assert_eq!(needed(&good_bucket()), none);
+        // Every fix that would move the default encryption to SSE-KMS needs all of it.
+        let all = EvidenceNeeded {
+            encryption_reliance: true,
+            website: true,
+        };
+        let unencrypted = Bucket {
+            encryption: None,
+            ..good_bucket()
+        };
+        assert_eq!(needed(&unencrypted), all);
+        let sse_s3 = Bucket {
+            encryption: Some(DefaultEncryption {
+                algorithm: "AES256".to_owned(),
+                kms_key_id: None,
+                bucket_key_enabled: false,
+            }),
+            ..good_bucket()
+        };
+        assert_eq!(needed(&sse_s3), all);
+        // Already on SSE-KMS (here the AWS managed key, a fix changes only the key): nothing
+        // its log delivery, ACL or replication show would break.
+        let aws_managed = Bucket {
+            encryption: Some(DefaultEncryption {
+                algorithm: SSE_KMS.to_owned(),
+                kms_key_id: None,
+                bucket_key_enabled: true,
+            }),
+            ..good_bucket()
+        };
+        assert_eq!(needed(&aws_managed), none);
+        // A policy or public access fix still needs the website.
+        let website_only = EvidenceNeeded {
+            encryption_reliance: false,
+            website: true,
+        };
+        for bucket in [
+            Bucket {
+                policy: None,
+                ..good_bucket()
+            },
+            Bucket {
+                policy: Some(allow(json!({"AWS": "arn:aws:iam::123456789012:root"})).to_string()),
+                ..good_bucket()
+            },
+            Bucket {
+                policy: Some("{not json".to_owned()),
+                ..good_bucket()
+            },
+            Bucket {
+                public_access_block: None,
+                ..good_bucket()
+            },
+            Bucket {
+                public_access_block: Some(PublicAccessBlock {
+                    block_public_acls: false,
+                    ..PublicAccessBlock::ALL_ON
+                }),
+                ..good_bucket()
+            },
+        ] {
+            assert_eq!(needed(&bucket), website_only, "{bucket:?}");
+        }
     }
 
     #[test]
