@@ -812,7 +812,7 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
 }
 
 /// A bucket's settings are read at once, not one after another: at AWS latency (~50 ms a call)
-/// six reads in a row were most of a sweep's time (#16). Not a timed test: the proxy counts
+/// its reads in a row were most of a sweep's time (#16). Not a timed test: the proxy counts
 /// the calls it holds at the same moment, each delayed long enough for them to meet.
 #[tokio::test]
 async fn the_sweep_reads_a_buckets_settings_at_once() {
@@ -849,8 +849,9 @@ async fn the_sweep_reads_a_buckets_settings_at_once() {
     }
     let arns: Vec<&str> = arns.iter().map(String::as_str).collect();
     assert_no_errors_about(report, &arns);
-    // Eight buckets are read at a time (the bound of a listing), each with six reads after its
-    // tags. One read at a time per bucket holds at most 8 bucket calls, with the SageMaker
+    // The eight buckets are read at once, each with its three settings at once after its tags,
+    // then what relies on it (all three: it needs every fix) at once. One read at a time per
+    // bucket holds at most 8 bucket calls, with the SageMaker
     // reads alongside (the other sweeps, each bounded at 8, over the shared emulator's few
     // resources) well short of 36.
     let counts = proxy.counts().all;

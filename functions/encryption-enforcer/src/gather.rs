@@ -245,7 +245,7 @@ async fn attach_log_sources(
             return report.error(None, &error);
         }
     };
-    let read = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
+    let read = aws::map_bounded(names, BUCKETS_AT_ONCE, |name| async move {
         let result = s3_api::get_logging_target(&clients.s3, &name).await;
         (name, result)
     })
@@ -285,6 +285,11 @@ async fn describe_notebook(
     Ok(Notebook { notebook, tags })
 }
 
+/// Buckets read at once. A bucket's reads come in rounds (tags; three settings; what relies on
+/// it) of at most three calls, so this keeps about as many calls in flight (at most 48) as
+/// reading six settings of 8 buckets at once did, with a round trip more per bucket.
+const BUCKETS_AT_ONCE: usize = 2 * aws::DEFAULT_CONCURRENCY;
+
 async fn sweep_buckets(
     clients: &Clients,
     config: &Config,
@@ -298,7 +303,7 @@ async fn sweep_buckets(
     };
     // Without a prefix the listing is every bucket of the region, which log sources need.
     let all = config.bucket_prefix.is_none().then(|| names.clone());
-    let read = aws::map_bounded(names, aws::DEFAULT_CONCURRENCY, |name| async move {
+    let read = aws::map_bounded(names, BUCKETS_AT_ONCE, |name| async move {
         let result = describe_bucket(&clients.s3, config, &name).await;
         (name, result)
     })
