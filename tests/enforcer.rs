@@ -813,11 +813,11 @@ async fn the_sweep_evaluates_every_rule_on_compliant_and_non_compliant_fixtures(
 
 /// A bucket's settings are read at once, not one after another: at AWS latency (~50 ms a call)
 /// its reads in a row were most of a sweep's time (#16). Not a timed test: the proxy counts
-/// the calls it holds at the same moment, each delayed long enough for them to meet.
+/// the calls it holds at the same moment, each delayed long enough for them to meet. In an
+/// account of its own, so other tests' resources add no calls of their own.
 #[tokio::test]
 async fn the_sweep_reads_a_buckets_settings_at_once() {
-    let aws = aws().await;
-    let prefix = unique("enf-atonce");
+    let account = support::sandbox("us-east-1").await;
     let open = BucketSpec {
         kms_key: None,
         tls_only: false,
@@ -825,16 +825,13 @@ async fn the_sweep_reads_a_buckets_settings_at_once() {
     };
     let mut arns = Vec::new();
     for i in 0..8 {
-        arns.push(bucket(&aws, &format!("{prefix}-{i}"), open, &[]).await);
+        arns.push(bucket(&account.aws, &unique(&format!("enf-atonce-{i}")), open, &[]).await);
     }
     let proxy = support::faultproxy::Proxy::start("0", 3, &["--fixed-latency-ms", "150"]);
     let modes = all_report();
-    let mut env = vec![
-        ("BUCKET_PREFIX", prefix.as_str()),
-        ("RULE_MODES", modes.as_str()),
-    ];
+    let mut env = vec![("RULE_MODES", modes.as_str())];
     env.extend(proxy.function_env("3"));
-    let run = enforce("scheduled.json", &env);
+    let run = account.run(ENFORCER, "scheduled.json", &[], &env);
     let report = run.report();
 
     // Control: every bucket was read through the proxy and evaluated.
@@ -849,14 +846,13 @@ async fn the_sweep_reads_a_buckets_settings_at_once() {
     }
     let arns: Vec<&str> = arns.iter().map(String::as_str).collect();
     assert_no_errors_about(report, &arns);
-    // The eight buckets are read at once, each with its three settings at once after its tags,
-    // then what relies on it (all three: it needs every fix) at once. One read at a time per
-    // bucket holds at most 8 bucket calls, with the SageMaker
-    // reads alongside (the other sweeps, each bounded at 8, over the shared emulator's few
-    // resources) well short of 36.
+    // The eight buckets are read at once: after its tags, each bucket's three settings at once,
+    // then (it needs every fix) the three reads of what relies on it at once: 24 calls. One
+    // read at a time per bucket would hold 8, with the empty account's few SageMaker listings
+    // alongside (each sweep lists one page at a time): well short of 20.
     let counts = proxy.counts().all;
     let held = counts["in-flight"]["max"].as_u64().unwrap();
-    assert!(held >= 36, "at most {held} calls in flight: {counts}");
+    assert!(held >= 20, "at most {held} calls in flight: {counts}");
 }
 
 /// `BUCKET_TAG` narrows the sweep to tagged buckets, and a bucket outside it costs one read, its
@@ -912,37 +908,41 @@ async fn bucket_tag_narrows_the_sweep_and_a_bucket_outside_costs_one_read() {
 /// What relies on a bucket (its website, ACL, replication, and the buckets logging to it) is
 /// read only for the fixes it could hold back: a bucket already on SSE-KMS with a TLS-only
 /// policy and a public access block costs its four settings, one that lacks only the TLS deny
-/// also its website, which still holds that fix back. Control: with an unencrypted bucket in
-/// the sweep, everything is read, the region's log sources included, and it is encrypted.
+/// also its website, which still holds that fix back. Control: with a bucket on SSE-S3 in the
+/// sweep, everything is read, the account's log sources included, and it gets SSE-KMS. Each
+/// sweep runs in an account of its own: it remediates, and log sources are every bucket's.
 #[tokio::test]
 async fn what_relies_on_a_bucket_is_read_only_for_the_fixes_it_needs() {
-    let aws = aws().await;
-    let key = key(&aws, true).await;
-    let settled = BucketSpec {
-        kms_key: Some(&key),
-        ..ALL_GOOD
-    };
-    let sweep = |prefix: &str| {
+    async fn seed(account: &support::Sandbox) -> (String, String, String) {
+        let aws = &account.aws;
+        let key = key(aws, true).await;
+        let settled = BucketSpec {
+            kms_key: Some(&key),
+            ..ALL_GOOD
+        };
+        let compliant = bucket(aws, &unique("enf-reads-ok"), settled, &[]).await;
+        let site_name = unique("enf-reads-site");
+        let no_tls = BucketSpec {
+            tls_only: false,
+            ..settled
+        };
+        let site = bucket(aws, &site_name, no_tls, &[]).await;
+        buckets::host_website(aws, &site_name).await;
+        (key, compliant, site)
+    }
+    fn sweep(account: &support::Sandbox, key: &str) -> (support::Run, Value) {
         let proxy = support::faultproxy::Proxy::start("0", 5, &[]);
-        let mut env = vec![("BUCKET_PREFIX", prefix), ("KMS_KEY_ARN", key.as_str())];
-        env.extend(proxy.function_env("3"));
-        let run = enforce("scheduled.json", &env);
+        let mut env = vec![("KMS_KEY_ARN", key)];
+        env.extend(proxy.function_env("1"));
+        let run = account.run(ENFORCER, "scheduled.json", &[], &env);
         assert_eq!(run.code(), 0, "{:#}\n{}", run.json, run.stderr());
-        let operations = proxy.counts().all["operations"].clone();
-        let count = move |operation: &str| operations[operation].as_u64().unwrap_or(0);
-        (run, count)
-    };
+        (run, proxy.counts().all["operations"].clone())
+    }
+    let count = |operations: &Value, operation: &str| operations[operation].as_u64().unwrap_or(0);
 
-    let prefix = unique("enf-reads");
-    let compliant = bucket(&aws, &format!("{prefix}-ok"), settled, &[]).await;
-    let site_name = format!("{prefix}-site");
-    let no_tls = BucketSpec {
-        tls_only: false,
-        ..settled
-    };
-    let site = bucket(&aws, &site_name, no_tls, &[]).await;
-    buckets::host_website(&aws, &site_name).await;
-    let (run, count) = sweep(&prefix);
+    let account = support::sandbox("us-east-1").await;
+    let (key, compliant, site) = seed(&account).await;
+    let (run, operations) = sweep(&account, &key);
     let report = run.report();
     assert_eq!(report.metric("BucketsInScope"), Some(2.0));
     assert!(
@@ -960,42 +960,42 @@ async fn what_relies_on_a_bucket_is_read_only_for_the_fixes_it_needs() {
         .find(|f| f.message.starts_with("not remediated"))
         .unwrap_or_else(|| panic!("{:#?}", report.findings));
     assert!(refused.message.contains("static website"), "{refused:?}");
-    assert_eq!(count("s3:GetBucketEncryption"), 2);
-    assert_eq!(count("s3:GetBucketWebsite"), 1);
+    assert_eq!(count(&operations, "s3:GetBucketEncryption"), 2);
+    assert_eq!(count(&operations, "s3:GetBucketWebsite"), 1, "{operations}");
     for unneeded in [
         "s3:GetBucketAcl",
         "s3:GetBucketReplication",
         "s3:GetBucketLogging",
     ] {
-        assert_eq!(count(unneeded), 0, "{unneeded}");
+        assert_eq!(count(&operations, unneeded), 0, "{unneeded}: {operations}");
     }
 
-    // Control: the same two, and a bucket without default encryption.
-    let prefix = unique("enf-reads");
-    bucket(&aws, &format!("{prefix}-ok"), settled, &[]).await;
-    let site_name = format!("{prefix}-site");
-    bucket(&aws, &site_name, no_tls, &[]).await;
-    buckets::host_website(&aws, &site_name).await;
-    let plain_name = format!("{prefix}-plain");
-    let plain = bucket(&aws, &plain_name, ALL_GOOD, &[]).await;
-    let (run, count) = sweep(&prefix);
+    // Control: the same two, and a bucket on SSE-S3.
+    let account = support::sandbox("us-east-1").await;
+    let (key, _, _) = seed(&account).await;
+    let plain_name = unique("enf-reads-plain");
+    let plain = bucket(&account.aws, &plain_name, ALL_GOOD, &[]).await;
+    let (run, operations) = sweep(&account, &key);
     assert_eq!(
         run.report().outcomes_for(&plain),
         [("put-bucket-encryption", Outcome::Done)]
     );
     assert_eq!(
-        buckets::encryption(&aws, &plain_name).await.1.as_deref(),
+        buckets::encryption(&account.aws, &plain_name)
+            .await
+            .1
+            .as_deref(),
         Some(key.as_str())
     );
-    assert_eq!(count("s3:GetBucketWebsite"), 2);
-    assert_eq!(count("s3:GetBucketAcl"), 1);
-    assert_eq!(count("s3:GetBucketReplication"), 1);
-    // Every bucket of the region, since any may log to this one.
-    assert!(
-        count("s3:GetBucketLogging") >= 3,
-        "{}",
-        count("s3:GetBucketLogging")
+    assert_eq!(count(&operations, "s3:GetBucketWebsite"), 2, "{operations}");
+    assert_eq!(count(&operations, "s3:GetBucketAcl"), 1, "{operations}");
+    assert_eq!(
+        count(&operations, "s3:GetBucketReplication"),
+        1,
+        "{operations}"
     );
+    // Every bucket of the account, since any may log to the one on SSE-S3.
+    assert_eq!(count(&operations, "s3:GetBucketLogging"), 3, "{operations}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -470,12 +470,13 @@ mod tests {
     use super::*;
     use crate::exemptions::{EXEMPT_REASON_TAG, EXEMPT_TAG};
     use crate::model::KeyIndex;
+    use crate::reliance::EvidenceNeeded;
     use crate::rules::s3::tests::{KEY_ARN, good_bucket, key, keys};
     use crate::rules::sagemaker::tests::{good_config, good_job, good_notebook};
     use sagekeeper_core::Env;
     use sagekeeper_core::run::function::Settings;
     use sagekeeper_core::run::report::Finding;
-    use sagekeeper_core::s3::{DefaultEncryption, SSE_KMS};
+    use sagekeeper_core::s3::{DSSE_KMS, DefaultEncryption, SSE_KMS};
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         let mut with_key = vec![("KMS_KEY_ARN", KEY_ARN)];
@@ -536,6 +537,70 @@ mod tests {
 
     fn no_steps(plan: &Plan<Remediation>) -> bool {
         plan.skips.is_empty() && plan.writes.is_empty()
+    }
+
+    /// The gather reads no ACL, replication or log sources for a bucket already on SSE-KMS or
+    /// DSSE-KMS (`EvidenceNeeded`). That is safe because such a bucket keeps its key: its one
+    /// possible encryption write is the Bucket Key, with the same key. Control: a bucket on
+    /// SSE-S3 needs that evidence and gets the required key.
+    #[test]
+    fn a_bucket_on_kms_keeps_its_key_so_what_relies_on_its_encryption_is_not_read() {
+        let config = config(&[]);
+        let owners = "arn:aws:kms:us-east-1:123456789012:key/owners";
+        let on_kms = [
+            (SSE_KMS, None, true),
+            (SSE_KMS, Some("alias/aws/s3"), false),
+            (SSE_KMS, Some(KEY_ARN), false),
+            (SSE_KMS, Some(owners), false),
+            (SSE_KMS, Some(owners), true),
+            (DSSE_KMS, Some(owners), false),
+        ];
+        let bucket = |algorithm: &str, key: Option<&str>, bucket_key| Bucket {
+            encryption: Some(DefaultEncryption {
+                algorithm: algorithm.to_owned(),
+                kms_key_id: key.map(str::to_owned),
+                bucket_key_enabled: bucket_key,
+            }),
+            ..good_bucket()
+        };
+        let encryption_writes = |bucket: &Bucket| {
+            let inventory = Gathered {
+                buckets: vec![bucket.clone()],
+                ..gathered()
+            };
+            let plan = plan(&inventory, &config);
+            writes(&plan)
+                .into_iter()
+                .filter_map(|w| match w {
+                    Remediation::PutBucketEncryption { kms_key_id, .. } => Some(kms_key_id.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let reads_reliance = |bucket: &Bucket| {
+            EvidenceNeeded::for_settings(
+                &bucket.name,
+                bucket.encryption.as_ref(),
+                bucket.policy.as_deref(),
+                bucket.public_access_block.as_ref(),
+            )
+            .encryption_reliance
+        };
+        for (algorithm, key, bucket_key) in on_kms {
+            let bucket = bucket(algorithm, key, bucket_key);
+            assert!(!reads_reliance(&bucket), "{bucket:?}");
+            for written in encryption_writes(&bucket) {
+                assert_eq!(Some(written.as_str()), key, "{bucket:?}");
+            }
+        }
+        // The bucket key is the one write, with the same key.
+        assert_eq!(
+            encryption_writes(&bucket(SSE_KMS, Some(KEY_ARN), false)),
+            [KEY_ARN]
+        );
+        let sse_s3 = bucket("AES256", None, false);
+        assert!(reads_reliance(&sse_s3));
+        assert_eq!(encryption_writes(&sse_s3), [KEY_ARN]);
     }
 
     #[test]

@@ -82,9 +82,9 @@ fn is_elb(principal: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EvidenceNeeded {
     /// Log sources, ACL and replication: they only refuse moving the default encryption to
-    /// SSE-KMS, which a bucket already on SSE-KMS or DSSE-KMS has done. A change of its key
-    /// (to the required one, or away from `aws/s3`) breaks nothing they show: log delivery
-    /// and replication of SSE-KMS objects already work, or not, as they will after it.
+    /// SSE-KMS, which a bucket already on SSE-KMS or DSSE-KMS has done. Such a bucket keeps its
+    /// key (`plan::encryption_key`): its one possible encryption write is the S3 Bucket Key,
+    /// with the same key, which changes nothing log delivery or replication depend on.
     pub encryption_reliance: bool,
     /// The website configuration: it refuses all three fixes.
     pub website: bool,
@@ -359,8 +359,8 @@ mod tests {
             ..good_bucket()
         };
         assert_eq!(needed(&sse_s3), all);
-        // Already on SSE-KMS (here the AWS managed key, a fix changes only the key): nothing
-        // its log delivery, ACL or replication show would break.
+        // Already on SSE-KMS (here the AWS managed key, which is kept): nothing its log
+        // delivery, ACL or replication show can be broken by a fix.
         let aws_managed = Bucket {
             encryption: Some(DefaultEncryption {
                 algorithm: SSE_KMS.to_owned(),
@@ -370,6 +370,20 @@ mod tests {
             ..good_bucket()
         };
         assert_eq!(needed(&aws_managed), none);
+        // The owner's exception to the TLS deny is kept, not a fix.
+        let mut excepted = bucket_policy::tls_only_statement("acme-ml-training-data");
+        excepted["Condition"]["ArnNotEquals"] =
+            json!({"aws:PrincipalArn": "arn:aws:iam::123456789012:role/LegacyUploader"});
+        let policy = json!({"Version": "2012-10-17", "Statement": [excepted]}).to_string();
+        assert!(matches!(
+            bucket_policy::tls_deny(&policy, "acme-ml-training-data"),
+            Ok(TlsDeny::WithExceptions(_))
+        ));
+        let with_exception = Bucket {
+            policy: Some(policy),
+            ..good_bucket()
+        };
+        assert_eq!(needed(&with_exception), none);
         // A policy or public access fix still needs the website.
         let website_only = EvidenceNeeded {
             encryption_reliance: false,
