@@ -219,16 +219,8 @@ async fn attach_log_sources(
     found: &mut Gathered,
     report: &mut Report,
 ) {
-    let needed = |b: &Bucket| {
-        EvidenceNeeded::for_settings(
-            &b.name,
-            b.encryption.as_ref(),
-            b.policy.as_deref(),
-            b.public_access_block.as_ref(),
-        )
-        .encryption_reliance
-    };
     // Every bucket of the region is read for this, so only when a bucket could need it.
+    let needed = |b: &Bucket| EvidenceNeeded::for_bucket(b).encryption_reliance;
     if !found.buckets.iter().any(needed) {
         return;
     }

@@ -577,15 +577,7 @@ mod tests {
                 })
                 .collect::<Vec<_>>()
         };
-        let reads_reliance = |bucket: &Bucket| {
-            EvidenceNeeded::for_settings(
-                &bucket.name,
-                bucket.encryption.as_ref(),
-                bucket.policy.as_deref(),
-                bucket.public_access_block.as_ref(),
-            )
-            .encryption_reliance
-        };
+        let reads_reliance = |b: &Bucket| EvidenceNeeded::for_bucket(b).encryption_reliance;
         for (algorithm, key, bucket_key) in on_kms {
             let bucket = bucket(algorithm, key, bucket_key);
             assert!(!reads_reliance(&bucket), "{bucket:?}");

@@ -112,6 +112,16 @@ impl EvidenceNeeded {
             website: !(on_kms && denies_plain_http && blocks_public),
         }
     }
+
+    /// The same, from a gathered bucket's settings.
+    pub fn for_bucket(bucket: &Bucket) -> EvidenceNeeded {
+        Self::for_settings(
+            &bucket.name,
+            bucket.encryption.as_ref(),
+            bucket.policy.as_deref(),
+            bucket.public_access_block.as_ref(),
+        )
+    }
 }
 
 pub fn refusals(bucket: &Bucket) -> Vec<Refusal> {
@@ -324,22 +334,13 @@ mod tests {
              "Resource": "arn:aws:s3:::acme-ml-training-data/*"}]})
     }
 
-    fn needed(bucket: &Bucket) -> EvidenceNeeded {
-        EvidenceNeeded::for_settings(
-            &bucket.name,
-            bucket.encryption.as_ref(),
-            bucket.policy.as_deref(),
-            bucket.public_access_block.as_ref(),
-        )
-    }
-
     #[test]
     fn a_compliant_bucket_needs_no_evidence_and_each_fix_needs_its_own() {
         let none = EvidenceNeeded {
             encryption_reliance: false,
             website: false,
         };
-        assert_eq!(needed(&good_bucket()), none);
+        assert_eq!(EvidenceNeeded::for_bucket(&good_bucket()), none);
         // Every fix that would move the default encryption to SSE-KMS needs all of it.
         let all = EvidenceNeeded {
             encryption_reliance: true,
@@ -349,7 +350,7 @@ mod tests {
             encryption: None,
             ..good_bucket()
         };
-        assert_eq!(needed(&unencrypted), all);
+        assert_eq!(EvidenceNeeded::for_bucket(&unencrypted), all);
         let sse_s3 = Bucket {
             encryption: Some(DefaultEncryption {
                 algorithm: "AES256".to_owned(),
@@ -358,7 +359,7 @@ mod tests {
             }),
             ..good_bucket()
         };
-        assert_eq!(needed(&sse_s3), all);
+        assert_eq!(EvidenceNeeded::for_bucket(&sse_s3), all);
         // Already on SSE-KMS (here the AWS managed key, which is kept): nothing its log
         // delivery, ACL or replication show can be broken by a fix.
         let aws_managed = Bucket {
@@ -369,7 +370,7 @@ mod tests {
             }),
             ..good_bucket()
         };
-        assert_eq!(needed(&aws_managed), none);
+        assert_eq!(EvidenceNeeded::for_bucket(&aws_managed), none);
         // The owner's exception to the TLS deny is kept, not a fix.
         let mut excepted = bucket_policy::tls_only_statement("acme-ml-training-data");
         excepted["Condition"]["ArnNotEquals"] =
@@ -383,7 +384,7 @@ mod tests {
             policy: Some(policy),
             ..good_bucket()
         };
-        assert_eq!(needed(&with_exception), none);
+        assert_eq!(EvidenceNeeded::for_bucket(&with_exception), none);
         // A policy or public access fix still needs the website.
         let website_only = EvidenceNeeded {
             encryption_reliance: false,
@@ -414,7 +415,11 @@ mod tests {
                 ..good_bucket()
             },
         ] {
-            assert_eq!(needed(&bucket), website_only, "{bucket:?}");
+            assert_eq!(
+                EvidenceNeeded::for_bucket(&bucket),
+                website_only,
+                "{bucket:?}"
+            );
         }
     }
 
